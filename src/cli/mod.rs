@@ -1,0 +1,121 @@
+//! The command line: clap arguments → [`Settings`] → one library call → rendered output.
+//!
+//! Owns: argument parsing, mapping subsystem errors to [`CliError`] and exit codes, printing.
+//! Must not: hold domain logic (parsing plans, reducing logs, deciding verdicts live in the
+//! library layers) or read the environment except through [`crate::settings`].
+
+mod error;
+pub mod output;
+
+mod benchmark;
+mod control;
+mod coord;
+mod dep;
+mod doctor;
+mod feedback;
+mod init;
+mod launch;
+mod plan;
+mod replay;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use error::{CliError, ErrorKind};
+
+use crate::exit::Code;
+use crate::settings::{EnvSnapshot, Settings};
+
+/// Run bounded multi-agent coding waves; close them only on recorded proof.
+#[derive(Debug, Parser)]
+#[command(name = "wave", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Repository root (default: $WAVE_REPO_ROOT, else the current directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub repo_root: Option<PathBuf>,
+
+    /// Where canonical state lives: `dir:<path>` (default: $WAVE_STORE, else `dir:.wave/state`).
+    #[arg(long, global = true, value_name = "SPEC")]
+    pub store: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every `wave` subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show and validate wave plans.
+    Plan(plan::PlanArgs),
+    /// Check the repository set-up, configuration and executors.
+    Doctor(doctor::DoctorArgs),
+    /// Scaffold a repository for waves (non-interactive).
+    Init(init::InitArgs),
+    /// Launch a wave (`--dry-run` compiles prompts and launch previews only).
+    Launch(launch::LaunchArgs),
+    /// Post, list, show and render coordination records.
+    Coord(coord::CoordArgs),
+    /// Control-plane status and tasks.
+    Control(control::ControlArgs),
+    /// Cross-lane dependency tickets.
+    Dep(dep::DepArgs),
+    /// Human feedback requests.
+    Feedback(feedback::FeedbackArgs),
+    /// Rebuild and print the state of a wave from a store.
+    Replay(replay::ReplayArgs),
+    /// The deterministic native benchmark.
+    Benchmark(benchmark::BenchmarkArgs),
+}
+
+/// Entry point of the `wave` binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            let code = match err.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    Code::OK
+                }
+                _ => Code::USAGE,
+            };
+            return code.into();
+        }
+    };
+    let settings = Settings::resolve(cli.repo_root, cli.store, EnvSnapshot::capture());
+    match dispatch(&settings, cli.command) {
+        Ok(code) => code.into(),
+        Err(err) => {
+            output::eprint_line(&err.to_string());
+            err.code.into()
+        }
+    }
+}
+
+/// Runs one parsed command with resolved settings.
+pub fn dispatch(settings: &Settings, command: Command) -> Result<Code, CliError> {
+    match command {
+        Command::Plan(args) => plan::run(settings, args),
+        Command::Doctor(args) => doctor::run(settings, args),
+        Command::Init(args) => init::run(settings, args),
+        Command::Launch(args) => launch::run(settings, args),
+        Command::Coord(args) => coord::run(settings, args),
+        Command::Control(args) => control::run(settings, args),
+        Command::Dep(args) => dep::run(settings, args),
+        Command::Feedback(args) => feedback::run(settings, args),
+        Command::Replay(args) => replay::run(settings, args),
+        Command::Benchmark(args) => benchmark::run(settings, args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

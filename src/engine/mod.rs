@@ -1,0 +1,5 @@
+//! The engine: pure functions from canonical state to derived state, gates, closure decisions and
+//! benchmark scores.
+//!
+//! Owns: reduction, derived views' data, gates, closure, retry, human input, markers → envelopes,
+//! benchmark scoring. Must not: do I/O, read the clock (time is a parameter) or the environment.

@@ -1,0 +1,3 @@
+//! Renderers: pure functions from engine views to markdown and JSON text.
+//!
+//! Owns: text layout of dashboards, summaries, inboxes and reports. Must not: do I/O.

@@ -1,0 +1,3 @@
+//! Running a wave: the dispatcher (the sole writer to the store), agent processes and executors.
+//!
+//! Owns: effects of launching agents. Must not: decide verdicts (the engine does).

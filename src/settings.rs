@@ -1,0 +1,167 @@
+//! Settings: the one module that reads the process environment.
+//!
+//! Owns: turning global flags plus environment variables (`WAVE_REPO_ROOT`, `WAVE_STORE`,
+//! `NO_COLOR`, `CI`, `GITHUB_*`) into a plain [`Settings`] value, and naming this process as a
+//! store writer. Everything below the CLI receives settings as parameters.
+//! Must not: be called from `plan`, `engine`, `render` or `store` code; hold logic beyond lookup
+//! and defaults.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Environment variables the runner reads, captured once at start-up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvSnapshot {
+    vars: BTreeMap<String, String>,
+}
+
+/// Prefixes and names of the variables that are captured; nothing else is ever read.
+const CAPTURED_PREFIXES: &[&str] = &["WAVE_", "GITHUB_", "RUNNER_"];
+const CAPTURED_NAMES: &[&str] = &["CI", "NO_COLOR", "HOSTNAME", "PATH", "HOME"];
+
+impl EnvSnapshot {
+    /// Captures the variables the runner uses from the current process environment.
+    pub fn capture() -> Self {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, _)| {
+                CAPTURED_NAMES.contains(&k.as_str())
+                    || CAPTURED_PREFIXES.iter().any(|p| k.starts_with(p))
+            })
+            .collect();
+        Self { vars }
+    }
+
+    /// An explicit snapshot, for tests and embedding.
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// The value of a variable, if set and non-empty.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.vars
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// True when a variable is set to a truthy value (`1`, `true`, `yes`, `on`).
+    pub fn flag(&self, key: &str) -> bool {
+        matches!(
+            self.get(key).map(str::to_ascii_lowercase).as_deref(),
+            Some("1" | "true" | "yes" | "on")
+        )
+    }
+}
+
+/// Global settings every command receives.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Repository root: `--repo-root`, else `WAVE_REPO_ROOT`, else the current directory.
+    pub repo_root: PathBuf,
+    /// Store spec (`dir:<path>`, later `git:<remote>#<branch>`): `--store`, else `WAVE_STORE`.
+    pub store: Option<String>,
+    /// Running under CI (`CI=true`): never prompt, plain progress lines.
+    pub ci: bool,
+    /// Running inside GitHub Actions.
+    pub github_actions: bool,
+    /// Colour allowed (no `NO_COLOR`); the terminal check happens at output time.
+    pub color: bool,
+    /// This process's writer name in the store.
+    pub writer: String,
+    /// The captured environment, for the few effect modules that need more.
+    pub env: EnvSnapshot,
+}
+
+impl Settings {
+    /// Resolves settings from global flags and the captured environment.
+    pub fn resolve(repo_root: Option<PathBuf>, store: Option<String>, env: EnvSnapshot) -> Self {
+        let repo_root = repo_root
+            .or_else(|| env.get("WAVE_REPO_ROOT").map(PathBuf::from))
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let store = store.or_else(|| env.get("WAVE_STORE").map(str::to_owned));
+        let ci = env.flag("CI");
+        let github_actions = env.flag("GITHUB_ACTIONS");
+        let color = env.get("NO_COLOR").is_none();
+        let writer = writer_name(&env, std::process::id());
+        Self {
+            repo_root,
+            store,
+            ci,
+            github_actions,
+            color,
+            writer,
+            env,
+        }
+    }
+}
+
+/// Names this process as a store writer (DESIGN §4): `gha-<run_id>-<run_attempt>-<job>` in
+/// Actions (plus `WAVE_MATRIX_KEY` when set), `local-<host>-<pid>` elsewhere. Always a safe file
+/// name: `[A-Za-z0-9._-]` only.
+pub fn writer_name(env: &EnvSnapshot, pid: u32) -> String {
+    let raw = match (env.get("GITHUB_RUN_ID"), env.get("GITHUB_JOB")) {
+        (Some(run), Some(job)) => {
+            let attempt = env.get("GITHUB_RUN_ATTEMPT").unwrap_or("1");
+            match env.get("WAVE_MATRIX_KEY") {
+                Some(key) => format!("gha-{run}-{attempt}-{job}-{key}"),
+                None => format!("gha-{run}-{attempt}-{job}"),
+            }
+        }
+        _ => format!("local-{}-{pid}", hostname(env)),
+    };
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn hostname(env: &EnvSnapshot) -> String {
+    env.get("HOSTNAME")
+        .map(str::to_owned)
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or_else(|| "host".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writer_in_actions_names_run_attempt_job_and_key() {
+        let env = EnvSnapshot::from_pairs([
+            ("GITHUB_RUN_ID", "123"),
+            ("GITHUB_RUN_ATTEMPT", "2"),
+            ("GITHUB_JOB", "agents"),
+            ("WAVE_MATRIX_KEY", "A1/x"),
+        ]);
+        assert_eq!(writer_name(&env, 9), "gha-123-2-agents-A1-x");
+    }
+
+    #[test]
+    fn writer_locally_names_host_and_pid() {
+        let env = EnvSnapshot::from_pairs([("HOSTNAME", "box")]);
+        assert_eq!(writer_name(&env, 42), "local-box-42");
+    }
+}
