@@ -1,0 +1,50 @@
+//! Helpers shared by integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The shared reference directory (`../shared` beside the repository, or `$WAVE_SHARED_DIR`).
+///
+/// Returns `None` (the caller skips, printing why) when it is absent on a developer machine.
+/// Under CI (`CI=true`) a missing directory is a test failure, never a skip.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("WAVE_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    if dir.join("DESIGN.md").is_file() {
+        return Some(dir);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !ci,
+        "the shared reference directory is missing at {} (CI=true: this is a failure, not a skip)",
+        dir.display()
+    );
+    eprintln!("skipping: shared reference directory not found at {}", dir.display());
+    None
+}
+
+/// The upstream corpus repository inside the shared directory.
+pub fn corpus_repo() -> Option<PathBuf> {
+    shared_dir().map(|d| d.join("corpus/upstream-repo"))
+}
+
+/// Path of the built `wave` binary.
+pub fn wave_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_wave"))
+}
+
+/// Copies a directory tree (files and directories only) into `dst`.
+pub fn copy_tree(src: &std::path::Path, dst: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let to = dst.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &to)?;
+        } else {
+            std::fs::copy(entry.path(), to)?;
+        }
+    }
+    Ok(())
+}
