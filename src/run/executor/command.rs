@@ -10,54 +10,15 @@ use serde_json::{Map, Value};
 
 use super::shell::quote;
 
-/// The executors an agent can resolve to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExecutorId {
-    /// OpenAI Codex CLI (`codex exec`).
-    Codex,
-    /// Anthropic Claude Code CLI (`claude -p`).
-    Claude,
-    /// OpenCode CLI (`opencode run`).
-    Opencode,
-    /// The built-in deterministic executor (`wave local`); needs no model and no network.
-    Local,
-}
+pub use crate::plan::ExecutorId;
 
-impl ExecutorId {
-    /// Every executor, in a stable order.
-    pub const ALL: [ExecutorId; 4] = [
-        ExecutorId::Codex,
-        ExecutorId::Claude,
-        ExecutorId::Opencode,
-        ExecutorId::Local,
-    ];
-
-    /// The executor's id as written in plans and configuration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExecutorId::Codex => "codex",
-            ExecutorId::Claude => "claude",
-            ExecutorId::Opencode => "opencode",
-            ExecutorId::Local => "local",
-        }
-    }
-
-    /// Parses an executor id (case-insensitive).
-    pub fn parse(text: &str) -> Option<ExecutorId> {
-        ExecutorId::ALL
-            .into_iter()
-            .find(|id| id.as_str().eq_ignore_ascii_case(text.trim()))
-    }
-
-    /// The default program an executor runs (`local` is built into this binary).
-    pub fn default_command(self) -> &'static str {
-        match self {
-            ExecutorId::Codex => "codex",
-            ExecutorId::Claude => "claude",
-            ExecutorId::Opencode => "opencode",
-            ExecutorId::Local => "wave",
-        }
+/// The default program an executor runs (`local` is built into this binary).
+pub fn default_command(id: ExecutorId) -> &'static str {
+    match id {
+        ExecutorId::Codex => "codex",
+        ExecutorId::Claude => "claude",
+        ExecutorId::Opencode => "opencode",
+        ExecutorId::Local => "wave",
     }
 }
 
@@ -193,7 +154,7 @@ impl ResolvedExecutor {
         };
         configured
             .filter(|c| !c.trim().is_empty())
-            .unwrap_or(self.id.default_command())
+            .unwrap_or(default_command(self.id))
     }
 }
 

@@ -9,4 +9,6 @@
 pub mod command;
 pub mod dryrun;
 pub mod preview;
+pub mod resolve;
 pub mod shell;
+pub mod workspace;
