@@ -165,7 +165,7 @@ impl DependencySnapshot {
 #[derive(Debug, Clone)]
 pub struct SharedSummaryView<'a> {
     /// Wave number.
-    pub wave: u64,
+    pub wave: i64,
     /// Open requests.
     pub open_requests: usize,
     /// Open blockers.
@@ -214,7 +214,7 @@ pub struct ProjectionInputs<'a> {
 
 /// Collects the shared summary's data (`compileSharedSummary`).
 pub fn shared_summary_view<'a>(
-    wave: u64,
+    wave: i64,
     state: &'a CoordinationState,
     assignments: &'a [Assignment],
     inputs: ProjectionInputs<'a>,
@@ -256,7 +256,7 @@ pub fn shared_summary_view<'a>(
 #[derive(Debug, Clone)]
 pub struct InboxView<'a> {
     /// Wave number.
-    pub wave: u64,
+    pub wave: i64,
     /// The agent.
     pub agent_id: String,
     /// Response metrics.
@@ -321,7 +321,7 @@ pub fn is_artifact_relevant(artifact_refs: &[String], agent: &AgentProfile) -> b
 
 /// Collects one agent's inbox data (`compileAgentInbox`).
 pub fn inbox_view<'a>(
-    wave: u64,
+    wave: i64,
     agent: &AgentProfile,
     state: &'a CoordinationState,
     assignments: &'a [Assignment],
