@@ -5,3 +5,5 @@
 //! benchmark scoring. Must not: do I/O, read the clock (time is a parameter) or the environment.
 
 pub mod prompt;
+pub mod benchmark;
+pub mod coordination;
