@@ -14,7 +14,7 @@ use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::line::{Source, encode_line, last_seq_in_tail, scan_lines};
+use super::line::{Source, check_records, encode_line, last_seq_in_tail, scan_lines};
 use super::{
     Appended, EventStore, LineVisitor, Problem, PutOutcome, Record, ResultKey, StoreError,
     StreamId, validate_name, validate_writer,
@@ -69,6 +69,7 @@ impl EventStore for DirStore {
     ) -> Result<Appended, StoreError> {
         stream.validate()?;
         validate_writer(writer)?;
+        check_records(records)?;
         let path = self.writer_file(stream, writer);
         let dir = self.root.join(stream.dir());
         fs::create_dir_all(&dir).map_err(StoreError::io("create directory", &dir))?;

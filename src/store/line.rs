@@ -89,6 +89,19 @@ impl StoredRecord {
     }
 }
 
+/// Refuses a batch whose records already carry an envelope field, before anything is written.
+pub(crate) fn check_records(records: &[Record]) -> Result<(), StoreError> {
+    for record in records {
+        if let Some(field) = ENVELOPE_FIELDS
+            .into_iter()
+            .find(|f| record.contains_key(*f))
+        {
+            return Err(StoreError::EnvelopeField { field });
+        }
+    }
+    Ok(())
+}
+
 /// Encodes one stored line (without the newline): envelope fields first, then the record's
 /// fields in their order.
 pub(crate) fn encode_line(

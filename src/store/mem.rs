@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::line::{Source, encode_line, last_seq_in_tail, visit_line};
+use super::line::{Source, check_records, encode_line, last_seq_in_tail, visit_line};
 use super::{
     Appended, EventStore, LineVisitor, Problem, PutOutcome, Record, ResultKey, StoreError,
     StreamId, validate_name, validate_writer,
@@ -72,6 +72,7 @@ impl EventStore for MemStore {
     ) -> Result<Appended, StoreError> {
         stream.validate()?;
         validate_writer(writer)?;
+        check_records(records)?;
         let at = time::format(at);
         let mut state = self.lock();
         let text = state
