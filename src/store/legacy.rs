@@ -248,7 +248,7 @@ impl EventStore for WithLegacy {
         }
         let mut last = 0;
         self.legacy.visit(stream, &mut |line| {
-            last = line.envelope.seq;
+            last = line.envelope()?.seq;
             Ok(())
         })?;
         Ok(last)
