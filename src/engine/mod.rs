@@ -5,3 +5,4 @@
 //! benchmark scoring. Must not: do I/O, read the clock (time is a parameter) or the environment.
 
 pub mod control;
+pub mod reducer;

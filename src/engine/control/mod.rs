@@ -111,7 +111,7 @@ impl ControlLog {
             }
         }
         sort_by_updated(&mut state.proof_bundles, |b| {
-            (&b.updated_at, &b.proof_bundle_id)
+            (&b.recorded_at, &b.proof_bundle_id)
         });
         sort_by_updated(&mut state.rerun_requests, |r| {
             (&r.updated_at, &r.request_id)
@@ -541,7 +541,8 @@ impl AgentRun {
     }
 }
 
-/// The control plane of one wave, materialized. Lists are sorted by `(updatedAt, id)`.
+/// The control plane of one wave, materialized. Proof bundles are sorted by
+/// `(recordedAt, id)` (registration order), every other list by `(updatedAt, id)`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ControlState {
     /// Every proof bundle.
