@@ -7,3 +7,5 @@
 pub mod prompt;
 pub mod benchmark;
 pub mod coordination;
+pub mod control;
+pub mod reducer;
