@@ -10,7 +10,7 @@
 //! it, so an append in progress is never seen half-written.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom, Write};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -24,9 +24,6 @@ use crate::event::time;
 /// Bytes read from the end of a writer file when looking for its last sequence number; grows
 /// when the tail holds no readable line.
 const TAIL_CHUNK: u64 = 64 * 1024;
-
-/// Read buffer for scanning a log.
-const READ_BUFFER: usize = 256 * 1024;
 
 /// A store in a plain directory (`dir:<path>`).
 #[derive(Debug, Clone)]
@@ -137,8 +134,7 @@ impl EventStore for DirStore {
                 writer: &writer,
                 legacy: false,
             };
-            let reader = BufReader::with_capacity(READ_BUFFER, file.take(len));
-            scan_lines(reader, &source, visitor, &mut problems)
+            scan_lines(file.take(len), &source, visitor, &mut problems)
                 .map_err(StoreError::io("read", &path))?;
         }
         Ok(problems)

@@ -14,7 +14,7 @@
 //! store's own writers. Nothing here ever writes.
 
 use std::fs::{self, File};
-use std::io::{BufReader, ErrorKind};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::dir::read_result;
@@ -106,13 +106,7 @@ impl LegacyUpstream {
             legacy: true,
         };
         let mut problems = Vec::new();
-        scan_lines(
-            BufReader::with_capacity(256 * 1024, file),
-            &source,
-            visitor,
-            &mut problems,
-        )
-        .map_err(StoreError::io("read", &path))?;
+        scan_lines(file, &source, visitor, &mut problems).map_err(StoreError::io("read", &path))?;
         Ok(problems)
     }
 

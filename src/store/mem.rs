@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::line::{Source, check_records, encode_line, last_seq_in_tail, visit_line};
+use super::line::{Source, check_records, encode_line, last_seq_in_text, visit_line};
 use super::{
     Appended, EventStore, LineVisitor, Problem, PutOutcome, Record, ResultKey, StoreError,
     StreamId, validate_name, validate_writer,
@@ -79,7 +79,7 @@ impl EventStore for MemStore {
             .files
             .entry((stream.clone(), writer.to_owned()))
             .or_default();
-        let last = last_seq_in_tail(text.as_bytes(), true, writer).unwrap_or(0);
+        let last = last_seq_in_text(text.as_bytes(), writer);
         let overflow = || StoreError::SeqOverflow {
             writer: writer.to_owned(),
             location: Self::location(stream, writer),
@@ -108,7 +108,7 @@ impl EventStore for MemStore {
         Ok(state
             .files
             .get(&(stream.clone(), writer.to_owned()))
-            .and_then(|text| last_seq_in_tail(text.as_bytes(), true, writer))
+            .map(|text| last_seq_in_text(text.as_bytes(), writer))
             .unwrap_or(0))
     }
 
