@@ -562,3 +562,48 @@ fn dir_store_creates_nothing_until_written() {
         .expect("append");
     assert!(root.join("main/wave-0/coordination/w.jsonl").is_file());
 }
+
+#[test]
+fn dir_store_marks_its_format_and_refuses_to_write_a_newer_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("state");
+    let s = StreamId::coordination("main", 0);
+    DirStore::new(&root)
+        .append(&s, "w", at(0), &[rec(json!({"id": "a"}))])
+        .expect("append");
+    let marker = root.join(wave_runner::store::FORMAT_FILE);
+    assert_eq!(
+        std::fs::read_to_string(&marker).expect("marker"),
+        "{\"storeFormat\": 1}\n"
+    );
+
+    std::fs::write(&marker, "{\"storeFormat\": 2}\n").expect("write");
+    let newer = DirStore::new(&root);
+    let err = newer
+        .append(&s, "w", at(1), &[rec(json!({"id": "b"}))])
+        .expect_err("newer format");
+    assert!(
+        matches!(
+            err,
+            StoreError::NewerFormat {
+                found: 2,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("upgrade wave-runner"), "{err}");
+    assert!(
+        newer
+            .put_result(&ResultKey::new("main", 0, 1, "A1"), &rec(json!({})))
+            .is_err()
+    );
+    assert_eq!(ids(&newer, &s), ["a"], "reading still works");
+
+    std::fs::write(&marker, "garbage").expect("write");
+    let err = DirStore::new(&root)
+        .append(&s, "w", at(1), &[rec(json!({}))])
+        .expect_err("corrupt marker");
+    assert!(matches!(err, StoreError::CorruptFormat { .. }), "{err}");
+}

@@ -31,7 +31,7 @@ mod spec;
 
 use std::fmt;
 
-pub use dir::DirStore;
+pub use dir::{DirStore, FORMAT_FILE, STORE_FORMAT};
 pub use error::StoreError;
 pub use line::{Envelope, RawLine, StoredRecord};
 pub use mem::MemStore;
