@@ -162,6 +162,8 @@ fn appends_number_each_writer_gap_free_from_one() {
         assert_eq!(ctl.first, 1, "{}: streams number independently", b.name);
         let empty = store.append(&s, "w1", at(2), &[]).expect("append");
         assert_eq!(empty, Appended { first: 4, last: 3 }, "{}", b.name);
+        let nothing = store.append(&s, "w9", at(2), &[]).expect("append");
+        assert_eq!(nothing, Appended { first: 1, last: 0 }, "{}", b.name);
 
         assert_eq!(store.last_seq(&s, "w1").expect("seq"), 3, "{}", b.name);
         assert_eq!(

@@ -115,6 +115,14 @@ impl EventStore for DirStore {
         stream.validate()?;
         validate_writer(writer)?;
         check_records(records)?;
+        if records.is_empty() {
+            // Nothing to write, and no file to create for it.
+            let last = self.last_seq(stream, writer)?;
+            return Ok(Appended {
+                first: last.saturating_add(1),
+                last,
+            });
+        }
         self.check_format()?;
         let path = self.writer_file(stream, writer);
         let dir = self.root.join(stream.dir());

@@ -73,6 +73,14 @@ impl EventStore for MemStore {
         stream.validate()?;
         validate_writer(writer)?;
         check_records(records)?;
+        if records.is_empty() {
+            // Nothing to write, and no file to create for it.
+            let last = self.last_seq(stream, writer)?;
+            return Ok(Appended {
+                first: last.saturating_add(1),
+                last,
+            });
+        }
         let at = time::format(at);
         let mut state = self.lock();
         let text = state
