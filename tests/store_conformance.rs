@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::json;
 use wave_runner::store::{
-    Appended, DirStore, EventStore, LEGACY_WRITER, MemStore, Problem, PutOutcome, Record,
-    ResultKey, StoreError, StreamId, read_stream,
+    Appended, DirStore, EventStore, LEGACY_WRITER, MemStore, PutOutcome, Record, ResultKey,
+    StoreError, StreamId, read_stream,
 };
 
 /// Appends raw text to a writer file of a stream.
@@ -53,7 +53,7 @@ fn backends() -> Vec<Backend> {
         },
         Backend {
             name: "mem",
-            store: Box::new(SharedMem(mem)),
+            store: Box::new(mem),
             stage_raw: Box::new(move |stream, writer, text| {
                 mem_raw.append_raw(stream, writer, text)
             }),
@@ -63,53 +63,6 @@ fn backends() -> Vec<Backend> {
             _dir: None,
         },
     ]
-}
-
-/// Lets the suite keep a handle on the `MemStore` it boxes.
-#[derive(Debug)]
-struct SharedMem(std::sync::Arc<MemStore>);
-
-impl EventStore for SharedMem {
-    fn describe(&self) -> String {
-        self.0.describe()
-    }
-    fn append(
-        &self,
-        stream: &StreamId,
-        writer: &str,
-        at: jiff::Timestamp,
-        records: &[Record],
-    ) -> Result<Appended, StoreError> {
-        self.0.append(stream, writer, at, records)
-    }
-    fn last_seq(&self, stream: &StreamId, writer: &str) -> Result<u64, StoreError> {
-        self.0.last_seq(stream, writer)
-    }
-    fn writers(&self, stream: &StreamId) -> Result<Vec<String>, StoreError> {
-        self.0.writers(stream)
-    }
-    fn visit(
-        &self,
-        stream: &StreamId,
-        visitor: &mut wave_runner::store::LineVisitor<'_>,
-    ) -> Result<Vec<Problem>, StoreError> {
-        self.0.visit(stream, visitor)
-    }
-    fn put_result(&self, key: &ResultKey, body: &Record) -> Result<PutOutcome, StoreError> {
-        self.0.put_result(key, body)
-    }
-    fn get_result(&self, key: &ResultKey) -> Result<Option<Record>, StoreError> {
-        self.0.get_result(key)
-    }
-    fn list_results(&self, lane: &str, wave: u32) -> Result<Vec<ResultKey>, StoreError> {
-        self.0.list_results(lane, wave)
-    }
-    fn lanes(&self) -> Result<Vec<String>, StoreError> {
-        self.0.lanes()
-    }
-    fn waves(&self, lane: &str) -> Result<Vec<u32>, StoreError> {
-        self.0.waves(lane)
-    }
 }
 
 fn rec(value: serde_json::Value) -> Record {

@@ -268,6 +268,58 @@ pub trait EventStore: Send + Sync + fmt::Debug {
     fn waves(&self, lane: &str) -> Result<Vec<u32>, StoreError>;
 }
 
+/// Forwards every method to the store behind a smart pointer, so `Box<dyn EventStore>` and
+/// `Arc<dyn EventStore>` are stores themselves.
+macro_rules! forward_event_store {
+    ($($ptr:ident)::+) => {
+        impl<S: EventStore + ?Sized> EventStore for $($ptr)::+<S> {
+            fn describe(&self) -> String {
+                (**self).describe()
+            }
+            fn append(
+                &self,
+                stream: &StreamId,
+                writer: &str,
+                at: jiff::Timestamp,
+                records: &[Record],
+            ) -> Result<Appended, StoreError> {
+                (**self).append(stream, writer, at, records)
+            }
+            fn last_seq(&self, stream: &StreamId, writer: &str) -> Result<u64, StoreError> {
+                (**self).last_seq(stream, writer)
+            }
+            fn writers(&self, stream: &StreamId) -> Result<Vec<String>, StoreError> {
+                (**self).writers(stream)
+            }
+            fn visit(
+                &self,
+                stream: &StreamId,
+                visitor: &mut LineVisitor<'_>,
+            ) -> Result<Vec<Problem>, StoreError> {
+                (**self).visit(stream, visitor)
+            }
+            fn put_result(&self, key: &ResultKey, body: &Record) -> Result<PutOutcome, StoreError> {
+                (**self).put_result(key, body)
+            }
+            fn get_result(&self, key: &ResultKey) -> Result<Option<Record>, StoreError> {
+                (**self).get_result(key)
+            }
+            fn list_results(&self, lane: &str, wave: u32) -> Result<Vec<ResultKey>, StoreError> {
+                (**self).list_results(lane, wave)
+            }
+            fn lanes(&self) -> Result<Vec<String>, StoreError> {
+                (**self).lanes()
+            }
+            fn waves(&self, lane: &str) -> Result<Vec<u32>, StoreError> {
+                (**self).waves(lane)
+            }
+        }
+    };
+}
+
+forward_event_store!(Box);
+forward_event_store!(std::sync::Arc);
+
 /// Every record of a stream, merged, with the lines that could not be read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StreamRead {
