@@ -321,7 +321,7 @@ forward_event_store!(Box);
 forward_event_store!(std::sync::Arc);
 
 /// Every record of a stream, merged, with the lines that could not be read.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamRead {
     /// All readable records of all writers in (`at`, `writer`, `seq`) order ([`merge`]).
     pub records: Vec<StoredRecord>,
