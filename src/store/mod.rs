@@ -33,6 +33,7 @@ use std::fmt;
 
 pub use dir::{DirStore, FORMAT_FILE, STORE_FORMAT};
 pub use error::StoreError;
+pub use legacy::{LegacyUpstream, WithLegacy};
 pub use line::{Envelope, RawLine, StoredRecord};
 pub use mem::MemStore;
 pub use merge::{MergeKey, merge};
