@@ -282,16 +282,19 @@ const SCAN_BUFFER: usize = 256 * 1024;
 /// Splits a reader into lines and hands each line to the visitor, in place in one reused
 /// buffer (no copy per line); bad lines become problems. Memory stays at the buffer size, or
 /// the longest line if that is longer.
+///
+/// `lines_before` is the number of lines before the reader's first byte (0 for a whole file).
 pub(crate) fn scan_lines<R: Read>(
     mut reader: R,
     source: &Source<'_>,
+    lines_before: u64,
     visitor: &mut LineVisitor<'_>,
     problems: &mut Vec<Problem>,
 ) -> std::io::Result<()> {
     let mut buf = vec![0u8; SCAN_BUFFER];
     // `buf[..filled]` holds unread bytes; `buf[..searched]` is known to hold no newline.
     let mut filled = 0usize;
-    let mut line_no = 0u64;
+    let mut line_no = lines_before;
     loop {
         if filled == buf.len() {
             buf.resize(buf.len().saturating_mul(2), 0);
@@ -591,6 +594,7 @@ mod tests {
         scan_lines(
             Trickle { data, step },
             &source,
+            0,
             &mut |line| {
                 line.envelope()?;
                 seen.push((line.line, line.text.to_owned()));

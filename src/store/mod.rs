@@ -23,6 +23,7 @@
 
 mod dir;
 mod error;
+mod files;
 pub mod legacy;
 mod line;
 mod mem;
@@ -213,6 +214,9 @@ impl fmt::Display for Problem {
 /// file:line, skipped and not counted, and the read goes on. Each line is parsed once.
 pub type LineVisitor<'v> = dyn FnMut(&RawLine<'_>) -> Result<(), String> + 'v;
 
+/// One of several visitors [`EventStore::visit_parallel`] runs at once, each on its own thread.
+pub type ParallelVisitor<'v> = dyn FnMut(&RawLine<'_>) -> Result<(), String> + Send + 'v;
+
 /// The persistence of canonical state: append-only per-writer logs and immutable envelopes.
 ///
 /// Every backend stores the same layout and the same line bytes, so a store can be copied
@@ -251,6 +255,24 @@ pub trait EventStore: Send + Sync + fmt::Debug {
         stream: &StreamId,
         visitor: &mut LineVisitor<'_>,
     ) -> Result<Vec<Problem>, StoreError>;
+
+    /// Like [`EventStore::visit`], with one visitor per thread: a backend that can cut its
+    /// files at line boundaries reads the parts at once, each visitor seeing some of the lines
+    /// (each line exactly once, lines of one part in order). Callers fold into per-visitor
+    /// state and combine it afterwards, which the total merge order ([`MergeKey`]) makes
+    /// independent of how lines were shared out. Problems come back sorted by file and line.
+    ///
+    /// The default reads sequentially with the first visitor.
+    fn visit_parallel(
+        &self,
+        stream: &StreamId,
+        visitors: &mut [&mut ParallelVisitor<'_>],
+    ) -> Result<Vec<Problem>, StoreError> {
+        match visitors.first_mut() {
+            Some(visitor) => self.visit(stream, &mut **visitor),
+            None => Ok(Vec::new()),
+        }
+    }
 
     /// Stores an immutable result envelope: a new key is written, the same body again is a
     /// no-op, a different body is [`StoreError::ResultConflict`].
@@ -298,6 +320,13 @@ macro_rules! forward_event_store {
                 visitor: &mut LineVisitor<'_>,
             ) -> Result<Vec<Problem>, StoreError> {
                 (**self).visit(stream, visitor)
+            }
+            fn visit_parallel(
+                &self,
+                stream: &StreamId,
+                visitors: &mut [&mut ParallelVisitor<'_>],
+            ) -> Result<Vec<Problem>, StoreError> {
+                (**self).visit_parallel(stream, visitors)
             }
             fn put_result(&self, key: &ResultKey, body: &Record) -> Result<PutOutcome, StoreError> {
                 (**self).put_result(key, body)
