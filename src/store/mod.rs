@@ -19,7 +19,8 @@
 //!
 //! Reading is streaming: [`EventStore::visit`] hands each stored line to a visitor as a
 //! borrowed [`RawLine`], so a caller can deserialize straight into its own type and keep only
-//! what it needs; [`read_stream`] is the convenience that collects and merges everything.
+//! what it needs; [`EventStore::visit_parallel`] does the same on several threads;
+//! [`read_stream`] is the convenience that collects and merges everything.
 
 mod dir;
 mod error;
