@@ -18,7 +18,10 @@ use divan::counter::{BytesCount, ItemsCount};
 use serde::Deserialize;
 use serde_json::json;
 use wave_runner::settings::{EnvSnapshot, Settings};
-use wave_runner::store::{DirStore, EventStore, MemStore, MergeKey, Record, StreamId, open_store};
+use wave_runner::store::{
+    DirStore, EventStore, MemStore, MergeKey, ParallelVisitor, RawLine, Record, StreamId,
+    open_store,
+};
 
 fn main() {
     divan::main();
