@@ -1,7 +1,7 @@
 //! Stored lines: encoding a record with its envelope, and reading lines back without copying.
 
 use std::borrow::Cow;
-use std::io::BufRead;
+use std::io::Read;
 
 use serde::{Deserialize, Deserializer};
 
@@ -93,7 +93,7 @@ impl<'a> RawLine<'a> {
 }
 
 /// A record with its envelope, owned.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {
     /// The writer that appended it.
     pub writer: String,
@@ -276,25 +276,53 @@ pub(crate) struct Source<'s> {
     pub legacy: bool,
 }
 
-/// Splits a reader into lines and hands each checked line to the visitor; bad lines become
-/// problems. Reuses one buffer, so memory stays at the longest line.
-pub(crate) fn scan_lines<R: BufRead>(
+/// Read buffer for scanning a log; it grows only for a line longer than this.
+const SCAN_BUFFER: usize = 256 * 1024;
+
+/// Splits a reader into lines and hands each line to the visitor, in place in one reused
+/// buffer (no copy per line); bad lines become problems. Memory stays at the buffer size, or
+/// the longest line if that is longer.
+///
+/// `lines_before` is the number of lines before the reader's first byte (0 for a whole file).
+pub(crate) fn scan_lines<R: Read>(
     mut reader: R,
     source: &Source<'_>,
+    lines_before: u64,
     visitor: &mut LineVisitor<'_>,
     problems: &mut Vec<Problem>,
 ) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(8 * 1024);
-    let mut line_no = 0u64;
+    let mut buf = vec![0u8; SCAN_BUFFER];
+    // `buf[..filled]` holds unread bytes; `buf[..searched]` is known to hold no newline.
+    let mut filled = 0usize;
+    let mut line_no = lines_before;
     loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf)?;
+        if filled == buf.len() {
+            buf.resize(buf.len().saturating_mul(2), 0);
+        }
+        let searched = filled;
+        let n = match reader.read(buf.get_mut(filled..).unwrap_or_default()) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         if n == 0 {
+            if let Some(rest) = buf.get(..filled).filter(|rest| !rest.is_empty()) {
+                visit_line(rest, false, line_no + 1, source, visitor, problems);
+            }
             return Ok(());
         }
-        line_no += 1;
-        let complete = buf.last() == Some(&b'\n');
-        visit_line(&buf, complete, line_no, source, visitor, problems);
+        filled += n;
+        let data = buf.get(..filled).unwrap_or_default();
+        let mut start = 0usize;
+        for end in memchr::memchr_iter(b'\n', data.get(searched..).unwrap_or_default()) {
+            let end = searched + end;
+            line_no += 1;
+            let line = data.get(start..=end).unwrap_or_default();
+            visit_line(line, true, line_no, source, visitor, problems);
+            start = end + 1;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
     }
 }
 
@@ -350,11 +378,14 @@ pub(crate) fn last_seq_in_tail(
     starts_at_line_boundary: bool,
     writer: &str,
 ) -> Option<u64> {
-    let mut lines: Vec<&[u8]> = chunk.split(|b| *b == b'\n').collect();
-    if !starts_at_line_boundary && !lines.is_empty() {
-        lines.remove(0);
-    }
-    lines.iter().rev().find_map(|bytes| {
+    let whole_lines = if starts_at_line_boundary {
+        chunk
+    } else {
+        // Drop the partial first line; no newline at all means no whole line.
+        let first_end = memchr::memchr(b'\n', chunk)?;
+        chunk.get(first_end + 1..).unwrap_or_default()
+    };
+    whole_lines.rsplit(|b| *b == b'\n').find_map(|bytes| {
         let text = std::str::from_utf8(bytes).ok()?.trim_end_matches('\r');
         if text.trim().is_empty() {
             return None;
@@ -364,6 +395,24 @@ pub(crate) fn last_seq_in_tail(
 }
 
 mod tee;
+
+/// The sequence number of the last readable line of a whole writer file held in memory
+/// (0 when it has none), looking only at its tail unless the tail has no readable line.
+pub(crate) fn last_seq_in_text(text: &[u8], writer: &str) -> u64 {
+    let mut chunk = 4 * 1024;
+    loop {
+        let start = text.len().saturating_sub(chunk);
+        let boundary = start == 0 || text.get(start - 1) == Some(&b'\n');
+        if let Some(seq) = last_seq_in_tail(text.get(start..).unwrap_or_default(), boundary, writer)
+        {
+            return seq;
+        }
+        if start == 0 {
+            return 0;
+        }
+        chunk = chunk.saturating_mul(4);
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -517,6 +566,86 @@ mod tests {
                 .expect_err(text);
             assert!(err.contains(expected), "{text}: {err}");
         }
+    }
+
+    /// A reader that hands out at most `step` bytes per read.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn scan(data: &[u8], step: usize) -> (Vec<(u64, String)>, Vec<Problem>) {
+        let source = Source {
+            file: "f",
+            writer: LEGACY_WRITER,
+            legacy: true,
+        };
+        let mut seen = Vec::new();
+        let mut problems = Vec::new();
+        scan_lines(
+            Trickle { data, step },
+            &source,
+            0,
+            &mut |line| {
+                line.envelope()?;
+                seen.push((line.line, line.text.to_owned()));
+                Ok(())
+            },
+            &mut problems,
+        )
+        .expect("scans");
+        (seen, problems)
+    }
+
+    #[test]
+    fn scanning_splits_lines_across_reads_and_numbers_blank_lines() {
+        let long = format!("{{\"detail\":\"{}\"}}", "z".repeat(600 * 1024));
+        let data = format!("{{\"a\":1}}\r\n\n  \n{long}\n{{\"b\":2}}\n{{\"c\":");
+        for step in [7, 4096, usize::MAX] {
+            let (seen, problems) = scan(data.as_bytes(), step);
+            let lines: Vec<u64> = seen.iter().map(|(l, _)| *l).collect();
+            assert_eq!(lines, [1, 4, 5], "step {step}");
+            assert_eq!(seen[0].1, "{\"a\":1}", "newline and CR trimmed");
+            assert_eq!(seen[1].1.len(), long.len());
+            assert_eq!(problems.len(), 1, "step {step}");
+            assert_eq!(problems[0].line, 6);
+            assert!(
+                problems[0].message.starts_with("torn line"),
+                "{}",
+                problems[0].message
+            );
+        }
+        let (seen, problems) = scan(b"{\"a\":1}", 3);
+        assert_eq!(
+            (seen.len(), problems.len()),
+            (1, 0),
+            "a complete last line without newline counts"
+        );
+    }
+
+    #[test]
+    fn last_seq_looks_past_a_long_unreadable_tail() {
+        let mut text = String::new();
+        for seq in 1..=3 {
+            text.push_str(&format!(
+                "{{\"writer\":\"w\",\"seq\":{seq},\"at\":\"t\"}}\n"
+            ));
+        }
+        assert_eq!(last_seq_in_text(text.as_bytes(), "w"), 3);
+        text.push_str(&"garbage line\n".repeat(20_000));
+        text.push_str("{\"writer\":\"w\",\"seq\":4,\"at");
+        assert!(text.len() > 200 * 1024);
+        assert_eq!(last_seq_in_text(text.as_bytes(), "w"), 3);
+        assert_eq!(last_seq_in_text(b"", "w"), 0);
     }
 
     #[test]
