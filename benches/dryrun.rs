@@ -53,6 +53,7 @@ fn options(root: &Path) -> DryRunOptions<'_> {
         credentials: &[],
         context7_index: None,
         claude_settings: &[],
+        catalog: None,
     }
 }
 

@@ -166,6 +166,7 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
         credentials: &creds,
         context7_index: index.as_ref(),
         claude_settings: &claude_settings,
+        catalog: plans.inputs.catalog.as_ref().ok(),
     };
     let run = dryrun::prepare(lane, &selected, &opts).map_err(dry_run_error)?;
     dryrun::write(&run).map_err(dry_run_error)?;

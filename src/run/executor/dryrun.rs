@@ -25,6 +25,7 @@ use crate::engine::prompt::{
     self, AgentKind, Context7Scope, EvalTargetLine, ExitContractLines, PathPair, PromptInput,
     ProofArtifactLine, RoleIds,
 };
+use crate::plan::matrix::BenchmarkCatalog;
 use crate::plan::{Agent, EvalSelection, ExecutorId, LaneProfile, WavePlan};
 
 /// Why a dry run could not be prepared or written.
@@ -69,6 +70,8 @@ pub struct DryRunOptions<'a> {
     pub context7_index: Option<&'a Value>,
     /// Base Claude settings files an agent's inline settings merge over, by configured path.
     pub claude_settings: &'a [(String, Value)],
+    /// The benchmark catalog, to list a delegated eval target's allowed benchmarks.
+    pub catalog: Option<&'a BenchmarkCatalog>,
 }
 
 /// One file of a dry run.
@@ -295,7 +298,14 @@ pub fn prepare(
                 id: t.id.clone(),
                 delegated: t.selection == EvalSelection::Delegated,
                 benchmark_family: t.benchmark_family.clone(),
-                benchmarks: t.benchmarks.clone(),
+                benchmarks: match (t.selection, &t.benchmark_family, opts.catalog) {
+                    (EvalSelection::Delegated, Some(family), Some(catalog)) => catalog
+                        .families
+                        .get(family)
+                        .cloned()
+                        .unwrap_or_else(|| t.benchmarks.clone()),
+                    _ => t.benchmarks.clone(),
+                },
                 objective: t.objective.clone(),
                 threshold: t.threshold.clone(),
             })
