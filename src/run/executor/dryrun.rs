@@ -446,11 +446,15 @@ pub fn prepare(
     Ok(DryRun { dir, files, agents })
 }
 
-/// Writes a prepared dry run. Every path must lie inside the dry-run directory; anything else is
-/// refused before writing.
+/// Writes a prepared dry run. Every path must lie inside the dry-run directory (no `..`
+/// components); if any does not, nothing is written.
 pub fn write(run: &DryRun) -> Result<(), DryRunError> {
     for file in &run.files {
-        if !file.path.starts_with(&run.dir) {
+        let inside = file.path.strip_prefix(&run.dir).is_ok_and(|rel| {
+            rel.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+        });
+        if !inside {
             return Err(DryRunError::Io {
                 path: file.path.clone(),
                 source: std::io::Error::other("path lies outside the dry-run directory"),
@@ -468,4 +472,40 @@ pub fn write(run: &DryRun) -> Result<(), DryRunError> {
         write_atomic(&file.path, file.contents.as_bytes()).map_err(io)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_refuses_any_path_outside_the_dry_run_dir_before_writing() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("s/dry-run");
+        let inside = dir.join("prompts/a.md");
+        let outside = base.path().join("s/escape.md");
+        let traversal = dir.join("../escape2.md");
+        for bad in [outside.clone(), traversal] {
+            let run = DryRun {
+                dir: dir.clone(),
+                files: vec![
+                    PlannedFile {
+                        path: inside.clone(),
+                        contents: "x".into(),
+                    },
+                    PlannedFile {
+                        path: bad,
+                        contents: "y".into(),
+                    },
+                ],
+                agents: Vec::new(),
+            };
+            assert!(matches!(write(&run), Err(DryRunError::Io { .. })));
+            assert!(
+                !inside.exists(),
+                "nothing is written when any path is refused"
+            );
+        }
+        assert!(!outside.exists());
+    }
 }
