@@ -447,7 +447,8 @@ pub fn prepare(
 }
 
 /// Writes a prepared dry run. Every path must lie inside the dry-run directory (no `..`
-/// components); if any does not, nothing is written.
+/// components); if any does not, nothing is written. Files whose contents are unchanged are not
+/// rewritten.
 pub fn write(run: &DryRun) -> Result<(), DryRunError> {
     for file in &run.files {
         let inside = file.path.strip_prefix(&run.dir).is_ok_and(|rel| {
@@ -461,13 +462,22 @@ pub fn write(run: &DryRun) -> Result<(), DryRunError> {
             });
         }
     }
+    let mut made: Vec<&Path> = Vec::new();
     for file in &run.files {
         let io = |source| DryRunError::Io {
             path: file.path.clone(),
             source,
         };
-        if let Some(parent) = file.path.parent() {
+        if let Some(parent) = file.path.parent()
+            && !made.contains(&parent)
+        {
             std::fs::create_dir_all(parent).map_err(io)?;
+            made.push(parent);
+        }
+        // A file that already holds exactly these bytes is left alone: re-running a dry run
+        // touches nothing that did not change.
+        if std::fs::read(&file.path).is_ok_and(|old| old == file.contents.as_bytes()) {
+            continue;
         }
         write_atomic(&file.path, file.contents.as_bytes()).map_err(io)?;
     }
