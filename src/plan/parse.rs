@@ -871,7 +871,7 @@ impl<'a> Parser<'a> {
         Ok(out)
     }
 
-    fn proof_artifacts(&self, body: &'a str, id: &str) -> R<Vec<(usize, ProofArtifact)>> {
+    fn proof_artifacts(&mut self, body: &'a str, id: &str) -> R<Vec<(usize, ProofArtifact)>> {
         let label = format!("agent {id} proof artifacts");
         let mut out: Vec<(usize, ProofArtifact)> = Vec::new();
         for line in self.lines(body) {
@@ -929,6 +929,15 @@ impl<'a> Parser<'a> {
                         ));
                     }
                     fields.insert(key, value.to_owned());
+                }
+                for key in fields.keys() {
+                    if !["path", "kind", "required-for"].contains(&key.as_str()) {
+                        self.warn(
+                            line.at,
+                            format!("unknown proof artifact field `{key}` in {label} is ignored"),
+                            "proof artifact fields are path, kind and required-for",
+                        );
+                    }
                 }
                 let path = js_trim(fields.get("path").map_or("", String::as_str)).to_owned();
                 if path.is_empty() {
@@ -1065,7 +1074,7 @@ impl<'a> Parser<'a> {
         Ok(out)
     }
 
-    fn eval_targets(&self, body: &'a str) -> R<Vec<EvalTarget>> {
+    fn eval_targets(&mut self, body: &'a str) -> R<Vec<EvalTarget>> {
         let mut out: Vec<EvalTarget> = Vec::new();
         for line in self.lines(body) {
             let index = out.len();
@@ -1189,6 +1198,24 @@ impl<'a> Parser<'a> {
                 threshold,
                 pos: self.pos(line.at),
             });
+            for key in fields.keys() {
+                if ![
+                    "id",
+                    "selection",
+                    "benchmark-family",
+                    "benchmarks",
+                    "objective",
+                    "threshold",
+                ]
+                .contains(&key.as_str())
+                {
+                    self.warn(
+                        line.at,
+                        format!("unknown eval target field `{key}` is ignored"),
+                        "eval target fields are id, selection, benchmark-family, benchmarks, objective and threshold",
+                    );
+                }
+            }
         }
         Ok(out)
     }
@@ -1216,4 +1243,101 @@ pub fn parse_wave(text: &str, rel_path: &str, ctx: &ParseContext<'_>) -> Result<
         warnings: Vec::new(),
     };
     parser.parse(wave)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::config::WaveConfig;
+
+    fn lane() -> LaneProfile {
+        WaveConfig::defaults().lane_profile(None).unwrap()
+    }
+
+    fn parse(text: &str) -> Result<Parsed, PlanError> {
+        let lane = lane();
+        let prompts: BTreeMap<String, String> = BTreeMap::new();
+        let ctx = ParseContext {
+            lane: &lane,
+            role_prompts: &prompts,
+        };
+        parse_wave(text, "docs/plans/waves/wave-3.md", &ctx)
+    }
+
+    const PROMPT: &str = "### Prompt\n```text\nFile ownership:\n- src/a.rs\n```\n";
+
+    #[test]
+    fn ignored_settings_and_near_miss_headings_are_warnings() {
+        let text = format!(
+            "## Eval Targets\n\n## Agent A1: T\n\n### Context7\n\n- bundle: x\n- bundel: y\n\n### Exit Contract\n\n- completion: live\n\n{PROMPT}"
+        );
+        let parsed = parse(&text).unwrap();
+        let w: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
+        let all = w.join("\n");
+        assert!(
+            all.contains(
+                "docs/plans/waves/wave-3.md:8:1: warning: unknown Context7 setting `bundel`"
+            ),
+            "{all}"
+        );
+        assert!(
+            all.contains("unknown subsection `### Exit Contract`"),
+            "{all}"
+        );
+        assert!(all.contains("write `### Exit contract`"), "{all}");
+        assert!(all.contains("write `## Eval targets`"), "{all}");
+        assert_eq!(parsed.plan.agents[0].exit_contract, None);
+    }
+
+    #[test]
+    fn parse_errors_point_at_the_offending_line_and_column() {
+        let text = format!(
+            "## Agent A1: T\n\n### Executor\n\n- id: codex\n  - budget.minutes: soon\n\n{PROMPT}"
+        );
+        let err = parse(&text).unwrap_err();
+        let d = err.to_diagnostic().unwrap();
+        assert_eq!((d.line, d.column), (6, 3));
+        assert!(d.message.contains("budget.minutes"), "{d}");
+        assert!(d.hint.contains("positive whole number"), "{d}");
+    }
+
+    #[test]
+    fn wave_numbers_come_from_the_file_name() {
+        assert_eq!(
+            wave_number_from_path("docs/plans/waves/wave-007.md"),
+            Some(7)
+        );
+        assert_eq!(wave_number_from_path("wave-1.md.bak"), None);
+        assert_eq!(wave_number_from_path("wave-.md"), None);
+        assert_eq!(wave_number_from_path("dir/Wave-1.md"), None);
+        let lane = lane();
+        let prompts: BTreeMap<String, String> = BTreeMap::new();
+        let ctx = ParseContext {
+            lane: &lane,
+            role_prompts: &prompts,
+        };
+        assert!(parse_wave("", "notes.md", &ctx).is_err());
+    }
+
+    #[test]
+    fn paths_are_checked_for_repository_containment() {
+        assert!(is_repo_contained("a/b"));
+        assert!(is_repo_contained("a/../b"));
+        assert!(is_repo_contained("."));
+        assert!(!is_repo_contained(""));
+        assert!(!is_repo_contained("/etc"));
+        assert!(!is_repo_contained("a/../../b"));
+        assert!(!is_repo_contained("..foo/bar"));
+    }
+
+    #[test]
+    fn slugs_and_compaction() {
+        assert_eq!(slugify("3-A1"), "3-a1");
+        assert_eq!(slugify("12-Agent Ünïcode!"), "12-agent-n-code");
+        assert_eq!(compact_single_line("  a \n\t b ", 280), "a b");
+        let long = "x".repeat(300);
+        let c = compact_single_line(&long, 280);
+        assert_eq!(utf16_len(&c), 280);
+        assert!(c.ends_with('…'));
+    }
 }
