@@ -13,8 +13,8 @@
 
 use std::path::{Path, PathBuf};
 
+use wave_runner::plan;
 use wave_runner::run::executor::dryrun::{self, DryRunOptions};
-use wave_runner::run::executor::workspace;
 
 fn main() {
     divan::main();
@@ -53,35 +53,33 @@ fn options(root: &Path) -> DryRunOptions<'_> {
         credentials: &[],
         context7_index: None,
         claude_settings: &[],
+        catalog: None,
     }
 }
 
 #[divan::bench]
 fn load_lane(bencher: divan::Bencher) {
     let (_dir, root) = starter_copy();
-    bencher.bench(|| {
-        let ws = workspace::load_config(&root, None).expect("config");
-        workspace::load_waves(&root, &ws.lane).expect("waves")
-    });
+    bencher.bench(|| plan::load_lane(&root, None).expect("lane"));
 }
 
 #[divan::bench]
 fn prepare_prompts_and_previews(bencher: divan::Bencher) {
     let (_dir, root) = starter_copy();
-    let ws = workspace::load_config(&root, None).expect("config");
-    let waves = workspace::load_waves(&root, &ws.lane).expect("waves");
-    let selected: Vec<_> = waves.iter().collect();
-    bencher.bench(|| dryrun::prepare(&ws.lane, &selected, &options(&root)).expect("prepare"));
+    let plans = plan::load_lane(&root, None).expect("lane");
+    let selected: Vec<_> = plans.waves.iter().collect();
+    bencher.bench(|| {
+        dryrun::prepare(&plans.inputs.lane, &selected, &options(&root)).expect("prepare")
+    });
 }
 
 #[divan::bench]
 fn load_prepare_and_write(bencher: divan::Bencher) {
     let (_dir, root) = starter_copy();
     bencher.bench(|| {
-        let ws = workspace::load_config(&root, None).expect("config");
-        let waves = workspace::load_waves(&root, &ws.lane).expect("waves");
-        let selected: Vec<_> = waves.iter().collect();
-        let run = dryrun::prepare(&ws.lane, &selected, &options(&root)).expect("prepare");
+        let plans = plan::load_lane(&root, None).expect("lane");
+        let selected: Vec<_> = plans.waves.iter().collect();
+        let run = dryrun::prepare(&plans.inputs.lane, &selected, &options(&root)).expect("prepare");
         dryrun::write(&run).expect("write");
     });
 }

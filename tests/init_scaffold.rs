@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::wave_bin;
-use wave_runner::plan::ExecutorId;
-use wave_runner::run::executor::{resolve, workspace};
+use wave_runner::plan::{self, ExecutorId};
+use wave_runner::run::executor::resolve;
 use wave_runner::run::scaffold;
 
 fn wave(root: &Path, args: &[&str]) -> std::process::Output {
@@ -61,9 +61,16 @@ fn init_into_an_empty_dir_writes_a_plan_that_satisfies_default_validation() {
         e
     });
 
-    let ws = workspace::load_config(root, None).unwrap();
-    let lane = &ws.lane;
-    let waves = workspace::load_waves(root, lane).unwrap();
+    // Upstream's default validation (spec §1.7, §14.2) as the plan layer implements it.
+    let plans = plan::load_lane(root, None).unwrap();
+    assert!(plans.is_valid(), "{:#?}", plans.findings);
+    assert!(
+        plans.findings.is_empty(),
+        "no warnings either: {:#?}",
+        plans.findings
+    );
+    let lane = &plans.inputs.lane;
+    let waves = plans.waves.clone();
     assert_eq!(waves.len(), 1);
     let w0 = &waves[0];
     let ids: Vec<&str> = w0.agents.iter().map(|a| a.agent_id.as_str()).collect();
@@ -228,4 +235,18 @@ fn the_committed_starter_example_is_what_init_writes() {
             "examples/starter/{path} differs from the template"
         );
     }
+}
+
+#[test]
+fn init_output_validates_with_the_plan_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    assert!(wave(root, &["init"]).status.success());
+    let out = wave(root, &["plan", "validate"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -43,7 +43,7 @@ pub fn run(settings: &Settings, args: DoctorArgs) -> Result<Code, CliError> {
                 "{:<4}  {:<width$}  {}\n",
                 c.status.as_str(),
                 c.name,
-                c.detail
+                c.detail.replace('\n', &format!("\n      {:<width$}  ", ""))
             ));
             if c.status != Status::Pass
                 && let Some(h) = &c.hint

@@ -8,10 +8,9 @@ use serde_json::Value;
 
 use super::{CliError, ErrorKind, output};
 use crate::exit::Code;
-use crate::plan::{ExecutorId, PlanError, WavePlan};
+use crate::plan::{self, ExecutorId, LaneProfile, PlanError, WavePlan};
 use crate::run::executor::dryrun::{self, DryRunError, DryRunOptions};
 use crate::run::executor::preview::CredentialRef;
-use crate::run::executor::workspace;
 use crate::settings::Settings;
 
 /// Arguments of `wave launch`.
@@ -120,16 +119,22 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
         .hint("run `wave launch --dry-run` to compile prompts and launch previews"));
     }
     let root = std::path::absolute(&settings.repo_root)?;
-    let ws = workspace::load_config(&root, args.lane.as_deref()).map_err(plan_error)?;
-    let waves = workspace::load_waves(&root, &ws.lane).map_err(plan_error)?;
-    let selected = select(&waves, &args)?;
+    let plans = plan::load_lane(&root, args.lane.as_deref()).map_err(plan_error)?;
+    if !plans.is_valid() {
+        return Err(plan_error(PlanError::Invalid(plans.findings)).hint(
+            "every wave of the lane must be valid before any is launched; see `wave plan validate`",
+        ));
+    }
+    let lane = &plans.inputs.lane;
+    let waves = &plans.waves;
+    let selected = select(waves, &args)?;
 
-    let index_path = root.join(&ws.lane.paths.context7_bundle_index_path);
+    let index_path = root.join(&lane.paths.context7_bundle_index_path);
     let index: Option<Value> = std::fs::read_to_string(&index_path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
     let mut claude_settings: Vec<(String, Value)> = Vec::new();
-    for path in claude_settings_paths(&ws, &selected) {
+    for path in claude_settings_paths(lane, &selected) {
         let full = root.join(&path);
         let text = std::fs::read_to_string(&full).map_err(|e| {
             CliError::config(format!(
@@ -146,12 +151,12 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
         })?;
         claude_settings.push((path, value));
     }
-    let (providers, creds) = credentials(&ws.config);
+    let (providers, creds) = credentials(&plans.config.raw);
     let local_command = local_command();
     let orchestrator_id = args
         .orchestrator_id
         .clone()
-        .unwrap_or_else(|| format!("{}-orch", ws.lane.lane));
+        .unwrap_or_else(|| format!("{}-orch", lane.lane));
     let opts = DryRunOptions {
         repo_root: &root,
         cli_executor: args.executor,
@@ -161,8 +166,9 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
         credentials: &creds,
         context7_index: index.as_ref(),
         claude_settings: &claude_settings,
+        catalog: plans.inputs.catalog.as_ref().ok(),
     };
-    let run = dryrun::prepare(&ws.lane, &selected, &opts).map_err(dry_run_error)?;
+    let run = dryrun::prepare(lane, &selected, &opts).map_err(dry_run_error)?;
     dryrun::write(&run).map_err(dry_run_error)?;
 
     let dir_rel = run
@@ -174,7 +180,7 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
     if args.json {
         output::print_json(&serde_json::json!({
             "dryRun": true,
-            "lane": ws.lane.lane,
+            "lane": lane.lane,
             "dir": dir_rel,
             "waves": selected.iter().map(|w| w.wave).collect::<Vec<_>>(),
             "files": run.files.len(),
@@ -183,7 +189,7 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
     } else {
         let mut text = format!(
             "[dry-run] lane {}: {} wave(s), {} agent(s), {} files under {dir_rel}\n",
-            ws.lane.lane,
+            lane.lane,
             selected.len(),
             run.agents.len(),
             run.files.len()
@@ -248,10 +254,9 @@ fn select<'a>(waves: &'a [WavePlan], args: &LaunchArgs) -> Result<Vec<&'a WavePl
     Ok(selected)
 }
 
-fn claude_settings_paths(ws: &workspace::Workspace, waves: &[&WavePlan]) -> Vec<String> {
+fn claude_settings_paths(lane: &LaneProfile, waves: &[&WavePlan]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let lane_settings = ws
-        .lane
+    let lane_settings = lane
         .executors
         .claude
         .get("settings")

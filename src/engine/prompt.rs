@@ -638,3 +638,232 @@ pub fn assemble(p: &PromptInput<'_>) -> String {
     line("```");
     out.join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixture {
+        roles: RoleIds,
+        board: PathPair,
+        summary: PathPair,
+        inbox: PathPair,
+        promotions: Vec<(String, String)>,
+        targets: Vec<EvalTargetLine>,
+        components: Vec<(String, Option<String>)>,
+        deliverables: Vec<String>,
+        packets: Vec<String>,
+        proofs: Vec<ProofArtifactLine>,
+        contract: ExitContractLines,
+        context7: Context7Scope,
+    }
+
+    fn fixture() -> Fixture {
+        let pair = |p: &str| PathPair {
+            absolute: format!("/r/{p}"),
+            relative: p.to_owned(),
+        };
+        Fixture {
+            roles: RoleIds::default(),
+            board: pair("s/messageboards/wave-3.md"),
+            summary: pair("s/inboxes/wave-3/shared-summary.md"),
+            inbox: pair("s/inboxes/wave-3/A1.md"),
+            promotions: vec![("api".into(), "repo-landed".into())],
+            targets: vec![
+                EvalTargetLine {
+                    id: "latency".into(),
+                    delegated: false,
+                    benchmark_family: None,
+                    benchmarks: vec!["p50".into(), "p99".into()],
+                    objective: "fast".into(),
+                    threshold: "p99<5ms".into(),
+                },
+                EvalTargetLine {
+                    id: "quality".into(),
+                    delegated: true,
+                    benchmark_family: Some("coord".into()),
+                    benchmarks: vec!["a".into()],
+                    objective: "good".into(),
+                    threshold: "all pass".into(),
+                },
+            ],
+            components: vec![
+                ("api".into(), Some("repo-landed".into())),
+                ("cli".into(), None),
+            ],
+            deliverables: vec!["src/api.rs".into()],
+            packets: vec!["docs/design/wave-3.md".into()],
+            proofs: vec![ProofArtifactLine {
+                path: "proof/run.json".into(),
+                kind: Some("replay".into()),
+                required_for: vec!["pilot-live".into(), "qa-proved".into()],
+            }],
+            contract: ExitContractLines {
+                completion: "integrated".into(),
+                durability: "durable".into(),
+                proof: "integration".into(),
+                doc_impact: "owned".into(),
+            },
+            context7: Context7Scope::Bundle {
+                bundle: "rust".into(),
+                query: None,
+                libraries: vec!["/tokio-rs/tokio".into()],
+                snippets: None,
+                warning: Some("skipped".into()),
+            },
+        }
+    }
+
+    fn input<'a>(f: &'a Fixture, agent_id: &'a str, kind: AgentKind) -> PromptInput<'a> {
+        PromptInput {
+            repo_root: "/r",
+            lane: "main",
+            wave: 3,
+            agent_id,
+            title: "Builder",
+            roles: &f.roles,
+            executor_id: "codex",
+            orchestrator_id: "main-orch",
+            board: &f.board,
+            shared_summary: Some((&f.summary, "# Wave 3 Shared Summary")),
+            inbox: Some((&f.inbox, "# Wave 3 Inbox for A1")),
+            kind,
+            shared_plan_docs: &[],
+            exit_contract: Some(&f.contract),
+            component_promotions: &f.promotions,
+            benchmark_catalog_path: Some("docs/evals/benchmark-catalog.json"),
+            eval_targets: &f.targets,
+            components: &f.components,
+            deliverables: &f.deliverables,
+            design_packet_paths: &f.packets,
+            proof_artifacts: &f.proofs,
+            skills: None,
+            context7: &f.context7,
+            resolved_prompt: "  Do the work.\n",
+        }
+    }
+
+    const PLAIN: AgentKind = AgentKind {
+        security_reviewer: false,
+        design: false,
+        design_hybrid: false,
+        design_implementation_pass: false,
+        cont_eval_implementation_owning: false,
+    };
+
+    fn positions(text: &str) -> Vec<usize> {
+        SECTION_ORDER
+            .iter()
+            .filter_map(|h| text.lines().position(|l| l.starts_with(h)))
+            .collect()
+    }
+
+    #[test]
+    fn implementation_agent_gets_every_section_in_order() {
+        let f = fixture();
+        let text = assemble(&input(&f, "A1", PLAIN));
+        let pos = positions(&text);
+        assert_eq!(
+            pos.len(),
+            SECTION_ORDER.len() - 1,
+            "all but the skills block"
+        );
+        assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
+        for line in [
+            "- completion: integrated",
+            "- Benchmark catalog: docs/evals/benchmark-catalog.json",
+            "- latency: pinned benchmarks=p50, p99 objective=fast threshold=p99<5ms",
+            "- quality: delegated family=coord allowed-benchmarks=a objective=good threshold=all pass",
+            "- api: repo-landed",
+            "- cli",
+            "- src/api.rs",
+            "- docs/design/wave-3.md",
+            "- proof/run.json kind=replay required-for=pilot-live,qa-proved",
+            "- Allowed external libraries: /tokio-rs/tokio",
+            "- Query focus: (derived from assigned prompt)",
+            "- Prefetched Context7 docs were not attached: skipped",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?}");
+        }
+        assert!(text.contains(
+            "`docs/plans/master-plan.md`, `docs/plans/current-state.md`, `docs/plans/migration.md`"
+        ));
+        assert!(text.ends_with("Assigned implementation prompt:\n```\nDo the work.\n```"));
+        assert!(text.contains("[wave-proof]") && text.contains("[wave-component]"));
+    }
+
+    #[test]
+    fn closure_roles_get_their_own_requirements_only() {
+        let f = fixture();
+        let a0 = assemble(&input(&f, "A0", PLAIN));
+        assert!(a0.contains("Because you are Agent A0"));
+        assert!(!a0.contains("[wave-proof]") && !a0.contains("Exit contract for this run:"));
+        assert!(!a0.contains("Components you own in this wave:"));
+        let a9 = assemble(&input(&f, "A9", PLAIN));
+        assert!(a9.contains("[wave-doc-closure]") && !a9.contains("[wave-proof]"));
+        let e0 = assemble(&input(&f, "E0", PLAIN));
+        assert!(e0.contains("You are report-only in this wave"));
+        assert!(!e0.contains("[wave-proof]"));
+        let e0_impl = assemble(&input(
+            &f,
+            "E0",
+            AgentKind {
+                cont_eval_implementation_owning: true,
+                ..PLAIN
+            },
+        ));
+        assert!(e0_impl.contains("You also own explicit non-report files"));
+        assert!(e0_impl.contains("[wave-proof]"));
+        let sec = assemble(&input(
+            &f,
+            "A7",
+            AgentKind {
+                security_reviewer: true,
+                ..PLAIN
+            },
+        ));
+        assert!(sec.contains("`Threat Model`, `Risky Surfaces`, `Findings`"));
+        assert!(!sec.contains("[wave-proof]") && !sec.contains("Proof artifacts required"));
+    }
+
+    #[test]
+    fn design_packet_pass_is_design_only() {
+        let f = fixture();
+        let kind = AgentKind {
+            design: true,
+            design_hybrid: true,
+            ..PLAIN
+        };
+        let packet = assemble(&input(&f, "D1", kind));
+        assert!(packet.contains("this first pass is still design-only"));
+        assert!(!packet.contains("[wave-proof]"));
+        assert!(!packet.contains("Deliverables required for this agent:"));
+        assert!(!packet.contains("Same-wave design packets to read before coding:"));
+        let follow = assemble(&input(
+            &f,
+            "D1",
+            AgentKind {
+                design_implementation_pass: true,
+                ..kind
+            },
+        ));
+        assert!(follow.contains("implementation follow-through pass"));
+        assert!(follow.contains("[wave-proof]"));
+        assert!(follow.contains("Deliverables required for this agent:"));
+    }
+
+    #[test]
+    fn commands_use_this_binary() {
+        assert_eq!(
+            coordination_command("ci", 2, "A3"),
+            "wave coord post --lane ci --wave 2 --agent A3 --kind \"<request|ack|claim|evidence|decision|blocker|handoff|clarification-request|orchestrator-guidance|resolved-by-policy|human-escalation|human-feedback|integration-summary>\" --summary \"<one-line summary>\" --detail \"<short detail>\""
+        );
+        assert!(escalation_command("ci", 2, "A3", "o").starts_with(
+            "wave feedback ask --lane ci --wave 2 --agent A3 --orchestrator-id o --question"
+        ));
+        assert_eq!(
+            default_shared_plan_docs("ci")[0],
+            "docs/ci/plans/master-plan.md"
+        );
+    }
+}

@@ -225,7 +225,7 @@ fn strip_wrapping_quotes(s: &str) -> &str {
 }
 
 fn lower_id(s: &str) -> bool {
-    grammar::LOWER_ID.is_match(s)
+    grammar::is_lower_id(s)
 }
 
 struct Parser<'a> {
@@ -605,7 +605,7 @@ impl<'a> Parser<'a> {
     fn role_prompt_paths(&self, body: &'a str, id: &str) -> R<Vec<(usize, String)>> {
         let mut out: Vec<(usize, String)> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = grammar::PATH_BULLET.captures(line.text) else {
+            let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(self.err(
                     line.at,
                     format!(
@@ -615,7 +615,7 @@ impl<'a> Parser<'a> {
                     "write one `- docs/agents/<role>.md` bullet per line",
                 ));
             };
-            let path = js_trim(&strip_quotes_all(c.get(1).map_or("", |m| m.as_str()))).to_owned();
+            let path = js_trim(&strip_quotes_all(c)).to_owned();
             if path.is_empty() {
                 return Err(self.err(
                     line.at,
@@ -675,23 +675,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn settings(
-        &self,
-        body: &'a str,
-        label: &str,
-        re: &regex::Regex,
-    ) -> R<Vec<(usize, String, String)>> {
+    fn settings(&self, body: &'a str, label: &str, dots: bool) -> R<Vec<(usize, String, String)>> {
         let mut out: Vec<(usize, String, String)> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = re.captures(line.text) else {
+            let Some((key, value)) = grammar::kv_bullet(line.text, dots) else {
                 return Err(self.err(
                     line.at,
                     format!("malformed {label} setting \"{}\"", line.text),
                     "write one `- key: value` bullet per line",
                 ));
             };
-            let key = c.get(1).map_or("", |m| m.as_str()).to_owned();
-            let value = c.get(2).map_or("", |m| m.as_str()).to_owned();
+            let (key, value) = (key.to_owned(), value.to_owned());
             match out.iter_mut().find(|(_, k, _)| *k == key) {
                 Some(slot) => {
                     slot.0 = line.at;
@@ -704,7 +698,7 @@ impl<'a> Parser<'a> {
     }
 
     fn context7(&mut self, body: &'a str, label: &str) -> R<Option<Context7Config>> {
-        let settings = self.settings(body, &format!("Context7 ({label})"), &grammar::KV_BULLET)?;
+        let settings = self.settings(body, &format!("Context7 ({label})"), false)?;
         let mut bundle = String::new();
         let mut query = String::new();
         for (at, key, value) in &settings {
@@ -728,11 +722,7 @@ impl<'a> Parser<'a> {
     }
 
     fn exit_contract(&mut self, body: &'a str, id: &str) -> R<Option<ExitContract>> {
-        let settings = self.settings(
-            body,
-            &format!("Exit contract (agent {id})"),
-            &grammar::KV_BULLET,
-        )?;
+        let settings = self.settings(body, &format!("Exit contract (agent {id})"), false)?;
         let get = |k: &str| {
             settings
                 .iter()
@@ -775,11 +765,7 @@ impl<'a> Parser<'a> {
     }
 
     fn executor(&self, body: &'a str, id: &str) -> R<super::model::ExecutorConfig> {
-        let settings = self.settings(
-            body,
-            &format!("Executor (agent {id})"),
-            &grammar::EXECUTOR_BULLET,
-        )?;
+        let settings = self.settings(body, &format!("Executor (agent {id})"), true)?;
         let pairs: Vec<(String, String)> = settings
             .iter()
             .map(|(_, k, v)| (k.clone(), executor::clean_value(v).to_owned()))
@@ -796,14 +782,13 @@ impl<'a> Parser<'a> {
     fn component_list(&self, body: &'a str, label: &str) -> R<Vec<(usize, String)>> {
         let mut out: Vec<(usize, String)> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = grammar::COMPONENT_BULLET.captures(line.text) else {
+            let Some(value) = grammar::component_bullet(line.text) else {
                 return Err(self.err(
                     line.at,
                     format!("malformed entry \"{}\" in {label}", line.text),
                     "write one `- <id>` bullet per line; ids are lowercase letters, digits, `.`, `_` and `-`",
                 ));
             };
-            let value = c.get(1).map_or("", |m| m.as_str());
             if !lower_id(value) {
                 return Err(self.err(
                     line.at,
@@ -826,7 +811,7 @@ impl<'a> Parser<'a> {
     fn skills(&self, body: &'a str, id: &str) -> R<Vec<String>> {
         let mut out: Vec<String> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = grammar::PATH_BULLET.captures(line.text) else {
+            let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(self.err(
                     line.at,
                     format!(
@@ -836,8 +821,7 @@ impl<'a> Parser<'a> {
                     "write one `- <skill-id>` bullet per line; move prose out of the section",
                 ));
             };
-            let skill =
-                js_trim(&strip_quotes_all(c.get(1).map_or("", |m| m.as_str()))).to_lowercase();
+            let skill = js_trim(&strip_quotes_all(c)).to_lowercase();
             if !lower_id(&skill) {
                 return Err(self.err(
                     line.at,
@@ -860,14 +844,14 @@ impl<'a> Parser<'a> {
     fn path_list(&self, body: &'a str, label: &str) -> R<Vec<(usize, String)>> {
         let mut out: Vec<(usize, String)> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = grammar::PATH_BULLET.captures(line.text) else {
+            let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(self.err(
                     line.at,
                     format!("malformed path entry \"{}\" in {label}", line.text),
                     "write one `- <path>` bullet per line",
                 ));
             };
-            let path = js_trim(&strip_quotes_all(c.get(1).map_or("", |m| m.as_str()))).to_owned();
+            let path = js_trim(&strip_quotes_all(c)).to_owned();
             if !is_repo_contained(&path) {
                 return Err(self.err(
                     line.at,
@@ -887,11 +871,11 @@ impl<'a> Parser<'a> {
         Ok(out)
     }
 
-    fn proof_artifacts(&self, body: &'a str, id: &str) -> R<Vec<(usize, ProofArtifact)>> {
+    fn proof_artifacts(&mut self, body: &'a str, id: &str) -> R<Vec<(usize, ProofArtifact)>> {
         let label = format!("agent {id} proof artifacts");
         let mut out: Vec<(usize, ProofArtifact)> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = grammar::PATH_BULLET.captures(line.text) else {
+            let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(self.err(
                     line.at,
                     format!(
@@ -901,7 +885,7 @@ impl<'a> Parser<'a> {
                     "write `- <path>` or `- path: <p> | kind: <k> | required-for: <level>`",
                 ));
             };
-            let raw = js_trim(c.get(1).map_or("", |m| m.as_str()));
+            let raw = js_trim(c);
             let starts_with_path_key = {
                 let lower = raw.get(..4).map(str::to_ascii_lowercase);
                 lower.as_deref() == Some("path")
@@ -945,6 +929,15 @@ impl<'a> Parser<'a> {
                         ));
                     }
                     fields.insert(key, value.to_owned());
+                }
+                for key in fields.keys() {
+                    if !["path", "kind", "required-for"].contains(&key.as_str()) {
+                        self.warn(
+                            line.at,
+                            format!("unknown proof artifact field `{key}` in {label} is ignored"),
+                            "proof artifact fields are path, kind and required-for",
+                        );
+                    }
                 }
                 let path = js_trim(fields.get("path").map_or("", String::as_str)).to_owned();
                 if path.is_empty() {
@@ -1013,15 +1006,13 @@ impl<'a> Parser<'a> {
         let label = "wave component promotions";
         let mut out: Vec<ComponentPromotion> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = grammar::PROMOTION_BULLET.captures(line.text) else {
+            let Some((id, level)) = grammar::promotion_bullet(line.text) else {
                 return Err(self.err(
                     line.at,
                     format!("malformed component promotion \"{}\"", line.text),
                     "write `- <component-id>: <level>`, one per line",
                 ));
             };
-            let id = c.get(1).map_or("", |m| m.as_str());
-            let level = c.get(2).map_or("", |m| m.as_str());
             if !lower_id(id) {
                 return Err(self.err(
                     line.at,
@@ -1083,19 +1074,19 @@ impl<'a> Parser<'a> {
         Ok(out)
     }
 
-    fn eval_targets(&self, body: &'a str) -> R<Vec<EvalTarget>> {
+    fn eval_targets(&mut self, body: &'a str) -> R<Vec<EvalTarget>> {
         let mut out: Vec<EvalTarget> = Vec::new();
         for line in self.lines(body) {
             let index = out.len();
             let bad = |msg: String, hint: &str| self.err(line.at, msg, hint);
-            let Some(c) = grammar::EVAL_BULLET.captures(line.text) else {
+            let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(bad(
                     format!("malformed eval target \"{}\"", line.text),
                     "write `- id: <id> | selection: pinned|delegated | … | objective: … | threshold: …`",
                 ));
             };
             let mut fields: BTreeMap<String, String> = BTreeMap::new();
-            for entry in c.get(1).map_or("", |m| m.as_str()).split('|') {
+            for entry in c.split('|') {
                 let pair = js_trim(entry);
                 if pair.is_empty() {
                     continue;
@@ -1207,6 +1198,24 @@ impl<'a> Parser<'a> {
                 threshold,
                 pos: self.pos(line.at),
             });
+            for key in fields.keys() {
+                if ![
+                    "id",
+                    "selection",
+                    "benchmark-family",
+                    "benchmarks",
+                    "objective",
+                    "threshold",
+                ]
+                .contains(&key.as_str())
+                {
+                    self.warn(
+                        line.at,
+                        format!("unknown eval target field `{key}` is ignored"),
+                        "eval target fields are id, selection, benchmark-family, benchmarks, objective and threshold",
+                    );
+                }
+            }
         }
         Ok(out)
     }
@@ -1234,4 +1243,101 @@ pub fn parse_wave(text: &str, rel_path: &str, ctx: &ParseContext<'_>) -> Result<
         warnings: Vec::new(),
     };
     parser.parse(wave)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::config::WaveConfig;
+
+    fn lane() -> LaneProfile {
+        WaveConfig::defaults().lane_profile(None).unwrap()
+    }
+
+    fn parse(text: &str) -> Result<Parsed, PlanError> {
+        let lane = lane();
+        let prompts: BTreeMap<String, String> = BTreeMap::new();
+        let ctx = ParseContext {
+            lane: &lane,
+            role_prompts: &prompts,
+        };
+        parse_wave(text, "docs/plans/waves/wave-3.md", &ctx)
+    }
+
+    const PROMPT: &str = "### Prompt\n```text\nFile ownership:\n- src/a.rs\n```\n";
+
+    #[test]
+    fn ignored_settings_and_near_miss_headings_are_warnings() {
+        let text = format!(
+            "## Eval Targets\n\n## Agent A1: T\n\n### Context7\n\n- bundle: x\n- bundel: y\n\n### Exit Contract\n\n- completion: live\n\n{PROMPT}"
+        );
+        let parsed = parse(&text).unwrap();
+        let w: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
+        let all = w.join("\n");
+        assert!(
+            all.contains(
+                "docs/plans/waves/wave-3.md:8:1: warning: unknown Context7 setting `bundel`"
+            ),
+            "{all}"
+        );
+        assert!(
+            all.contains("unknown subsection `### Exit Contract`"),
+            "{all}"
+        );
+        assert!(all.contains("write `### Exit contract`"), "{all}");
+        assert!(all.contains("write `## Eval targets`"), "{all}");
+        assert_eq!(parsed.plan.agents[0].exit_contract, None);
+    }
+
+    #[test]
+    fn parse_errors_point_at_the_offending_line_and_column() {
+        let text = format!(
+            "## Agent A1: T\n\n### Executor\n\n- id: codex\n  - budget.minutes: soon\n\n{PROMPT}"
+        );
+        let err = parse(&text).unwrap_err();
+        let d = err.to_diagnostic().unwrap();
+        assert_eq!((d.line, d.column), (6, 3));
+        assert!(d.message.contains("budget.minutes"), "{d}");
+        assert!(d.hint.contains("positive whole number"), "{d}");
+    }
+
+    #[test]
+    fn wave_numbers_come_from_the_file_name() {
+        assert_eq!(
+            wave_number_from_path("docs/plans/waves/wave-007.md"),
+            Some(7)
+        );
+        assert_eq!(wave_number_from_path("wave-1.md.bak"), None);
+        assert_eq!(wave_number_from_path("wave-.md"), None);
+        assert_eq!(wave_number_from_path("dir/Wave-1.md"), None);
+        let lane = lane();
+        let prompts: BTreeMap<String, String> = BTreeMap::new();
+        let ctx = ParseContext {
+            lane: &lane,
+            role_prompts: &prompts,
+        };
+        assert!(parse_wave("", "notes.md", &ctx).is_err());
+    }
+
+    #[test]
+    fn paths_are_checked_for_repository_containment() {
+        assert!(is_repo_contained("a/b"));
+        assert!(is_repo_contained("a/../b"));
+        assert!(is_repo_contained("."));
+        assert!(!is_repo_contained(""));
+        assert!(!is_repo_contained("/etc"));
+        assert!(!is_repo_contained("a/../../b"));
+        assert!(!is_repo_contained("..foo/bar"));
+    }
+
+    #[test]
+    fn slugs_and_compaction() {
+        assert_eq!(slugify("3-A1"), "3-a1");
+        assert_eq!(slugify("12-Agent Ünïcode!"), "12-agent-n-code");
+        assert_eq!(compact_single_line("  a \n\t b ", 280), "a b");
+        let long = "x".repeat(300);
+        let c = compact_single_line(&long, 280);
+        assert_eq!(utf16_len(&c), 280);
+        assert!(c.ends_with('…'));
+    }
 }

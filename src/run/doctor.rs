@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::executor::command::{ResolvedExecutor, default_command};
 use super::executor::resolve;
-use super::executor::workspace;
-use crate::plan::{ExecutorId, LaneProfile, WavePlan};
+use crate::plan::config::CONFIG_FILE;
+use crate::plan::{self, ExecutorId, LaneProfile, Severity, WavePlan};
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,45 +76,97 @@ pub struct DoctorInput<'a> {
 pub fn run(input: &DoctorInput<'_>) -> Vec<Check> {
     let root = input.root;
     let mut checks = Vec::new();
-    let ws = match workspace::load_config(root, input.lane) {
-        Ok(ws) => {
-            if ws.config_present {
-                checks.push(check(
-                    "config",
-                    Status::Pass,
-                    format!("wave.config.json parsed (lane {})", ws.lane.lane),
-                    None,
-                ));
-            } else {
-                checks.push(check(
-                    "config",
-                    Status::Warn,
-                    "wave.config.json not found; built-in defaults apply",
-                    Some("run `wave init` to scaffold a configuration"),
-                ));
-            }
-            ws
-        }
+    let config = match plan::load_config(root) {
+        Ok(config) => config,
         Err(err) => {
             checks.push(check(
                 "config",
                 Status::Fail,
                 err.to_string(),
-                Some("fix wave.config.json (or run `wave init --force` in a scratch copy to compare)"),
+                Some("fix wave.config.json (`wave init` in an empty directory shows a valid one)"),
             ));
             return checks;
         }
     };
-    let lane = &ws.lane;
-    let waves = match workspace::load_waves(root, lane) {
-        Ok(w) => {
+    let lane = match config.lane_profile(input.lane) {
+        Ok(lane) => lane,
+        Err(err) => {
             checks.push(check(
-                "wave plans",
-                Status::Pass,
-                format!("{} wave file(s) parsed in {}", w.len(), lane.waves_dir),
-                None,
+                "config",
+                Status::Fail,
+                err.to_string(),
+                Some("check `--lane` and the `lanes` section of wave.config.json"),
             ));
-            w
+            return checks;
+        }
+    };
+    if !root.join(CONFIG_FILE).is_file() {
+        checks.push(check(
+            "config",
+            Status::Warn,
+            "wave.config.json not found; built-in defaults apply",
+            Some("run `wave init` to scaffold a configuration"),
+        ));
+    } else if let Some(w) = config.warnings.first() {
+        checks.push(check(
+            "config",
+            Status::Warn,
+            format!("{} warning(s); first: {w}", config.warnings.len()),
+            Some("remove or rename the keys named; unknown keys are ignored"),
+        ));
+    } else {
+        checks.push(check(
+            "config",
+            Status::Pass,
+            format!("wave.config.json parsed (lane {})", lane.lane),
+            None,
+        ));
+    }
+    let waves = match plan::load_lane(root, input.lane) {
+        Ok(plans) => {
+            let errors: Vec<String> = plans.errors().map(ToString::to_string).collect();
+            let warnings = plans
+                .findings
+                .iter()
+                .filter(|d| d.severity == Severity::Warning)
+                .count();
+            if !errors.is_empty() {
+                let shown: Vec<&str> = errors.iter().take(3).map(String::as_str).collect();
+                checks.push(check(
+                    "wave plans",
+                    Status::Fail,
+                    format!(
+                        "{} error(s) in {}:\n{}",
+                        errors.len(),
+                        lane.waves_dir,
+                        shown.join("\n")
+                    ),
+                    Some("run `wave plan validate` for every finding with its file:line:column"),
+                ));
+            } else if warnings > 0 {
+                checks.push(check(
+                    "wave plans",
+                    Status::Warn,
+                    format!(
+                        "{} wave(s) valid in {}, {warnings} warning(s)",
+                        plans.waves.len(),
+                        lane.waves_dir
+                    ),
+                    Some("run `wave plan validate` to see the warnings"),
+                ));
+            } else {
+                checks.push(check(
+                    "wave plans",
+                    Status::Pass,
+                    format!(
+                        "{} wave(s) parsed and valid in {}",
+                        plans.waves.len(),
+                        lane.waves_dir
+                    ),
+                    None,
+                ));
+            }
+            plans.waves
         }
         Err(err) => {
             checks.push(check(
@@ -126,6 +178,7 @@ pub fn run(input: &DoctorInput<'_>) -> Vec<Check> {
             Vec::new()
         }
     };
+    let lane = &lane;
     checks.push(role_prompts(root, lane, &waves));
     checks.push(matrix(root, lane, &waves));
     checks.push(shared_plan_docs(root, lane));

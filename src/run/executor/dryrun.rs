@@ -25,6 +25,7 @@ use crate::engine::prompt::{
     self, AgentKind, Context7Scope, EvalTargetLine, ExitContractLines, PathPair, PromptInput,
     ProofArtifactLine, RoleIds,
 };
+use crate::plan::matrix::BenchmarkCatalog;
 use crate::plan::{Agent, EvalSelection, ExecutorId, LaneProfile, WavePlan};
 
 /// Why a dry run could not be prepared or written.
@@ -69,6 +70,8 @@ pub struct DryRunOptions<'a> {
     pub context7_index: Option<&'a Value>,
     /// Base Claude settings files an agent's inline settings merge over, by configured path.
     pub claude_settings: &'a [(String, Value)],
+    /// The benchmark catalog, to list a delegated eval target's allowed benchmarks.
+    pub catalog: Option<&'a BenchmarkCatalog>,
 }
 
 /// One file of a dry run.
@@ -295,7 +298,14 @@ pub fn prepare(
                 id: t.id.clone(),
                 delegated: t.selection == EvalSelection::Delegated,
                 benchmark_family: t.benchmark_family.clone(),
-                benchmarks: t.benchmarks.clone(),
+                benchmarks: match (t.selection, &t.benchmark_family, opts.catalog) {
+                    (EvalSelection::Delegated, Some(family), Some(catalog)) => catalog
+                        .families
+                        .get(family)
+                        .cloned()
+                        .unwrap_or_else(|| t.benchmarks.clone()),
+                    _ => t.benchmarks.clone(),
+                },
                 objective: t.objective.clone(),
                 threshold: t.threshold.clone(),
             })
@@ -436,26 +446,76 @@ pub fn prepare(
     Ok(DryRun { dir, files, agents })
 }
 
-/// Writes a prepared dry run. Every path must lie inside the dry-run directory; anything else is
-/// refused before writing.
+/// Writes a prepared dry run. Every path must lie inside the dry-run directory (no `..`
+/// components); if any does not, nothing is written. Files whose contents are unchanged are not
+/// rewritten.
 pub fn write(run: &DryRun) -> Result<(), DryRunError> {
     for file in &run.files {
-        if !file.path.starts_with(&run.dir) {
+        let inside = file.path.strip_prefix(&run.dir).is_ok_and(|rel| {
+            rel.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+        });
+        if !inside {
             return Err(DryRunError::Io {
                 path: file.path.clone(),
                 source: std::io::Error::other("path lies outside the dry-run directory"),
             });
         }
     }
+    let mut made: Vec<&Path> = Vec::new();
     for file in &run.files {
         let io = |source| DryRunError::Io {
             path: file.path.clone(),
             source,
         };
-        if let Some(parent) = file.path.parent() {
+        if let Some(parent) = file.path.parent()
+            && !made.contains(&parent)
+        {
             std::fs::create_dir_all(parent).map_err(io)?;
+            made.push(parent);
+        }
+        // A file that already holds exactly these bytes is left alone: re-running a dry run
+        // touches nothing that did not change.
+        if std::fs::read(&file.path).is_ok_and(|old| old == file.contents.as_bytes()) {
+            continue;
         }
         write_atomic(&file.path, file.contents.as_bytes()).map_err(io)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_refuses_any_path_outside_the_dry_run_dir_before_writing() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("s/dry-run");
+        let inside = dir.join("prompts/a.md");
+        let outside = base.path().join("s/escape.md");
+        let traversal = dir.join("../escape2.md");
+        for bad in [outside.clone(), traversal] {
+            let run = DryRun {
+                dir: dir.clone(),
+                files: vec![
+                    PlannedFile {
+                        path: inside.clone(),
+                        contents: "x".into(),
+                    },
+                    PlannedFile {
+                        path: bad,
+                        contents: "y".into(),
+                    },
+                ],
+                agents: Vec::new(),
+            };
+            assert!(matches!(write(&run), Err(DryRunError::Io { .. })));
+            assert!(
+                !inside.exists(),
+                "nothing is written when any path is refused"
+            );
+        }
+        assert!(!outside.exists());
+    }
 }

@@ -11,4 +11,3 @@ pub mod dryrun;
 pub mod preview;
 pub mod resolve;
 pub mod shell;
-pub mod workspace;

@@ -1,16 +1,15 @@
-//! Launch previews: the `launch-preview.json` of an agent and the overlay files its command
-//! lines reference, written into `S/…/executors/wave-N/<slug>/` (spec §9.3).
+//! Launch previews: the `launch-preview.json` of an agent (spec §9.3), written with its overlay
+//! files into `S/…/executors/wave-N/<slug>/`.
 //!
-//! Owns: the preview's JSON shape, secret redaction of environment values, atomic file writes of
-//! previews. Must not: start processes or read secret values (only names reach this module).
+//! Owns: the preview's JSON shape, secret redaction of environment values, atomic file writes. Must not: start processes or read secret values (only names reach this module).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::command::{LaunchPlan, Limits, pretty_json};
+use super::command::{LaunchPlan, Limits};
 
 /// What replaces a secret value in a preview.
 pub const REDACTED: &str = "[redacted]";
@@ -122,26 +121,6 @@ pub fn preview_for(
         limits: plan.spec.limits.clone(),
         skills,
     }
-}
-
-/// Writes `launch-preview.json` and the plan's overlay files into `overlay_dir` (created when
-/// missing). Returns the paths written, in order.
-pub fn write_preview(
-    overlay_dir: &Path,
-    plan: &LaunchPlan,
-    preview: &LaunchPreview,
-) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(overlay_dir)?;
-    let mut written = Vec::with_capacity(plan.files.len() + 1);
-    for file in &plan.files {
-        let path = overlay_dir.join(file.name);
-        write_atomic(&path, file.contents.as_bytes())?;
-        written.push(path);
-    }
-    let path = overlay_dir.join("launch-preview.json");
-    write_atomic(&path, pretty_json(preview).as_bytes())?;
-    written.push(path);
-    Ok(written)
 }
 
 /// Writes a file atomically: a sibling temporary file `<name>.tmp.<pid>` is written, flushed and

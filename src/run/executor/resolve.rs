@@ -1,132 +1,40 @@
-//! Per-agent resolution for launching: the agent's runtime role (spec §1.6) and its executor
-//! after lane → profile → agent merging (spec §9.1).
+//! Per-agent resolution for launching: an agent's executor after lane → profile → agent merging
+//! (spec §9.1), with the CLI `--executor` default in its place in the precedence. Role
+//! recognition (spec §1.6) is the plan layer's; it is re-exported here for the launcher.
 //!
 //! Owns: mapping the plan model and lane profile to a [`ResolvedExecutor`]. Must not: do I/O.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::command::{ClaudeOptions, CodexOptions, OpencodeOptions, ResolvedExecutor};
-use crate::plan::{Agent, ExecutorId, LaneProfile, RuntimeRole};
+use crate::plan::roles;
+use crate::plan::{Agent, ExecutorId, LaneProfile};
 
-static CONT_EVAL_REPORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|/)(?:reviews?|.*cont[-_]?eval|.*eval).*\.(md|txt)$").expect("valid")
-});
-static DESIGN_PACKET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|/).*(design|handoff|decision-lineage).*\.(md|txt)$").expect("valid")
-});
-
-fn norm(path: &str) -> String {
-    path.trim().replace('\\', "/")
-}
-
-fn imports_role(agent: &Agent, configured: &str, file_name: &str) -> bool {
-    agent.role_prompts.iter().any(|r| {
-        let p = norm(&r.path);
-        p == norm(configured)
-            || p == format!("docs/agents/{file_name}")
-            || p.ends_with(&format!("/{file_name}"))
-    })
-}
-
-fn has_capability(agent: &Agent, capability: &str) -> bool {
-    agent
-        .capabilities
-        .iter()
-        .any(|c| c.trim().eq_ignore_ascii_case(capability))
-}
+pub use crate::plan::runtime_role;
 
 /// True when the agent is a security reviewer (security role prompt or `security-review`).
 pub fn is_security_reviewer(agent: &Agent, lane: &LaneProfile) -> bool {
-    imports_role(
-        agent,
-        &lane.roles.security_role_prompt_path,
-        "wave-security-role.md",
-    ) || has_capability(agent, "security-review")
+    roles::is_security_reviewer(agent, lane)
 }
 
 /// True when the agent is a design steward (design role prompt or `design` capability).
 pub fn is_design_agent(agent: &Agent, lane: &LaneProfile) -> bool {
-    imports_role(
-        agent,
-        &lane.roles.design_role_prompt_path,
-        "wave-design-role.md",
-    ) || has_capability(agent, "design")
+    roles::is_design_agent(agent, lane)
 }
 
 /// True when a design agent also owns paths that are not design packets.
 pub fn is_hybrid_design_agent(agent: &Agent, lane: &LaneProfile) -> bool {
-    is_design_agent(agent, lane)
-        && agent
-            .owned_paths
-            .iter()
-            .any(|p| !DESIGN_PACKET.is_match(&norm(p)))
+    roles::is_implementation_owning_design_agent(agent, lane)
 }
 
 /// The design packet path a design agent owns, if any.
 pub fn design_packet_path(agent: &Agent) -> Option<String> {
-    agent
-        .owned_paths
-        .iter()
-        .map(|p| norm(p))
-        .find(|p| DESIGN_PACKET.is_match(p))
+    roles::design_report_path(agent)
 }
 
 /// True when the cont-EVAL agent owns files other than its report.
 pub fn is_cont_eval_implementation_owning(agent: &Agent, lane: &LaneProfile) -> bool {
-    agent.agent_id == lane.roles.cont_eval_agent_id
-        && agent
-            .owned_paths
-            .iter()
-            .any(|p| !CONT_EVAL_REPORT.is_match(&norm(p)))
-}
-
-fn word(title: &str, w: &str) -> bool {
-    title
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(|t| t == w)
-}
-
-/// The agent's runtime role, used for executor defaults and in previews.
-pub fn runtime_role(agent: &Agent, lane: &LaneProfile) -> RuntimeRole {
-    let r = &lane.roles;
-    let id = agent.agent_id.as_str();
-    if id == r.cont_qa_agent_id {
-        return RuntimeRole::ContQa;
-    }
-    if id == r.cont_eval_agent_id {
-        return RuntimeRole::ContEval;
-    }
-    if id == r.integration_agent_id {
-        return RuntimeRole::Integration;
-    }
-    if id == r.documentation_agent_id {
-        return RuntimeRole::Documentation;
-    }
-    if is_design_agent(agent, lane) {
-        return RuntimeRole::Design;
-    }
-    if is_security_reviewer(agent, lane) {
-        return RuntimeRole::Security;
-    }
-    let title = agent.title.trim().to_lowercase();
-    let caps: Vec<String> = agent
-        .capabilities
-        .iter()
-        .map(|c| c.trim().to_lowercase())
-        .collect();
-    for (prefix, role) in [
-        ("infra", RuntimeRole::Infra),
-        ("deploy", RuntimeRole::Deploy),
-        ("research", RuntimeRole::Research),
-    ] {
-        if caps.iter().any(|c| c.starts_with(prefix)) || word(&title, prefix) {
-            return role;
-        }
-    }
-    RuntimeRole::Implementation
+    roles::is_cont_eval_implementation_owning(agent, lane)
 }
 
 /// Why an executor could not be resolved.
