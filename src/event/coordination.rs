@@ -321,6 +321,9 @@ impl CoordinationRecord {
 /// Milliseconds of a stored timestamp as a JavaScript `Date.parse` would read the forms the
 /// runtime writes: RFC 3339 instants and bare `YYYY-MM-DD` dates (UTC midnight).
 pub fn timestamp_millis(text: &str) -> Option<i64> {
+    if let Some(ms) = canonical_millis(text.as_bytes()) {
+        return Some(ms);
+    }
     if let Some(ms) = super::time::parse_millis(text) {
         return Some(ms);
     }
@@ -332,6 +335,62 @@ pub fn timestamp_millis(text: &str) -> Option<i64> {
     date.to_zoned(jiff::tz::TimeZone::UTC)
         .ok()
         .map(|z| z.timestamp().as_millisecond())
+}
+
+/// Fast path for the form every writer produces, `YYYY-MM-DDTHH:MM:SS.mmmZ`; anything else
+/// (other precisions, offsets, out-of-range fields) returns `None` and takes the general parser.
+fn canonical_millis(b: &[u8]) -> Option<i64> {
+    if b.len() != 24
+        || b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || b.get(10) != Some(&b'T')
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
+        || b.get(19) != Some(&b'.')
+        || b.get(23) != Some(&b'Z')
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        let mut value = 0i64;
+        for &c in b.get(from..to)? {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + i64::from(c - b'0');
+        }
+        Some(value)
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second, milli) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 23)?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let max_day = *month_days.get(usize::try_from(month).ok()?.checked_sub(1)?)?;
+    if day < 1 || day > max_day || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Days since 1970-01-01 (proleptic Gregorian, civil-from-days inverse).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + milli)
 }
 
 /// Known wire keys, in the order records are written.
@@ -367,6 +426,43 @@ const KNOWN_KEYS: [&str; 30] = [
     "ownerWave",
     "required",
 ];
+
+/// Slot of a known wire key in [`KNOWN_KEYS`].
+fn key_index(key: &str) -> Option<usize> {
+    Some(match key {
+        "recordVersion" => 0,
+        "id" => 1,
+        "kind" => 2,
+        "wave" => 3,
+        "lane" => 4,
+        "agentId" => 5,
+        "targets" => 6,
+        "status" => 7,
+        "priority" => 8,
+        "blocking" => 9,
+        "blockerSeverity" => 10,
+        "artifactRefs" => 11,
+        "dependsOn" => 12,
+        "closureCondition" => 13,
+        "createdAt" => 14,
+        "updatedAt" => 15,
+        "confidence" => 16,
+        "summary" => 17,
+        "detail" => 18,
+        "attempt" => 19,
+        "source" => 20,
+        "executorId" => 21,
+        "project" => 22,
+        "requesterLane" => 23,
+        "ownerLane" => 24,
+        "requesterProject" => 25,
+        "ownerProject" => 26,
+        "requesterWave" => 27,
+        "ownerWave" => 28,
+        "required" => 29,
+        _ => return None,
+    })
+}
 
 impl Serialize for CoordinationRecord {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -445,7 +541,7 @@ impl RawCoordinationRecord {
 
     /// Sets a field by wire key (known keys go to their slot, others to `extra`).
     pub fn insert(&mut self, key: String, value: Value) {
-        match KNOWN_KEYS.iter().position(|k| *k == key) {
+        match key_index(&key) {
             Some(index) => {
                 if let Some(slot) = self.fields.get_mut(index) {
                     *slot = Some(value);
@@ -459,12 +555,12 @@ impl RawCoordinationRecord {
 
     /// The value of a known wire key, if present.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        let index = KNOWN_KEYS.iter().position(|k| *k == key)?;
+        let index = key_index(key)?;
         self.fields.get(index)?.as_ref()
     }
 
     fn take(&mut self, key: &str) -> Option<Value> {
-        let index = KNOWN_KEYS.iter().position(|k| *k == key)?;
+        let index = key_index(key)?;
         self.fields.get_mut(index)?.take()
     }
 }
@@ -484,7 +580,7 @@ impl<'de> Deserialize<'de> for RawCoordinationRecord {
                 let mut raw = RawCoordinationRecord::default();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     let value: Value = map.next_value()?;
-                    match KNOWN_KEYS.iter().position(|k| *k == key) {
+                    match key_index(&key) {
                         Some(index) => {
                             if let Some(slot) = raw.fields.get_mut(index) {
                                 *slot = Some(value);
@@ -719,7 +815,7 @@ pub fn normalize(
     };
     let fail = |problem: RecordProblem| RecordError::new(Some(id.clone()), problem);
 
-    let kind_text = or_default(raw.take("kind"), defaults.kind.as_deref()).to_lowercase();
+    let kind_text = lowercase(or_default(raw.take("kind"), defaults.kind.as_deref()));
     let lane = or_default(raw.take("lane"), defaults.lane.as_deref());
     let wave_value = nullish(raw.take("wave"));
     let wave = match &wave_value {
@@ -732,7 +828,7 @@ pub fn normalize(
     } else {
         "open"
     };
-    let status_text = or_default(
+    let status_text = lowercase(or_default(
         raw.take("status"),
         Some(
             defaults
@@ -741,9 +837,8 @@ pub fn normalize(
                 .filter(|s| !s.is_empty())
                 .unwrap_or(status_fallback),
         ),
-    )
-    .to_lowercase();
-    let priority_text = or_default(
+    ));
+    let priority_text = lowercase(or_default(
         raw.take("priority"),
         Some(
             defaults
@@ -752,9 +847,8 @@ pub fn normalize(
                 .filter(|s| !s.is_empty())
                 .unwrap_or("normal"),
         ),
-    )
-    .to_lowercase();
-    let confidence_text = or_default(
+    ));
+    let confidence_text = lowercase(or_default(
         raw.take("confidence"),
         Some(
             defaults
@@ -763,8 +857,7 @@ pub fn normalize(
                 .filter(|s| !s.is_empty())
                 .unwrap_or("medium"),
         ),
-    )
-    .to_lowercase();
+    ));
     let explicit_blocking = loose_bool(raw.take("blocking")).or(defaults.blocking);
     let severity_text = match nullish(raw.take("blockerSeverity")) {
         Some(v) => js_string(&v).trim().to_lowercase(),
@@ -915,6 +1008,15 @@ fn invalid(field: &'static str, value: &str, allowed: String) -> RecordProblem {
 /// `null` counts as absent (JavaScript `??`).
 fn nullish(value: Option<Value>) -> Option<Value> {
     value.filter(|v| !v.is_null())
+}
+
+/// Lowercases without allocating when the text already is lowercase.
+fn lowercase(text: String) -> String {
+    if text.chars().any(char::is_uppercase) {
+        text.to_lowercase()
+    } else {
+        text
+    }
 }
 
 /// `String(raw || fallback || "").trim()`: falsy input falls back.
@@ -1196,6 +1298,30 @@ mod tests {
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5]);
         assert_eq!(errors[1].error.id.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn canonical_timestamps_take_the_fast_path_with_the_same_result() {
+        for text in [
+            "1970-01-01T00:00:00.000Z",
+            "2026-11-22T01:59:59.999Z",
+            "2024-02-29T12:00:00.500Z",
+            "2000-03-01T00:00:00.001Z",
+            "1969-12-31T23:59:59.999Z",
+        ] {
+            assert_eq!(
+                canonical_millis(text.as_bytes()),
+                crate::event::time::parse_millis(text),
+                "{text}"
+            );
+        }
+        assert_eq!(canonical_millis(b"2023-02-29T00:00:00.000Z"), None);
+        assert_eq!(timestamp_millis("2023-02-29T00:00:00.000Z"), None);
+        assert_eq!(
+            timestamp_millis("2026-01-01T00:00:00Z"),
+            Some(1_767_225_600_000)
+        );
+        assert_eq!(timestamp_millis("2026-01-01"), Some(1_767_225_600_000));
     }
 
     #[test]
