@@ -74,7 +74,7 @@ macro_rules! vocabulary {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let text = String::deserialize(deserializer)?;
-                $name::parse(text.trim().to_lowercase().as_str()).ok_or_else(|| {
+                $name::parse(text.trim_matches(is_js_space).to_lowercase().as_str()).ok_or_else(|| {
                     de::Error::custom(format!(
                         "{} must be one of {} (got: {})",
                         $label,
@@ -327,7 +327,7 @@ pub fn timestamp_millis(text: &str) -> Option<i64> {
     if let Some(ms) = super::time::parse_millis(text) {
         return Some(ms);
     }
-    let text = text.trim();
+    let text = text.trim_matches(is_js_space);
     let date: jiff::civil::Date = text.parse().ok()?;
     if text.len() != 10 {
         return None;
@@ -768,7 +768,7 @@ pub fn parse_log(
     let mut records = Vec::new();
     let mut errors = Vec::new();
     for (index, line) in text.split('\n').enumerate() {
-        let line = line.trim();
+        let line = line.trim_matches(is_js_space);
         if line.is_empty() {
             continue;
         }
@@ -798,7 +798,7 @@ pub fn normalize(
             .take("id")
             .map(|v| js_string(&v).into_owned())
             .unwrap_or_default();
-        let given = given.trim();
+        let given = given.trim_matches(is_js_space);
         if !given.is_empty() {
             given.to_owned()
         } else {
@@ -860,12 +860,12 @@ pub fn normalize(
     ));
     let explicit_blocking = loose_bool(raw.take("blocking")).or(defaults.blocking);
     let severity_text = match nullish(raw.take("blockerSeverity")) {
-        Some(v) => js_string(&v).trim().to_lowercase(),
+        Some(v) => js_string(&v).trim_matches(is_js_space).to_lowercase(),
         None => defaults
             .blocker_severity
             .as_deref()
             .unwrap_or("")
-            .trim()
+            .trim_matches(is_js_space)
             .to_lowercase(),
     };
     let created_at = {
@@ -1019,21 +1019,21 @@ fn lowercase(text: String) -> String {
     }
 }
 
-/// `String(raw || fallback || "").trim()`: falsy input falls back.
+/// `String(raw || fallback || "").trim_matches(is_js_space)`: falsy input falls back.
 fn or_default(value: Option<Value>, fallback: Option<&str>) -> String {
     match value.filter(js_truthy) {
         Some(Value::String(s)) => trim_owned(s),
-        Some(v) => js_string(&v).trim().to_owned(),
-        None => fallback.unwrap_or("").trim().to_owned(),
+        Some(v) => js_string(&v).trim_matches(is_js_space).to_owned(),
+        None => fallback.unwrap_or("").trim_matches(is_js_space).to_owned(),
     }
 }
 
-/// `String(raw ?? fallback ?? "").trim() || empty_default`.
+/// `String(raw ?? fallback ?? "").trim_matches(is_js_space) || empty_default`.
 fn text_field(value: Option<Value>, fallback: Option<&str>, empty_default: &str) -> String {
     let text = match nullish(value) {
         Some(Value::String(s)) => trim_owned(s),
-        Some(v) => js_string(&v).trim().to_owned(),
-        None => fallback.unwrap_or("").trim().to_owned(),
+        Some(v) => js_string(&v).trim_matches(is_js_space).to_owned(),
+        None => fallback.unwrap_or("").trim_matches(is_js_space).to_owned(),
     };
     if text.is_empty() {
         empty_default.to_owned()
@@ -1043,10 +1043,11 @@ fn text_field(value: Option<Value>, fallback: Option<&str>, empty_default: &str)
 }
 
 fn trim_owned(s: String) -> String {
-    if s.len() == s.trim().len() {
+    let trimmed = s.trim_matches(is_js_space);
+    if s.len() == trimmed.len() {
         s
     } else {
-        s.trim().to_owned()
+        trimmed.to_owned()
     }
 }
 
@@ -1058,12 +1059,15 @@ fn string_list(value: Option<Value>, fallback: Option<&[String]>) -> Vec<String>
             .into_iter()
             .map(|v| match v {
                 Value::String(s) => trim_owned(s),
-                other => js_string(&other).trim().to_owned(),
+                other => js_string(&other).trim_matches(is_js_space).to_owned(),
             })
             .collect(),
         Some(_) => return Vec::new(),
         None => match fallback {
-            Some(list) => list.iter().map(|s| s.trim().to_owned()).collect(),
+            Some(list) => list
+                .iter()
+                .map(|s| s.trim_matches(is_js_space).to_owned())
+                .collect(),
             None => return Vec::new(),
         },
     };
@@ -1084,7 +1088,7 @@ fn loose_bool(value: Option<Value>) -> Option<bool> {
         Value::Bool(b) => Some(b),
         Value::String(s) if s.is_empty() => None,
         other => {
-            let text = js_string(&other).trim().to_lowercase();
+            let text = js_string(&other).trim_matches(is_js_space).to_lowercase();
             match text.as_str() {
                 "1" | "true" | "yes" | "y" | "on" => Some(true),
                 "0" | "false" | "no" | "n" | "off" => Some(false),
@@ -1102,6 +1106,22 @@ fn loose_int(value: Option<Value>, fallback: Option<i64>) -> Option<i64> {
         Some(Value::String(s)) if s.is_empty() => fallback,
         Some(v) => js_parse_int(&js_string(&v)),
     }
+}
+
+/// Whitespace as JavaScript's `trim()` and `\s` see it (which differs from Unicode
+/// `White_Space`: U+FEFF is whitespace, U+0085 is not).
+pub fn is_js_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
 }
 
 /// JavaScript truthiness of a JSON value.
@@ -1149,7 +1169,7 @@ fn js_number_string(n: &serde_json::Number) -> String {
 /// JavaScript `Number.parseInt(text, 10)`: leading whitespace, an optional sign, then the
 /// longest run of decimal digits; `None` when there are no digits (NaN) or it overflows.
 pub fn js_parse_int(text: &str) -> Option<i64> {
-    let text = text.trim_start();
+    let text = text.trim_start_matches(is_js_space);
     let (negative, rest) = match text.as_bytes().first() {
         Some(b'-') => (true, text.get(1..).unwrap_or("")),
         Some(b'+') => (false, text.get(1..).unwrap_or("")),
@@ -1322,6 +1342,17 @@ mod tests {
             Some(1_767_225_600_000)
         );
         assert_eq!(timestamp_millis("2026-01-01"), Some(1_767_225_600_000));
+    }
+
+    #[test]
+    fn trims_the_javascript_whitespace_set() {
+        let r = norm(
+            json!({"id":"\u{feff}x\u{a0}","kind":"claim","lane":"l","wave":0,"agentId":"a",
+            "summary":"\u{85}keep\u{85}"}),
+        )
+        .expect("valid");
+        assert_eq!(r.id, "x");
+        assert_eq!(r.summary, "\u{85}keep\u{85}");
     }
 
     #[test]

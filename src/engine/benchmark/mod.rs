@@ -22,6 +22,7 @@ pub mod case;
 pub mod catalog;
 pub mod stats;
 
+use crate::event::coordination::is_js_space;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -96,10 +97,10 @@ pub enum BenchmarkError {
     },
 }
 
-/// `String(value ?? "").trim()`.
+/// `String(value ?? "").trim_matches(is_js_space)`.
 pub(crate) fn clean_text(value: &Value) -> String {
     crate::event::coordination::js_string(value)
-        .trim()
+        .trim_matches(is_js_space)
         .to_owned()
 }
 

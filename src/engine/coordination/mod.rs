@@ -18,6 +18,7 @@ mod collate;
 mod metrics;
 mod views;
 
+use crate::event::coordination::is_js_space;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -94,9 +95,9 @@ pub const CLARIFICATION_CLOSURE_PREFIX: &str = "clarification:";
 /// The clarification id named by a `clarification:<id>` closure condition.
 pub fn clarification_id_from_closure(condition: &str) -> Option<&str> {
     let id = condition
-        .trim()
+        .trim_matches(is_js_space)
         .strip_prefix(CLARIFICATION_CLOSURE_PREFIX)?
-        .trim();
+        .trim_matches(is_js_space);
     (!id.is_empty()).then_some(id)
 }
 
@@ -111,7 +112,10 @@ pub fn is_clarification_linked(
     }
     match clarification_ids {
         None => false,
-        Some(ids) => record.depends_on.iter().any(|d| ids.contains(&d.trim())),
+        Some(ids) => record
+            .depends_on
+            .iter()
+            .any(|d| ids.contains(&d.trim_matches(is_js_space))),
     }
 }
 
@@ -262,7 +266,10 @@ impl CoordinationState {
 
     /// Requests linked to any clarification (`clarificationLinkedRequests(state)`).
     pub fn clarification_linked_requests(&self) -> impl Iterator<Item = &CoordinationRecord> {
-        let ids: Vec<&str> = self.clarifications().map(|r| r.id.trim()).collect();
+        let ids: Vec<&str> = self
+            .clarifications()
+            .map(|r| r.id.trim_matches(is_js_space))
+            .collect();
         self.requests()
             .filter(move |r| is_clarification_linked(r, Some(&ids)))
     }
