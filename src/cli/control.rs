@@ -195,14 +195,22 @@ pub(crate) fn fold_jsonl(
     Ok(())
 }
 
-/// Folds one coordination-format JSONL file into its latest records, reporting bad lines.
+/// Folds one coordination-format JSONL file into its latest records in two streaming passes
+/// (keys, then winners), reporting bad lines.
 pub(crate) fn fold_file(path: &Path, now: &str) -> Result<Vec<CoordRecord>, CliError> {
     let mut fold = CoordFold::new();
     fold_jsonl(path, |line, n| {
         fold.push_line(line, n);
         Ok(())
     })?;
-    let (records, rejected) = fold.finish(now);
+    let mut winners = fold.winners();
+    if winners.needs_lines() {
+        fold_jsonl(path, |line, n| {
+            winners.attach(line, n);
+            Ok(())
+        })?;
+    }
+    let (records, rejected) = winners.finish(now);
     for r in rejected {
         output::eprint_line(&format!(
             "warning: {}:{}: {}; line skipped",
