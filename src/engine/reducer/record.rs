@@ -446,18 +446,43 @@ impl CoordRecord {
 /// already parsed (pushed as a record, or a line the structural scan could not read).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Slot {
-    position: u64,
-    latest_key: (i64, u64),
-    first_key: (i64, u64),
+    position: Position,
+    latest_key: (i64, Position),
+    first_key: (i64, Position),
     created_at: Box<str>,
     record: Option<Box<CoordRecord>>,
+}
+
+/// Where a line sits in the merged stream: `(at, writer, seq)` order (DESIGN §4), with the
+/// writer given as its rank among the stream's writers sorted by name. A single-file log is one
+/// writer, its line numbers the sequence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Position {
+    /// Milliseconds of the line's `at`; `None` takes the record's `updatedAt` (else
+    /// `createdAt`), which is what a single-file upstream log's lines are stamped with.
+    pub at_millis: Option<i64>,
+    /// Rank of the writer's name.
+    pub writer: u32,
+    /// The writer's sequence number (line number for a single file).
+    pub seq: u64,
+}
+
+impl Position {
+    /// The position of line `n` of a single-file log.
+    pub fn line(n: u64) -> Self {
+        Position {
+            at_millis: None,
+            writer: 0,
+            seq: n,
+        }
+    }
 }
 
 /// A line the fold could not use, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
-    /// The line's position (line number of a single-file log).
-    pub position: u64,
+    /// The line's position.
+    pub position: Position,
     /// Why.
     pub error: RecordError,
 }
@@ -484,7 +509,7 @@ pub struct CoordFold {
 #[derive(Debug, Clone)]
 pub struct Winners {
     slots: Vec<Winner>,
-    by_position: HashMap<u64, usize>,
+    by_position: HashMap<(u32, u64), usize>,
     rejected: Vec<Rejected>,
     /// Shared copies of the few distinct lanes, authors and sources.
     interned: HashSet<Arc<str>>,
@@ -564,7 +589,7 @@ impl CoordFold {
     }
 
     /// Pass one: folds the keys of one JSONL line found at `position`.
-    pub fn push_line(&mut self, line: &str, position: u64) {
+    pub fn push_line(&mut self, line: &str, position: Position) {
         match super::scan::line_keys(line) {
             Some(super::scan::LineKeys {
                 id: Some(id),
@@ -583,7 +608,7 @@ impl CoordFold {
     }
 
     /// Folds a record that is already parsed.
-    pub fn push(&mut self, record: CoordRecord, position: u64) {
+    pub fn push(&mut self, record: CoordRecord, position: Position) {
         let id: Box<str> = record.id.clone();
         let updated = record.updated_at.clone();
         let created = record.created_at.clone();
@@ -595,10 +620,15 @@ impl CoordFold {
         id: &str,
         updated_at: &str,
         created_at: &str,
-        position: u64,
+        position: Position,
         record: Option<Box<CoordRecord>>,
     ) {
-        let key = (millis(updated_at), position);
+        let updated = millis(updated_at);
+        let position = Position {
+            at_millis: Some(position.at_millis.unwrap_or(updated)),
+            ..position
+        };
+        let key = (updated, position);
         match self.slots.get_mut(id) {
             None => {
                 self.slots.insert(
@@ -645,7 +675,7 @@ impl CoordFold {
             .enumerate()
             .map(|(i, (id, slot))| {
                 if slot.record.is_none() {
-                    by_position.insert(slot.position, i);
+                    by_position.insert((slot.position.writer, slot.position.seq), i);
                 }
                 Winner {
                     order: (slot.latest_key.0, id),
@@ -664,7 +694,7 @@ impl CoordFold {
 
     /// Both passes over lines held in memory: `(line, position)` pairs.
     pub fn fold_lines<'l>(
-        lines: impl Iterator<Item = (&'l str, u64)> + Clone,
+        lines: impl Iterator<Item = (&'l str, Position)> + Clone,
         now: &str,
     ) -> (Vec<CoordRecord>, Vec<Rejected>) {
         let mut fold = CoordFold::new();
@@ -688,8 +718,8 @@ impl Winners {
     }
 
     /// Pass two: parses the line at `position` if it is a winner; other lines cost a lookup.
-    pub fn attach(&mut self, line: &str, position: u64) {
-        let Some(i) = self.by_position.remove(&position) else {
+    pub fn attach(&mut self, line: &str, position: Position) {
+        let Some(i) = self.by_position.remove(&(position.writer, position.seq)) else {
             return;
         };
         match CoordRecord::from_line(line, "") {
@@ -733,7 +763,7 @@ impl Winners {
                 Some(r)
             })
             .collect();
-        rejected.sort_by_key(|r| r.position);
+        rejected.sort_by_key(|r| (r.position.writer, r.position.seq));
         (out, rejected)
     }
 }
@@ -779,7 +809,7 @@ mod tests {
 
     fn finished(lines: &[(String, u64)]) -> Vec<CoordRecord> {
         let (records, rejected) = CoordFold::fold_lines(
-            lines.iter().map(|(l, p)| (l.as_str(), *p)),
+            lines.iter().map(|(l, p)| (l.as_str(), Position::line(*p))),
             "2026-01-01T00:00:00.000Z",
         );
         assert!(rejected.is_empty(), "{rejected:?}");
@@ -804,8 +834,8 @@ mod tests {
         assert_eq!((r[0].status, &*r[0].created_at), ("closed", T1));
         // A parsed record folds like its line.
         let mut other = CoordFold::new();
-        other.push(rec(&line("r", "open", T1, T1)), 0);
-        other.push(rec(&line("r", "resolved", T5, T5)), 1);
+        other.push(rec(&line("r", "open", T1, T1)), Position::line(0));
+        other.push(rec(&line("r", "resolved", T5, T5)), Position::line(1));
         let (r, _) = other.winners().finish("now");
         assert_eq!(r[0].status, "resolved");
     }
@@ -829,12 +859,15 @@ mod tests {
     #[test]
     fn bad_lines_are_rejected_with_their_position() {
         let lines = [
-            ("{broken", 3),
-            (r#"{"id":"x","kind":"gossip","lane":"m","agentId":"A"}"#, 4),
+            ("{broken", Position::line(3)),
+            (
+                r#"{"id":"x","kind":"gossip","lane":"m","agentId":"A"}"#,
+                Position::line(4),
+            ),
         ];
         let (records, rejected) = CoordFold::fold_lines(lines.iter().copied(), "now");
         assert!(records.is_empty());
-        let positions: Vec<_> = rejected.iter().map(|r| r.position).collect();
+        let positions: Vec<_> = rejected.iter().map(|r| r.position.seq).collect();
         assert_eq!(positions, [3, 4]);
     }
 }
