@@ -190,16 +190,15 @@ pub(crate) fn read_records(
             .binary_search_by(|x| x.as_str().cmp(w))
             .map_or(u32::MAX, |i| u32::try_from(i).unwrap_or(u32::MAX))
     };
-    let mut files: HashMap<(u32, u64), (String, u64)> = HashMap::new();
+    let mut files: HashMap<u32, String> = HashMap::new();
     let mut fold = CoordFold::new();
     let problems = store
         .visit(stream, &mut |line| {
             let position = position_of(line, rank(line.writer))?;
             fold.push_line(line.text, position);
-            files.insert(
-                (position.writer, position.seq),
-                (line.file.to_owned(), line.line),
-            );
+            files
+                .entry(position.writer)
+                .or_insert_with(|| line.file.to_owned());
             Ok(())
         })
         .map_err(store_error)?;
@@ -216,9 +215,10 @@ pub(crate) fn read_records(
     }
     let (records, rejected) = winners.finish(now);
     for r in rejected {
+        // Sequence numbers are line numbers: gap-free from 1 in every writer's file.
         let place = files
-            .get(&(r.position.writer, r.position.seq))
-            .map_or_else(|| format!("{stream}"), |(f, l)| format!("{f}:{l}"));
+            .get(&r.position.writer)
+            .map_or_else(|| format!("{stream}"), |f| format!("{f}:{}", r.position.seq));
         output::eprint_line(&format!("warning: {place}: {}; line skipped", r.error));
     }
     Ok(records)
