@@ -379,6 +379,11 @@ impl CoordRecord {
 
     /// The normalized wire form (§3.2 field order), one JSONL line without a newline.
     pub fn to_line(&self) -> String {
+        serde_json::Value::Object(self.to_map()).to_string()
+    }
+
+    /// The normalized wire form (§3.2 field order) as a JSON object.
+    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
         use serde_json::{Map, Value};
         let mut o = Map::new();
         let s = |v: &str| Value::from(v);
@@ -415,7 +420,7 @@ impl CoordRecord {
         o.insert("requesterWave".into(), opt(self.requester_wave));
         o.insert("ownerWave".into(), opt(self.owner_wave));
         o.insert("required".into(), Value::from(self.required));
-        Value::Object(o).to_string()
+        o
     }
 
     /// Open statuses: open, acknowledged, in_progress.
