@@ -27,8 +27,7 @@ use crate::exit::Code;
 use crate::render;
 use crate::settings::Settings;
 use crate::store::{
-    self, EventStore, LegacyUpstream, ParallelVisitor, Problem, RawLine, StoreError, StreamId,
-    WithLegacy,
+    self, EventStore, LegacyUpstream, Problem, RawLine, StoreError, StreamId, WithLegacy,
 };
 
 /// Arguments of `wave control`.
@@ -293,67 +292,27 @@ pub(crate) fn read_records(
             .binary_search_by(|x| x.as_str().cmp(w))
             .map_or(u32::MAX, |i| u32::try_from(i).unwrap_or(u32::MAX))
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
     let mut files: HashMap<u32, String> = HashMap::new();
-
-    // Pass one: each thread folds the keys of its share of the lines.
-    let mut folds: Vec<(CoordFold, HashMap<u32, String>)> =
-        (0..threads).map(|_| Default::default()).collect();
-    let problems = {
-        let mut visitors: Vec<Box<ParallelVisitor<'_>>> = folds
-            .iter_mut()
-            .map(|(fold, files)| {
-                let visitor: Box<ParallelVisitor<'_>> = Box::new(move |line: &RawLine<'_>| {
-                    let position = position_of(line, rank(line.writer))?;
-                    fold.push_line(line.text, position);
-                    files
-                        .entry(position.writer)
-                        .or_insert_with(|| line.file.to_owned());
-                    Ok(())
-                });
-                visitor
-            })
-            .collect();
-        let mut refs: Vec<&mut ParallelVisitor<'_>> =
-            visitors.iter_mut().map(|v| &mut **v).collect();
-        store
-            .visit_parallel(stream, &mut refs)
-            .map_err(store_error)?
-    };
-    report(&problems);
     let mut fold = CoordFold::new();
-    for (part, part_files) in folds {
-        fold.merge(part);
-        for (w, f) in part_files {
-            files.entry(w).or_insert(f);
-        }
-    }
-
-    // Pass two: each thread parses the winners among its lines; storing them takes a lock.
+    let problems = store
+        .visit(stream, &mut |line| {
+            let position = position_of(line, rank(line.writer))?;
+            fold.push_line(line.text, position);
+            files
+                .entry(position.writer)
+                .or_insert_with(|| line.file.to_owned());
+            Ok(())
+        })
+        .map_err(store_error)?;
+    report(&problems);
     let mut winners = fold.winners();
     if winners.needs_lines() {
-        let index = winners.take_index();
-        let lookup = reducer::WinnerIndex(&index);
-        let sink = std::sync::Mutex::new(&mut winners);
-        let mut visitors: Vec<Box<ParallelVisitor<'_>>> = (0..threads)
-            .map(|_| {
-                let sink = &sink;
-                let visitor: Box<ParallelVisitor<'_>> = Box::new(move |line: &RawLine<'_>| {
-                    let position = position_of(line, rank(line.writer))?;
-                    if let Some(parsed) = lookup.parse(line.text, position) {
-                        sink.lock()
-                            .map_err(|_| "a reader thread failed".to_owned())?
-                            .fill(parsed);
-                    }
-                    Ok(())
-                });
-                visitor
-            })
-            .collect();
-        let mut refs: Vec<&mut ParallelVisitor<'_>> =
-            visitors.iter_mut().map(|v| &mut **v).collect();
         store
-            .visit_parallel(stream, &mut refs)
+            .visit(stream, &mut |line| {
+                let position = position_of(line, rank(line.writer))?;
+                winners.attach(line.text, position);
+                Ok(())
+            })
             .map_err(store_error)?;
     }
     let (records, rejected) = winners.finish(now);
