@@ -5,3 +5,6 @@
 //! benchmark scoring. Must not: do I/O, read the clock (time is a parameter) or the environment.
 pub mod benchmark;
 pub mod coordination;
+
+pub mod control;
+pub mod reducer;

@@ -5,4 +5,6 @@
 //! are stored or how they are reduced.
 
 pub mod coordination;
+pub mod control;
+pub mod envelope;
 pub mod time;

@@ -4,3 +4,5 @@
 pub mod benchmark;
 pub mod inbox;
 pub mod summary;
+
+pub mod status;
