@@ -6,5 +6,11 @@
 pub mod benchmark;
 pub mod coordination;
 
+pub mod closure;
 pub mod control;
+pub mod gates;
+pub mod ladder;
+pub mod markers;
 pub mod reducer;
+pub mod retry;
+pub mod summary;
