@@ -507,7 +507,8 @@ fn is_human_kind(kind: &str) -> bool {
     matches!(kind, "human-input" | "human-feedback" | "human-escalation")
 }
 
-/// Builds the resume plan from the gate snapshot, closure readiness and failures.
+/// Builds the resume plan from the gate snapshot, closure readiness and failures (any failure
+/// of the attempt, such as a forwarded closure gap, keeps the wave from closing).
 pub fn resume_plan(
     plan: &WavePlan,
     lane: &LaneProfile,
@@ -521,7 +522,7 @@ pub fn resume_plan(
         .iter()
         .any(|r| r.blocking && is_human_kind(&r.kind))
         || !coordination.pending_feedback.is_empty();
-    let reason = if readiness.wave_may_close {
+    let reason = if readiness.wave_may_close && failures.is_empty() {
         "all-gates-pass"
     } else if human {
         "human-request"
