@@ -11,6 +11,8 @@
 //!   the same summary in both runtimes.
 //! - The verdict comes only from the report's first `Verdict:` line, as upstream 0.9.15 (its
 //!   preference for a log `[wave-verdict]` never takes effect because that tag is not a signal).
+//! - `terminationObservedTurnLimit` is `null` when no `Reached max turns (n)` line was seen
+//!   (upstream writes `0`, from `Number(null)`).
 //! - The envelope's role is the agent's closure role when it has one (cont-QA, cont-EVAL,
 //!   integration, documentation, security, design) instead of upstream's inference from the
 //!   sections present, which types every marker-less summary `implementation`. The
