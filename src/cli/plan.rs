@@ -95,8 +95,7 @@ fn show(settings: &Settings, args: ShowArgs) -> Result<Code, CliError> {
         print_text(&render_text(&parsed.plan))?;
     }
     let inputs = LaneInputs::load(root, lane).map_err(plan_error)?;
-    let mut findings: Vec<Diagnostic> = config.warnings.clone();
-    findings.extend(parsed.warnings);
+    let mut findings: Vec<Diagnostic> = parsed.warnings;
     findings.extend(
         plan::validate_wave(&parsed.plan, &inputs.validate_context())
             .into_iter()
@@ -105,7 +104,8 @@ fn show(settings: &Settings, args: ShowArgs) -> Result<Code, CliError> {
                 ..d
             }),
     );
-    for d in &findings {
+    findings.sort_by_key(Diagnostic::pos);
+    for d in config.warnings.iter().chain(&findings) {
         eprint_line(&d.to_string());
     }
     Ok(Code::OK)

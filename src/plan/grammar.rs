@@ -23,30 +23,74 @@ fn build(pattern: &str) -> Regex {
     Regex::new(&expanded).expect("grammar patterns are valid regexes")
 }
 
-/// `- <anything>`: path lists, role prompts, skills, proof artifacts.
-pub static PATH_BULLET: LazyLock<Regex> = LazyLock::new(|| build(r"^-{S}+({DOT}+?){S}*$"));
-/// `- <key>: <value>` with key `[a-zA-Z0-9_-]+`: Context7 and exit contract settings.
-pub static KV_BULLET: LazyLock<Regex> =
-    LazyLock::new(|| build(r"^-{S}+([a-zA-Z0-9_-]+){S}*:{S}*({DOT}+?){S}*$"));
-/// `- <key>: <value>` with key `[a-zA-Z0-9._-]+`: executor settings.
-pub static EXECUTOR_BULLET: LazyLock<Regex> =
-    LazyLock::new(|| build(r"^-{S}+([a-zA-Z0-9._-]+){S}*:{S}*({DOT}+?){S}*$"));
-/// `- <componentId>: <level>`.
-pub static PROMOTION_BULLET: LazyLock<Regex> =
-    LazyLock::new(|| build(r"^-{S}+([a-zA-Z0-9._-]+){S}*:{S}*([a-zA-Z0-9._-]+){S}*$"));
-/// `- <componentId>` (components and capabilities).
-pub static COMPONENT_BULLET: LazyLock<Regex> =
-    LazyLock::new(|| build(r"^-{S}+([a-zA-Z0-9._-]+){S}*$"));
 /// `- <id>: <kind> [default] [(<notes>)]`.
 pub static DEPLOY_BULLET: LazyLock<Regex> = LazyLock::new(|| {
     build(
         r"^-{S}+`?([a-zA-Z0-9][a-zA-Z0-9._-]*)`?{S}*:{S}*`?([a-zA-Z0-9][a-zA-Z0-9._-]*)`?{S}*([dD][eE][fF][aA][uU][lL][tT])?(?:{S}+\(({DOT}*)\))?$",
     )
 });
-/// `- <pairs>` of an eval target line.
-pub static EVAL_BULLET: LazyLock<Regex> = LazyLock::new(|| build(r"^-{S}+({DOT}+)$"));
-/// Lowercase id token: component ids, skill ids, eval ids.
-pub static LOWER_ID: LazyLock<Regex> = LazyLock::new(|| build(r"^[a-z0-9][a-z0-9._-]*$"));
+
+/// After a leading `-` and at least one whitespace character: the rest of a trimmed line.
+fn after_dash(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix('-')?;
+    let body = rest.trim_start_matches(is_js_space);
+    (body.len() < rest.len()).then_some(body)
+}
+
+fn is_key_char(c: char, dots: bool) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-' || (dots && c == '.')
+}
+
+fn key_run(s: &str, dots: bool) -> (&str, &str) {
+    let end = s.find(|c| !is_key_char(c, dots)).unwrap_or(s.len());
+    s.split_at(end)
+}
+
+/// `- <anything>` on a trimmed line: the value (no line terminators inside).
+pub fn path_bullet(line: &str) -> Option<&str> {
+    let value = after_dash(line)?;
+    (!value.is_empty() && !value.contains(is_line_terminator)).then_some(value)
+}
+
+/// `- <key>: <value>` on a trimmed line. Keys are `[a-zA-Z0-9_-]+`, plus `.` when `dots`.
+pub fn kv_bullet(line: &str, dots: bool) -> Option<(&str, &str)> {
+    let (key, rest) = key_run(after_dash(line)?, dots);
+    if key.is_empty() {
+        return None;
+    }
+    let value = rest
+        .trim_start_matches(is_js_space)
+        .strip_prefix(':')?
+        .trim_start_matches(is_js_space);
+    (!value.is_empty() && !value.contains(is_line_terminator)).then_some((key, value))
+}
+
+/// `- <id>: <level>` on a trimmed line (both `[a-zA-Z0-9._-]+`).
+pub fn promotion_bullet(line: &str) -> Option<(&str, &str)> {
+    let (id, rest) = key_run(after_dash(line)?, true);
+    let rest = rest
+        .trim_start_matches(is_js_space)
+        .strip_prefix(':')?
+        .trim_start_matches(is_js_space);
+    let (level, tail) = key_run(rest, true);
+    (!id.is_empty() && !level.is_empty() && tail.chars().all(is_js_space)).then_some((id, level))
+}
+
+/// `- <id>` on a trimmed line (`[a-zA-Z0-9._-]+`).
+pub fn component_bullet(line: &str) -> Option<&str> {
+    let (id, tail) = key_run(after_dash(line)?, true);
+    (!id.is_empty() && tail.chars().all(is_js_space)).then_some(id)
+}
+
+/// A lowercase id token: `[a-z0-9][a-z0-9._-]*`.
+pub fn is_lower_id(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}
 
 /// A match of a heading: where the heading text starts and where its body starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,11 +103,12 @@ pub struct HeadingMatch {
 
 /// Byte offsets of every line start of `s` (multiline-regex sense), in order.
 fn line_starts(s: &str) -> impl Iterator<Item = usize> + '_ {
-    std::iter::once(0).chain(
-        s.char_indices()
-            .filter(|(_, c)| is_line_terminator(*c))
-            .map(|(i, c)| i + c.len_utf8()),
-    )
+    let bytes = s.as_bytes();
+    std::iter::once(0).chain((0..bytes.len()).filter_map(move |i| match bytes[i] {
+        b'\n' | b'\r' => Some(i + 1),
+        0xA8 | 0xA9 if i >= 2 && bytes[i - 2] == 0xE2 && bytes[i - 1] == 0x80 => Some(i + 1),
+        _ => None,
+    }))
 }
 
 /// Finds a top-level section: the first line that is exactly `## <heading>` followed by
@@ -367,18 +412,31 @@ mod tests {
 
     #[test]
     fn every_pattern_compiles() {
-        for re in [
-            &*PATH_BULLET,
-            &*KV_BULLET,
-            &*EXECUTOR_BULLET,
-            &*PROMOTION_BULLET,
-            &*COMPONENT_BULLET,
-            &*DEPLOY_BULLET,
-            &*EVAL_BULLET,
-            &*LOWER_ID,
-        ] {
-            assert!(!re.as_str().is_empty());
-        }
+        assert!(!DEPLOY_BULLET.as_str().is_empty());
+    }
+
+    #[test]
+    fn bullet_shapes() {
+        assert_eq!(path_bullet("- `a b`"), Some("`a b`"));
+        assert_eq!(path_bullet("-a"), None);
+        assert_eq!(path_bullet("- a\rb"), None);
+        assert_eq!(kv_bullet("- id : codex", false), Some(("id", "codex")));
+        assert_eq!(kv_bullet("- codex.sandbox: x", false), None);
+        assert_eq!(
+            kv_bullet("- codex.sandbox: x", true),
+            Some(("codex.sandbox", "x"))
+        );
+        assert_eq!(kv_bullet("- id codex", true), None);
+        assert_eq!(
+            promotion_bullet("- comp-a: Repo-Landed"),
+            Some(("comp-a", "Repo-Landed"))
+        );
+        assert_eq!(promotion_bullet("- comp-a: repo landed"), None);
+        assert_eq!(component_bullet("- comp.a"), Some("comp.a"));
+        assert_eq!(component_bullet("- comp a"), None);
+        assert!(is_lower_id("a.b-c_1"));
+        assert!(!is_lower_id("-a"));
+        assert!(!is_lower_id("A"));
     }
 
     #[test]

@@ -220,8 +220,10 @@ pub fn load_lane(repo_root: &Path, lane: Option<&str>) -> Result<LanePlans, Plan
     for file in &files {
         match load_wave_file(repo_root, Path::new(&file.rel_path), &inputs.lane) {
             Ok(parsed) => {
-                findings.extend(parsed.warnings);
-                findings.extend(validate_wave(&parsed.plan, &inputs.validate_context()));
+                let mut file_findings = parsed.warnings;
+                file_findings.extend(validate_wave(&parsed.plan, &inputs.validate_context()));
+                file_findings.sort_by_key(Diagnostic::pos);
+                findings.extend(file_findings);
                 waves.push(parsed.plan);
             }
             Err(err @ PlanError::Parse { .. }) => {

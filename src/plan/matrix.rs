@@ -97,7 +97,7 @@ pub fn parse_matrix(text: Option<&str>, json_path: &str) -> Result<ComponentMatr
     let mut components = BTreeMap::new();
     for (raw_id, raw) in raw_components {
         let id = js_trim(raw_id).to_owned();
-        if !super::grammar::LOWER_ID.is_match(&id) {
+        if !super::grammar::is_lower_id(&id) {
             return Err(format!("invalid component id \"{raw_id}\" in {json_path}"));
         }
         let Value::Object(c) = raw else {

@@ -225,7 +225,7 @@ fn strip_wrapping_quotes(s: &str) -> &str {
 }
 
 fn lower_id(s: &str) -> bool {
-    grammar::LOWER_ID.is_match(s)
+    grammar::is_lower_id(s)
 }
 
 struct Parser<'a> {
@@ -605,7 +605,7 @@ impl<'a> Parser<'a> {
     fn role_prompt_paths(&self, body: &'a str, id: &str) -> R<Vec<(usize, String)>> {
         let mut out: Vec<(usize, String)> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = grammar::PATH_BULLET.captures(line.text) else {
+            let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(self.err(
                     line.at,
                     format!(
@@ -615,7 +615,7 @@ impl<'a> Parser<'a> {
                     "write one `- docs/agents/<role>.md` bullet per line",
                 ));
             };
-            let path = js_trim(&strip_quotes_all(c.get(1).map_or("", |m| m.as_str()))).to_owned();
+            let path = js_trim(&strip_quotes_all(c)).to_owned();
             if path.is_empty() {
                 return Err(self.err(
                     line.at,
@@ -675,23 +675,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn settings(
-        &self,
-        body: &'a str,
-        label: &str,
-        re: &regex::Regex,
-    ) -> R<Vec<(usize, String, String)>> {
+    fn settings(&self, body: &'a str, label: &str, dots: bool) -> R<Vec<(usize, String, String)>> {
         let mut out: Vec<(usize, String, String)> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = re.captures(line.text) else {
+            let Some((key, value)) = grammar::kv_bullet(line.text, dots) else {
                 return Err(self.err(
                     line.at,
                     format!("malformed {label} setting \"{}\"", line.text),
                     "write one `- key: value` bullet per line",
                 ));
             };
-            let key = c.get(1).map_or("", |m| m.as_str()).to_owned();
-            let value = c.get(2).map_or("", |m| m.as_str()).to_owned();
+            let (key, value) = (key.to_owned(), value.to_owned());
             match out.iter_mut().find(|(_, k, _)| *k == key) {
                 Some(slot) => {
                     slot.0 = line.at;
@@ -704,7 +698,7 @@ impl<'a> Parser<'a> {
     }
 
     fn context7(&mut self, body: &'a str, label: &str) -> R<Option<Context7Config>> {
-        let settings = self.settings(body, &format!("Context7 ({label})"), &grammar::KV_BULLET)?;
+        let settings = self.settings(body, &format!("Context7 ({label})"), false)?;
         let mut bundle = String::new();
         let mut query = String::new();
         for (at, key, value) in &settings {
@@ -728,11 +722,7 @@ impl<'a> Parser<'a> {
     }
 
     fn exit_contract(&mut self, body: &'a str, id: &str) -> R<Option<ExitContract>> {
-        let settings = self.settings(
-            body,
-            &format!("Exit contract (agent {id})"),
-            &grammar::KV_BULLET,
-        )?;
+        let settings = self.settings(body, &format!("Exit contract (agent {id})"), false)?;
         let get = |k: &str| {
             settings
                 .iter()
@@ -775,11 +765,7 @@ impl<'a> Parser<'a> {
     }
 
     fn executor(&self, body: &'a str, id: &str) -> R<super::model::ExecutorConfig> {
-        let settings = self.settings(
-            body,
-            &format!("Executor (agent {id})"),
-            &grammar::EXECUTOR_BULLET,
-        )?;
+        let settings = self.settings(body, &format!("Executor (agent {id})"), true)?;
         let pairs: Vec<(String, String)> = settings
             .iter()
             .map(|(_, k, v)| (k.clone(), executor::clean_value(v).to_owned()))
@@ -796,14 +782,13 @@ impl<'a> Parser<'a> {
     fn component_list(&self, body: &'a str, label: &str) -> R<Vec<(usize, String)>> {
         let mut out: Vec<(usize, String)> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = grammar::COMPONENT_BULLET.captures(line.text) else {
+            let Some(value) = grammar::component_bullet(line.text) else {
                 return Err(self.err(
                     line.at,
                     format!("malformed entry \"{}\" in {label}", line.text),
                     "write one `- <id>` bullet per line; ids are lowercase letters, digits, `.`, `_` and `-`",
                 ));
             };
-            let value = c.get(1).map_or("", |m| m.as_str());
             if !lower_id(value) {
                 return Err(self.err(
                     line.at,
@@ -826,7 +811,7 @@ impl<'a> Parser<'a> {
     fn skills(&self, body: &'a str, id: &str) -> R<Vec<String>> {
         let mut out: Vec<String> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = grammar::PATH_BULLET.captures(line.text) else {
+            let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(self.err(
                     line.at,
                     format!(
@@ -836,8 +821,7 @@ impl<'a> Parser<'a> {
                     "write one `- <skill-id>` bullet per line; move prose out of the section",
                 ));
             };
-            let skill =
-                js_trim(&strip_quotes_all(c.get(1).map_or("", |m| m.as_str()))).to_lowercase();
+            let skill = js_trim(&strip_quotes_all(c)).to_lowercase();
             if !lower_id(&skill) {
                 return Err(self.err(
                     line.at,
@@ -860,14 +844,14 @@ impl<'a> Parser<'a> {
     fn path_list(&self, body: &'a str, label: &str) -> R<Vec<(usize, String)>> {
         let mut out: Vec<(usize, String)> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = grammar::PATH_BULLET.captures(line.text) else {
+            let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(self.err(
                     line.at,
                     format!("malformed path entry \"{}\" in {label}", line.text),
                     "write one `- <path>` bullet per line",
                 ));
             };
-            let path = js_trim(&strip_quotes_all(c.get(1).map_or("", |m| m.as_str()))).to_owned();
+            let path = js_trim(&strip_quotes_all(c)).to_owned();
             if !is_repo_contained(&path) {
                 return Err(self.err(
                     line.at,
@@ -891,7 +875,7 @@ impl<'a> Parser<'a> {
         let label = format!("agent {id} proof artifacts");
         let mut out: Vec<(usize, ProofArtifact)> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = grammar::PATH_BULLET.captures(line.text) else {
+            let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(self.err(
                     line.at,
                     format!(
@@ -901,7 +885,7 @@ impl<'a> Parser<'a> {
                     "write `- <path>` or `- path: <p> | kind: <k> | required-for: <level>`",
                 ));
             };
-            let raw = js_trim(c.get(1).map_or("", |m| m.as_str()));
+            let raw = js_trim(c);
             let starts_with_path_key = {
                 let lower = raw.get(..4).map(str::to_ascii_lowercase);
                 lower.as_deref() == Some("path")
@@ -1013,15 +997,13 @@ impl<'a> Parser<'a> {
         let label = "wave component promotions";
         let mut out: Vec<ComponentPromotion> = Vec::new();
         for line in self.lines(body) {
-            let Some(c) = grammar::PROMOTION_BULLET.captures(line.text) else {
+            let Some((id, level)) = grammar::promotion_bullet(line.text) else {
                 return Err(self.err(
                     line.at,
                     format!("malformed component promotion \"{}\"", line.text),
                     "write `- <component-id>: <level>`, one per line",
                 ));
             };
-            let id = c.get(1).map_or("", |m| m.as_str());
-            let level = c.get(2).map_or("", |m| m.as_str());
             if !lower_id(id) {
                 return Err(self.err(
                     line.at,
@@ -1088,14 +1070,14 @@ impl<'a> Parser<'a> {
         for line in self.lines(body) {
             let index = out.len();
             let bad = |msg: String, hint: &str| self.err(line.at, msg, hint);
-            let Some(c) = grammar::EVAL_BULLET.captures(line.text) else {
+            let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(bad(
                     format!("malformed eval target \"{}\"", line.text),
                     "write `- id: <id> | selection: pinned|delegated | … | objective: … | threshold: …`",
                 ));
             };
             let mut fields: BTreeMap<String, String> = BTreeMap::new();
-            for entry in c.get(1).map_or("", |m| m.as_str()).split('|') {
+            for entry in c.split('|') {
                 let pair = js_trim(entry);
                 if pair.is_empty() {
                     continue;

@@ -1,10 +1,6 @@
 //! Closure-role recognition (spec §1.6): which agent is cont-QA, cont-EVAL, integration or
 //! documentation steward, security reviewer or design agent, and the report paths they own.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-
 use super::config::LaneProfile;
 use super::model::{Agent, ClosureRole, WavePlan};
 use super::text::js_trim;
@@ -14,43 +10,67 @@ pub const DEFAULT_SECURITY_ROLE_PROMPT: &str = "docs/agents/wave-security-role.m
 /// The default design role prompt path (recognized whatever the lane configures).
 pub const DEFAULT_DESIGN_ROLE_PROMPT: &str = "docs/agents/wave-design-role.md";
 
-#[allow(clippy::expect_used)]
-fn re(pattern: &str) -> Regex {
-    // Constant patterns; the unit tests exercise each one.
-    Regex::new(pattern).expect("role patterns are valid regexes")
-}
-
-static CONT_QA_REPORT: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)(?:^|/)(?:reviews?|.*cont[-_]?qa).*\.(?:md|txt)$"));
-static CONT_EVAL_REPORT: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)(?:^|/)(?:reviews?|.*cont[-_]?eval|.*eval).*\.(?:md|txt)$"));
-static SECURITY_REPORT: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)(?:^|/).*security.*\.(?:md|txt)$"));
-static DESIGN_REPORT: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)(?:^|/).*(?:design|handoff|decision-lineage).*\.(?:md|txt)$"));
-
 fn clean_path(p: &str) -> String {
     js_trim(p).replace('\\', "/")
 }
 
-/// A cont-QA report path (`reviews/…` or `…cont-qa….md|txt`).
+/// Where a `.md`/`.txt` extension (ASCII case-insensitive) starts, if the path ends in one.
+fn report_ext_start(lower: &str) -> Option<usize> {
+    [".md", ".txt"]
+        .iter()
+        .find(|ext| lower.ends_with(*ext))
+        .map(|ext| lower.len() - ext.len())
+}
+
+/// True when `word` occurs (anywhere) and ends at or before the extension.
+fn has_before_ext(lower: &str, word: &str) -> bool {
+    match (lower.find(word), report_ext_start(lower)) {
+        (Some(i), Some(ext)) => i + word.len() <= ext,
+        _ => false,
+    }
+}
+
+/// True when a path segment starts with `review` and ends at or before the extension.
+fn has_review_segment(lower: &str) -> bool {
+    let Some(ext) = report_ext_start(lower) else {
+        return false;
+    };
+    let starts = std::iter::once(0).chain(lower.match_indices('/').map(|(i, _)| i + 1));
+    starts
+        .into_iter()
+        .any(|i| lower[i..].starts_with("review") && i + "review".len() <= ext)
+}
+
+/// `cont` + optional `-`/`_` + `suffix`, ending at or before the extension.
+fn has_cont_word(lower: &str, suffix: &str) -> bool {
+    ["cont", "cont-", "cont_"]
+        .iter()
+        .any(|prefix| has_before_ext(lower, &format!("{prefix}{suffix}")))
+}
+
+/// A cont-QA report path (`…/review…` or `…cont-qa…`, ending `.md`/`.txt`).
 pub fn is_cont_qa_report_path(p: &str) -> bool {
-    CONT_QA_REPORT.is_match(&clean_path(p))
+    let lower = clean_path(p).to_ascii_lowercase();
+    has_review_segment(&lower) || has_cont_word(&lower, "qa")
 }
 
-/// A cont-EVAL report path.
+/// A cont-EVAL report path (`…/review…` or `…eval…`, ending `.md`/`.txt`).
 pub fn is_cont_eval_report_path(p: &str) -> bool {
-    CONT_EVAL_REPORT.is_match(&clean_path(p))
+    let lower = clean_path(p).to_ascii_lowercase();
+    has_review_segment(&lower) || has_before_ext(&lower, "eval")
 }
 
-/// A security review report path.
+/// A security review report path (`…security…`, ending `.md`/`.txt`).
 pub fn is_security_report_path(p: &str) -> bool {
-    SECURITY_REPORT.is_match(&clean_path(p))
+    has_before_ext(&clean_path(p).to_ascii_lowercase(), "security")
 }
 
-/// A design packet path.
+/// A design packet path (`…design…`, `…handoff…` or `…decision-lineage…`, ending `.md`/`.txt`).
 pub fn is_design_report_path(p: &str) -> bool {
-    DESIGN_REPORT.is_match(&clean_path(p))
+    let lower = clean_path(p).to_ascii_lowercase();
+    ["design", "handoff", "decision-lineage"]
+        .iter()
+        .any(|w| has_before_ext(&lower, w))
 }
 
 fn matches_role_prompt(path: &str, configured: &str, default: &str, file_name: &str) -> bool {
@@ -272,5 +292,11 @@ mod tests {
             "docs/plans/waves/design/wave-2-D1.md"
         ));
         assert!(!is_design_report_path("src/runtime.ts"));
+        assert!(is_cont_qa_report_path("reviews.md"));
+        assert!(!is_cont_qa_report_path("a/previews/x.md"));
+        assert!(is_cont_qa_report_path("a/x-contqa.txt"));
+        assert!(!is_cont_qa_report_path("a/cont-qa"));
+        assert!(!is_security_report_path("security.md.bak"));
+        assert!(!is_design_report_path("x/.md-design"));
     }
 }

@@ -133,15 +133,13 @@ pub fn validate_wave(plan: &WavePlan, ctx: &ValidateContext<'_>) -> Vec<Diagnost
     let mut owners: BTreeMap<&str, BTreeSet<&str>> =
         promoted.keys().map(|k| (*k, BTreeSet::new())).collect();
 
-    let matrix: Option<&ComponentMatrix> = if promotion_rule
-        || !promoted.is_empty()
-        || agent_components_rule
-    {
-        match ctx.matrix {
-            Ok(m) => Some(m),
-            Err(reason) => {
-                let pos = v.section("Component promotions");
-                v.error(
+    let matrix: Option<&ComponentMatrix> =
+        if promotion_rule || !promoted.is_empty() || agent_components_rule {
+            match ctx.matrix {
+                Ok(m) => Some(m),
+                Err(reason) => {
+                    let pos = v.section("Component promotions");
+                    v.error(
                     pos,
                     reason.clone(),
                     format!(
@@ -149,12 +147,12 @@ pub fn validate_wave(plan: &WavePlan, ctx: &ValidateContext<'_>) -> Vec<Diagnost
                         lane.paths.component_cutover_matrix_json_path
                     ),
                 );
-                None
+                    None
+                }
             }
-        }
-    } else {
-        None
-    };
+        } else {
+            None
+        };
 
     if plan.agents.is_empty() {
         v.error(
