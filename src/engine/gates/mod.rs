@@ -25,6 +25,7 @@
 //!   `not_applicable` unless the wave declares deploy environments.
 
 pub mod adjudicate;
+pub mod facts;
 pub mod validate;
 
 use std::collections::BTreeMap;
