@@ -691,3 +691,71 @@ fn a_missing_waves_directory_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("waves directory not found"));
 }
+
+#[test]
+fn lanes_have_their_own_waves_and_the_legacy_directory_is_found() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    common::copy_tree(
+        &fixture_repo().join("docs/agents"),
+        &root.join("docs/agents"),
+    )
+    .expect("copy");
+    std::fs::write(root.join("wave.config.json"), RELAXED).expect("config");
+    // Default lane: no docs/plans/waves, only the legacy docs/waves.
+    std::fs::create_dir_all(root.join("docs/waves")).expect("mkdir");
+    let plan = format!("# Wave 3\n\n{}", a0(3));
+    std::fs::write(root.join("docs/waves/wave-3.md"), &plan).expect("write");
+    std::fs::write(root.join("docs/waves/notes.md"), "not a wave").expect("write");
+    // Lane `release` in single-repo mode lives under docs/release/.
+    std::fs::create_dir_all(root.join("docs/release/plans/waves")).expect("mkdir");
+    for n in [10, 2] {
+        let text = format!("# Wave {n}\n\n{}", a0(n));
+        std::fs::write(
+            root.join(format!("docs/release/plans/waves/wave-{n}.md")),
+            text,
+        )
+        .expect("write");
+    }
+    let main = wave_runner::plan::load_lane(root, None).expect("main lane");
+    assert_eq!(main.waves.len(), 1);
+    assert_eq!(main.waves[0].file, "docs/waves/wave-3.md");
+    assert!(main.is_valid(), "{:?}", main.findings);
+    let release = wave_runner::plan::load_lane(root, Some("Release")).expect("release lane");
+    let files: Vec<&str> = release.waves.iter().map(|w| w.file.as_str()).collect();
+    assert_eq!(
+        files,
+        [
+            "docs/release/plans/waves/wave-2.md",
+            "docs/release/plans/waves/wave-10.md"
+        ]
+    );
+    let out = wave_cmd(root, &["plan", "validate", "--lane", "release"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = wave_cmd(root, &["plan", "validate", "--lane", "nightly"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("waves directory not found"));
+}
+
+#[test]
+fn plan_show_of_a_missing_file_is_a_user_error() {
+    let repo = temp_repo(&[("wave-1.md", &full_roster(1, ""))], LEAP_CLAW);
+    let out = wave_cmd(repo.path(), &["plan", "show", "docs/plans/waves/wave-9.md"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    let out = wave_cmd(repo.path(), &["plan", "show", "docs/plans/waves/wave-1.md"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("wave 1 (docs/plans/waves/wave-1.md)"),
+        "{text}"
+    );
+    assert!(text.contains("agent A1: Builder [lane default]"), "{text}");
+    assert!(text.contains("  owns src/a.rs"), "{text}");
+}

@@ -101,14 +101,28 @@ pub struct HeadingMatch {
     pub body_start: usize,
 }
 
-/// Byte offsets of every line start of `s` (multiline-regex sense), in order.
-fn line_starts(s: &str) -> impl Iterator<Item = usize> + '_ {
-    let bytes = s.as_bytes();
-    std::iter::once(0).chain((0..bytes.len()).filter_map(move |i| match bytes[i] {
-        b'\n' | b'\r' => Some(i + 1),
-        0xA8 | 0xA9 if i >= 2 && bytes[i - 2] == 0xE2 && bytes[i - 1] == 0x80 => Some(i + 1),
-        _ => None,
-    }))
+/// True when byte offset `i` of `s` starts a line in the multiline-regex sense: the start of
+/// `s` or just after a line terminator.
+fn at_line_start(s: &str, i: usize) -> bool {
+    i == 0
+        || s.get(..i)
+            .and_then(|h| h.chars().next_back())
+            .is_some_and(is_line_terminator)
+}
+
+/// Offsets where `prefix` (which starts with `#`) begins at a line start of `s`, in order.
+fn prefixed_line_starts<'a>(s: &'a str, prefix: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let mut from = 0usize;
+    std::iter::from_fn(move || {
+        while let Some(rel) = s.get(from..).and_then(|t| t.find('#')) {
+            let i = from + rel;
+            from = i + 1;
+            if s[i..].starts_with(prefix) && at_line_start(s, i) {
+                return Some(i);
+            }
+        }
+        None
+    })
 }
 
 /// Finds a top-level section: the first line that is exactly `## <heading>` followed by
@@ -116,13 +130,7 @@ fn line_starts(s: &str) -> impl Iterator<Item = usize> + '_ {
 /// whitespace the match consumed (greedy, ending right before a line terminator or the end).
 pub fn find_top_section(content: &str, heading: &str) -> Option<HeadingMatch> {
     let needle = format!("## {heading}");
-    for start in line_starts(content) {
-        let Some(rest) = content.get(start..) else {
-            continue;
-        };
-        if !rest.starts_with(&needle) {
-            continue;
-        }
+    for start in prefixed_line_starts(content, &needle) {
         let after = start + needle.len();
         // Greedy `\s*` then `$`: the last position within the whitespace run that is at a line
         // end (before a terminator, or the end of the text).
@@ -153,10 +161,11 @@ pub fn find_top_section(content: &str, heading: &str) -> Option<HeadingMatch> {
 /// `marker` followed by at least one whitespace character; trimmed by the caller.
 pub fn section_body<'a>(content: &'a str, body_start: usize, marker: &str) -> &'a str {
     let after = content.get(body_start..).unwrap_or("");
-    for start in line_starts(after) {
-        let rest = &after[start..];
-        if let Some(tail) = rest.strip_prefix(marker)
-            && tail.chars().next().is_some_and(is_js_space)
+    for start in prefixed_line_starts(after, marker) {
+        if after[start + marker.len()..]
+            .chars()
+            .next()
+            .is_some_and(is_js_space)
         {
             return &after[..start];
         }
@@ -168,7 +177,13 @@ pub fn section_body<'a>(content: &'a str, body_start: usize, marker: &str) -> &'
 /// one or more `\r`/`\n` (anywhere, not only at a line start). The body starts after those.
 pub fn find_sub_section(section: &str, heading: &str) -> Option<HeadingMatch> {
     let needle = format!("### {heading}");
-    for (start, _) in section.match_indices(&needle) {
+    let mut from = 0usize;
+    while let Some(rel) = section.get(from..).and_then(|t| t.find('#')) {
+        let start = from + rel;
+        from = start + 1;
+        if !section[start..].starts_with(&needle) {
+            continue;
+        }
         let after = start + needle.len();
         let tail = &section[after..];
         let newlines = tail.len() - tail.trim_start_matches(['\r', '\n']).len();
@@ -200,21 +215,16 @@ pub fn agent_headers(content: &str) -> Vec<AgentHeader<'_>> {
     const PREFIX: &str = "## Agent ";
     let mut out = Vec::new();
     let mut search_from = 0usize;
-    let starts: Vec<usize> = line_starts(content).collect();
+    let starts: Vec<usize> = prefixed_line_starts(content, PREFIX).collect();
     for start in starts {
         if start < search_from {
-            continue;
-        }
-        let Some(rest) = content.get(start..) else {
-            continue;
-        };
-        if !rest.starts_with(PREFIX) {
             continue;
         }
         let id_start = start + PREFIX.len();
         // `[^:]+` then `:`.
         let Some(colon_rel) = content[id_start..].find(':') else {
-            continue;
+            // No colon after this header means none after any later one either.
+            break;
         };
         if colon_rel == 0 {
             continue;
@@ -294,7 +304,7 @@ pub fn fenced_block(block: &str) -> Option<&str> {
     None
 }
 
-/// `**Commit message**: \`<text>\``: the first occurrence that matches.
+/// The commit message: ``**Commit message**: `<text>` ``, the first occurrence that matches.
 pub fn commit_message(content: &str) -> Option<(usize, &str)> {
     const NEEDLE: &str = "**Commit message**:";
     for (start, _) in content.match_indices(NEEDLE) {
@@ -319,6 +329,7 @@ pub fn commit_message(content: &str) -> Option<(usize, &str)> {
 /// in `prompt`, de-duplicated (first occurrence kept).
 pub fn owned_paths(prompt: &str) -> Vec<(usize, String)> {
     let mut out: Vec<(usize, String)> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut inside = false;
     for (offset, line) in super::text::split_lines(prompt) {
         if starts_file_ownership(line) {
@@ -339,7 +350,7 @@ pub fn owned_paths(prompt: &str) -> Vec<(usize, String)> {
             .filter(|c| !matches!(c, '`' | '"' | '\''))
             .collect();
         let cleaned = super::text::js_trim(&cleaned);
-        if cleaned.is_empty() || out.iter().any(|(_, p)| p == cleaned) {
+        if cleaned.is_empty() || !seen.insert(cleaned.to_owned()) {
             continue;
         }
         out.push((offset + bullet_offset, cleaned.to_owned()));
@@ -396,12 +407,10 @@ fn dash_bullet(line: &str) -> Option<(usize, &str)> {
 /// True when a line starts a level-3 heading (`### ` + text) at a line start.
 pub fn sub_headings(section: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
-    for start in line_starts(section) {
-        let rest = &section[start..];
-        if let Some(tail) = rest.strip_prefix("### ") {
-            let end = tail.find(is_line_terminator).unwrap_or(tail.len());
-            out.push((start, super::text::js_trim(&tail[..end])));
-        }
+    for start in prefixed_line_starts(section, "### ") {
+        let tail = &section[start + 4..];
+        let end = tail.find(is_line_terminator).unwrap_or(tail.len());
+        out.push((start, super::text::js_trim(&tail[..end])));
     }
     out
 }
