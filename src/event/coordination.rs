@@ -74,7 +74,7 @@ macro_rules! vocabulary {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let text = String::deserialize(deserializer)?;
-                $name::parse(text.trim().to_lowercase().as_str()).ok_or_else(|| {
+                $name::parse(text.trim_matches(is_js_space).to_lowercase().as_str()).ok_or_else(|| {
                     de::Error::custom(format!(
                         "{} must be one of {} (got: {})",
                         $label,
@@ -321,10 +321,13 @@ impl CoordinationRecord {
 /// Milliseconds of a stored timestamp as a JavaScript `Date.parse` would read the forms the
 /// runtime writes: RFC 3339 instants and bare `YYYY-MM-DD` dates (UTC midnight).
 pub fn timestamp_millis(text: &str) -> Option<i64> {
+    if let Some(ms) = canonical_millis(text.as_bytes()) {
+        return Some(ms);
+    }
     if let Some(ms) = super::time::parse_millis(text) {
         return Some(ms);
     }
-    let text = text.trim();
+    let text = text.trim_matches(is_js_space);
     let date: jiff::civil::Date = text.parse().ok()?;
     if text.len() != 10 {
         return None;
@@ -332,6 +335,62 @@ pub fn timestamp_millis(text: &str) -> Option<i64> {
     date.to_zoned(jiff::tz::TimeZone::UTC)
         .ok()
         .map(|z| z.timestamp().as_millisecond())
+}
+
+/// Fast path for the form every writer produces, `YYYY-MM-DDTHH:MM:SS.mmmZ`; anything else
+/// (other precisions, offsets, out-of-range fields) returns `None` and takes the general parser.
+fn canonical_millis(b: &[u8]) -> Option<i64> {
+    if b.len() != 24
+        || b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || b.get(10) != Some(&b'T')
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
+        || b.get(19) != Some(&b'.')
+        || b.get(23) != Some(&b'Z')
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        let mut value = 0i64;
+        for &c in b.get(from..to)? {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + i64::from(c - b'0');
+        }
+        Some(value)
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second, milli) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 23)?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let max_day = *month_days.get(usize::try_from(month).ok()?.checked_sub(1)?)?;
+    if day < 1 || day > max_day || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Days since 1970-01-01 (proleptic Gregorian, civil-from-days inverse).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + milli)
 }
 
 /// Known wire keys, in the order records are written.
@@ -367,6 +426,43 @@ const KNOWN_KEYS: [&str; 30] = [
     "ownerWave",
     "required",
 ];
+
+/// Slot of a known wire key in [`KNOWN_KEYS`].
+fn key_index(key: &str) -> Option<usize> {
+    Some(match key {
+        "recordVersion" => 0,
+        "id" => 1,
+        "kind" => 2,
+        "wave" => 3,
+        "lane" => 4,
+        "agentId" => 5,
+        "targets" => 6,
+        "status" => 7,
+        "priority" => 8,
+        "blocking" => 9,
+        "blockerSeverity" => 10,
+        "artifactRefs" => 11,
+        "dependsOn" => 12,
+        "closureCondition" => 13,
+        "createdAt" => 14,
+        "updatedAt" => 15,
+        "confidence" => 16,
+        "summary" => 17,
+        "detail" => 18,
+        "attempt" => 19,
+        "source" => 20,
+        "executorId" => 21,
+        "project" => 22,
+        "requesterLane" => 23,
+        "ownerLane" => 24,
+        "requesterProject" => 25,
+        "ownerProject" => 26,
+        "requesterWave" => 27,
+        "ownerWave" => 28,
+        "required" => 29,
+        _ => return None,
+    })
+}
 
 impl Serialize for CoordinationRecord {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -445,7 +541,7 @@ impl RawCoordinationRecord {
 
     /// Sets a field by wire key (known keys go to their slot, others to `extra`).
     pub fn insert(&mut self, key: String, value: Value) {
-        match KNOWN_KEYS.iter().position(|k| *k == key) {
+        match key_index(&key) {
             Some(index) => {
                 if let Some(slot) = self.fields.get_mut(index) {
                     *slot = Some(value);
@@ -459,12 +555,12 @@ impl RawCoordinationRecord {
 
     /// The value of a known wire key, if present.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        let index = KNOWN_KEYS.iter().position(|k| *k == key)?;
+        let index = key_index(key)?;
         self.fields.get(index)?.as_ref()
     }
 
     fn take(&mut self, key: &str) -> Option<Value> {
-        let index = KNOWN_KEYS.iter().position(|k| *k == key)?;
+        let index = key_index(key)?;
         self.fields.get_mut(index)?.take()
     }
 }
@@ -484,7 +580,7 @@ impl<'de> Deserialize<'de> for RawCoordinationRecord {
                 let mut raw = RawCoordinationRecord::default();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     let value: Value = map.next_value()?;
-                    match KNOWN_KEYS.iter().position(|k| *k == key) {
+                    match key_index(&key) {
                         Some(index) => {
                             if let Some(slot) = raw.fields.get_mut(index) {
                                 *slot = Some(value);
@@ -672,7 +768,7 @@ pub fn parse_log(
     let mut records = Vec::new();
     let mut errors = Vec::new();
     for (index, line) in text.split('\n').enumerate() {
-        let line = line.trim();
+        let line = line.trim_matches(is_js_space);
         if line.is_empty() {
             continue;
         }
@@ -702,7 +798,7 @@ pub fn normalize(
             .take("id")
             .map(|v| js_string(&v).into_owned())
             .unwrap_or_default();
-        let given = given.trim();
+        let given = given.trim_matches(is_js_space);
         if !given.is_empty() {
             given.to_owned()
         } else {
@@ -719,7 +815,7 @@ pub fn normalize(
     };
     let fail = |problem: RecordProblem| RecordError::new(Some(id.clone()), problem);
 
-    let kind_text = or_default(raw.take("kind"), defaults.kind.as_deref()).to_lowercase();
+    let kind_text = lowercase(or_default(raw.take("kind"), defaults.kind.as_deref()));
     let lane = or_default(raw.take("lane"), defaults.lane.as_deref());
     let wave_value = nullish(raw.take("wave"));
     let wave = match &wave_value {
@@ -732,7 +828,7 @@ pub fn normalize(
     } else {
         "open"
     };
-    let status_text = or_default(
+    let status_text = lowercase(or_default(
         raw.take("status"),
         Some(
             defaults
@@ -741,9 +837,8 @@ pub fn normalize(
                 .filter(|s| !s.is_empty())
                 .unwrap_or(status_fallback),
         ),
-    )
-    .to_lowercase();
-    let priority_text = or_default(
+    ));
+    let priority_text = lowercase(or_default(
         raw.take("priority"),
         Some(
             defaults
@@ -752,9 +847,8 @@ pub fn normalize(
                 .filter(|s| !s.is_empty())
                 .unwrap_or("normal"),
         ),
-    )
-    .to_lowercase();
-    let confidence_text = or_default(
+    ));
+    let confidence_text = lowercase(or_default(
         raw.take("confidence"),
         Some(
             defaults
@@ -763,16 +857,15 @@ pub fn normalize(
                 .filter(|s| !s.is_empty())
                 .unwrap_or("medium"),
         ),
-    )
-    .to_lowercase();
+    ));
     let explicit_blocking = loose_bool(raw.take("blocking")).or(defaults.blocking);
     let severity_text = match nullish(raw.take("blockerSeverity")) {
-        Some(v) => js_string(&v).trim().to_lowercase(),
+        Some(v) => js_string(&v).trim_matches(is_js_space).to_lowercase(),
         None => defaults
             .blocker_severity
             .as_deref()
             .unwrap_or("")
-            .trim()
+            .trim_matches(is_js_space)
             .to_lowercase(),
     };
     let created_at = {
@@ -917,21 +1010,30 @@ fn nullish(value: Option<Value>) -> Option<Value> {
     value.filter(|v| !v.is_null())
 }
 
-/// `String(raw || fallback || "").trim()`: falsy input falls back.
-fn or_default(value: Option<Value>, fallback: Option<&str>) -> String {
-    match value.filter(js_truthy) {
-        Some(Value::String(s)) => trim_owned(s),
-        Some(v) => js_string(&v).trim().to_owned(),
-        None => fallback.unwrap_or("").trim().to_owned(),
+/// Lowercases without allocating when the text already is lowercase.
+fn lowercase(text: String) -> String {
+    if text.chars().any(char::is_uppercase) {
+        text.to_lowercase()
+    } else {
+        text
     }
 }
 
-/// `String(raw ?? fallback ?? "").trim() || empty_default`.
+/// `String(raw || fallback || "").trim_matches(is_js_space)`: falsy input falls back.
+fn or_default(value: Option<Value>, fallback: Option<&str>) -> String {
+    match value.filter(js_truthy) {
+        Some(Value::String(s)) => trim_owned(s),
+        Some(v) => js_string(&v).trim_matches(is_js_space).to_owned(),
+        None => fallback.unwrap_or("").trim_matches(is_js_space).to_owned(),
+    }
+}
+
+/// `String(raw ?? fallback ?? "").trim_matches(is_js_space) || empty_default`.
 fn text_field(value: Option<Value>, fallback: Option<&str>, empty_default: &str) -> String {
     let text = match nullish(value) {
         Some(Value::String(s)) => trim_owned(s),
-        Some(v) => js_string(&v).trim().to_owned(),
-        None => fallback.unwrap_or("").trim().to_owned(),
+        Some(v) => js_string(&v).trim_matches(is_js_space).to_owned(),
+        None => fallback.unwrap_or("").trim_matches(is_js_space).to_owned(),
     };
     if text.is_empty() {
         empty_default.to_owned()
@@ -941,10 +1043,11 @@ fn text_field(value: Option<Value>, fallback: Option<&str>, empty_default: &str)
 }
 
 fn trim_owned(s: String) -> String {
-    if s.len() == s.trim().len() {
+    let trimmed = s.trim_matches(is_js_space);
+    if s.len() == trimmed.len() {
         s
     } else {
-        s.trim().to_owned()
+        trimmed.to_owned()
     }
 }
 
@@ -956,12 +1059,15 @@ fn string_list(value: Option<Value>, fallback: Option<&[String]>) -> Vec<String>
             .into_iter()
             .map(|v| match v {
                 Value::String(s) => trim_owned(s),
-                other => js_string(&other).trim().to_owned(),
+                other => js_string(&other).trim_matches(is_js_space).to_owned(),
             })
             .collect(),
         Some(_) => return Vec::new(),
         None => match fallback {
-            Some(list) => list.iter().map(|s| s.trim().to_owned()).collect(),
+            Some(list) => list
+                .iter()
+                .map(|s| s.trim_matches(is_js_space).to_owned())
+                .collect(),
             None => return Vec::new(),
         },
     };
@@ -982,7 +1088,7 @@ fn loose_bool(value: Option<Value>) -> Option<bool> {
         Value::Bool(b) => Some(b),
         Value::String(s) if s.is_empty() => None,
         other => {
-            let text = js_string(&other).trim().to_lowercase();
+            let text = js_string(&other).trim_matches(is_js_space).to_lowercase();
             match text.as_str() {
                 "1" | "true" | "yes" | "y" | "on" => Some(true),
                 "0" | "false" | "no" | "n" | "off" => Some(false),
@@ -1000,6 +1106,22 @@ fn loose_int(value: Option<Value>, fallback: Option<i64>) -> Option<i64> {
         Some(Value::String(s)) if s.is_empty() => fallback,
         Some(v) => js_parse_int(&js_string(&v)),
     }
+}
+
+/// Whitespace as JavaScript's `trim()` and `\s` see it (which differs from Unicode
+/// `White_Space`: U+FEFF is whitespace, U+0085 is not).
+pub fn is_js_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
 }
 
 /// JavaScript truthiness of a JSON value.
@@ -1047,7 +1169,7 @@ fn js_number_string(n: &serde_json::Number) -> String {
 /// JavaScript `Number.parseInt(text, 10)`: leading whitespace, an optional sign, then the
 /// longest run of decimal digits; `None` when there are no digits (NaN) or it overflows.
 pub fn js_parse_int(text: &str) -> Option<i64> {
-    let text = text.trim_start();
+    let text = text.trim_start_matches(is_js_space);
     let (negative, rest) = match text.as_bytes().first() {
         Some(b'-') => (true, text.get(1..).unwrap_or("")),
         Some(b'+') => (false, text.get(1..).unwrap_or("")),
@@ -1196,6 +1318,41 @@ mod tests {
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5]);
         assert_eq!(errors[1].error.id.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn canonical_timestamps_take_the_fast_path_with_the_same_result() {
+        for text in [
+            "1970-01-01T00:00:00.000Z",
+            "2026-11-22T01:59:59.999Z",
+            "2024-02-29T12:00:00.500Z",
+            "2000-03-01T00:00:00.001Z",
+            "1969-12-31T23:59:59.999Z",
+        ] {
+            assert_eq!(
+                canonical_millis(text.as_bytes()),
+                crate::event::time::parse_millis(text),
+                "{text}"
+            );
+        }
+        assert_eq!(canonical_millis(b"2023-02-29T00:00:00.000Z"), None);
+        assert_eq!(timestamp_millis("2023-02-29T00:00:00.000Z"), None);
+        assert_eq!(
+            timestamp_millis("2026-01-01T00:00:00Z"),
+            Some(1_767_225_600_000)
+        );
+        assert_eq!(timestamp_millis("2026-01-01"), Some(1_767_225_600_000));
+    }
+
+    #[test]
+    fn trims_the_javascript_whitespace_set() {
+        let r = norm(
+            json!({"id":"\u{feff}x\u{a0}","kind":"claim","lane":"l","wave":0,"agentId":"a",
+            "summary":"\u{85}keep\u{85}"}),
+        )
+        .expect("valid");
+        assert_eq!(r.id, "x");
+        assert_eq!(r.summary, "\u{85}keep\u{85}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::engine::coordination::{
     Assignment, IntegrationSummary, ResponseMetrics, SharedSummaryView, format_age,
 };
 use crate::event::coordination::CoordinationRecord;
+use crate::event::coordination::is_js_space;
 
 /// A projection's text and whether it was cut to its budget.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +63,7 @@ pub(crate) fn fit_budget(text: String, max_chars: usize, suffix: &str) -> Render
 /// Collapses whitespace runs to one space, trims, and cuts to `max_chars` with `…`.
 pub fn compact_single_line(value: &str, max_chars: usize) -> String {
     let mut text = String::with_capacity(value.len());
-    for word in value.split(char::is_whitespace).filter(|w| !w.is_empty()) {
+    for word in value.split(is_js_space).filter(|w| !w.is_empty()) {
         if !text.is_empty() {
             text.push(' ');
         }

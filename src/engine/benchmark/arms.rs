@@ -1,6 +1,7 @@
 //! Arms (spec §13.3): how each arm projects a case's coordination state into a shared summary,
 //! per-agent inboxes and helper assignments; and scoring of those projections (§13.4).
 
+use crate::event::coordination::is_js_space;
 use serde::Serialize;
 use serde_json::Map;
 
@@ -251,7 +252,7 @@ pub const METRIC_IDS: [&str; 18] = [
 ];
 
 fn contains_fact(text_lower: &str, fact: &str) -> bool {
-    text_lower.contains(fact.trim().to_lowercase().as_str())
+    text_lower.contains(fact.trim_matches(is_js_space).to_lowercase().as_str())
 }
 
 fn recall(text: &str, facts: &[String]) -> Recall {

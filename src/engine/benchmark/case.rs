@@ -1,6 +1,7 @@
 //! Benchmark case files (`docs/evals/cases/*.json`, spec §13.2): validation and
 //! normalization into a [`BenchmarkCase`] with its materialized coordination state.
 
+use crate::event::coordination::is_js_space;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -226,7 +227,7 @@ fn js_number(value: &Value) -> f64 {
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
         Value::String(s) => {
-            let s = s.trim();
+            let s = s.trim_matches(is_js_space);
             if s.is_empty() {
                 0.0
             } else if s
@@ -249,7 +250,7 @@ fn js_number(value: &Value) -> f64 {
 /// JavaScript `Number.parseFloat(String(value))` for the practical-win threshold.
 fn js_parse_float(value: &Value) -> f64 {
     let text = js_string(value);
-    let text = text.trim_start();
+    let text = text.trim_start_matches(is_js_space);
     let mut end = 0;
     let mut seen_dot = false;
     let mut seen_exp = false;
@@ -525,7 +526,7 @@ pub fn parse_case(
             let kind_hint = raw
                 .get("kind")
                 .filter(|v| js_truthy(v))
-                .map(|v| js_string(v).trim().to_owned())
+                .map(|v| js_string(v).trim_matches(is_js_space).to_owned())
                 .filter(|k| !k.is_empty())
                 .unwrap_or_else(|| "record".to_owned());
             let defaults = RecordDefaults {

@@ -5,12 +5,24 @@
 //! Owns: catalog and case validation, arm projections, scoring, per-family aggregation and the
 //! seeded bootstrap comparisons. Must not: read files (the caller passes file contents) or the
 //! clock (`generated_at` and `now` are parameters).
+//!
+//! Deliberate differences from the upstream runtime, all on inputs it handles by accident:
+//! - a case record without an id gets `coord-<kind>-<8 hex>` derived from the file path and
+//!   record index instead of a random one, so runs are reproducible;
+//! - a `fixture.waveNumber` that is not an integer is a case error (upstream renders `Wave NaN`);
+//! - a missing `docs/evals/external-benchmarks.json` gives `adapters: null` instead of failing
+//!   the run (external benchmarks are outside the deterministic suite);
+//! - a projection cut to its budget in the middle of a surrogate pair drops the lone half
+//!   (upstream emits a lone surrogate);
+//! - every record of a case shares one clock reading as default `createdAt`, so records without
+//!   timestamps order by id alone.
 
 pub mod arms;
 pub mod case;
 pub mod catalog;
 pub mod stats;
 
+use crate::event::coordination::is_js_space;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -85,10 +97,10 @@ pub enum BenchmarkError {
     },
 }
 
-/// `String(value ?? "").trim()`.
+/// `String(value ?? "").trim_matches(is_js_space)`.
 pub(crate) fn clean_text(value: &Value) -> String {
     crate::event::coordination::js_string(value)
-        .trim()
+        .trim_matches(is_js_space)
         .to_owned()
 }
 

@@ -1,6 +1,7 @@
 //! Helper assignments (spec §3.7, `buildRequestAssignments`): every target of every live
 //! request resolved to an agent, and matched against `resolved-by-policy` records.
 
+use crate::event::coordination::is_js_space;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -51,7 +52,7 @@ pub struct RoutingLedger {
 
 fn is_completed(state: &str) -> bool {
     matches!(
-        state.trim().to_lowercase().as_str(),
+        state.trim_matches(is_js_space).to_lowercase().as_str(),
         "done" | "closed" | "resolved"
     )
 }
@@ -76,7 +77,7 @@ impl RoutingLedger {
             .filter(|t| {
                 t.owner == agent_id
                     && matches!(t.state.as_str(), "done" | "closed" | "resolved")
-                    && t.capability.trim().to_lowercase() == capability
+                    && t.capability.trim_matches(is_js_space).to_lowercase() == capability
             })
             .count();
         let assignments = self
@@ -85,7 +86,7 @@ impl RoutingLedger {
             .filter(|a| {
                 a.assigned_agent_id == agent_id
                     && is_completed(&a.state)
-                    && a.capability.trim().to_lowercase() == capability
+                    && a.capability.trim_matches(is_js_space).to_lowercase() == capability
             })
             .count();
         tasks + assignments
@@ -241,7 +242,7 @@ fn resolve_target(
     ledger: &RoutingLedger,
     routing: &CapabilityRouting,
 ) -> Resolution {
-    let target = target.trim();
+    let target = target.trim_matches(is_js_space);
     let find = |id: &str| agents.iter().find(|a| a.agent_id == id);
     let resolution =
         |assigned: Option<String>, target_type, capability, reason, detail| Resolution {
@@ -262,7 +263,7 @@ fn resolve_target(
         );
     }
     if let Some(rest) = target.strip_prefix("agent:") {
-        let agent_id = rest.trim();
+        let agent_id = rest.trim_matches(is_js_space);
         return if find(agent_id).is_some() {
             resolution(
                 Some(agent_id.to_owned()),
@@ -291,7 +292,7 @@ fn resolve_target(
         );
     }
     if let Some(rest) = target.strip_prefix("capability:") {
-        let capability = rest.trim().to_lowercase();
+        let capability = rest.trim_matches(is_js_space).to_lowercase();
         let has = |agent: &AgentProfile| agent.capabilities.contains(&capability);
         for preferred in routing
             .preferred_agents
@@ -369,7 +370,10 @@ fn resolve_target(
 /// `wave-<n>-agent-<id>-request` from the launcher with no dependencies or closure condition.
 fn is_launcher_seed_request(record: &CoordinationRecord) -> bool {
     if record.source != "launcher"
-        || !record.closure_condition.trim().is_empty()
+        || !record
+            .closure_condition
+            .trim_matches(is_js_space)
+            .is_empty()
         || !record.depends_on.is_empty()
     {
         return false;
@@ -393,7 +397,7 @@ fn is_launcher_seed_request(record: &CoordinationRecord) -> bool {
 /// `targetSlug`: lowercase, runs outside `[a-z0-9._:-]` → `-`, dashes collapsed and trimmed.
 pub(crate) fn target_slug(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
-    for c in value.trim().to_lowercase().chars() {
+    for c in value.trim_matches(is_js_space).to_lowercase().chars() {
         let keep =
             c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | ':' | '-');
         let c = if keep { c } else { '-' };
@@ -406,8 +410,8 @@ pub(crate) fn target_slug(value: &str) -> String {
 }
 
 fn target_matches_agent(target: &str, agent_id: &str) -> bool {
-    let target = target.trim();
-    let agent_id = agent_id.trim();
+    let target = target.trim_matches(is_js_space);
+    let agent_id = agent_id.trim_matches(is_js_space);
     if target.is_empty() || agent_id.is_empty() {
         return false;
     }
@@ -418,7 +422,7 @@ fn record_targets_agent(record: &CoordinationRecord, agent_id: Option<&str>) -> 
     let Some(agent_id) = agent_id.map(str::trim).filter(|a| !a.is_empty()) else {
         return false;
     };
-    record.agent_id.trim() == agent_id
+    record.agent_id.trim_matches(is_js_space) == agent_id
         || record
             .targets
             .iter()
@@ -432,26 +436,29 @@ fn resolved_by_policy<'a>(
     assigned: Option<&str>,
     target: &str,
 ) -> Option<&'a CoordinationRecord> {
-    let request_id = request.id.trim().to_lowercase();
+    let request_id = request.id.trim_matches(is_js_space).to_lowercase();
     if request_id.is_empty() {
         return None;
     }
-    let assignment_id = assignment_id.trim().to_lowercase();
+    let assignment_id = assignment_id.trim_matches(is_js_space).to_lowercase();
     let specific_only = request.targets.len() > 1;
     for record in policies.iter().rev() {
         let depends_assignment = !assignment_id.is_empty()
             && record
                 .depends_on
                 .iter()
-                .any(|d| d.trim().to_lowercase() == assignment_id);
+                .any(|d| d.trim_matches(is_js_space).to_lowercase() == assignment_id);
         let depends_request = record
             .depends_on
             .iter()
-            .any(|d| d.trim().to_lowercase() == request_id);
+            .any(|d| d.trim_matches(is_js_space).to_lowercase() == request_id);
         if depends_assignment || (!specific_only && depends_request) {
             return Some(record);
         }
-        let closure = record.closure_condition.trim().to_lowercase();
+        let closure = record
+            .closure_condition
+            .trim_matches(is_js_space)
+            .to_lowercase();
         let closure_assignment = !assignment_id.is_empty() && closure.contains(&assignment_id);
         if closure_assignment || (!specific_only && closure.contains(&request_id)) {
             return Some(record);
@@ -462,7 +469,7 @@ fn resolved_by_policy<'a>(
             continue;
         }
         let text = format!("{}\n{}", record.summary, record.detail)
-            .trim()
+            .trim_matches(is_js_space)
             .to_lowercase();
         let text_assignment = !assignment_id.is_empty() && text.contains(&assignment_id);
         if text_assignment || (!specific_only && text.contains(&request_id)) {
@@ -487,7 +494,10 @@ pub fn build_request_assignments(
         }
         if record.source == "launcher"
             && record.depends_on.is_empty()
-            && record.closure_condition.trim().is_empty()
+            && record
+                .closure_condition
+                .trim_matches(is_js_space)
+                .is_empty()
         {
             continue;
         }

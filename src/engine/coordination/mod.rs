@@ -18,6 +18,7 @@ mod collate;
 mod metrics;
 mod views;
 
+use crate::event::coordination::is_js_space;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -41,11 +42,40 @@ pub use views::{
     shared_summary_view,
 };
 
-/// Sort key of a record: (`updatedAt` millis, id collation).
-fn compare_records(a: &CoordinationRecord, b: &CoordinationRecord) -> Ordering {
-    a.updated_millis()
-        .cmp(&b.updated_millis())
-        .then_with(|| locale_cmp(&a.id, &b.id))
+/// Sorts records into materialization order, (`updatedAt` millis, id collation), stable.
+/// `keys` holds each record's parsed `updatedAt`, so every timestamp is parsed once. The
+/// records are permuted in place: no second copy of the list is made.
+fn sort_records(records: &mut [CoordinationRecord], keys: &[Option<i64>]) {
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (keys.get(a), keys.get(b));
+        ka.cmp(&kb)
+            .then_with(|| match (records.get(a), records.get(b)) {
+                (Some(ra), Some(rb)) => locale_cmp(&ra.id, &rb.id),
+                _ => Ordering::Equal,
+            })
+    });
+    // Position `i` must receive the record now at `order[i]`: follow each cycle once.
+    let mut placed = vec![false; records.len()];
+    for start in 0..records.len() {
+        if placed.get(start).copied().unwrap_or(true) {
+            continue;
+        }
+        let mut current = start;
+        loop {
+            if let Some(p) = placed.get_mut(current) {
+                *p = true;
+            }
+            let Some(&next) = order.get(current) else {
+                break;
+            };
+            if next == start {
+                break;
+            }
+            records.swap(current, next);
+            current = next;
+        }
+    }
 }
 
 /// `blocksWave` (§3.4): open status, `blocking` set, severity neither `stale` nor `advisory`.
@@ -65,9 +95,9 @@ pub const CLARIFICATION_CLOSURE_PREFIX: &str = "clarification:";
 /// The clarification id named by a `clarification:<id>` closure condition.
 pub fn clarification_id_from_closure(condition: &str) -> Option<&str> {
     let id = condition
-        .trim()
+        .trim_matches(is_js_space)
         .strip_prefix(CLARIFICATION_CLOSURE_PREFIX)?
-        .trim();
+        .trim_matches(is_js_space);
     (!id.is_empty()).then_some(id)
 }
 
@@ -82,7 +112,10 @@ pub fn is_clarification_linked(
     }
     match clarification_ids {
         None => false,
-        Some(ids) => record.depends_on.iter().any(|d| ids.contains(&d.trim())),
+        Some(ids) => record
+            .depends_on
+            .iter()
+            .any(|d| ids.contains(&d.trim_matches(is_js_space))),
     }
 }
 
@@ -97,19 +130,28 @@ pub struct CoordinationState {
 }
 
 impl CoordinationState {
-    fn from_latest(records: Vec<CoordinationRecord>, mut latest: Vec<CoordinationRecord>) -> Self {
-        latest.sort_by(compare_records);
+    fn from_latest(
+        records: Vec<CoordinationRecord>,
+        (keys, mut latest): (Vec<Option<i64>>, Vec<CoordinationRecord>),
+    ) -> Self {
+        sort_records(&mut latest, &keys);
         let mut by_id = HashMap::with_capacity(latest.len());
         let mut by_agent: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_target: HashMap<String, Vec<usize>> = HashMap::new();
+        // Keys are cloned only the first time they are seen.
+        fn add(map: &mut HashMap<String, Vec<usize>>, key: &str, index: usize) {
+            match map.get_mut(key) {
+                Some(list) => list.push(index),
+                None => {
+                    map.insert(key.to_owned(), vec![index]);
+                }
+            }
+        }
         for (index, record) in latest.iter().enumerate() {
             by_id.insert(record.id.clone(), index);
-            by_agent
-                .entry(record.agent_id.clone())
-                .or_default()
-                .push(index);
+            add(&mut by_agent, &record.agent_id, index);
             for target in &record.targets {
-                by_target.entry(target.clone()).or_default().push(index);
+                add(&mut by_target, target, index);
             }
         }
         Self {
@@ -224,7 +266,10 @@ impl CoordinationState {
 
     /// Requests linked to any clarification (`clarificationLinkedRequests(state)`).
     pub fn clarification_linked_requests(&self) -> impl Iterator<Item = &CoordinationRecord> {
-        let ids: Vec<&str> = self.clarifications().map(|r| r.id.trim()).collect();
+        let ids: Vec<&str> = self
+            .clarifications()
+            .map(|r| r.id.trim_matches(is_js_space))
+            .collect();
         self.requests()
             .filter(move |r| is_clarification_linked(r, Some(&ids)))
     }
@@ -238,8 +283,13 @@ impl CoordinationState {
 
 /// Batch materialization (`materializeCoordinationState`): orders the records, folds them by id
 /// and keeps the ordered log as [`CoordinationState::records`].
-pub fn materialize(mut records: Vec<CoordinationRecord>) -> CoordinationState {
-    records.sort_by(compare_records);
+pub fn materialize(records: Vec<CoordinationRecord>) -> CoordinationState {
+    let mut records = records;
+    let keys: Vec<Option<i64>> = records
+        .iter()
+        .map(CoordinationRecord::updated_millis)
+        .collect();
+    sort_records(&mut records, &keys);
     let mut fold = CoordinationFold::new();
     for record in &records {
         fold.push(record.clone());
@@ -255,9 +305,9 @@ type Stamp = (Option<i64>, u64);
 struct FoldEntry {
     /// Stamp of the record that supplies `createdAt` (the first in order).
     first: Stamp,
-    created_at: String,
     /// Stamp of the record that supplies every other field (the last in order).
     last: Stamp,
+    /// The last record, carrying the first record's `createdAt`.
     record: CoordinationRecord,
     /// Stamp per unknown field, only once a version of this id carried unknown fields.
     extra_stamps: Option<HashMap<String, Stamp>>,
@@ -268,7 +318,7 @@ struct FoldEntry {
 /// number of distinct ids, not to the number of records pushed.
 #[derive(Debug, Clone, Default)]
 pub struct CoordinationFold {
-    entries: HashMap<String, FoldEntry>,
+    entries: HashMap<String, Box<FoldEntry>>,
     arrivals: u64,
 }
 
@@ -289,12 +339,8 @@ impl CoordinationFold {
     }
 
     /// The current latest version of an id (its `createdAt` is the first version's).
-    pub fn get(&self, id: &str) -> Option<CoordinationRecord> {
-        self.entries.get(id).map(|e| {
-            let mut record = e.record.clone();
-            record.created_at.clone_from(&e.created_at);
-            record
-        })
+    pub fn get(&self, id: &str) -> Option<&CoordinationRecord> {
+        self.entries.get(id).map(|e| &e.record)
     }
 
     /// Adds the next record in merge order.
@@ -306,22 +352,15 @@ impl CoordinationFold {
                 .then(|| record.extra.keys().map(|k| (k.clone(), stamp)).collect());
             self.entries.insert(
                 record.id.clone(),
-                FoldEntry {
+                Box::new(FoldEntry {
                     first: stamp,
-                    created_at: record.created_at.clone(),
                     last: stamp,
                     record,
                     extra_stamps,
-                },
+                }),
             );
             return;
         };
-        // Ties on `updatedAt` go to the later arrival, so only a strictly earlier time can
-        // replace the first version.
-        if stamp.0 < entry.first.0 {
-            entry.first = stamp;
-            entry.created_at.clone_from(&record.created_at);
-        }
         if entry.extra_stamps.is_none() && !record.extra.is_empty() {
             entry.extra_stamps = Some(
                 entry
@@ -335,6 +374,8 @@ impl CoordinationFold {
         let newer = stamp.0 >= entry.last.0;
         if newer {
             let mut record = record;
+            // The first version's `createdAt` stays (first.0 <= last.0 <= stamp.0).
+            record.created_at = std::mem::take(&mut entry.record.created_at);
             let old_extra = std::mem::take(&mut entry.record.extra);
             if let Some(stamps) = entry.extra_stamps.as_mut() {
                 for key in record.extra.keys() {
@@ -347,7 +388,16 @@ impl CoordinationFold {
             }
             entry.record = record;
             entry.last = stamp;
-        } else if let Some(stamps) = entry.extra_stamps.as_mut() {
+            return;
+        }
+        // Ordered before the last version: it can only supply `createdAt` (when strictly
+        // earlier than the first version; ties go to the earlier arrival) and unknown fields.
+        let mut record = record;
+        if stamp.0 < entry.first.0 {
+            entry.first = stamp;
+            entry.record.created_at = std::mem::take(&mut record.created_at);
+        }
+        if let Some(stamps) = entry.extra_stamps.as_mut() {
             for (key, value) in record.extra {
                 let wins = stamps.get(&key).is_none_or(|s| stamp > *s);
                 if wins {
@@ -358,14 +408,14 @@ impl CoordinationFold {
         }
     }
 
-    fn into_latest(self) -> Vec<CoordinationRecord> {
-        self.entries
-            .into_values()
-            .map(|mut e| {
-                e.record.created_at = e.created_at;
-                e.record
-            })
-            .collect()
+    fn into_latest(self) -> (Vec<Option<i64>>, Vec<CoordinationRecord>) {
+        let mut keys = Vec::with_capacity(self.entries.len());
+        let mut records = Vec::with_capacity(self.entries.len());
+        for entry in self.entries.into_values() {
+            keys.push(entry.last.0);
+            records.push(entry.record);
+        }
+        (keys, records)
     }
 
     /// Finishes the fold: the latest version of every id, ordered and indexed. The result's

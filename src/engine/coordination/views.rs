@@ -2,6 +2,7 @@
 //! assignments and dependencies each projection shows. `render::summary` and `render::inbox`
 //! lay them out as text.
 
+use crate::event::coordination::is_js_space;
 use serde::Serialize;
 
 use crate::event::coordination::{CoordinationRecord, Kind};
@@ -295,7 +296,7 @@ pub fn is_targeted_to(targets: &[String], agent: &AgentProfile) -> bool {
 }
 
 fn owned_reference(value: &str) -> &str {
-    value.trim().trim_end_matches('/')
+    value.trim_matches(is_js_space).trim_end_matches('/')
 }
 
 /// Whether any artifact ref equals an owned component or is (under) an owned path.
@@ -305,7 +306,11 @@ pub fn is_artifact_relevant(artifact_refs: &[String], agent: &AgentProfile) -> b
         if artifact.is_empty() {
             return false;
         }
-        if agent.components.iter().any(|c| c.trim() == artifact) {
+        if agent
+            .components
+            .iter()
+            .any(|c| c.trim_matches(is_js_space) == artifact)
+        {
             return true;
         }
         agent.owned_paths.iter().any(|path| {
