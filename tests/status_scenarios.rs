@@ -39,7 +39,9 @@ fn status_json(repo: &Path) -> Value {
     let out = Command::new(common::wave_bin())
         .args(["--repo-root"])
         .arg(repo)
-        .args(["control", "status", "--lane", "main", "--wave", "0", "--json"])
+        .args([
+            "control", "status", "--lane", "main", "--wave", "0", "--json",
+        ])
         .output()
         .expect("run wave");
     assert!(
@@ -92,7 +94,10 @@ const EXACT_FIELDS: [&str; 19] = [
 #[test]
 fn every_scenario_matches_the_recorded_upstream_status() {
     let names = scenario_names();
-    assert!(names.len() >= 6, "expected at least six scenarios, found {names:?}");
+    assert!(
+        names.len() >= 6,
+        "expected at least six scenarios, found {names:?}"
+    );
     let mut failures = Vec::new();
     for name in &names {
         let repo = materialize(name);
@@ -105,8 +110,11 @@ fn every_scenario_matches_the_recorded_upstream_status() {
             if mine.get(field) != expected.get(field) {
                 failures.push(format!(
                     "{name}: `{field}` differs\n  mine:     {}\n  upstream: {}",
-                    mine.get(field).map_or("<missing>".into(), |v| v.to_string()),
-                    expected.get(field).map_or("<missing>".into(), |v| v.to_string()),
+                    mine.get(field)
+                        .map_or("<missing>".into(), |v| v.to_string()),
+                    expected
+                        .get(field)
+                        .map_or("<missing>".into(), |v| v.to_string()),
                 ));
             }
         }
@@ -149,7 +157,10 @@ fn the_superseded_bundle_names_its_replacement() {
         .as_array()
         .and_then(|a| a.iter().find(|x| x["agentId"] == "A1"))
         .expect("A1");
-    assert_eq!(a1["activeProofBundleIds"], serde_json::json!(["proof-A1-20260101002400"]));
+    assert_eq!(
+        a1["activeProofBundleIds"],
+        serde_json::json!(["proof-A1-20260101002400"])
+    );
 }
 
 #[test]
