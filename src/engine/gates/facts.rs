@@ -9,10 +9,10 @@ impl OpenRecord {
     /// The barrier view of an open coordination record.
     pub fn from_record(r: &CoordRecord) -> Self {
         OpenRecord {
-            id: r.id.clone(),
-            kind: r.kind.clone(),
-            agent_id: r.agent_id.clone(),
-            targets: r.targets.clone(),
+            id: r.id.to_string(),
+            kind: r.kind.to_owned(),
+            agent_id: r.agent_id.to_string(),
+            targets: r.targets.iter().map(|t| t.to_string()).collect(),
             blocking: r.blocks_wave(),
             clarification_linked: r.clarification_condition().is_some(),
         }
