@@ -6,5 +6,6 @@
 
 pub mod control;
 pub mod coordination;
+pub mod coordination;
 pub mod envelope;
 pub mod time;
