@@ -6,6 +6,5 @@
 
 pub mod control;
 pub mod coordination;
-pub mod coordination;
 pub mod envelope;
 pub mod time;
