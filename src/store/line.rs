@@ -1,0 +1,380 @@
+//! Stored lines: encoding a record with its envelope, and reading lines back without copying.
+
+use std::borrow::Cow;
+use std::io::BufRead;
+
+use serde::Deserialize;
+
+use super::{ENVELOPE_FIELDS, LEGACY_WRITER, LineVisitor, Problem, Record, StoreError};
+
+/// The envelope of a stored line: who wrote it, its place in that writer's file, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Envelope<'a> {
+    /// The writer (one process); [`LEGACY_WRITER`] for imported upstream lines.
+    pub writer: Cow<'a, str>,
+    /// Per-writer, per-file sequence number, gap-free from 1 (the line number for legacy lines).
+    pub seq: u64,
+    /// Wire timestamp (`2026-01-02T03:04:05.678Z`); for legacy lines the record's `updatedAt`,
+    /// else `recordedAt`, else `createdAt`, else empty.
+    pub at: Cow<'a, str>,
+}
+
+impl Envelope<'_> {
+    /// An owned copy.
+    pub fn into_owned(self) -> Envelope<'static> {
+        Envelope {
+            writer: Cow::Owned(self.writer.into_owned()),
+            seq: self.seq,
+            at: Cow::Owned(self.at.into_owned()),
+        }
+    }
+}
+
+/// One stored line, borrowed from the reader's buffer for the duration of a visit.
+#[derive(Debug, Clone)]
+pub struct RawLine<'a> {
+    /// The file (or in-memory location) it came from, for messages.
+    pub file: &'a str,
+    /// Its 1-based line number in that file.
+    pub line: u64,
+    /// The line's envelope, already checked against the file it came from.
+    pub envelope: Envelope<'a>,
+    /// Whether it was imported from upstream state (then the text has no envelope fields).
+    pub legacy: bool,
+    /// The whole line: one JSON object, without the newline. For store lines it carries
+    /// `writer`, `seq` and `at` beside the record's own fields.
+    pub text: &'a str,
+}
+
+impl<'a> RawLine<'a> {
+    /// Deserializes the line into the caller's own type (unknown fields are the type's call).
+    pub fn parse<T: Deserialize<'a>>(&self) -> Result<T, String> {
+        serde_json::from_str(self.text).map_err(|e| format!("not a valid record: {e}"))
+    }
+
+    /// The line as an owned record with its envelope split off.
+    pub fn to_record(&self) -> Result<StoredRecord, String> {
+        let mut record: Record = self.parse()?;
+        if !self.legacy {
+            for field in ENVELOPE_FIELDS {
+                record.remove(field);
+            }
+        }
+        Ok(StoredRecord {
+            writer: self.envelope.writer.clone().into_owned(),
+            seq: self.envelope.seq,
+            at: self.envelope.at.clone().into_owned(),
+            record,
+        })
+    }
+}
+
+/// A record with its envelope, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    /// The writer that appended it.
+    pub writer: String,
+    /// Its sequence number in that writer's file.
+    pub seq: u64,
+    /// Its wire timestamp.
+    pub at: String,
+    /// The record's own fields (without `writer`, `seq` and `at`).
+    pub record: Record,
+}
+
+impl StoredRecord {
+    /// The record's `id` field, when it is a string.
+    pub fn id(&self) -> Option<&str> {
+        self.record.get("id").and_then(serde_json::Value::as_str)
+    }
+}
+
+/// Refuses a batch whose records already carry an envelope field, before anything is written.
+pub(crate) fn check_records(records: &[Record]) -> Result<(), StoreError> {
+    for record in records {
+        if let Some(field) = ENVELOPE_FIELDS
+            .into_iter()
+            .find(|f| record.contains_key(*f))
+        {
+            return Err(StoreError::EnvelopeField { field });
+        }
+    }
+    Ok(())
+}
+
+/// Encodes one stored line (without the newline): envelope fields first, then the record's
+/// fields in their order.
+pub(crate) fn encode_line(
+    writer: &str,
+    seq: u64,
+    at: &str,
+    record: &Record,
+) -> Result<String, StoreError> {
+    for field in ENVELOPE_FIELDS {
+        if record.contains_key(field) {
+            return Err(StoreError::EnvelopeField { field });
+        }
+    }
+    let body = serde_json::to_string(record).map_err(|source| StoreError::Serialize { source })?;
+    let head = serde_json::to_string(&serde_json::json!({"writer": writer, "seq": seq, "at": at}))
+        .map_err(|source| StoreError::Serialize { source })?;
+    // Both are JSON objects: `{…}`. Splice the record's fields after the envelope's.
+    let mut line = String::with_capacity(head.len() + body.len());
+    line.push_str(head.strip_suffix('}').unwrap_or(&head));
+    match body.strip_prefix('{') {
+        Some("}") | None => line.push('}'),
+        Some(rest) => {
+            line.push(',');
+            line.push_str(rest);
+        }
+    }
+    Ok(line)
+}
+
+/// The envelope fields of a store line; every other field is skipped without being built.
+#[derive(Deserialize)]
+struct WireEnvelope<'a> {
+    #[serde(borrow, default)]
+    writer: Option<Cow<'a, str>>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(borrow, default)]
+    at: Option<Cow<'a, str>>,
+}
+
+/// The timestamps a legacy upstream line may carry.
+#[derive(Deserialize)]
+#[allow(non_snake_case)]
+struct LegacyTimes<'a> {
+    #[serde(borrow, default)]
+    updatedAt: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    recordedAt: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    createdAt: Option<Cow<'a, str>>,
+}
+
+/// Reads and checks the envelope of a line from `writer`'s file.
+///
+/// This parses the whole line (skipping values it does not need), so a torn or malformed line
+/// is always caught here, whatever the visitor does with the text.
+pub(crate) fn read_envelope<'a>(
+    text: &'a str,
+    writer: &'a str,
+    legacy: bool,
+    line: u64,
+) -> Result<Envelope<'a>, String> {
+    if !text.trim_start().starts_with('{') {
+        return Err("not a JSON object".to_owned());
+    }
+    if legacy {
+        let times: LegacyTimes<'a> =
+            serde_json::from_str(text).map_err(|e| format!("not a valid record: {e}"))?;
+        let at = [times.updatedAt, times.recordedAt, times.createdAt]
+            .into_iter()
+            .flatten()
+            .find(|t| !t.is_empty())
+            .unwrap_or(Cow::Borrowed(""));
+        return Ok(Envelope {
+            writer: Cow::Borrowed(LEGACY_WRITER),
+            seq: line,
+            at,
+        });
+    }
+    let wire: WireEnvelope<'a> =
+        serde_json::from_str(text).map_err(|e| format!("not a valid record: {e}"))?;
+    let found = wire
+        .writer
+        .ok_or_else(|| "missing envelope field `writer`".to_owned())?;
+    if found != writer {
+        return Err(format!(
+            "envelope names writer `{found}` but the line is in the file of writer `{writer}`"
+        ));
+    }
+    let seq = wire
+        .seq
+        .filter(|s| *s > 0)
+        .ok_or_else(|| "missing or invalid envelope field `seq` (a positive integer)".to_owned())?;
+    let at = wire
+        .at
+        .ok_or_else(|| "missing envelope field `at`".to_owned())?;
+    Ok(Envelope {
+        writer: found,
+        seq,
+        at,
+    })
+}
+
+/// Where lines come from, for [`scan_lines`].
+pub(crate) struct Source<'s> {
+    /// The file name for messages.
+    pub file: &'s str,
+    /// The file's writer.
+    pub writer: &'s str,
+    /// Legacy upstream lines carry no envelope.
+    pub legacy: bool,
+}
+
+/// Splits a reader into lines and hands each checked line to the visitor; bad lines become
+/// problems. Reuses one buffer, so memory stays at the longest line.
+pub(crate) fn scan_lines<R: BufRead>(
+    mut reader: R,
+    source: &Source<'_>,
+    visitor: &mut LineVisitor<'_>,
+    problems: &mut Vec<Problem>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(8 * 1024);
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        line_no += 1;
+        let complete = buf.last() == Some(&b'\n');
+        visit_line(&buf, complete, line_no, source, visitor, problems);
+    }
+}
+
+/// Checks and visits one line's bytes (with or without its newline).
+pub(crate) fn visit_line(
+    bytes: &[u8],
+    complete: bool,
+    line: u64,
+    source: &Source<'_>,
+    visitor: &mut LineVisitor<'_>,
+    problems: &mut Vec<Problem>,
+) {
+    let mut report = |message: String| {
+        let message = if complete {
+            message
+        } else {
+            format!("torn line (no newline at end of file): {message}")
+        };
+        problems.push(Problem {
+            file: source.file.to_owned(),
+            line,
+            message,
+        });
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        report("not valid UTF-8".to_owned());
+        return;
+    };
+    let text = text.trim_end_matches(['\n', '\r']);
+    if text.trim().is_empty() {
+        return;
+    }
+    let envelope = match read_envelope(text, source.writer, source.legacy, line) {
+        Ok(envelope) => envelope,
+        Err(message) => {
+            report(message);
+            return;
+        }
+    };
+    let raw = RawLine {
+        file: source.file,
+        line,
+        envelope,
+        legacy: source.legacy,
+        text,
+    };
+    if let Err(message) = visitor(&raw) {
+        report(message);
+    }
+}
+
+/// The sequence number of the last readable line in a chunk of a writer's file that ends at
+/// the end of the file, if any line in it is readable.
+///
+/// `starts_at_line_boundary` says whether the chunk's first byte begins a line (the chunk is
+/// the whole file, or the byte before it is a newline); otherwise its first partial line is
+/// ignored.
+pub(crate) fn last_seq_in_tail(
+    chunk: &[u8],
+    starts_at_line_boundary: bool,
+    writer: &str,
+) -> Option<u64> {
+    let mut lines: Vec<&[u8]> = chunk.split(|b| *b == b'\n').collect();
+    if !starts_at_line_boundary && !lines.is_empty() {
+        lines.remove(0);
+    }
+    lines.iter().rev().find_map(|bytes| {
+        let text = std::str::from_utf8(bytes).ok()?.trim_end_matches('\r');
+        if text.trim().is_empty() {
+            return None;
+        }
+        read_envelope(text, writer, false, 0).ok().map(|e| e.seq)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(json: serde_json::Value) -> Record {
+        match json {
+            serde_json::Value::Object(map) => map,
+            _ => Record::new(),
+        }
+    }
+
+    #[test]
+    fn encodes_envelope_first_and_keeps_field_order() {
+        let r = record(serde_json::json!({"id": "x", "kind": "ack", "n": 1}));
+        let line = encode_line("w1", 7, "2026-01-01T00:00:00.000Z", &r).expect("encodes");
+        assert_eq!(
+            line,
+            r#"{"writer":"w1","seq":7,"at":"2026-01-01T00:00:00.000Z","id":"x","kind":"ack","n":1}"#
+        );
+        let empty = encode_line("w1", 1, "t", &Record::new()).expect("encodes");
+        assert_eq!(empty, r#"{"writer":"w1","seq":1,"at":"t"}"#);
+    }
+
+    #[test]
+    fn refuses_records_that_carry_envelope_fields() {
+        let r = record(serde_json::json!({"id": "x", "seq": 3}));
+        assert!(matches!(
+            encode_line("w1", 1, "t", &r),
+            Err(StoreError::EnvelopeField { field: "seq" })
+        ));
+    }
+
+    #[test]
+    fn envelope_must_match_the_file_writer() {
+        let text = r#"{"writer":"w2","seq":1,"at":"t"}"#;
+        let err = read_envelope(text, "w1", false, 1).expect_err("mismatch");
+        assert!(err.contains("w2"), "{err}");
+        assert!(read_envelope(r#"{"writer":"w1","at":"t"}"#, "w1", false, 1).is_err());
+        assert!(read_envelope(r#"{"writer":"w1","seq":0,"at":"t"}"#, "w1", false, 1).is_err());
+        assert!(read_envelope(r#"["w1",1,"t"]"#, "w1", false, 1).is_err());
+    }
+
+    #[test]
+    fn legacy_envelope_takes_the_first_timestamp_present() {
+        let e = read_envelope(
+            r#"{"id":"a","createdAt":"c","updatedAt":"u"}"#,
+            "ignored",
+            true,
+            9,
+        )
+        .expect("reads");
+        assert_eq!(
+            (e.writer.as_ref(), e.seq, e.at.as_ref()),
+            (LEGACY_WRITER, 9, "u")
+        );
+        let e = read_envelope(r#"{"recordedAt":"r"}"#, "", true, 2).expect("reads");
+        assert_eq!(e.at, "r");
+        let e = read_envelope(r#"{"updatedAt":"","createdAt":"c"}"#, "", true, 2).expect("reads");
+        assert_eq!(e.at, "c");
+    }
+
+    #[test]
+    fn tail_scan_skips_torn_and_partial_lines() {
+        let good = r#"{"writer":"w","seq":4,"at":"t","x":1}"#;
+        let chunk = format!("tial\"}}\n{good}\n{{\"writer\":\"w\",\"seq\":5,\"at");
+        assert_eq!(last_seq_in_tail(chunk.as_bytes(), false, "w"), Some(4));
+        assert_eq!(last_seq_in_tail(b"{\"writer\":\"w\",", true, "w"), None);
+    }
+}

@@ -1,0 +1,119 @@
+//! Store selection: `--store <spec>` / `WAVE_STORE`, already captured in [`Settings::store`].
+
+use std::path::{Path, PathBuf};
+
+use super::legacy::{LegacyUpstream, WithLegacy};
+use super::{DirStore, EventStore, StoreError};
+use crate::settings::Settings;
+
+/// The spec used when none is given.
+pub const DEFAULT_SPEC: &str = "dir:.wave/state";
+
+/// The forms a spec may take, for messages.
+pub const ACCEPTED_SPECS: &str = "`dir:<path>` (a directory; relative paths resolve against the repository root; default `dir:.wave/state`)";
+
+/// A parsed store spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// `dir:<path>`: a [`DirStore`] at `path` (relative to the repository root unless absolute).
+    Dir(PathBuf),
+}
+
+impl StoreSpec {
+    /// Parses a spec such as `dir:.wave/state`.
+    pub fn parse(spec: &str) -> Result<Self, StoreError> {
+        let unknown = || StoreError::UnknownSpec {
+            spec: spec.to_owned(),
+            accepted: ACCEPTED_SPECS,
+        };
+        let (scheme, rest) = spec.split_once(':').ok_or_else(unknown)?;
+        match scheme {
+            "dir" if rest.trim().is_empty() => Err(StoreError::EmptySpecPath {
+                spec: spec.to_owned(),
+            }),
+            "dir" => Ok(StoreSpec::Dir(PathBuf::from(rest))),
+            _ => Err(unknown()),
+        }
+    }
+
+    /// The spec from settings, or the default.
+    pub fn from_settings(settings: &Settings) -> Result<Self, StoreError> {
+        Self::parse(settings.store.as_deref().unwrap_or(DEFAULT_SPEC))
+    }
+
+    /// Resolves relative locations against the repository root.
+    pub fn resolve(self, repo_root: &Path) -> Self {
+        match self {
+            StoreSpec::Dir(path) if path.is_relative() => StoreSpec::Dir(repo_root.join(path)),
+            absolute => absolute,
+        }
+    }
+}
+
+/// Opens the store the settings name, with the repository's upstream state (if any) merged in
+/// read-only. Opening creates nothing; the first append creates what it needs.
+pub fn open_store(settings: &Settings) -> Result<Box<dyn EventStore>, StoreError> {
+    let inner: Box<dyn EventStore> =
+        match StoreSpec::from_settings(settings)?.resolve(&settings.repo_root) {
+            StoreSpec::Dir(path) => Box::new(DirStore::new(path)),
+        };
+    Ok(Box::new(WithLegacy::new(
+        inner,
+        LegacyUpstream::for_repo(&settings.repo_root),
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::EnvSnapshot;
+
+    #[test]
+    fn parses_dir_specs_and_resolves_relative_paths() {
+        let root = Path::new("/repo");
+        assert_eq!(
+            StoreSpec::parse("dir:.wave/state")
+                .map(|s| s.resolve(root))
+                .ok(),
+            Some(StoreSpec::Dir(PathBuf::from("/repo/.wave/state")))
+        );
+        assert_eq!(
+            StoreSpec::parse("dir:/abs/state")
+                .map(|s| s.resolve(root))
+                .ok(),
+            Some(StoreSpec::Dir(PathBuf::from("/abs/state")))
+        );
+    }
+
+    #[test]
+    fn unknown_schemes_name_the_accepted_forms() {
+        for spec in ["git:origin#wave-state", ".wave/state", "s3:bucket"] {
+            let err = StoreSpec::parse(spec).expect_err("rejected");
+            let text = err.to_string();
+            assert!(text.contains(spec) && text.contains("dir:<path>"), "{text}");
+        }
+        assert!(matches!(
+            StoreSpec::parse("dir:"),
+            Err(StoreError::EmptySpecPath { .. })
+        ));
+    }
+
+    #[test]
+    fn settings_select_the_store_with_the_default_when_unset() {
+        let env = EnvSnapshot::from_pairs([("WAVE_STORE", "dir:custom")]);
+        let settings = Settings::resolve(Some(PathBuf::from("/r")), None, env);
+        assert_eq!(
+            StoreSpec::from_settings(&settings)
+                .map(|s| s.resolve(&settings.repo_root))
+                .ok(),
+            Some(StoreSpec::Dir(PathBuf::from("/r/custom")))
+        );
+        let settings = Settings::resolve(Some(PathBuf::from("/r")), None, EnvSnapshot::default());
+        let store = open_store(&settings).expect("opens");
+        assert!(
+            store.describe().starts_with("dir:/r/.wave/state"),
+            "{}",
+            store.describe()
+        );
+    }
+}
