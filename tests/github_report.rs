@@ -428,3 +428,72 @@ fn the_fake_checks_its_own_responses() {
             .is_empty()
     );
 }
+
+#[test]
+fn github_app_credentials_become_a_masked_installation_token() {
+    let Some(fake) = FakeGithub::start() else {
+        return;
+    };
+    let run = Run::new();
+    let key = Command::new("openssl")
+        .args(["genrsa", "-traditional", "2048"])
+        .output()
+        .expect("openssl is installed");
+    assert!(key.status.success());
+    let pem = String::from_utf8(key.stdout).expect("pem");
+    let path = run.path("report.json");
+    std::fs::write(&path, report("running", 0, 0).to_string()).expect("write");
+    let out = Command::new(common::wave_bin())
+        .env_clear()
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_API_URL", &fake.url)
+        .env("GITHUB_REPOSITORY", "octo/repo")
+        .env("WAVE_GITHUB_APP_ID", "42")
+        .env("WAVE_GITHUB_APP_PRIVATE_KEY", &pem)
+        .args([
+            "github",
+            "report",
+            "--wave",
+            "3",
+            "--sha",
+            SHA,
+            "--json",
+            "--report-json",
+        ])
+        .arg(&path)
+        .output()
+        .expect("run");
+    let json = ok(&out);
+    assert_eq!(json["published"]["conclusion"], Value::Null, "in progress");
+    let log = fake.log();
+    assert_eq!(log[0].path, "/repos/octo/repo/installation");
+    assert!(
+        log[1]
+            .path
+            .starts_with("/app/installations/1/access_tokens")
+    );
+    let auth = |i: usize| {
+        log[i]
+            .headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert!(auth(0).starts_with("Bearer ey"), "a JWT");
+    let token = fake_github::openapi::example(
+        fake_github::openapi::spec().expect("spec"),
+        "installation-token",
+    )["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(auth(2), format!("Bearer {token}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("::add-mask::{token}")), "{stderr}");
+    let first_key_line = pem.lines().nth(1).unwrap_or_default();
+    assert!(stderr.contains(&format!("::add-mask::{first_key_line}")));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&token));
+    fake.with(|s| assert_eq!(s.check_runs[0]["status"], "in_progress"));
+    assert_clean(&fake);
+}

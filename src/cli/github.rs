@@ -123,7 +123,8 @@ impl From<GithubError> for CliError {
     }
 }
 
-/// Masks every secret the run knows before anything else is printed (Actions only).
+/// Masks every secret the run knows before anything else is printed (Actions only). The
+/// runner reads workflow commands from stderr as well as stdout; stderr keeps stdout data-only.
 fn mask_secrets(settings: &Settings) -> Result<(), CliError> {
     if !settings.github_actions {
         return Ok(());
@@ -135,7 +136,7 @@ fn mask_secrets(settings: &Settings) -> Result<(), CliError> {
     ] {
         if let Some(secret) = settings.env.get(key) {
             for line in actions::add_mask(secret) {
-                output::print_text(&line)?;
+                output::eprint_line(&line);
             }
         }
     }
@@ -350,7 +351,7 @@ fn report_cmd(settings: &Settings, args: ReportArgs) -> Result<Code, CliError> {
         let mask = |secret: &str| {
             if settings.github_actions {
                 for line in actions::add_mask(secret) {
-                    let _ = output::print_text(&line);
+                    output::eprint_line(&line);
                 }
             }
         };
