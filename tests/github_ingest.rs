@@ -390,7 +390,15 @@ fn real_payloads_of_every_ingested_event() {
         assert_eq!(out["applied"], json!([]));
     }
     // workflow_dispatch carries no command.
-    for p in [example("workflow_dispatch", None).expect("example")] {
+    let dispatches: Vec<Value> = examples()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|e| e["name"] == "workflow_dispatch")
+        .flat_map(|e| e["examples"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert!(!dispatches.is_empty());
+    for p in dispatches {
         let out = ok(&repo.ingest(Some("workflow_dispatch"), &p, &[]));
         assert_eq!(out["applied"], json!([]));
     }
