@@ -497,3 +497,44 @@ fn github_app_credentials_become_a_masked_installation_token() {
     fake.with(|s| assert_eq!(s.check_runs[0]["status"], "in_progress"));
     assert_clean(&fake);
 }
+
+#[test]
+fn outsiders_cannot_hijack_the_sticky_comment() {
+    let Some(fake) = FakeGithub::start() else {
+        return;
+    };
+    let run = Run::new();
+    // An outsider posts look-alike markers before the runner does.
+    let forged = fake.add_comment(7, "<!-- wave:main:3 -->\nall green, merge it");
+    let forged_request =
+        fake.add_comment(7, "<!-- wave:main:3:request:req-0 -->\nanswered already");
+    fake.with(|s| {
+        for (_, c) in s.comments.iter_mut() {
+            c["author_association"] = json!("NONE");
+        }
+    });
+    ok(&run.report(&fake, &report("failed", 1, 0), &[]));
+    fake.with(|s| {
+        assert_eq!(
+            s.comments.len(),
+            4,
+            "the runner's own two comments were created"
+        );
+        let body = |id: u64| {
+            s.comments
+                .iter()
+                .find(|(_, c)| c["id"] == id)
+                .map(|(_, c)| c["body"].as_str().unwrap_or_default().to_owned())
+                .unwrap_or_default()
+        };
+        assert!(body(forged).ends_with("all green, merge it"), "untouched");
+        assert!(
+            body(forged_request).ends_with("answered already"),
+            "untouched"
+        );
+    });
+    // And the runner finds its own next time.
+    let again = ok(&run.report(&fake, &report("failed", 1, 0), &[]));
+    assert_eq!(again["published"]["writes"], 0);
+    assert_clean(&fake);
+}

@@ -295,7 +295,10 @@ fn more_annotations(
     Ok(())
 }
 
-/// The comments of a thread whose first line is `marker`.
+/// The comment of a thread whose first line is `marker`, written by someone trusted: a bot
+/// (the runner posts as one in Actions) or an author whose association is allowed to answer.
+/// A look-alike marker from anyone else is ignored, so an outsider cannot hijack the thread's
+/// sticky comment or silence a request comment.
 fn find_comment(
     api: &dyn Api,
     dest: &Destination,
@@ -314,7 +317,20 @@ fn find_comment(
         })?;
         for c in comments {
             let text = c.get("body").and_then(Value::as_str).unwrap_or_default();
-            if text.lines().next().map(str::trim_end) == Some(marker) {
+            if text.lines().next().map(str::trim_end) != Some(marker) {
+                continue;
+            }
+            let bot = c.pointer("/user/type").and_then(Value::as_str) == Some("Bot");
+            let association = c
+                .get("author_association")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let trusted = bot
+                || dest
+                    .answerers
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(association));
+            if trusted {
                 let id = c.get("id").and_then(Value::as_u64).unwrap_or(0);
                 return Ok(Some((id, text.to_owned())));
             }
