@@ -92,10 +92,12 @@ pub fn publish(
     let mut requests = Vec::new();
     if let Some(thread) = dest.thread {
         let sticky_body = text::sticky_comment(report);
+        let mut listed = None;
         let (id, change) = ensure_comment(
             api,
             dest,
             thread,
+            &mut listed,
             &sticky_marker(&report.lane, report.wave),
             &sticky_body,
             &mut writes,
@@ -105,7 +107,8 @@ pub fn publish(
         for request in &report.requests {
             let body = text::request_comment(report, request, &dest.answerers);
             let marker = request_marker(&report.lane, report.wave, &request.id);
-            let (_, change) = ensure_comment(api, dest, thread, &marker, &body, &mut writes)?;
+            let (_, change) =
+                ensure_comment(api, dest, thread, &mut listed, &marker, &body, &mut writes)?;
             requests.push((request.id.clone(), change));
         }
     } else {
@@ -145,7 +148,10 @@ fn check_run_body(
     summary: &str,
     first_batch: bool,
 ) -> Value {
-    let mut output = json!({"title": view.title, "summary": summary, "text": view.text});
+    let mut output = json!({"title": view.title, "summary": summary});
+    if !view.text.is_empty() {
+        output["text"] = json!(view.text);
+    }
     if first_batch && !view.annotations.is_empty() {
         let batch: Vec<&Annotation> = view
             .annotations
@@ -295,63 +301,78 @@ fn more_annotations(
     Ok(())
 }
 
-/// The comment of a thread whose first line is `marker`, written by someone trusted: a bot
-/// (the runner posts as one in Actions) or an author whose association is allowed to answer.
-/// A look-alike marker from anyone else is ignored, so an outsider cannot hijack the thread's
-/// sticky comment or silence a request comment.
-fn find_comment(
+/// Every comment of a thread, all pages.
+fn list_comments(
     api: &dyn Api,
     dest: &Destination,
     thread: u64,
-    marker: &str,
-) -> Result<Option<(u64, String)>, GithubError> {
+) -> Result<Vec<Value>, GithubError> {
+    let mut all = Vec::new();
     for page in 1..=MAX_PAGES {
         let path = format!(
             "/repos/{}/{}/issues/{thread}/comments?per_page={PER_PAGE}&page={page}",
             dest.owner, dest.repo
         );
         let body = api.send(&ApiRequest::get(path.clone()))?.body;
-        let comments = body.as_array().ok_or_else(|| GithubError::Response {
-            path,
-            message: "comments are not an array".to_owned(),
-        })?;
-        for c in comments {
-            let text = c.get("body").and_then(Value::as_str).unwrap_or_default();
-            if text.lines().next().map(str::trim_end) != Some(marker) {
-                continue;
-            }
-            let bot = c.pointer("/user/type").and_then(Value::as_str) == Some("Bot");
-            let association = c
-                .get("author_association")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let trusted = bot
-                || dest
-                    .answerers
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(association));
-            if trusted {
-                let id = c.get("id").and_then(Value::as_u64).unwrap_or(0);
-                return Ok(Some((id, text.to_owned())));
-            }
-        }
-        if comments.len() < PER_PAGE {
+        let Value::Array(comments) = body else {
+            return Err(GithubError::Response {
+                path,
+                message: "comments are not an array".to_owned(),
+            });
+        };
+        let last = comments.len() < PER_PAGE;
+        all.extend(comments);
+        if last {
             break;
         }
     }
-    Ok(None)
+    Ok(all)
 }
 
+/// The comment whose first line is `marker`, written by someone trusted: a bot (the runner
+/// posts as one in Actions) or an author whose association is allowed to answer. A look-alike
+/// marker from anyone else is ignored, so an outsider cannot hijack the thread's sticky comment
+/// or silence a request comment.
+fn find_comment(comments: &[Value], dest: &Destination, marker: &str) -> Option<(u64, String)> {
+    comments.iter().find_map(|c| {
+        let text = c.get("body").and_then(Value::as_str).unwrap_or_default();
+        if text.lines().next().map(str::trim_end) != Some(marker) {
+            return None;
+        }
+        let bot = c.pointer("/user/type").and_then(Value::as_str) == Some("Bot");
+        let association = c
+            .get("author_association")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let trusted = bot
+            || dest
+                .answerers
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(association));
+        let id = c.get("id").and_then(Value::as_u64).unwrap_or(0);
+        trusted.then(|| (id, text.to_owned()))
+    })
+}
+
+/// Finds, edits or creates one marked comment. `listed` caches the thread's comments between
+/// calls; it is dropped whenever a create may have landed, so the next lookup is fresh.
 fn ensure_comment(
     api: &dyn Api,
     dest: &Destination,
     thread: u64,
+    listed: &mut Option<Vec<Value>>,
     marker: &str,
     body: &str,
     writes: &mut u32,
 ) -> Result<(u64, Change), GithubError> {
     for _ in 0..CREATE_ROUNDS {
-        if let Some((id, existing)) = find_comment(api, dest, thread, marker)? {
+        let comments = match listed.take() {
+            Some(c) => c,
+            None => list_comments(api, dest, thread)?,
+        };
+        let found = find_comment(&comments, dest, marker);
+        *listed = Some(comments);
+        if let Some((id, existing)) = found {
             if existing == body {
                 return Ok((id, Change::Unchanged));
             }
@@ -373,9 +394,15 @@ fn ensure_comment(
         )) {
             Ok(created) => {
                 let id = created.body.get("id").and_then(Value::as_u64).unwrap_or(0);
+                if let Some(list) = listed.as_mut() {
+                    list.push(created.body);
+                }
                 return Ok((id, Change::Created));
             }
-            Err(GithubError::Transient { .. }) => continue,
+            Err(GithubError::Transient { .. }) => {
+                *listed = None;
+                continue;
+            }
             Err(e) => return Err(e),
         }
     }
