@@ -211,6 +211,7 @@ fn faults_converge_without_duplicates() {
     // And again, with faults on the edits: still one of each.
     fake.inject("PATCH", Fault::ServerErrorBefore);
     fake.inject("PATCH", Fault::DropAfter);
+    fake.inject("GET", Fault::PrimaryRateLimit(1));
     let out = ok(&run.report(&fake, &report("failed", 1, 0), &[]));
     assert_eq!(out["published"]["conclusion"], "failure");
     fake.with(|s| {
@@ -218,6 +219,7 @@ fn faults_converge_without_duplicates() {
         assert_eq!(s.check_runs[0]["conclusion"], "failure");
         assert_eq!(s.comments.len(), 2);
     });
+    assert!(fake.log().iter().any(|s| s.status == 429));
     assert_clean(&fake);
 }
 

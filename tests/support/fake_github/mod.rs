@@ -33,6 +33,9 @@ pub enum Fault {
     SecondaryRateLimit(u64),
     /// Apply the request, then close the connection without answering.
     DropAfter,
+    /// Answer 429 with `x-ratelimit-remaining: 0` and `x-ratelimit-reset` this many seconds
+    /// ahead, not applying it.
+    PrimaryRateLimit(u64),
 }
 
 /// One request as the fake saw it.
@@ -308,6 +311,25 @@ fn serve(spec: &'static Value, state: &Arc<Mutex<State>>, stream: TcpStream) {
             });
             drop(st);
             respond(&stream, 403, &[("retry-after", secs.to_string())], &body);
+            return;
+        }
+        Some(Fault::PrimaryRateLimit(secs)) => {
+            st.log.push(seen(429));
+            let reset = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+                + secs;
+            drop(st);
+            respond(
+                &stream,
+                429,
+                &[
+                    ("x-ratelimit-remaining", "0".to_owned()),
+                    ("x-ratelimit-reset", reset.to_string()),
+                ],
+                &json!({"message": "API rate limit exceeded"}),
+            );
             return;
         }
         _ => {}
