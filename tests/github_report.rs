@@ -540,3 +540,109 @@ fn outsiders_cannot_hijack_the_sticky_comment() {
     assert_eq!(again["published"]["writes"], 0);
     assert_clean(&fake);
 }
+
+/// The GitHub half of the answer loop: a report asks, an authorized answer is ingested into
+/// the store, and the next report (the engine's verdict after relaunch, given here) turns the
+/// same check run green and edits the same sticky comment.
+#[test]
+fn answer_loop_through_the_store() {
+    use wave_runner::store::{DirStore, EventStore, StreamId, read_stream};
+    let Some(fake) = FakeGithub::start() else {
+        return;
+    };
+    let Some(examples) = fake_github::openapi::package_file(
+        "@octokit/webhooks-examples",
+        "api.github.com/index.json",
+    ) else {
+        return;
+    };
+    let run = Run::new();
+    let state = run.path("state");
+    let record = json!({
+        "recordVersion": 1, "id": "req-0", "kind": "clarification-request", "wave": 3,
+        "lane": "main", "agentId": "A1", "targets": [], "status": "open", "priority": "normal",
+        "blocking": true, "blockerSeverity": "closure-critical", "artifactRefs": [],
+        "dependsOn": [], "closureCondition": "", "createdAt": "2026-01-01T00:00:00.000Z",
+        "updatedAt": "2026-01-01T00:00:00.000Z", "confidence": "medium",
+        "summary": "Question 0?", "detail": "context", "attempt": null, "source": "agent",
+        "executorId": null, "project": null, "requesterLane": null, "ownerLane": null,
+        "requesterProject": null, "ownerProject": null, "requesterWave": null,
+        "ownerWave": null, "required": false
+    });
+    DirStore::new(&state)
+        .append(
+            &StreamId::coordination("main", 3),
+            "local-seed-1",
+            "2026-01-01T00:00:00Z".parse().expect("ts"),
+            &[record.as_object().cloned().unwrap_or_default()],
+        )
+        .expect("seed");
+
+    let asked = ok(&run.report(&fake, &report("awaiting-human", 1, 0), &[]));
+    assert_eq!(asked["published"]["conclusion"], "action_required");
+    let request_comment = fake.with(|s| {
+        s.comments
+            .iter()
+            .find(|(_, c)| {
+                c["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(":request:req-0")
+            })
+            .map(|(_, c)| c["body"].as_str().unwrap_or_default().to_owned())
+    });
+    assert!(request_comment.is_some_and(|b| b.contains("/wave answer req-0")));
+
+    // A maintainer answers in the thread; the event is ingested.
+    let all: Value =
+        serde_json::from_str(&std::fs::read_to_string(examples).expect("read")).expect("json");
+    let mut event = all
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["name"] == "issue_comment")
+        .flat_map(|e| e["examples"].as_array().cloned().unwrap_or_default())
+        .find(|x| x["action"] == "created")
+        .expect("issue_comment example");
+    event["comment"]["body"] = json!("/wave answer req-0 Use spans.");
+    event["comment"]["author_association"] = json!("MEMBER");
+    let event_path = run.path("event.json");
+    std::fs::write(&event_path, event.to_string()).expect("write");
+    let out = Command::new(common::wave_bin())
+        .env_clear()
+        .env("GITHUB_EVENT_NAME", "issue_comment")
+        .arg("--store")
+        .arg(format!("dir:{}", state.display()))
+        .args(["github", "ingest", "--event"])
+        .arg(&event_path)
+        .output()
+        .expect("ingest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = read_stream(&DirStore::new(&state), &StreamId::coordination("main", 3))
+        .expect("read")
+        .records;
+    assert!(
+        records
+            .iter()
+            .any(|r| r.record["id"] == "req-0" && r.record["status"] == "resolved")
+    );
+
+    // The wave closes on the next launch; its report turns the same check run green.
+    let closed = ok(&run.report(&fake, &report("passed", 0, 0), &[]));
+    assert_eq!(
+        closed["published"]["checkRunId"],
+        asked["published"]["checkRunId"]
+    );
+    assert_eq!(closed["published"]["checkRun"], "updated");
+    assert_eq!(closed["published"]["stickyComment"], "updated");
+    fake.with(|s| {
+        assert_eq!(s.check_runs.len(), 1);
+        assert_eq!(s.check_runs[0]["conclusion"], "success");
+        assert_eq!(s.comments.len(), 2, "sticky edited, not duplicated");
+    });
+    assert_clean(&fake);
+}
