@@ -175,7 +175,15 @@ fn failing_wave_then_passing_wave_updates_in_place() {
         .filter(|s| s.path.contains("/issues/comments/"))
         .map(|s| s.method.clone())
         .collect();
-    assert_eq!(patches, vec!["PATCH"], "comment edits are PATCH");
+    assert_eq!(
+        patches,
+        vec!["PATCH", "PATCH"],
+        "sticky and answered request edited with PATCH"
+    );
+    assert_eq!(
+        passed["published"]["writes"], 3,
+        "check run, sticky, closed request"
+    );
 
     let output = std::fs::read_to_string(run.path("output")).expect("GITHUB_OUTPUT");
     assert!(output.contains("verdict=failure\n"));
@@ -643,6 +651,11 @@ fn answer_loop_through_the_store() {
         assert_eq!(s.check_runs.len(), 1);
         assert_eq!(s.check_runs[0]["conclusion"], "success");
         assert_eq!(s.comments.len(), 2, "sticky edited, not duplicated");
+        let request = s.comments[1].1["body"].as_str().unwrap_or_default();
+        assert!(request.contains("is no longer waiting"), "{request}");
     });
+    // Closed stays closed: nothing to write next time.
+    let again = ok(&run.report(&fake, &report("passed", 0, 0), &[]));
+    assert_eq!(again["published"]["writes"], 0);
     assert_clean(&fake);
 }

@@ -111,6 +111,7 @@ pub fn publish(
                 ensure_comment(api, dest, thread, &mut listed, &marker, &body, &mut writes)?;
             requests.push((request.id.clone(), change));
         }
+        close_answered(api, dest, report, &listed, &mut writes)?;
     } else {
         requests = report
             .requests
@@ -352,6 +353,44 @@ fn find_comment(comments: &[Value], dest: &Destination, marker: &str) -> Option<
         let id = c.get("id").and_then(Value::as_u64).unwrap_or(0);
         trusted.then(|| (id, text.to_owned()))
     })
+}
+
+/// Edits the comments of requests that are no longer open to say so, once.
+fn close_answered(
+    api: &dyn Api,
+    dest: &Destination,
+    report: &WaveReport,
+    listed: &Option<Vec<Value>>,
+    writes: &mut u32,
+) -> Result<(), GithubError> {
+    let Some(comments) = listed else {
+        return Ok(());
+    };
+    for c in comments {
+        let text = c.get("body").and_then(Value::as_str).unwrap_or_default();
+        let first = text.lines().next().unwrap_or_default();
+        let Some(id) = text::parse_request_marker(&report.lane, report.wave, first) else {
+            continue;
+        };
+        if report.requests.iter().any(|r| r.id == id) {
+            continue;
+        }
+        let closed = text::request_closed_comment(&report.lane, report.wave, id);
+        if text == closed || find_comment(std::slice::from_ref(c), dest, first.trim_end()).is_none()
+        {
+            continue;
+        }
+        let comment_id = c.get("id").and_then(Value::as_u64).unwrap_or(0);
+        api.send(&ApiRequest::patch(
+            format!(
+                "/repos/{}/{}/issues/comments/{comment_id}",
+                dest.owner, dest.repo
+            ),
+            json!({"body": closed}),
+        ))?;
+        *writes += 1;
+    }
+    Ok(())
 }
 
 /// Finds, edits or creates one marked comment. `listed` caches the thread's comments between

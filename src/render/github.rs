@@ -279,6 +279,25 @@ pub fn request_comment(
     truncate_markdown(&out, CHECK_TEXT_MAX, &full_report_pointer(report))
 }
 
+/// The text a request comment is edited to once the request is no longer open.
+pub fn request_closed_comment(lane: &str, wave: u32, request_id: &str) -> String {
+    format!(
+        "{}\n### ✅ Wave {}/{wave}: `{}` is no longer waiting\n\nThe request was answered or resolved; \
+         the wave's check run `{}` shows where it stands.\n",
+        request_marker(lane, wave, request_id),
+        inline(lane),
+        inline(request_id),
+        check_run_name(lane, wave)
+    )
+}
+
+/// The request id in a request comment's first line, if it is one of this wave's.
+pub fn parse_request_marker<'t>(lane: &str, wave: u32, line: &'t str) -> Option<&'t str> {
+    line.trim_end()
+        .strip_prefix(&format!("<!-- wave:{lane}:{wave}:request:"))?
+        .strip_suffix(" -->")
+}
+
 /// The Actions step summary: title and gate table, capped at 1 MiB.
 pub fn step_summary(report: &WaveReport) -> String {
     let mut out = String::new();
@@ -561,6 +580,18 @@ mod tests {
         let sticky = sticky_comment(&r);
         assert!(sticky.starts_with(&sticky_marker("main", 3)));
         assert_eq!(sticky.matches("<!--").count(), 1);
+    }
+
+    #[test]
+    fn closed_request_comments_keep_their_marker() {
+        let body = request_closed_comment("main", 3, "req-1");
+        let first = body.lines().next().unwrap_or_default();
+        assert_eq!(parse_request_marker("main", 3, first), Some("req-1"));
+        assert_eq!(parse_request_marker("main", 4, first), None);
+        assert_eq!(
+            parse_request_marker("main", 3, &sticky_marker("main", 3)),
+            None
+        );
     }
 
     #[test]
