@@ -5,9 +5,9 @@
 //! Owns: idempotency. Every create is preceded by a lookup (the check run by name and
 //! `external_id` prefix on the commit; comments by their hidden marker), and a create that may
 //! or may not have landed ([`GithubError::Transient`]) is followed by a new lookup, never a blind
-//! retry, so no retry can duplicate a comment or a check run. Unchanged surfaces cost no write,
-//! so a report where nothing changed makes at most one check-run update, one comment edit and
-//! one new request comment. Must not: decide the state shown — it is the report's.
+//! retry, so no retry can duplicate a comment or a check run. Unchanged surfaces cost no write:
+//! a report makes one check-run update, one sticky-comment edit, one comment per newly opened
+//! request and one edit per request that closed, whatever the number of agents. Must not: decide the state shown — it is the report's.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
