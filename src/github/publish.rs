@@ -7,7 +7,8 @@
 //! or may not have landed ([`GithubError::Transient`]) is followed by a new lookup, never a blind
 //! retry, so no retry can duplicate a comment or a check run. Unchanged surfaces cost no write:
 //! a report makes one check-run update, one sticky-comment edit, one comment per newly opened
-//! request and one edit per request that closed, whatever the number of agents. Must not: decide the state shown — it is the report's.
+//! request and one edit per request that closed, whatever the number of agents.
+//! Must not: decide the state shown — it is the report's.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
