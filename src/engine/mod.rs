@@ -3,3 +3,9 @@
 //!
 //! Owns: reduction, derived views' data, gates, closure, retry, human input, markers → envelopes,
 //! benchmark scoring. Must not: do I/O, read the clock (time is a parameter) or the environment.
+
+pub mod benchmark;
+pub mod control;
+pub mod coordination;
+pub mod prompt;
+pub mod reducer;

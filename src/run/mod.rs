@@ -1,3 +1,7 @@
 //! Running a wave: the dispatcher (the sole writer to the store), agent processes and executors.
 //!
 //! Owns: effects of launching agents. Must not: decide verdicts (the engine does).
+
+pub mod doctor;
+pub mod executor;
+pub mod scaffold;

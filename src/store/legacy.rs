@@ -203,8 +203,9 @@ fn dir_names(dir: &Path) -> Result<Vec<String>, StoreError> {
 
 /// A store whose reads also include upstream state, as one more read-only writer.
 ///
-/// Appends and new envelopes go to the inner store only; a result envelope stored in both
-/// reads from the inner store.
+/// Appends and new envelopes go to the inner store only; an envelope upstream already holds
+/// counts as stored (storing it again with the same body is a no-op, with another body a
+/// conflict).
 #[derive(Debug)]
 pub struct WithLegacy {
     inner: Box<dyn EventStore>,
@@ -248,7 +249,7 @@ impl EventStore for WithLegacy {
         }
         let mut last = 0;
         self.legacy.visit(stream, &mut |line| {
-            last = line.envelope.seq;
+            last = line.envelope()?.seq;
             Ok(())
         })?;
         Ok(last)
@@ -274,7 +275,14 @@ impl EventStore for WithLegacy {
     }
 
     fn put_result(&self, key: &ResultKey, body: &Record) -> Result<PutOutcome, StoreError> {
-        self.inner.put_result(key, body)
+        // An upstream envelope already holds the key: it is as immutable as the store's own.
+        match self.legacy.get_result(key)? {
+            Some(existing) if existing == *body => Ok(PutOutcome::Unchanged),
+            Some(_) => Err(StoreError::ResultConflict {
+                location: self.legacy.result_path(key).display().to_string(),
+            }),
+            None => self.inner.put_result(key, body),
+        }
     }
 
     fn get_result(&self, key: &ResultKey) -> Result<Option<Record>, StoreError> {

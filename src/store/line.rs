@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::io::BufRead;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use super::{ENVELOPE_FIELDS, LEGACY_WRITER, LineVisitor, Problem, Record, StoreError};
 
@@ -31,39 +31,62 @@ impl Envelope<'_> {
 }
 
 /// One stored line, borrowed from the reader's buffer for the duration of a visit.
+///
+/// The store hands lines over unparsed, so each is parsed once, by the visitor, with one of
+/// the readers below; every one of them checks the whole line and the envelope, and their
+/// error (returned from the visitor) turns the line into a [`super::Problem`].
 #[derive(Debug, Clone)]
 pub struct RawLine<'a> {
     /// The file (or in-memory location) it came from, for messages.
     pub file: &'a str,
     /// Its 1-based line number in that file.
     pub line: u64,
-    /// The line's envelope, already checked against the file it came from.
-    pub envelope: Envelope<'a>,
+    /// The writer whose file holds it ([`LEGACY_WRITER`] for imported upstream lines).
+    pub writer: &'a str,
     /// Whether it was imported from upstream state (then the text has no envelope fields).
     pub legacy: bool,
-    /// The whole line: one JSON object, without the newline. For store lines it carries
-    /// `writer`, `seq` and `at` beside the record's own fields.
+    /// The whole line without its newline. For store lines it carries `writer`, `seq` and
+    /// `at` beside the record's own fields.
     pub text: &'a str,
 }
 
 impl<'a> RawLine<'a> {
-    /// Deserializes the line into the caller's own type (unknown fields are the type's call).
+    /// Reads the envelope only (skipping every other value without building it).
+    pub fn envelope(&self) -> Result<Envelope<'a>, String> {
+        read_envelope(self.text, self.writer, self.legacy, self.line)
+    }
+
+    /// Reads the envelope and deserializes the line into the caller's own type, in one pass.
+    ///
+    /// `T` sees every field of the line, envelope fields included; what it does with unknown
+    /// fields is its own call (readers should tolerate them).
+    pub fn parse_enveloped<T: Deserialize<'a>>(&self) -> Result<(Envelope<'a>, T), String> {
+        let mut de = serde_json::Deserializer::from_str(self.text);
+        let both = de
+            .deserialize_map(tee::BothVisitor::<T>::new(self.legacy))
+            .and_then(|both| de.end().map(|()| both))
+            .map_err(|e| format!("not a valid record: {e}"))?;
+        let envelope = finish_envelope(both.fields, self.writer, self.legacy, self.line)?;
+        Ok((envelope, both.value))
+    }
+
+    /// Deserializes the line into the caller's own type without checking its envelope.
     pub fn parse<T: Deserialize<'a>>(&self) -> Result<T, String> {
         serde_json::from_str(self.text).map_err(|e| format!("not a valid record: {e}"))
     }
 
     /// The line as an owned record with its envelope split off.
     pub fn to_record(&self) -> Result<StoredRecord, String> {
-        let mut record: Record = self.parse()?;
+        let (envelope, mut record) = self.parse_enveloped::<Record>()?;
         if !self.legacy {
             for field in ENVELOPE_FIELDS {
                 record.remove(field);
             }
         }
         Ok(StoredRecord {
-            writer: self.envelope.writer.clone().into_owned(),
-            seq: self.envelope.seq,
-            at: self.envelope.at.clone().into_owned(),
+            writer: envelope.writer.into_owned(),
+            seq: envelope.seq,
+            at: envelope.at.into_owned(),
             record,
         })
     }
@@ -131,6 +154,17 @@ pub(crate) fn encode_line(
     Ok(line)
 }
 
+/// The envelope fields of a line as found, before the rules are applied.
+#[derive(Debug, Default)]
+pub(crate) struct EnvelopeFields<'a> {
+    pub writer: Option<Cow<'a, str>>,
+    pub seq: Option<u64>,
+    pub at: Option<Cow<'a, str>>,
+    pub updated_at: Option<Cow<'a, str>>,
+    pub recorded_at: Option<Cow<'a, str>>,
+    pub created_at: Option<Cow<'a, str>>,
+}
+
 /// The envelope fields of a store line; every other field is skipped without being built.
 #[derive(Deserialize)]
 struct WireEnvelope<'a> {
@@ -157,7 +191,7 @@ struct LegacyTimes<'a> {
 /// Reads and checks the envelope of a line from `writer`'s file.
 ///
 /// This parses the whole line (skipping values it does not need), so a torn or malformed line
-/// is always caught here, whatever the visitor does with the text.
+/// is always caught here.
 pub(crate) fn read_envelope<'a>(
     text: &'a str,
     writer: &'a str,
@@ -167,10 +201,39 @@ pub(crate) fn read_envelope<'a>(
     if !text.trim_start().starts_with('{') {
         return Err("not a JSON object".to_owned());
     }
-    if legacy {
+    let fields = if legacy {
         let times: LegacyTimes<'a> =
             serde_json::from_str(text).map_err(|e| format!("not a valid record: {e}"))?;
-        let at = [times.updatedAt, times.recordedAt, times.createdAt]
+        EnvelopeFields {
+            updated_at: times.updatedAt,
+            recorded_at: times.recordedAt,
+            created_at: times.createdAt,
+            ..EnvelopeFields::default()
+        }
+    } else {
+        let wire: WireEnvelope<'a> =
+            serde_json::from_str(text).map_err(|e| format!("not a valid record: {e}"))?;
+        EnvelopeFields {
+            writer: wire.writer,
+            seq: wire.seq,
+            at: wire.at,
+            ..EnvelopeFields::default()
+        }
+    };
+    finish_envelope(fields, writer, legacy, line)
+}
+
+/// Applies the envelope rules: a store line must name its file's writer and carry a positive
+/// `seq` and an `at`; a legacy line is the legacy writer's, numbered by line, timed by its
+/// `updatedAt`, else `recordedAt`, else `createdAt`, else empty.
+pub(crate) fn finish_envelope<'a>(
+    fields: EnvelopeFields<'a>,
+    writer: &'a str,
+    legacy: bool,
+    line: u64,
+) -> Result<Envelope<'a>, String> {
+    if legacy {
+        let at = [fields.updated_at, fields.recorded_at, fields.created_at]
             .into_iter()
             .flatten()
             .find(|t| !t.is_empty())
@@ -181,9 +244,7 @@ pub(crate) fn read_envelope<'a>(
             at,
         });
     }
-    let wire: WireEnvelope<'a> =
-        serde_json::from_str(text).map_err(|e| format!("not a valid record: {e}"))?;
-    let found = wire
+    let found = fields
         .writer
         .ok_or_else(|| "missing envelope field `writer`".to_owned())?;
     if found != writer {
@@ -191,11 +252,11 @@ pub(crate) fn read_envelope<'a>(
             "envelope names writer `{found}` but the line is in the file of writer `{writer}`"
         ));
     }
-    let seq = wire
+    let seq = fields
         .seq
         .filter(|s| *s > 0)
         .ok_or_else(|| "missing or invalid envelope field `seq` (a positive integer)".to_owned())?;
-    let at = wire
+    let at = fields
         .at
         .ok_or_else(|| "missing envelope field `at`".to_owned())?;
     Ok(Envelope {
@@ -266,17 +327,10 @@ pub(crate) fn visit_line(
     if text.trim().is_empty() {
         return;
     }
-    let envelope = match read_envelope(text, source.writer, source.legacy, line) {
-        Ok(envelope) => envelope,
-        Err(message) => {
-            report(message);
-            return;
-        }
-    };
     let raw = RawLine {
         file: source.file,
         line,
-        envelope,
+        writer: source.writer,
         legacy: source.legacy,
         text,
     };
@@ -308,6 +362,8 @@ pub(crate) fn last_seq_in_tail(
         read_envelope(text, writer, false, 0).ok().map(|e| e.seq)
     })
 }
+
+mod tee;
 
 #[cfg(test)]
 mod tests {
@@ -368,6 +424,99 @@ mod tests {
         assert_eq!(e.at, "r");
         let e = read_envelope(r#"{"updatedAt":"","createdAt":"c"}"#, "", true, 2).expect("reads");
         assert_eq!(e.at, "c");
+    }
+
+    fn raw<'a>(text: &'a str, legacy: bool) -> RawLine<'a> {
+        RawLine {
+            file: "f.jsonl",
+            line: 7,
+            writer: "w1",
+            legacy,
+            text,
+        }
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Typed<'a> {
+        id: &'a str,
+        #[serde(default)]
+        seq: Option<u64>,
+        #[serde(rename = "updatedAt", default)]
+        updated_at: Option<&'a str>,
+        #[serde(default)]
+        note: Option<String>,
+    }
+
+    #[test]
+    fn parse_enveloped_reads_envelope_and_the_callers_type_in_one_pass() {
+        let line = raw(
+            r#"{"writer":"w1","seq":3,"at":"2026-01-01T00:00:00.000Z","id":"x","note":"a\"b","extra":[1,{"seq":9}]}"#,
+            false,
+        );
+        let (env, typed): (_, Typed<'_>) = line.parse_enveloped().expect("reads");
+        assert_eq!(
+            (env.writer.as_ref(), env.seq, env.at.as_ref()),
+            ("w1", 3, "2026-01-01T00:00:00.000Z")
+        );
+        assert!(
+            matches!(env.writer, Cow::Borrowed(_)),
+            "no copy for plain strings"
+        );
+        assert_eq!(typed.id, "x");
+        assert_eq!(
+            typed.seq,
+            Some(3),
+            "envelope fields reach the caller's type too"
+        );
+        assert_eq!(typed.note.as_deref(), Some("a\"b"));
+        assert_eq!(line.envelope().expect("reads"), env);
+    }
+
+    #[test]
+    fn parse_enveloped_times_legacy_lines_by_their_own_fields() {
+        let line = raw(
+            r#"{"id":"x","createdAt":"c","updatedAt":"u","writer":"not ours"}"#,
+            true,
+        );
+        let (env, typed): (_, Typed<'_>) = line.parse_enveloped().expect("reads");
+        assert_eq!(
+            (env.writer.as_ref(), env.seq, env.at.as_ref()),
+            (LEGACY_WRITER, 7, "u")
+        );
+        assert_eq!(typed.updated_at, Some("u"));
+        let (env, _): (_, Record) = raw(r#"{"recordedAt":"r","data":{"updatedAt":"inner"}}"#, true)
+            .parse_enveloped()
+            .expect("reads");
+        assert_eq!(env.at, "r", "only top-level fields time a record");
+    }
+
+    #[test]
+    fn parse_enveloped_rejects_torn_malformed_and_unenveloped_lines() {
+        let cases = [
+            (r#"{"writer":"w1","seq":3,"at":"t","id":"x""#, "EOF"),
+            (
+                r#"{"writer":"w1","seq":3,"at":"t","id":"x"} trailing"#,
+                "trailing",
+            ),
+            (r#"["w1",3,"t"]"#, "expected a JSON object"),
+            (r#"{"writer":"w1","seq":"3","at":"t","id":"x"}"#, "`seq`"),
+            (r#"{"writer":"w1","seq":-1,"at":"t","id":"x"}"#, "`seq`"),
+            (
+                r#"{"writer":"w2","seq":1,"at":"t","id":"x"}"#,
+                "writer `w2`",
+            ),
+            (r#"{"writer":"w1","seq":1,"id":"x"}"#, "`at`"),
+            (
+                r#"{"writer":"w1","seq":1,"at":{"x":1},"id":"x"}"#,
+                "envelope field",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = raw(text, false)
+                .parse_enveloped::<Record>()
+                .expect_err(text);
+            assert!(err.contains(expected), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -205,9 +205,11 @@ impl fmt::Display for Problem {
 
 /// The visitor [`EventStore::visit`] calls once per non-blank line.
 ///
-/// Returning `Err(message)` rejects the line: it becomes a [`Problem`] at its file:line and the
-/// read goes on. A visitor rejects what it cannot parse, so a line is parsed once, by the
-/// caller, into the caller's own type.
+/// The line arrives unparsed. The visitor reads it with one of [`RawLine`]'s readers
+/// ([`RawLine::parse_enveloped`] into its own type, [`RawLine::envelope`] when it only counts,
+/// [`RawLine::to_record`] for an owned map), each of which checks the whole line and its
+/// envelope, and returns their error: `Err(message)` makes the line a [`Problem`] at its
+/// file:line, skipped and not counted, and the read goes on. Each line is parsed once.
 pub type LineVisitor<'v> = dyn FnMut(&RawLine<'_>) -> Result<(), String> + 'v;
 
 /// The persistence of canonical state: append-only per-writer logs and immutable envelopes.
@@ -240,7 +242,9 @@ pub trait EventStore: Send + Sync + fmt::Debug {
 
     /// Calls `visitor` on every non-blank line of every writer of `stream`, one file after the
     /// other (files in writer order, lines in file order); memory use does not grow with the
-    /// log. Returns the lines that were torn, malformed or rejected by the visitor.
+    /// log. Returns the lines that were not UTF-8 or that the visitor rejected (see
+    /// [`LineVisitor`]: a visitor must read each line with a [`RawLine`] reader so that torn
+    /// and malformed lines are rejected).
     fn visit(
         &self,
         stream: &StreamId,

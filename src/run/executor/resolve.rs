@@ -1,0 +1,425 @@
+//! Per-agent resolution for launching: the agent's runtime role (spec §1.6) and its executor
+//! after lane → profile → agent merging (spec §9.1).
+//!
+//! Owns: mapping the plan model and lane profile to a [`ResolvedExecutor`]. Must not: do I/O.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::command::{ClaudeOptions, CodexOptions, OpencodeOptions, ResolvedExecutor};
+use crate::plan::{Agent, ExecutorId, LaneProfile, RuntimeRole};
+
+static CONT_EVAL_REPORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|/)(?:reviews?|.*cont[-_]?eval|.*eval).*\.(md|txt)$").expect("valid")
+});
+static DESIGN_PACKET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|/).*(design|handoff|decision-lineage).*\.(md|txt)$").expect("valid")
+});
+
+fn norm(path: &str) -> String {
+    path.trim().replace('\\', "/")
+}
+
+fn imports_role(agent: &Agent, configured: &str, file_name: &str) -> bool {
+    agent.role_prompts.iter().any(|r| {
+        let p = norm(&r.path);
+        p == norm(configured)
+            || p == format!("docs/agents/{file_name}")
+            || p.ends_with(&format!("/{file_name}"))
+    })
+}
+
+fn has_capability(agent: &Agent, capability: &str) -> bool {
+    agent
+        .capabilities
+        .iter()
+        .any(|c| c.trim().eq_ignore_ascii_case(capability))
+}
+
+/// True when the agent is a security reviewer (security role prompt or `security-review`).
+pub fn is_security_reviewer(agent: &Agent, lane: &LaneProfile) -> bool {
+    imports_role(
+        agent,
+        &lane.roles.security_role_prompt_path,
+        "wave-security-role.md",
+    ) || has_capability(agent, "security-review")
+}
+
+/// True when the agent is a design steward (design role prompt or `design` capability).
+pub fn is_design_agent(agent: &Agent, lane: &LaneProfile) -> bool {
+    imports_role(
+        agent,
+        &lane.roles.design_role_prompt_path,
+        "wave-design-role.md",
+    ) || has_capability(agent, "design")
+}
+
+/// True when a design agent also owns paths that are not design packets.
+pub fn is_hybrid_design_agent(agent: &Agent, lane: &LaneProfile) -> bool {
+    is_design_agent(agent, lane)
+        && agent
+            .owned_paths
+            .iter()
+            .any(|p| !DESIGN_PACKET.is_match(&norm(p)))
+}
+
+/// The design packet path a design agent owns, if any.
+pub fn design_packet_path(agent: &Agent) -> Option<String> {
+    agent
+        .owned_paths
+        .iter()
+        .map(|p| norm(p))
+        .find(|p| DESIGN_PACKET.is_match(p))
+}
+
+/// True when the cont-EVAL agent owns files other than its report.
+pub fn is_cont_eval_implementation_owning(agent: &Agent, lane: &LaneProfile) -> bool {
+    agent.agent_id == lane.roles.cont_eval_agent_id
+        && agent
+            .owned_paths
+            .iter()
+            .any(|p| !CONT_EVAL_REPORT.is_match(&norm(p)))
+}
+
+fn word(title: &str, w: &str) -> bool {
+    title
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|t| t == w)
+}
+
+/// The agent's runtime role, used for executor defaults and in previews.
+pub fn runtime_role(agent: &Agent, lane: &LaneProfile) -> RuntimeRole {
+    let r = &lane.roles;
+    let id = agent.agent_id.as_str();
+    if id == r.cont_qa_agent_id {
+        return RuntimeRole::ContQa;
+    }
+    if id == r.cont_eval_agent_id {
+        return RuntimeRole::ContEval;
+    }
+    if id == r.integration_agent_id {
+        return RuntimeRole::Integration;
+    }
+    if id == r.documentation_agent_id {
+        return RuntimeRole::Documentation;
+    }
+    if is_design_agent(agent, lane) {
+        return RuntimeRole::Design;
+    }
+    if is_security_reviewer(agent, lane) {
+        return RuntimeRole::Security;
+    }
+    let title = agent.title.trim().to_lowercase();
+    let caps: Vec<String> = agent
+        .capabilities
+        .iter()
+        .map(|c| c.trim().to_lowercase())
+        .collect();
+    for (prefix, role) in [
+        ("infra", RuntimeRole::Infra),
+        ("deploy", RuntimeRole::Deploy),
+        ("research", RuntimeRole::Research),
+    ] {
+        if caps.iter().any(|c| c.starts_with(prefix)) || word(&title, prefix) {
+            return role;
+        }
+    }
+    RuntimeRole::Implementation
+}
+
+/// Why an executor could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// The agent names a profile the lane does not define.
+    #[error("agent {agent} references unknown executor profile \"{profile}\"")]
+    UnknownProfile {
+        /// Agent id.
+        agent: String,
+        /// Profile name.
+        profile: String,
+    },
+}
+
+fn s(map: Option<&Map<String, Value>>, key: &str) -> Option<String> {
+    map.and_then(|m| m.get(key))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+fn b(map: Option<&Map<String, Value>>, key: &str) -> Option<bool> {
+    map.and_then(|m| m.get(key)).and_then(Value::as_bool)
+}
+
+fn n(map: Option<&Map<String, Value>>, key: &str) -> Option<u64> {
+    map.and_then(|m| m.get(key)).and_then(Value::as_u64)
+}
+
+fn list(map: Option<&Map<String, Value>>, key: &str) -> Vec<String> {
+    match map.and_then(|m| m.get(key)) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .collect(),
+        Some(Value::String(v)) => v
+            .split(',')
+            .map(|x| x.trim().to_owned())
+            .filter(|x| !x.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn obj(map: Option<&Map<String, Value>>, key: &str) -> Option<Value> {
+    map.and_then(|m| m.get(key))
+        .filter(|v| v.is_object())
+        .cloned()
+}
+
+fn merged(lists: [Vec<String>; 3]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in lists.into_iter().flatten() {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Resolves an agent's executor. `cli_default` is `--executor` when given.
+pub fn resolve_executor(
+    agent: &Agent,
+    lane: &LaneProfile,
+    cli_default: Option<ExecutorId>,
+) -> Result<ResolvedExecutor, ResolveError> {
+    let config = agent.executor.as_ref();
+    let profile_name = config.and_then(|c| c.profile.clone());
+    let profile =
+        match &profile_name {
+            Some(name) => Some(lane.executors.profiles.get(name).ok_or_else(|| {
+                ResolveError::UnknownProfile {
+                    agent: agent.agent_id.clone(),
+                    profile: name.clone(),
+                }
+            })?),
+            None => None,
+        };
+    let role = runtime_role(agent, lane);
+    let id = config
+        .and_then(|c| c.id)
+        .or(profile.and_then(|p| p.id))
+        .or_else(|| {
+            lane.runtime_policy
+                .default_executor_by_role
+                .get(role.as_str())
+                .copied()
+        })
+        .or(cli_default)
+        .unwrap_or(lane.executors.default);
+
+    let lane_codex = Some(&lane.executors.codex);
+    let lane_claude = Some(&lane.executors.claude);
+    let lane_opencode = Some(&lane.executors.opencode);
+    let prof_codex = profile.and_then(|p| p.codex.as_ref());
+    let prof_claude = profile.and_then(|p| p.claude.as_ref());
+    let prof_opencode = profile.and_then(|p| p.opencode.as_ref());
+    let ag_codex = config.and_then(|c| c.codex.as_ref());
+    let ag_claude = config.and_then(|c| c.claude.as_ref());
+    let ag_opencode = config.and_then(|c| c.opencode.as_ref());
+
+    let model = config
+        .and_then(|c| c.model.clone())
+        .or_else(|| profile.and_then(|p| p.model.clone()))
+        .or_else(|| match id {
+            ExecutorId::Claude => s(lane_claude, "model"),
+            ExecutorId::Opencode => s(lane_opencode, "model"),
+            _ => None,
+        });
+    let budget = config.and_then(|c| c.budget);
+    let prof_budget = profile.and_then(|p| p.budget);
+    let budget_minutes = budget
+        .and_then(|x| x.minutes)
+        .or(prof_budget.and_then(|x| x.minutes));
+    let budget_turns = budget
+        .and_then(|x| x.turns)
+        .or(prof_budget.and_then(|x| x.turns));
+
+    let codex = CodexOptions {
+        command: ag_codex
+            .and_then(|c| c.command.clone())
+            .or_else(|| s(prof_codex, "command"))
+            .or_else(|| s(lane_codex, "command")),
+        sandbox: ag_codex
+            .and_then(|c| c.sandbox.clone())
+            .or_else(|| s(prof_codex, "sandbox"))
+            .or_else(|| s(lane_codex, "sandbox")),
+        profile_name: ag_codex
+            .and_then(|c| c.profile_name.clone())
+            .or_else(|| s(prof_codex, "profileName"))
+            .or_else(|| s(lane_codex, "profileName")),
+        config: merged([
+            list(lane_codex, "config"),
+            list(prof_codex, "config"),
+            ag_codex.and_then(|c| c.config.clone()).unwrap_or_default(),
+        ]),
+        images: merged([
+            list(lane_codex, "images"),
+            list(prof_codex, "images"),
+            ag_codex.and_then(|c| c.images.clone()).unwrap_or_default(),
+        ]),
+        add_dirs: merged([
+            list(lane_codex, "addDirs"),
+            list(prof_codex, "addDirs"),
+            ag_codex
+                .and_then(|c| c.add_dirs.clone())
+                .unwrap_or_default(),
+        ]),
+        json: ag_codex
+            .and_then(|c| c.json)
+            .or(b(prof_codex, "json"))
+            .or(b(lane_codex, "json"))
+            .unwrap_or(false),
+        ephemeral: ag_codex
+            .and_then(|c| c.ephemeral)
+            .or(b(prof_codex, "ephemeral"))
+            .or(b(lane_codex, "ephemeral"))
+            .unwrap_or(false),
+    };
+
+    let claude_max_turns = ag_claude
+        .and_then(|c| c.max_turns)
+        .or(n(prof_claude, "maxTurns"))
+        .or(n(lane_claude, "maxTurns"));
+    let pick = |agent_value: Option<String>, key: &str| {
+        agent_value
+            .or_else(|| s(prof_claude, key))
+            .or_else(|| s(lane_claude, key))
+    };
+    let claude = ClaudeOptions {
+        command: pick(ag_claude.and_then(|c| c.command.clone()), "command"),
+        model: if id == ExecutorId::Claude {
+            model.clone().or_else(|| s(lane_claude, "model"))
+        } else {
+            s(lane_claude, "model")
+        },
+        agent: pick(ag_claude.and_then(|c| c.agent.clone()), "agent"),
+        replace_system_prompt: s(prof_claude, "appendSystemPromptMode")
+            .or_else(|| s(lane_claude, "appendSystemPromptMode"))
+            .is_some_and(|m| m == "replace"),
+        permission_mode: pick(
+            ag_claude.and_then(|c| c.permission_mode.clone()),
+            "permissionMode",
+        ),
+        permission_prompt_tool: pick(
+            ag_claude.and_then(|c| c.permission_prompt_tool.clone()),
+            "permissionPromptTool",
+        ),
+        effort: pick(ag_claude.and_then(|c| c.effort.clone()), "effort"),
+        max_turns: claude_max_turns,
+        max_turns_source: claude_max_turns.map(|_| "claude.maxTurns".to_owned()),
+        mcp_config: merged([
+            list(lane_claude, "mcpConfig"),
+            list(prof_claude, "mcpConfig"),
+            ag_claude
+                .and_then(|c| c.mcp_config.clone())
+                .unwrap_or_default(),
+        ]),
+        strict_mcp_config: b(prof_claude, "strictMcpConfig")
+            .or(b(lane_claude, "strictMcpConfig"))
+            .unwrap_or(false),
+        settings: pick(ag_claude.and_then(|c| c.settings.clone()), "settings"),
+        settings_json: ag_claude
+            .and_then(|c| c.settings_json.clone().map(Value::Object))
+            .or_else(|| obj(prof_claude, "settingsJson"))
+            .or_else(|| obj(lane_claude, "settingsJson")),
+        hooks_json: ag_claude
+            .and_then(|c| c.hooks_json.clone().map(Value::Object))
+            .or_else(|| obj(prof_claude, "hooksJson"))
+            .or_else(|| obj(lane_claude, "hooksJson")),
+        allowed_http_hook_urls: merged([
+            list(lane_claude, "allowedHttpHookUrls"),
+            list(prof_claude, "allowedHttpHookUrls"),
+            ag_claude
+                .and_then(|c| c.allowed_http_hook_urls.clone())
+                .unwrap_or_default(),
+        ]),
+        output_format: pick(
+            ag_claude.and_then(|c| c.output_format.clone()),
+            "outputFormat",
+        ),
+        allowed_tools: merged([
+            list(lane_claude, "allowedTools"),
+            list(prof_claude, "allowedTools"),
+            ag_claude
+                .and_then(|c| c.allowed_tools.clone())
+                .unwrap_or_default(),
+        ]),
+        disallowed_tools: merged([
+            list(lane_claude, "disallowedTools"),
+            list(prof_claude, "disallowedTools"),
+            ag_claude
+                .and_then(|c| c.disallowed_tools.clone())
+                .unwrap_or_default(),
+        ]),
+    };
+
+    let steps = ag_opencode
+        .and_then(|c| c.steps)
+        .or(n(prof_opencode, "steps"))
+        .or(n(lane_opencode, "steps"));
+    let pick_oc = |agent_value: Option<String>, key: &str| {
+        agent_value
+            .or_else(|| s(prof_opencode, key))
+            .or_else(|| s(lane_opencode, key))
+    };
+    let opencode = OpencodeOptions {
+        command: pick_oc(ag_opencode.and_then(|c| c.command.clone()), "command"),
+        model: if id == ExecutorId::Opencode {
+            model.clone().or_else(|| s(lane_opencode, "model"))
+        } else {
+            s(lane_opencode, "model")
+        },
+        agent: pick_oc(ag_opencode.and_then(|c| c.agent.clone()), "agent"),
+        attach: pick_oc(ag_opencode.and_then(|c| c.attach.clone()), "attach"),
+        files: merged([
+            list(lane_opencode, "files"),
+            list(prof_opencode, "files"),
+            ag_opencode
+                .and_then(|c| c.files.clone())
+                .unwrap_or_default(),
+        ]),
+        format: pick_oc(ag_opencode.and_then(|c| c.format.clone()), "format"),
+        steps,
+        steps_source: steps.map(|_| "opencode.steps".to_owned()),
+        instructions: merged([
+            list(lane_opencode, "instructions"),
+            list(prof_opencode, "instructions"),
+            ag_opencode
+                .and_then(|c| c.instructions.clone())
+                .unwrap_or_default(),
+        ]),
+        permission: ag_opencode
+            .and_then(|c| c.permission.clone())
+            .or_else(|| prof_opencode.and_then(|m| m.get("permission").cloned()))
+            .or_else(|| lane_opencode.and_then(|m| m.get("permission").cloned())),
+        config_json: ag_opencode
+            .and_then(|c| c.config_json.clone().map(Value::Object))
+            .or_else(|| obj(prof_opencode, "configJson"))
+            .or_else(|| obj(lane_opencode, "configJson")),
+    };
+
+    Ok(ResolvedExecutor {
+        id,
+        model,
+        budget_minutes,
+        budget_turns,
+        codex,
+        claude,
+        opencode,
+    })
+}
