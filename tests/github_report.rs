@@ -5,6 +5,7 @@ mod common;
 #[path = "support/fake_github/mod.rs"]
 mod fake_github;
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use fake_github::{FakeGithub, Fault};
@@ -657,5 +658,78 @@ fn answer_loop_through_the_store() {
     // Closed stays closed: nothing to write next time.
     let again = ok(&run.report(&fake, &report("passed", 0, 0), &[]));
     assert_eq!(again["published"]["writes"], 0);
+    assert_clean(&fake);
+}
+
+/// `wave control status --json` on the status scenarios, published through the fake: the
+/// conclusion follows the control plane's closure state.
+#[test]
+fn control_status_of_real_scenarios_publishes_truthful_conclusions() {
+    let Some(fake) = FakeGithub::start() else {
+        return;
+    };
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios");
+    let cases = [
+        ("human-feedback-open", Some("action_required"), 1),
+        ("clarification-open", Some("action_required"), 1),
+        ("blocker-open", Some("failure"), 0),
+        ("resolved-all", Some("success"), 0),
+        ("attempt-running", None, 0),
+    ];
+    for (pr, (name, conclusion, requests)) in (1u64..).zip(cases) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        common::copy_tree(&scenarios.join("_base"), dir.path()).expect("copy base");
+        common::copy_tree(&scenarios.join(name).join("input"), dir.path()).expect("copy input");
+        let status = Command::new(common::wave_bin())
+            .env_clear()
+            .arg("--repo-root")
+            .arg(dir.path())
+            .args([
+                "control", "status", "--lane", "main", "--wave", "0", "--json",
+            ])
+            .output()
+            .expect("control status");
+        assert!(
+            status.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let path = dir.path().join("status.json");
+        std::fs::write(&path, &status.stdout).expect("write");
+        let out = Command::new(common::wave_bin())
+            .env_clear()
+            .env("GITHUB_API_URL", &fake.url)
+            .env("GITHUB_TOKEN", "t")
+            .env("GITHUB_REPOSITORY", "octo/repo")
+            .arg("--repo-root")
+            .arg(dir.path())
+            .args([
+                "github",
+                "report",
+                "--wave",
+                "0",
+                "--sha",
+                SHA,
+                "--json",
+                "--status-json",
+            ])
+            .arg(&path)
+            .arg("--pr")
+            .arg(pr.to_string())
+            .output()
+            .expect("report");
+        let json = ok(&out);
+        assert_eq!(
+            json["published"]["conclusion"].as_str(),
+            conclusion,
+            "{name}: {json}"
+        );
+        assert_eq!(
+            json["published"]["requests"].as_array().map(Vec::len),
+            Some(requests),
+            "{name}"
+        );
+    }
+    fake.with(|s| assert_eq!(s.check_runs.len(), 1, "one check run per wave and commit"));
     assert_clean(&fake);
 }
