@@ -13,6 +13,7 @@ mod coord;
 mod dep;
 mod doctor;
 mod feedback;
+mod github;
 mod init;
 mod launch;
 mod plan;
@@ -63,6 +64,8 @@ pub enum Command {
     Dep(dep::DepArgs),
     /// Human feedback requests.
     Feedback(feedback::FeedbackArgs),
+    /// Publish verdicts to GitHub and ingest GitHub events.
+    Github(github::GithubArgs),
     /// Rebuild and print the state of a wave from a store.
     Replay(replay::ReplayArgs),
     /// The deterministic native benchmark.
@@ -105,6 +108,7 @@ pub fn dispatch(settings: &Settings, command: Command) -> Result<Code, CliError>
         Command::Control(args) => control::run(settings, args),
         Command::Dep(args) => dep::run(settings, args),
         Command::Feedback(args) => feedback::run(settings, args),
+        Command::Github(args) => github::run(settings, args),
         Command::Replay(args) => replay::run(settings, args),
         Command::Benchmark(args) => benchmark::run(settings, args),
     }

@@ -1,0 +1,361 @@
+//! The input of every GitHub surface: a plain [`WaveReport`] view of one wave.
+//!
+//! Owns: the view's shape (its JSON form is what `wave github report --report-json` reads) and
+//! the adapter from `wave control status --json` output. Must not: decide verdicts — the state
+//! it carries is the engine's; this module only reshapes it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where a wave stands, as the engine decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportState {
+    /// Closure passed: every gate passes and the wave is closed with proof.
+    Passed,
+    /// Waiting on a human: an open clarification or human-input request blocks closure.
+    AwaitingHuman,
+    /// A gate fails (or a blocker stands) and no human is awaited.
+    Failed,
+    /// Agents are still running, or closure has not been evaluated yet.
+    Running,
+    /// The runner or its infrastructure failed: never a verdict about the work.
+    InfraError,
+}
+
+impl ReportState {
+    /// The wire name (`passed`, `awaiting-human`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportState::Passed => "passed",
+            ReportState::AwaitingHuman => "awaiting-human",
+            ReportState::Failed => "failed",
+            ReportState::Running => "running",
+            ReportState::InfraError => "infra-error",
+        }
+    }
+}
+
+/// One row of the gate table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GateRow {
+    /// Gate name (`implementationGate`, `contQaGate`, …).
+    pub name: String,
+    /// Whether the gate passes.
+    pub ok: bool,
+    /// The gate's status code (`pass`, `missing-proof`, …).
+    #[serde(default)]
+    pub status_code: String,
+    /// The agent the gate points at, if any.
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    /// One-line detail.
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// An open blocker with its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Blocker {
+    /// Record or task id.
+    pub id: String,
+    /// Kind (`blocker`, `clarification`, `human-input`, `gate-failure`, …).
+    pub kind: String,
+    /// Who has to act (an agent id, or `human`).
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// One-line detail.
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// An open clarification or human-input request a person can answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HumanRequest {
+    /// The request id a `/wave answer <id> …` reply names.
+    pub id: String,
+    /// `clarification`, `human-input` or `escalation`.
+    pub kind: String,
+    /// The agent that asked.
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    /// The question.
+    pub question: String,
+    /// Context for the question.
+    #[serde(default)]
+    pub context: String,
+}
+
+/// One agent with its attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentRow {
+    /// Agent id.
+    pub id: String,
+    /// State (`proven`, `running`, `blocked`, `failed`, …).
+    pub state: String,
+    /// Attempts made so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// One-line detail.
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// A problem bound to a file: a missing deliverable or proof artifact at its path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileProblem {
+    /// Repository-relative path.
+    pub path: String,
+    /// 1-based line, when the problem has one.
+    #[serde(default)]
+    pub line: Option<u32>,
+    /// Short title.
+    #[serde(default)]
+    pub title: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// What the verdict was computed from: a new push or plan edit does not inherit it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stamp {
+    /// Head commit SHA.
+    pub commit: String,
+    /// Hash of the wave file and its role prompts.
+    pub plan_hash: String,
+    /// The runner's version.
+    pub runner_version: String,
+}
+
+/// Everything the GitHub surfaces show about one wave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaveReport {
+    /// Lane.
+    pub lane: String,
+    /// Wave number.
+    pub wave: u32,
+    /// Where the wave stands.
+    pub state: ReportState,
+    /// For [`ReportState::InfraError`]: what failed.
+    #[serde(default)]
+    pub infra_error: Option<String>,
+    /// Gate table, in evaluation order.
+    #[serde(default)]
+    pub gates: Vec<GateRow>,
+    /// Open blockers.
+    #[serde(default)]
+    pub blockers: Vec<Blocker>,
+    /// Open clarification and human-input requests.
+    #[serde(default)]
+    pub requests: Vec<HumanRequest>,
+    /// Agents and attempts.
+    #[serde(default)]
+    pub agents: Vec<AgentRow>,
+    /// File-bound problems, shown as annotations.
+    #[serde(default)]
+    pub problems: Vec<FileProblem>,
+    /// Agents a retry would relaunch.
+    #[serde(default)]
+    pub retry_targets: Vec<String>,
+    /// The verdict stamp.
+    pub stamp: Stamp,
+    /// Where the full report lives (a run URL), pointed at when text is truncated.
+    #[serde(default)]
+    pub details_url: Option<String>,
+}
+
+impl WaveReport {
+    /// The first failing gate, if any.
+    pub fn first_failing_gate(&self) -> Option<&GateRow> {
+        self.gates.iter().find(|g| !g.ok)
+    }
+}
+
+/// Task states that still need someone to act.
+const OPEN_TASK_STATES: [&str; 4] = ["open", "input-required", "working", "blocked"];
+/// Task types a human answers.
+const HUMAN_TASK_TYPES: [&str; 3] = ["clarification", "human-input", "escalation"];
+
+/// Builds a report from `wave control status --json` output (upstream's field names).
+///
+/// The status view carries no gate table, so gates stay empty and the state follows the
+/// status's `closureState` and `executionState`: `passed` → passed; an active attempt →
+/// running; blocked with an open human request → awaiting a human; blocked otherwise → failed
+/// (the blocking edge is named as the failing gate); anything else → running.
+pub fn from_control_status(status: &Value, stamp: Stamp) -> Result<WaveReport, String> {
+    let obj = status
+        .as_object()
+        .ok_or("control status must be a JSON object")?;
+    let lane = obj
+        .get("lane")
+        .and_then(Value::as_str)
+        .ok_or("control status has no `lane`")?
+        .to_owned();
+    let wave = obj
+        .get("wave")
+        .and_then(Value::as_u64)
+        .and_then(|w| u32::try_from(w).ok())
+        .ok_or("control status has no numeric `wave`")?;
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    let opt_text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+
+    let empty = Vec::new();
+    let tasks = obj.get("tasks").and_then(Value::as_array).unwrap_or(&empty);
+    let mut blockers = Vec::new();
+    let mut requests = Vec::new();
+    for task in tasks {
+        let state = text(task.get("state"));
+        if !OPEN_TASK_STATES.contains(&state.as_str()) {
+            continue;
+        }
+        let kind = text(task.get("taskType"));
+        let id = text(task.get("taskId"));
+        let blocking = task.get("blocking").and_then(Value::as_bool) == Some(true);
+        let human = HUMAN_TASK_TYPES.contains(&kind.as_str())
+            || task.get("needsHuman").and_then(Value::as_bool) == Some(true);
+        if human && state != "working" {
+            requests.push(HumanRequest {
+                id: id.clone(),
+                kind: kind.clone(),
+                agent_id: opt_text(task.get("ownerAgentId")),
+                question: text(task.get("title")),
+                context: text(task.get("detail")),
+            });
+        }
+        if blocking {
+            let owner = if human {
+                Some("human".to_owned())
+            } else {
+                opt_text(task.get("assigneeAgentId")).or_else(|| opt_text(task.get("ownerAgentId")))
+            };
+            blockers.push(Blocker {
+                id,
+                kind,
+                owner,
+                detail: text(task.get("title")),
+            });
+        }
+    }
+
+    let agents = obj
+        .get("logicalAgents")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty)
+        .iter()
+        .map(|a| AgentRow {
+            id: text(a.get("agentId")),
+            state: text(a.get("state")),
+            attempts: 0,
+            detail: text(a.get("reason")),
+        })
+        .collect();
+
+    let closure = text(obj.get("closureState"));
+    let execution = text(obj.get("executionState"));
+    let edge = obj.get("blockingEdge").filter(|e| !e.is_null());
+    let mut gates = Vec::new();
+    let state = if closure == "passed" {
+        ReportState::Passed
+    } else if execution == "active" {
+        ReportState::Running
+    } else if closure == "blocked" && !requests.is_empty() {
+        ReportState::AwaitingHuman
+    } else if closure == "blocked" {
+        let kind = edge
+            .map(|e| text(e.get("kind")))
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| "closure".to_owned());
+        gates.push(GateRow {
+            name: kind,
+            ok: false,
+            status_code: "blocked".to_owned(),
+            agent_id: edge.and_then(|e| opt_text(e.get("agentId"))),
+            detail: edge.map(|e| text(e.get("detail"))).unwrap_or_default(),
+        });
+        ReportState::Failed
+    } else {
+        ReportState::Running
+    };
+
+    Ok(WaveReport {
+        lane,
+        wave,
+        state,
+        infra_error: None,
+        gates,
+        blockers,
+        requests,
+        agents,
+        problems: Vec::new(),
+        retry_targets: Vec::new(),
+        stamp,
+        details_url: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stamp() -> Stamp {
+        Stamp {
+            commit: "abc".into(),
+            plan_hash: "p".into(),
+            runner_version: "0.1.0".into(),
+        }
+    }
+
+    #[test]
+    fn open_human_input_makes_the_wave_await_a_human() {
+        let status = json!({
+            "lane": "main", "wave": 0, "executionState": "pending", "closureState": "blocked",
+            "blockingEdge": {"kind": "human-input", "id": "r1", "agentId": "A1", "detail": "q"},
+            "logicalAgents": [{"agentId": "A1", "state": "blocked", "reason": "q"}],
+            "tasks": [{"taskId": "r1", "taskType": "human-input", "state": "input-required",
+                       "title": "May we?", "detail": "ctx", "ownerAgentId": "A1",
+                       "blocking": true, "needsHuman": true}]
+        });
+        let report = from_control_status(&status, stamp()).expect("valid");
+        assert_eq!(report.state, ReportState::AwaitingHuman);
+        assert_eq!(report.requests.len(), 1);
+        assert_eq!(report.requests[0].id, "r1");
+        assert_eq!(report.blockers[0].owner.as_deref(), Some("human"));
+        assert_eq!(report.agents[0].id, "A1");
+    }
+
+    #[test]
+    fn blocked_without_a_human_fails_naming_the_blocking_edge() {
+        let status = json!({
+            "lane": "main", "wave": 2, "executionState": "settled", "closureState": "blocked",
+            "blockingEdge": {"kind": "blocker", "id": "b1", "agentId": "A2", "detail": "tests red"},
+            "tasks": [{"taskId": "b1", "taskType": "blocker", "state": "open", "title": "tests red",
+                       "ownerAgentId": "A2", "blocking": true}]
+        });
+        let report = from_control_status(&status, stamp()).expect("valid");
+        assert_eq!(report.state, ReportState::Failed);
+        assert_eq!(
+            report.first_failing_gate().map(|g| g.name.as_str()),
+            Some("blocker")
+        );
+        assert_eq!(report.blockers[0].owner.as_deref(), Some("A2"));
+    }
+
+    #[test]
+    fn passed_closure_and_bad_input() {
+        let status = json!({"lane": "main", "wave": 1, "closureState": "passed"});
+        assert_eq!(
+            from_control_status(&status, stamp()).map(|r| r.state),
+            Ok(ReportState::Passed)
+        );
+        assert!(from_control_status(&json!([]), stamp()).is_err());
+        assert!(from_control_status(&json!({"lane": "x"}), stamp()).is_err());
+    }
+}
