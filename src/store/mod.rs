@@ -23,6 +23,7 @@
 
 mod dir;
 mod error;
+pub mod git;
 pub mod legacy;
 mod line;
 mod mem;
@@ -33,6 +34,7 @@ use std::fmt;
 
 pub use dir::DirStore;
 pub use error::StoreError;
+pub use git::GitBranchStore;
 pub use line::{Envelope, RawLine, StoredRecord};
 pub use mem::MemStore;
 pub use merge::{MergeKey, merge};
