@@ -53,7 +53,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match mode.as_str() {
         "count" => {
             let mut n = 0u64;
-            let problems = store.visit(&stream, &mut |_| {
+            let problems = store.visit(&stream, &mut |line| {
+                line.envelope()?;
                 n += 1;
                 Ok(())
             })?;
@@ -62,8 +63,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "latest" => {
             let mut latest: HashMap<String, (MergeKey, bool)> = HashMap::new();
             let problems = store.visit(&stream, &mut |line| {
-                let slim: Slim<'_> = line.parse()?;
-                let key = MergeKey::of(&line.envelope);
+                let (envelope, slim): (_, Slim<'_>) = line.parse_enveloped()?;
+                let key = MergeKey::of(&envelope);
                 let open = matches!(slim.status, "open" | "acknowledged" | "in_progress");
                 match latest.get_mut(slim.id) {
                     Some(slot) if slot.0 >= key => {}

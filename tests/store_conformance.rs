@@ -7,8 +7,8 @@ use std::path::Path;
 use serde_json::json;
 use wave_runner::store::git::{GitBranchStore, GitSpec};
 use wave_runner::store::{
-    Appended, DirStore, EventStore, LEGACY_WRITER, MemStore, Problem, PutOutcome, Record,
-    ResultKey, StoreError, StreamId, read_stream,
+    Appended, DirStore, EventStore, LEGACY_WRITER, MemStore, PutOutcome, Record, ResultKey,
+    StoreError, StreamId, read_stream,
 };
 
 #[path = "support/gitserver.rs"]
@@ -59,7 +59,7 @@ fn backends() -> Vec<Backend> {
         },
         Backend {
             name: "mem",
-            store: Box::new(SharedMem(mem)),
+            store: Box::new(mem),
             stage_raw: Box::new(move |stream, writer, text| {
                 mem_raw.append_raw(stream, writer, text)
             }),
@@ -96,53 +96,6 @@ fn git_backend() -> Backend {
         }),
         _dir: Some(cache),
         _server: Some(server),
-    }
-}
-
-/// Lets the suite keep a handle on the `MemStore` it boxes.
-#[derive(Debug)]
-struct SharedMem(std::sync::Arc<MemStore>);
-
-impl EventStore for SharedMem {
-    fn describe(&self) -> String {
-        self.0.describe()
-    }
-    fn append(
-        &self,
-        stream: &StreamId,
-        writer: &str,
-        at: jiff::Timestamp,
-        records: &[Record],
-    ) -> Result<Appended, StoreError> {
-        self.0.append(stream, writer, at, records)
-    }
-    fn last_seq(&self, stream: &StreamId, writer: &str) -> Result<u64, StoreError> {
-        self.0.last_seq(stream, writer)
-    }
-    fn writers(&self, stream: &StreamId) -> Result<Vec<String>, StoreError> {
-        self.0.writers(stream)
-    }
-    fn visit(
-        &self,
-        stream: &StreamId,
-        visitor: &mut wave_runner::store::LineVisitor<'_>,
-    ) -> Result<Vec<Problem>, StoreError> {
-        self.0.visit(stream, visitor)
-    }
-    fn put_result(&self, key: &ResultKey, body: &Record) -> Result<PutOutcome, StoreError> {
-        self.0.put_result(key, body)
-    }
-    fn get_result(&self, key: &ResultKey) -> Result<Option<Record>, StoreError> {
-        self.0.get_result(key)
-    }
-    fn list_results(&self, lane: &str, wave: u32) -> Result<Vec<ResultKey>, StoreError> {
-        self.0.list_results(lane, wave)
-    }
-    fn lanes(&self) -> Result<Vec<String>, StoreError> {
-        self.0.lanes()
-    }
-    fn waves(&self, lane: &str) -> Result<Vec<u32>, StoreError> {
-        self.0.waves(lane)
     }
 }
 
@@ -196,6 +149,8 @@ fn appends_number_each_writer_gap_free_from_one() {
         assert_eq!(ctl.first, 1, "{}: streams number independently", b.name);
         let empty = store.append(&s, "w1", at(2), &[]).expect("append");
         assert_eq!(empty, Appended { first: 4, last: 3 }, "{}", b.name);
+        let nothing = store.append(&s, "w9", at(2), &[]).expect("append");
+        assert_eq!(nothing, Appended { first: 1, last: 0 }, "{}", b.name);
 
         assert_eq!(store.last_seq(&s, "w1").expect("seq"), 3, "{}", b.name);
         assert_eq!(
@@ -595,4 +550,49 @@ fn dir_store_creates_nothing_until_written() {
         .append(&s, "w", at(0), &[rec(json!({}))])
         .expect("append");
     assert!(root.join("main/wave-0/coordination/w.jsonl").is_file());
+}
+
+#[test]
+fn dir_store_marks_its_format_and_refuses_to_write_a_newer_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("state");
+    let s = StreamId::coordination("main", 0);
+    DirStore::new(&root)
+        .append(&s, "w", at(0), &[rec(json!({"id": "a"}))])
+        .expect("append");
+    let marker = root.join(wave_runner::store::FORMAT_FILE);
+    assert_eq!(
+        std::fs::read_to_string(&marker).expect("marker"),
+        "{\"storeFormat\": 1}\n"
+    );
+
+    std::fs::write(&marker, "{\"storeFormat\": 2}\n").expect("write");
+    let newer = DirStore::new(&root);
+    let err = newer
+        .append(&s, "w", at(1), &[rec(json!({"id": "b"}))])
+        .expect_err("newer format");
+    assert!(
+        matches!(
+            err,
+            StoreError::NewerFormat {
+                found: 2,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("upgrade wave-runner"), "{err}");
+    assert!(
+        newer
+            .put_result(&ResultKey::new("main", 0, 1, "A1"), &rec(json!({})))
+            .is_err()
+    );
+    assert_eq!(ids(&newer, &s), ["a"], "reading still works");
+
+    std::fs::write(&marker, "garbage").expect("write");
+    let err = DirStore::new(&root)
+        .append(&s, "w", at(1), &[rec(json!({}))])
+        .expect_err("corrupt marker");
+    assert!(matches!(err, StoreError::CorruptFormat { .. }), "{err}");
 }

@@ -280,22 +280,22 @@ fn verify_stream(
     let mut gaps = Vec::new();
     let mut records = 0u64;
     let problems = store.visit(stream, &mut |line| {
-        line.parse::<Record>()?;
+        let (envelope, _record) = line.parse_enveloped::<Record>()?;
         records += 1;
-        if line.legacy || line.envelope.writer == LEGACY_WRITER {
+        if line.legacy || envelope.writer == LEGACY_WRITER {
             return Ok(());
         }
         let entry = last
-            .entry(line.envelope.writer.to_string())
+            .entry(envelope.writer.to_string())
             .or_insert_with(|| (0, line.file.to_owned()));
         let expected = entry.0 + 1;
-        if line.envelope.seq != expected {
+        if envelope.seq != expected {
             gaps.push(format!(
                 "{}:{}: writer `{}` has seq {} where {expected} was due (gap or duplicate)",
-                line.file, line.line, line.envelope.writer, line.envelope.seq
+                line.file, line.line, envelope.writer, envelope.seq
             ));
         }
-        entry.0 = line.envelope.seq;
+        entry.0 = envelope.seq;
         Ok(())
     })?;
     if records > 0 || !problems.is_empty() {

@@ -10,8 +10,9 @@
 //! it, so an append in progress is never seen half-written.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom, Write};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::line::{Source, check_records, encode_line, last_seq_in_tail, scan_lines};
@@ -21,23 +22,67 @@ use super::{
 };
 use crate::event::time;
 
+/// The format version of the layout and line envelope this build writes (`docs/event-format.md`).
+pub const STORE_FORMAT: u64 = 1;
+
 /// Bytes read from the end of a writer file when looking for its last sequence number; grows
 /// when the tail holds no readable line.
 const TAIL_CHUNK: u64 = 64 * 1024;
 
-/// Read buffer for scanning a log.
-const READ_BUFFER: usize = 256 * 1024;
+/// The file at the store root that names its format version.
+pub const FORMAT_FILE: &str = "store-format.json";
 
 /// A store in a plain directory (`dir:<path>`).
 #[derive(Debug, Clone)]
 pub struct DirStore {
     root: PathBuf,
+    /// Set once the format marker has been checked (or written) by this handle.
+    format_checked: OnceLock<()>,
 }
 
 impl DirStore {
     /// A store rooted at `root`; nothing is created until the first write.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            format_checked: OnceLock::new(),
+        }
+    }
+
+    /// Checks before a write that the store's format is one this build writes, and marks a new
+    /// store with it.
+    fn check_format(&self) -> Result<(), StoreError> {
+        if self.format_checked.get().is_some() {
+            return Ok(());
+        }
+        let path = self.root.join(FORMAT_FILE);
+        let found = match read_format(&path)? {
+            Some(found) => found,
+            None => {
+                fs::create_dir_all(&self.root)
+                    .map_err(StoreError::io("create directory", &self.root))?;
+                let marker = format!("{{\"storeFormat\": {STORE_FORMAT}}}\n");
+                match create_file_once(&self.root, &path, marker.as_bytes()) {
+                    Ok(()) => {
+                        sync_dir(&self.root)?;
+                        STORE_FORMAT
+                    }
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                        read_format(&path)?.unwrap_or(STORE_FORMAT)
+                    }
+                    Err(e) => return Err(StoreError::io("write", &path)(e)),
+                }
+            }
+        };
+        if found > STORE_FORMAT {
+            return Err(StoreError::NewerFormat {
+                location: path.display().to_string(),
+                found,
+                supported: STORE_FORMAT,
+            });
+        }
+        let _ = self.format_checked.set(());
+        Ok(())
     }
 
     /// The root directory.
@@ -70,6 +115,15 @@ impl EventStore for DirStore {
         stream.validate()?;
         validate_writer(writer)?;
         check_records(records)?;
+        if records.is_empty() {
+            // Nothing to write, and no file to create for it.
+            let last = self.last_seq(stream, writer)?;
+            return Ok(Appended {
+                first: last.saturating_add(1),
+                last,
+            });
+        }
+        self.check_format()?;
         let path = self.writer_file(stream, writer);
         let dir = self.root.join(stream.dir());
         fs::create_dir_all(&dir).map_err(StoreError::io("create directory", &dir))?;
@@ -137,8 +191,7 @@ impl EventStore for DirStore {
                 writer: &writer,
                 legacy: false,
             };
-            let reader = BufReader::with_capacity(READ_BUFFER, file.take(len));
-            scan_lines(reader, &source, visitor, &mut problems)
+            scan_lines(file.take(len), &source, visitor, &mut problems)
                 .map_err(StoreError::io("read", &path))?;
         }
         Ok(problems)
@@ -150,23 +203,13 @@ impl EventStore for DirStore {
         if let Some(existing) = read_result(&path)? {
             return compare_result(&existing, body, &path);
         }
+        self.check_format()?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         fs::create_dir_all(&dir).map_err(StoreError::io("create directory", &dir))?;
         let mut text = serde_json::to_string_pretty(body)
             .map_err(|source| StoreError::Serialize { source })?;
         text.push('\n');
-        let tmp = dir.join(format!(
-            "{}.json.tmp.{}.{}",
-            key.agent,
-            std::process::id(),
-            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let written = write_synced(&tmp, text.as_bytes()).and_then(|()| {
-            // A hard link creates the name only if it is free: the create-if-absent step that
-            // keeps envelopes immutable even when two processes race to store one.
-            fs::hard_link(&tmp, &path)
-        });
-        let _ = fs::remove_file(&tmp);
+        let written = create_file_once(&dir, &path, text.as_bytes());
         match written {
             Ok(()) => {
                 sync_dir(&dir)?;
@@ -229,6 +272,47 @@ impl EventStore for DirStore {
         waves.sort_unstable();
         Ok(waves)
     }
+}
+
+/// Writes a file durably under `path` only if no file has that name yet (`AlreadyExists`
+/// otherwise), never leaving a partial file under the name.
+///
+/// The bytes go to a temporary file first; a hard link then creates the name only if it is
+/// free: the create-if-absent step that keeps envelopes immutable even when two processes race
+/// to store one.
+fn create_file_once(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.tmp.{}.{}",
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = write_synced(&tmp, bytes).and_then(|()| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    written
+}
+
+/// Reads the format marker; `None` when there is none.
+fn read_format(path: &Path) -> Result<Option<u64>, StoreError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io("read", path)(e)),
+    };
+    let corrupt = |message: String| StoreError::CorruptFormat {
+        location: path.display().to_string(),
+        message,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+    value
+        .get("storeFormat")
+        .and_then(serde_json::Value::as_u64)
+        .map(Some)
+        .ok_or_else(|| corrupt("no integer `storeFormat`".to_owned()))
 }
 
 /// Distinguishes temporary files of one process.

@@ -57,6 +57,30 @@ pub enum StoreError {
         message: String,
     },
 
+    /// The store was written by a newer version of the format; writing could corrupt it.
+    #[error(
+        "store {location} has format {found}, newer than format {supported} this wave-runner writes: upgrade wave-runner to write to it (reading still works)"
+    )]
+    NewerFormat {
+        /// The store's format marker.
+        location: String,
+        /// The format it declares.
+        found: u64,
+        /// The newest format this build writes.
+        supported: u64,
+    },
+
+    /// The store's format marker cannot be read.
+    #[error(
+        "store format marker {location} is unreadable ({message}): restore it as {{\"storeFormat\": 1}}"
+    )]
+    CorruptFormat {
+        /// The marker file.
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
+
     /// The store spec names no known backend.
     #[error("unknown store spec `{spec}`: accepted forms are {accepted}")]
     UnknownSpec {

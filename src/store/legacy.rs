@@ -14,7 +14,7 @@
 //! store's own writers. Nothing here ever writes.
 
 use std::fs::{self, File};
-use std::io::{BufReader, ErrorKind};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::dir::read_result;
@@ -106,13 +106,7 @@ impl LegacyUpstream {
             legacy: true,
         };
         let mut problems = Vec::new();
-        scan_lines(
-            BufReader::with_capacity(256 * 1024, file),
-            &source,
-            visitor,
-            &mut problems,
-        )
-        .map_err(StoreError::io("read", &path))?;
+        scan_lines(file, &source, visitor, &mut problems).map_err(StoreError::io("read", &path))?;
         Ok(problems)
     }
 
@@ -203,8 +197,9 @@ fn dir_names(dir: &Path) -> Result<Vec<String>, StoreError> {
 
 /// A store whose reads also include upstream state, as one more read-only writer.
 ///
-/// Appends and new envelopes go to the inner store only; a result envelope stored in both
-/// reads from the inner store.
+/// Appends and new envelopes go to the inner store only; an envelope upstream already holds
+/// counts as stored (storing it again with the same body is a no-op, with another body a
+/// conflict).
 #[derive(Debug)]
 pub struct WithLegacy {
     inner: Box<dyn EventStore>,
@@ -248,7 +243,7 @@ impl EventStore for WithLegacy {
         }
         let mut last = 0;
         self.legacy.visit(stream, &mut |line| {
-            last = line.envelope.seq;
+            last = line.envelope()?.seq;
             Ok(())
         })?;
         Ok(last)
@@ -274,7 +269,14 @@ impl EventStore for WithLegacy {
     }
 
     fn put_result(&self, key: &ResultKey, body: &Record) -> Result<PutOutcome, StoreError> {
-        self.inner.put_result(key, body)
+        // An upstream envelope already holds the key: it is as immutable as the store's own.
+        match self.legacy.get_result(key)? {
+            Some(existing) if existing == *body => Ok(PutOutcome::Unchanged),
+            Some(_) => Err(StoreError::ResultConflict {
+                location: self.legacy.result_path(key).display().to_string(),
+            }),
+            None => self.inner.put_result(key, body),
+        }
     }
 
     fn get_result(&self, key: &ResultKey) -> Result<Option<Record>, StoreError> {

@@ -1,9 +1,9 @@
 //! Stored lines: encoding a record with its envelope, and reading lines back without copying.
 
 use std::borrow::Cow;
-use std::io::BufRead;
+use std::io::Read;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use super::{ENVELOPE_FIELDS, LEGACY_WRITER, LineVisitor, Problem, Record, StoreError};
 
@@ -31,39 +31,62 @@ impl Envelope<'_> {
 }
 
 /// One stored line, borrowed from the reader's buffer for the duration of a visit.
+///
+/// The store hands lines over unparsed, so each is parsed once, by the visitor, with one of
+/// the readers below; every one of them checks the whole line and the envelope, and their
+/// error (returned from the visitor) turns the line into a [`super::Problem`].
 #[derive(Debug, Clone)]
 pub struct RawLine<'a> {
     /// The file (or in-memory location) it came from, for messages.
     pub file: &'a str,
     /// Its 1-based line number in that file.
     pub line: u64,
-    /// The line's envelope, already checked against the file it came from.
-    pub envelope: Envelope<'a>,
+    /// The writer whose file holds it ([`LEGACY_WRITER`] for imported upstream lines).
+    pub writer: &'a str,
     /// Whether it was imported from upstream state (then the text has no envelope fields).
     pub legacy: bool,
-    /// The whole line: one JSON object, without the newline. For store lines it carries
-    /// `writer`, `seq` and `at` beside the record's own fields.
+    /// The whole line without its newline. For store lines it carries `writer`, `seq` and
+    /// `at` beside the record's own fields.
     pub text: &'a str,
 }
 
 impl<'a> RawLine<'a> {
-    /// Deserializes the line into the caller's own type (unknown fields are the type's call).
+    /// Reads the envelope only (skipping every other value without building it).
+    pub fn envelope(&self) -> Result<Envelope<'a>, String> {
+        read_envelope(self.text, self.writer, self.legacy, self.line)
+    }
+
+    /// Reads the envelope and deserializes the line into the caller's own type, in one pass.
+    ///
+    /// `T` sees every field of the line, envelope fields included; what it does with unknown
+    /// fields is its own call (readers should tolerate them).
+    pub fn parse_enveloped<T: Deserialize<'a>>(&self) -> Result<(Envelope<'a>, T), String> {
+        let mut de = serde_json::Deserializer::from_str(self.text);
+        let both = de
+            .deserialize_map(tee::BothVisitor::<T>::new(self.legacy))
+            .and_then(|both| de.end().map(|()| both))
+            .map_err(|e| format!("not a valid record: {e}"))?;
+        let envelope = finish_envelope(both.fields, self.writer, self.legacy, self.line)?;
+        Ok((envelope, both.value))
+    }
+
+    /// Deserializes the line into the caller's own type without checking its envelope.
     pub fn parse<T: Deserialize<'a>>(&self) -> Result<T, String> {
         serde_json::from_str(self.text).map_err(|e| format!("not a valid record: {e}"))
     }
 
     /// The line as an owned record with its envelope split off.
     pub fn to_record(&self) -> Result<StoredRecord, String> {
-        let mut record: Record = self.parse()?;
+        let (envelope, mut record) = self.parse_enveloped::<Record>()?;
         if !self.legacy {
             for field in ENVELOPE_FIELDS {
                 record.remove(field);
             }
         }
         Ok(StoredRecord {
-            writer: self.envelope.writer.clone().into_owned(),
-            seq: self.envelope.seq,
-            at: self.envelope.at.clone().into_owned(),
+            writer: envelope.writer.into_owned(),
+            seq: envelope.seq,
+            at: envelope.at.into_owned(),
             record,
         })
     }
@@ -131,6 +154,17 @@ pub(crate) fn encode_line(
     Ok(line)
 }
 
+/// The envelope fields of a line as found, before the rules are applied.
+#[derive(Debug, Default)]
+pub(crate) struct EnvelopeFields<'a> {
+    pub writer: Option<Cow<'a, str>>,
+    pub seq: Option<u64>,
+    pub at: Option<Cow<'a, str>>,
+    pub updated_at: Option<Cow<'a, str>>,
+    pub recorded_at: Option<Cow<'a, str>>,
+    pub created_at: Option<Cow<'a, str>>,
+}
+
 /// The envelope fields of a store line; every other field is skipped without being built.
 #[derive(Deserialize)]
 struct WireEnvelope<'a> {
@@ -157,7 +191,7 @@ struct LegacyTimes<'a> {
 /// Reads and checks the envelope of a line from `writer`'s file.
 ///
 /// This parses the whole line (skipping values it does not need), so a torn or malformed line
-/// is always caught here, whatever the visitor does with the text.
+/// is always caught here.
 pub(crate) fn read_envelope<'a>(
     text: &'a str,
     writer: &'a str,
@@ -167,10 +201,39 @@ pub(crate) fn read_envelope<'a>(
     if !text.trim_start().starts_with('{') {
         return Err("not a JSON object".to_owned());
     }
-    if legacy {
+    let fields = if legacy {
         let times: LegacyTimes<'a> =
             serde_json::from_str(text).map_err(|e| format!("not a valid record: {e}"))?;
-        let at = [times.updatedAt, times.recordedAt, times.createdAt]
+        EnvelopeFields {
+            updated_at: times.updatedAt,
+            recorded_at: times.recordedAt,
+            created_at: times.createdAt,
+            ..EnvelopeFields::default()
+        }
+    } else {
+        let wire: WireEnvelope<'a> =
+            serde_json::from_str(text).map_err(|e| format!("not a valid record: {e}"))?;
+        EnvelopeFields {
+            writer: wire.writer,
+            seq: wire.seq,
+            at: wire.at,
+            ..EnvelopeFields::default()
+        }
+    };
+    finish_envelope(fields, writer, legacy, line)
+}
+
+/// Applies the envelope rules: a store line must name its file's writer and carry a positive
+/// `seq` and an `at`; a legacy line is the legacy writer's, numbered by line, timed by its
+/// `updatedAt`, else `recordedAt`, else `createdAt`, else empty.
+pub(crate) fn finish_envelope<'a>(
+    fields: EnvelopeFields<'a>,
+    writer: &'a str,
+    legacy: bool,
+    line: u64,
+) -> Result<Envelope<'a>, String> {
+    if legacy {
+        let at = [fields.updated_at, fields.recorded_at, fields.created_at]
             .into_iter()
             .flatten()
             .find(|t| !t.is_empty())
@@ -181,9 +244,7 @@ pub(crate) fn read_envelope<'a>(
             at,
         });
     }
-    let wire: WireEnvelope<'a> =
-        serde_json::from_str(text).map_err(|e| format!("not a valid record: {e}"))?;
-    let found = wire
+    let found = fields
         .writer
         .ok_or_else(|| "missing envelope field `writer`".to_owned())?;
     if found != writer {
@@ -191,11 +252,11 @@ pub(crate) fn read_envelope<'a>(
             "envelope names writer `{found}` but the line is in the file of writer `{writer}`"
         ));
     }
-    let seq = wire
+    let seq = fields
         .seq
         .filter(|s| *s > 0)
         .ok_or_else(|| "missing or invalid envelope field `seq` (a positive integer)".to_owned())?;
-    let at = wire
+    let at = fields
         .at
         .ok_or_else(|| "missing envelope field `at`".to_owned())?;
     Ok(Envelope {
@@ -215,25 +276,50 @@ pub(crate) struct Source<'s> {
     pub legacy: bool,
 }
 
-/// Splits a reader into lines and hands each checked line to the visitor; bad lines become
-/// problems. Reuses one buffer, so memory stays at the longest line.
-pub(crate) fn scan_lines<R: BufRead>(
+/// Read buffer for scanning a log; it grows only for a line longer than this.
+const SCAN_BUFFER: usize = 256 * 1024;
+
+/// Splits a reader into lines and hands each line to the visitor, in place in one reused
+/// buffer (no copy per line); bad lines become problems. Memory stays at the buffer size, or
+/// the longest line if that is longer.
+pub(crate) fn scan_lines<R: Read>(
     mut reader: R,
     source: &Source<'_>,
     visitor: &mut LineVisitor<'_>,
     problems: &mut Vec<Problem>,
 ) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(8 * 1024);
+    let mut buf = vec![0u8; SCAN_BUFFER];
+    // `buf[..filled]` holds unread bytes; `buf[..searched]` is known to hold no newline.
+    let mut filled = 0usize;
     let mut line_no = 0u64;
     loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf)?;
+        if filled == buf.len() {
+            buf.resize(buf.len().saturating_mul(2), 0);
+        }
+        let searched = filled;
+        let n = match reader.read(buf.get_mut(filled..).unwrap_or_default()) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         if n == 0 {
+            if let Some(rest) = buf.get(..filled).filter(|rest| !rest.is_empty()) {
+                visit_line(rest, false, line_no + 1, source, visitor, problems);
+            }
             return Ok(());
         }
-        line_no += 1;
-        let complete = buf.last() == Some(&b'\n');
-        visit_line(&buf, complete, line_no, source, visitor, problems);
+        filled += n;
+        let data = buf.get(..filled).unwrap_or_default();
+        let mut start = 0usize;
+        for end in memchr::memchr_iter(b'\n', data.get(searched..).unwrap_or_default()) {
+            let end = searched + end;
+            line_no += 1;
+            let line = data.get(start..=end).unwrap_or_default();
+            visit_line(line, true, line_no, source, visitor, problems);
+            start = end + 1;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
     }
 }
 
@@ -266,17 +352,10 @@ pub(crate) fn visit_line(
     if text.trim().is_empty() {
         return;
     }
-    let envelope = match read_envelope(text, source.writer, source.legacy, line) {
-        Ok(envelope) => envelope,
-        Err(message) => {
-            report(message);
-            return;
-        }
-    };
     let raw = RawLine {
         file: source.file,
         line,
-        envelope,
+        writer: source.writer,
         legacy: source.legacy,
         text,
     };
@@ -307,6 +386,26 @@ pub(crate) fn last_seq_in_tail(
         }
         read_envelope(text, writer, false, 0).ok().map(|e| e.seq)
     })
+}
+
+mod tee;
+
+/// The sequence number of the last readable line of a whole writer file held in memory
+/// (0 when it has none), looking only at its tail unless the tail has no readable line.
+pub(crate) fn last_seq_in_text(text: &[u8], writer: &str) -> u64 {
+    let mut chunk = 64 * 1024;
+    loop {
+        let start = text.len().saturating_sub(chunk);
+        let boundary = start == 0 || text.get(start - 1) == Some(&b'\n');
+        if let Some(seq) = last_seq_in_tail(text.get(start..).unwrap_or_default(), boundary, writer)
+        {
+            return seq;
+        }
+        if start == 0 {
+            return 0;
+        }
+        chunk = chunk.saturating_mul(4);
+    }
 }
 
 #[cfg(test)]
@@ -368,6 +467,178 @@ mod tests {
         assert_eq!(e.at, "r");
         let e = read_envelope(r#"{"updatedAt":"","createdAt":"c"}"#, "", true, 2).expect("reads");
         assert_eq!(e.at, "c");
+    }
+
+    fn raw<'a>(text: &'a str, legacy: bool) -> RawLine<'a> {
+        RawLine {
+            file: "f.jsonl",
+            line: 7,
+            writer: "w1",
+            legacy,
+            text,
+        }
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Typed<'a> {
+        id: &'a str,
+        #[serde(default)]
+        seq: Option<u64>,
+        #[serde(rename = "updatedAt", default)]
+        updated_at: Option<&'a str>,
+        #[serde(default)]
+        note: Option<String>,
+    }
+
+    #[test]
+    fn parse_enveloped_reads_envelope_and_the_callers_type_in_one_pass() {
+        let line = raw(
+            r#"{"writer":"w1","seq":3,"at":"2026-01-01T00:00:00.000Z","id":"x","note":"a\"b","extra":[1,{"seq":9}]}"#,
+            false,
+        );
+        let (env, typed): (_, Typed<'_>) = line.parse_enveloped().expect("reads");
+        assert_eq!(
+            (env.writer.as_ref(), env.seq, env.at.as_ref()),
+            ("w1", 3, "2026-01-01T00:00:00.000Z")
+        );
+        assert!(
+            matches!(env.writer, Cow::Borrowed(_)),
+            "no copy for plain strings"
+        );
+        assert_eq!(typed.id, "x");
+        assert_eq!(
+            typed.seq,
+            Some(3),
+            "envelope fields reach the caller's type too"
+        );
+        assert_eq!(typed.note.as_deref(), Some("a\"b"));
+        assert_eq!(line.envelope().expect("reads"), env);
+    }
+
+    #[test]
+    fn parse_enveloped_times_legacy_lines_by_their_own_fields() {
+        let line = raw(
+            r#"{"id":"x","createdAt":"c","updatedAt":"u","writer":"not ours"}"#,
+            true,
+        );
+        let (env, typed): (_, Typed<'_>) = line.parse_enveloped().expect("reads");
+        assert_eq!(
+            (env.writer.as_ref(), env.seq, env.at.as_ref()),
+            (LEGACY_WRITER, 7, "u")
+        );
+        assert_eq!(typed.updated_at, Some("u"));
+        let (env, _): (_, Record) = raw(r#"{"recordedAt":"r","data":{"updatedAt":"inner"}}"#, true)
+            .parse_enveloped()
+            .expect("reads");
+        assert_eq!(env.at, "r", "only top-level fields time a record");
+    }
+
+    #[test]
+    fn parse_enveloped_rejects_torn_malformed_and_unenveloped_lines() {
+        let cases = [
+            (r#"{"writer":"w1","seq":3,"at":"t","id":"x""#, "EOF"),
+            (
+                r#"{"writer":"w1","seq":3,"at":"t","id":"x"} trailing"#,
+                "trailing",
+            ),
+            (r#"["w1",3,"t"]"#, "expected a JSON object"),
+            (r#"{"writer":"w1","seq":"3","at":"t","id":"x"}"#, "`seq`"),
+            (r#"{"writer":"w1","seq":-1,"at":"t","id":"x"}"#, "`seq`"),
+            (
+                r#"{"writer":"w2","seq":1,"at":"t","id":"x"}"#,
+                "writer `w2`",
+            ),
+            (r#"{"writer":"w1","seq":1,"id":"x"}"#, "`at`"),
+            (
+                r#"{"writer":"w1","seq":1,"at":{"x":1},"id":"x"}"#,
+                "envelope field",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = raw(text, false)
+                .parse_enveloped::<Record>()
+                .expect_err(text);
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+    }
+
+    /// A reader that hands out at most `step` bytes per read.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn scan(data: &[u8], step: usize) -> (Vec<(u64, String)>, Vec<Problem>) {
+        let source = Source {
+            file: "f",
+            writer: LEGACY_WRITER,
+            legacy: true,
+        };
+        let mut seen = Vec::new();
+        let mut problems = Vec::new();
+        scan_lines(
+            Trickle { data, step },
+            &source,
+            &mut |line| {
+                line.envelope()?;
+                seen.push((line.line, line.text.to_owned()));
+                Ok(())
+            },
+            &mut problems,
+        )
+        .expect("scans");
+        (seen, problems)
+    }
+
+    #[test]
+    fn scanning_splits_lines_across_reads_and_numbers_blank_lines() {
+        let long = format!("{{\"detail\":\"{}\"}}", "z".repeat(600 * 1024));
+        let data = format!("{{\"a\":1}}\r\n\n  \n{long}\n{{\"b\":2}}\n{{\"c\":");
+        for step in [7, 4096, usize::MAX] {
+            let (seen, problems) = scan(data.as_bytes(), step);
+            let lines: Vec<u64> = seen.iter().map(|(l, _)| *l).collect();
+            assert_eq!(lines, [1, 4, 5], "step {step}");
+            assert_eq!(seen[0].1, "{\"a\":1}", "newline and CR trimmed");
+            assert_eq!(seen[1].1.len(), long.len());
+            assert_eq!(problems.len(), 1, "step {step}");
+            assert_eq!(problems[0].line, 6);
+            assert!(
+                problems[0].message.starts_with("torn line"),
+                "{}",
+                problems[0].message
+            );
+        }
+        let (seen, problems) = scan(b"{\"a\":1}", 3);
+        assert_eq!(
+            (seen.len(), problems.len()),
+            (1, 0),
+            "a complete last line without newline counts"
+        );
+    }
+
+    #[test]
+    fn last_seq_looks_past_a_long_unreadable_tail() {
+        let mut text = String::new();
+        for seq in 1..=3 {
+            text.push_str(&format!(
+                "{{\"writer\":\"w\",\"seq\":{seq},\"at\":\"t\"}}\n"
+            ));
+        }
+        assert_eq!(last_seq_in_text(text.as_bytes(), "w"), 3);
+        text.push_str(&"garbage line\n".repeat(20_000));
+        text.push_str("{\"writer\":\"w\",\"seq\":4,\"at");
+        assert!(text.len() > 200 * 1024);
+        assert_eq!(last_seq_in_text(text.as_bytes(), "w"), 3);
+        assert_eq!(last_seq_in_text(b"", "w"), 0);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::line::{Source, check_records, encode_line, last_seq_in_tail, visit_line};
+use super::line::{Source, check_records, encode_line, last_seq_in_text, visit_line};
 use super::{
     Appended, EventStore, LineVisitor, Problem, PutOutcome, Record, ResultKey, StoreError,
     StreamId, validate_name, validate_writer,
@@ -73,13 +73,21 @@ impl EventStore for MemStore {
         stream.validate()?;
         validate_writer(writer)?;
         check_records(records)?;
+        if records.is_empty() {
+            // Nothing to write, and no file to create for it.
+            let last = self.last_seq(stream, writer)?;
+            return Ok(Appended {
+                first: last.saturating_add(1),
+                last,
+            });
+        }
         let at = time::format(at);
         let mut state = self.lock();
         let text = state
             .files
             .entry((stream.clone(), writer.to_owned()))
             .or_default();
-        let last = last_seq_in_tail(text.as_bytes(), true, writer).unwrap_or(0);
+        let last = last_seq_in_text(text.as_bytes(), writer);
         let overflow = || StoreError::SeqOverflow {
             writer: writer.to_owned(),
             location: Self::location(stream, writer),
@@ -108,7 +116,7 @@ impl EventStore for MemStore {
         Ok(state
             .files
             .get(&(stream.clone(), writer.to_owned()))
-            .and_then(|text| last_seq_in_tail(text.as_bytes(), true, writer))
+            .map(|text| last_seq_in_text(text.as_bytes(), writer))
             .unwrap_or(0))
     }
 

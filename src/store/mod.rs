@@ -32,7 +32,7 @@ mod spec;
 
 use std::fmt;
 
-pub use dir::DirStore;
+pub use dir::{DirStore, FORMAT_FILE, STORE_FORMAT};
 pub use error::StoreError;
 pub use git::GitBranchStore;
 pub use line::{Envelope, RawLine, StoredRecord};
@@ -207,9 +207,11 @@ impl fmt::Display for Problem {
 
 /// The visitor [`EventStore::visit`] calls once per non-blank line.
 ///
-/// Returning `Err(message)` rejects the line: it becomes a [`Problem`] at its file:line and the
-/// read goes on. A visitor rejects what it cannot parse, so a line is parsed once, by the
-/// caller, into the caller's own type.
+/// The line arrives unparsed. The visitor reads it with one of [`RawLine`]'s readers
+/// ([`RawLine::parse_enveloped`] into its own type, [`RawLine::envelope`] when it only counts,
+/// [`RawLine::to_record`] for an owned map), each of which checks the whole line and its
+/// envelope, and returns their error: `Err(message)` makes the line a [`Problem`] at its
+/// file:line, skipped and not counted, and the read goes on. Each line is parsed once.
 pub type LineVisitor<'v> = dyn FnMut(&RawLine<'_>) -> Result<(), String> + 'v;
 
 /// The persistence of canonical state: append-only per-writer logs and immutable envelopes.
@@ -242,7 +244,9 @@ pub trait EventStore: Send + Sync + fmt::Debug {
 
     /// Calls `visitor` on every non-blank line of every writer of `stream`, one file after the
     /// other (files in writer order, lines in file order); memory use does not grow with the
-    /// log. Returns the lines that were torn, malformed or rejected by the visitor.
+    /// log. Returns the lines that were not UTF-8 or that the visitor rejected (see
+    /// [`LineVisitor`]: a visitor must read each line with a [`RawLine`] reader so that torn
+    /// and malformed lines are rejected).
     fn visit(
         &self,
         stream: &StreamId,
@@ -265,6 +269,58 @@ pub trait EventStore: Send + Sync + fmt::Debug {
     /// The waves of a lane that have any state, sorted.
     fn waves(&self, lane: &str) -> Result<Vec<u32>, StoreError>;
 }
+
+/// Forwards every method to the store behind a smart pointer, so `Box<dyn EventStore>` and
+/// `Arc<dyn EventStore>` are stores themselves.
+macro_rules! forward_event_store {
+    ($($ptr:ident)::+) => {
+        impl<S: EventStore + ?Sized> EventStore for $($ptr)::+<S> {
+            fn describe(&self) -> String {
+                (**self).describe()
+            }
+            fn append(
+                &self,
+                stream: &StreamId,
+                writer: &str,
+                at: jiff::Timestamp,
+                records: &[Record],
+            ) -> Result<Appended, StoreError> {
+                (**self).append(stream, writer, at, records)
+            }
+            fn last_seq(&self, stream: &StreamId, writer: &str) -> Result<u64, StoreError> {
+                (**self).last_seq(stream, writer)
+            }
+            fn writers(&self, stream: &StreamId) -> Result<Vec<String>, StoreError> {
+                (**self).writers(stream)
+            }
+            fn visit(
+                &self,
+                stream: &StreamId,
+                visitor: &mut LineVisitor<'_>,
+            ) -> Result<Vec<Problem>, StoreError> {
+                (**self).visit(stream, visitor)
+            }
+            fn put_result(&self, key: &ResultKey, body: &Record) -> Result<PutOutcome, StoreError> {
+                (**self).put_result(key, body)
+            }
+            fn get_result(&self, key: &ResultKey) -> Result<Option<Record>, StoreError> {
+                (**self).get_result(key)
+            }
+            fn list_results(&self, lane: &str, wave: u32) -> Result<Vec<ResultKey>, StoreError> {
+                (**self).list_results(lane, wave)
+            }
+            fn lanes(&self) -> Result<Vec<String>, StoreError> {
+                (**self).lanes()
+            }
+            fn waves(&self, lane: &str) -> Result<Vec<u32>, StoreError> {
+                (**self).waves(lane)
+            }
+        }
+    };
+}
+
+forward_event_store!(Box);
+forward_event_store!(std::sync::Arc);
 
 /// Every record of a stream, merged, with the lines that could not be read.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -20,7 +20,10 @@ pub fn shared_dir() -> Option<PathBuf> {
         "the shared reference directory is missing at {} (CI=true: this is a failure, not a skip)",
         dir.display()
     );
-    eprintln!("skipping: shared reference directory not found at {}", dir.display());
+    eprintln!(
+        "skipping: shared reference directory not found at {}",
+        dir.display()
+    );
     None
 }
 
