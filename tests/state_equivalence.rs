@@ -116,3 +116,39 @@ fn the_branch_holds_the_directory_store_byte_for_byte() {
         dir_store.get_result(&key).expect("get")
     );
 }
+
+#[test]
+fn two_machines_storing_different_envelopes_for_one_key_keep_the_first_and_refuse_the_second() {
+    let server = gitserver::GitServer::daemon();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec = GitSpec::parse(&format!("{}#wave-state", server.url())).expect("spec");
+    let first = GitBranchStore::new(spec.clone(), &dir.path().join("a"), None);
+    let second = GitBranchStore::new(spec, &dir.path().join("b"), None);
+    let key = ResultKey::new("main", 0, 1, "A1");
+    let body = |exit: i64| rec(json!({"agentId": "A1", "exitCode": exit}));
+    // Both machines also append, so the second one's push has to rebuild on the first's.
+    first
+        .append(
+            &StreamId::coordination("main", 0),
+            "w-a",
+            at(0),
+            &[rec(json!({"id": "a"}))],
+        )
+        .expect("append");
+    first.put_result(&key, &body(0)).expect("first envelope");
+    second
+        .append(
+            &StreamId::coordination("main", 0),
+            "w-b",
+            at(1),
+            &[rec(json!({"id": "b"}))],
+        )
+        .expect("append");
+    let err = second
+        .put_result(&key, &body(1))
+        .expect_err("the second envelope conflicts");
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(second.get_result(&key).expect("get"), Some(body(0)));
+    let files = server.files("wave-state");
+    assert_eq!(files.len(), 3, "{files:?}");
+}

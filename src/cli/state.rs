@@ -132,12 +132,13 @@ fn print_report(verb: &str, report: &SyncReport) -> Result<Code, CliError> {
             report.pending_commits,
             if report.pending_commits == 1 { "" } else { "s" }
         ),
-        (None, true) => format!(
-            "pushed: remote tip {} ({} rebuild{} after rejected pushes)",
+        (None, true) if report.retries > 0 => format!(
+            "pushed: remote tip {} (rebuilt and retried {} time{} after the branch moved)",
             short(report.remote_tip.as_ref()),
             report.retries,
             if report.retries == 1 { "" } else { "s" }
         ),
+        (None, true) => format!("pushed: remote tip {}", short(report.remote_tip.as_ref())),
         (None, false) => format!(
             "{verb}: remote tip {}, {} unpushed commit{}",
             short(report.remote_tip.as_ref()),

@@ -334,7 +334,7 @@ impl GitBranchStore {
             },
         )?;
         match staged {
-            Ok(()) => Ok(()),
+            Ok(_) => Ok(()),
             Err(never) => match never {},
         }
     }
@@ -653,7 +653,7 @@ impl GitBranchStore {
         at: jiff::Timestamp,
         author: &str,
         edit: impl FnOnce(Option<Vec<u8>>) -> Result<Option<Vec<u8>>, T>,
-    ) -> Result<Result<(), T>, GitStoreError> {
+    ) -> Result<Result<Vec<MergeConflict>, T>, GitStoreError> {
         let _lock = self.lock()?;
         let repo = self.open_repo()?;
         // No fetch first: the commit goes on the cached tip and the push is optimistic; a
@@ -676,7 +676,7 @@ impl GitBranchStore {
         };
         let new = match edit(old) {
             Ok(Some(bytes)) => bytes,
-            Ok(None) => return Ok(Ok(())),
+            Ok(None) => return Ok(Ok(Vec::new())),
             Err(refused) => return Ok(Err(refused)),
         };
         let blob = repo.blob(&new).map_err(&err)?;
@@ -700,7 +700,7 @@ impl GitBranchStore {
             .map_err(&err)?;
         self.set_ref(&repo, LOCAL_REF, oid)?;
         match self.push_locked(&repo, false) {
-            Ok(_) => Ok(Ok(())),
+            Ok(report) => Ok(Ok(report.conflicts)),
             Err(e) => {
                 // Refused credentials: take the commit back, so the caller's error means
                 // "nothing was stored" and retrying cannot duplicate it.
@@ -927,7 +927,11 @@ impl EventStore for GitBranchStore {
                 }
             })
             .map_err(|e| self.store_err(e))?;
-        result?;
+        // Another machine stored a different envelope under this key first: the remote's
+        // stays, and this one was not stored.
+        if result?.iter().any(|c| c.path == path) {
+            return Err(StoreError::ResultConflict { location });
+        }
         Ok(outcome)
     }
 
