@@ -90,6 +90,10 @@ impl GitServer {
             "true",
         ]);
         git(&["--git-dir", repo_s, "config", "http.receivepack", "true"]);
+        // A test server on a shared build machine: no automatic gc after pushes (it would
+        // compete with the writers) and no fsync (the repository is thrown away).
+        git(&["--git-dir", repo_s, "config", "receive.autogc", "false"]);
+        git(&["--git-dir", repo_s, "config", "core.fsync", "none"]);
         let mut server = Self {
             base,
             port: free_port(),
