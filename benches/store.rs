@@ -18,7 +18,10 @@ use divan::counter::{BytesCount, ItemsCount};
 use serde::Deserialize;
 use serde_json::json;
 use wave_runner::settings::{EnvSnapshot, Settings};
-use wave_runner::store::{DirStore, EventStore, MemStore, MergeKey, Record, StreamId, open_store};
+use wave_runner::store::{
+    DirStore, EventStore, MemStore, MergeKey, ParallelVisitor, RawLine, Record, StreamId,
+    open_store,
+};
 
 fn main() {
     divan::main();
@@ -203,6 +206,56 @@ mod read {
                     Ok(())
                 })
                 .unwrap_or_else(|e| panic!("visit: {e}"));
+            assert_eq!(latest.len(), UNIQUE_IDS);
+            latest.len()
+        });
+    }
+
+    /// `latest_per_id` with two visitors on two threads, their maps combined after.
+    #[divan::bench(sample_count = 10)]
+    fn latest_per_id_two_threads(bencher: Bencher) {
+        let log = &*LOG;
+        bencher.counter(BytesCount::new(log.bytes)).bench_local(|| {
+            let mut parts: Vec<HashMap<String, (MergeKey, bool)>> = vec![HashMap::new(); 2];
+            {
+                let mut closures: Vec<_> = parts
+                    .iter_mut()
+                    .map(|latest| {
+                        move |line: &RawLine<'_>| {
+                            let (envelope, slim): (_, Slim<'_>) = line.parse_enveloped()?;
+                            let key = MergeKey::of(&envelope);
+                            match latest.get_mut(slim.id) {
+                                Some(slot) if slot.0 >= key => {}
+                                Some(slot) => *slot = (key, slim.status == "open"),
+                                None => {
+                                    latest.insert(slim.id.to_owned(), (key, slim.status == "open"));
+                                }
+                            }
+                            Ok(())
+                        }
+                    })
+                    .collect();
+                let mut visitors: Vec<&mut ParallelVisitor<'_>> = closures
+                    .iter_mut()
+                    .map(|c| c as &mut ParallelVisitor<'_>)
+                    .collect();
+                log.store
+                    .visit_parallel(&stream(), &mut visitors)
+                    .unwrap_or_else(|e| panic!("visit: {e}"));
+            }
+            let mut parts = parts.into_iter();
+            let mut latest = parts.next().unwrap_or_default();
+            for part in parts {
+                for (id, (key, open)) in part {
+                    match latest.get_mut(&id) {
+                        Some(slot) if slot.0 >= key => {}
+                        Some(slot) => *slot = (key, open),
+                        None => {
+                            latest.insert(id, (key, open));
+                        }
+                    }
+                }
+            }
             assert_eq!(latest.len(), UNIQUE_IDS);
             latest.len()
         });

@@ -9,6 +9,7 @@
 //! - `count`: visit every line (the store checks each envelope) and count them;
 //! - `latest`: also deserialize each line into a small borrowed type and keep the latest record
 //!   per id by merge order, the shape of a status fold;
+//! - `latest-par`: `latest` with two visitors on two threads, their maps combined after;
 //! - `records`: turn each line into an owned `StoredRecord` (a full JSON map) and drop it;
 //! - `copy <dest-repo>`: append every record, in batches of 1000, to the destination
 //!   repository's store as writer `copy`, to measure the store's own line format.
@@ -19,7 +20,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use wave_runner::settings::{EnvSnapshot, Settings};
-use wave_runner::store::{MergeKey, Record, StreamId, open_store};
+use wave_runner::store::{MergeKey, ParallelVisitor, RawLine, Record, StreamId, open_store};
 
 #[derive(Deserialize)]
 #[allow(non_snake_case, dead_code)]
@@ -30,6 +31,25 @@ struct Slim<'a> {
     status: &'a str,
     #[serde(borrow)]
     kind: &'a str,
+}
+
+/// A visitor keeping the latest record per id in `latest`.
+fn fold_latest(
+    latest: &mut HashMap<String, (MergeKey, bool)>,
+) -> impl FnMut(&RawLine<'_>) -> Result<(), String> + Send + '_ {
+    move |line| {
+        let (envelope, slim): (_, Slim<'_>) = line.parse_enveloped()?;
+        let key = MergeKey::of(&envelope);
+        let open = matches!(slim.status, "open" | "acknowledged" | "in_progress");
+        match latest.get_mut(slim.id) {
+            Some(slot) if slot.0 >= key => {}
+            Some(slot) => *slot = (key, open),
+            None => {
+                latest.insert(slim.id.to_owned(), (key, open));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -62,19 +82,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         "latest" => {
             let mut latest: HashMap<String, (MergeKey, bool)> = HashMap::new();
-            let problems = store.visit(&stream, &mut |line| {
-                let (envelope, slim): (_, Slim<'_>) = line.parse_enveloped()?;
-                let key = MergeKey::of(&envelope);
-                let open = matches!(slim.status, "open" | "acknowledged" | "in_progress");
-                match latest.get_mut(slim.id) {
-                    Some(slot) if slot.0 >= key => {}
-                    Some(slot) => *slot = (key, open),
-                    None => {
-                        latest.insert(slim.id.to_owned(), (key, open));
+            let problems = store.visit(&stream, &mut fold_latest(&mut latest))?;
+            let open = latest.values().filter(|(_, o)| *o).count();
+            writeln!(
+                out,
+                "ids {} open {open} problems {}",
+                latest.len(),
+                problems.len()
+            )?;
+        }
+        "latest-par" => {
+            let mut parts: Vec<HashMap<String, (MergeKey, bool)>> = vec![HashMap::new(); 2];
+            let problems = {
+                let mut closures: Vec<_> = parts.iter_mut().map(fold_latest).collect();
+                let mut visitors: Vec<&mut ParallelVisitor<'_>> = closures
+                    .iter_mut()
+                    .map(|c| c as &mut ParallelVisitor<'_>)
+                    .collect();
+                store.visit_parallel(&stream, &mut visitors)?
+            };
+            let mut parts = parts.into_iter();
+            let mut latest = parts.next().unwrap_or_default();
+            for part in parts {
+                for (id, (key, open)) in part {
+                    match latest.get_mut(&id) {
+                        Some(slot) if slot.0 >= key => {}
+                        Some(slot) => *slot = (key, open),
+                        None => {
+                            latest.insert(id, (key, open));
+                        }
                     }
                 }
-                Ok(())
-            })?;
+            }
             let open = latest.values().filter(|(_, o)| *o).count();
             writeln!(
                 out,

@@ -78,7 +78,7 @@ fn the_branch_holds_the_directory_store_byte_for_byte() {
 
     // The server's branch, file by file, equals the directory.
     let files = server.files("wave-state");
-    assert_eq!(files.len(), 5, "{files:?}");
+    assert_eq!(files.len(), 6, "{files:?}");
     for (path, text) in &files {
         let on_disk = std::fs::read_to_string(dir.path().join("state").join(path))
             .unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -150,5 +150,5 @@ fn two_machines_storing_different_envelopes_for_one_key_keep_the_first_and_refus
     assert!(err.to_string().contains("already exists"), "{err}");
     assert_eq!(second.get_result(&key).expect("get"), Some(body(0)));
     let files = server.files("wave-state");
-    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(files.len(), 4, "{files:?}");
 }

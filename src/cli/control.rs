@@ -1,16 +1,726 @@
-//! `wave control`.
+//! `wave control`: the wave's control-plane status.
+//!
+//! `status` reads the wave's canonical streams through the store (`--store`, default
+//! `dir:.wave/state`) with the repository's upstream state (`.tmp/<lane>-wave-launcher/`,
+//! `.tmp/wave-orchestrator/dependencies/`) layered under it as one read-only writer, folds them
+//! line by line and prints the reduced state. A malformed line is reported on stderr with its
+//! file and line number and skipped. The read helpers here are shared by the other operator
+//! commands.
 
-use clap::Args;
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
 
-use super::CliError;
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use super::coord::{WaveSel, append, default_id, normalize};
+use super::output;
+use super::{CliError, ErrorKind};
+use crate::engine::control::ControlLog;
+use crate::engine::reducer::{self, CoordFold, CoordRecord, Position, RoleIds, Roster, WaveInputs};
+use crate::event::control::{ControlEvent, EventDefaults};
+use crate::event::envelope::ResultEnvelope;
+use crate::event::time;
 use crate::exit::Code;
+use crate::render;
 use crate::settings::Settings;
+use crate::store::{
+    self, EventStore, LegacyUpstream, Problem, RawLine, StoreError, StreamId, WithLegacy,
+};
 
 /// Arguments of `wave control`.
 #[derive(Debug, Args)]
-pub struct ControlArgs {}
+pub struct ControlArgs {
+    #[command(subcommand)]
+    command: ControlCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ControlCommand {
+    /// Show the reduced state of a wave: agents, tasks, blockers, closure eligibility.
+    Status(StatusArgs),
+    /// Control tasks: create, get, list, act.
+    #[command(subcommand)]
+    Task(TaskCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TaskCommand {
+    /// Create a task (a coordination record; `human-input` also opens a feedback request).
+    Create(TaskCreateArgs),
+    /// Show one task as JSON.
+    Get(TaskGetArgs),
+    /// List tasks.
+    List(TaskListArgs),
+    /// Act on a task: ack, resolve, reassign, escalate, dismiss.
+    Act(TaskActArgs),
+}
+
+#[derive(Debug, Args)]
+struct TaskCreateArgs {
+    #[command(flatten)]
+    sel: WaveSel,
+    /// Owner agent id.
+    #[arg(long)]
+    agent: String,
+    /// request, blocker, clarification, handoff, evidence, claim, decision or human-input.
+    #[arg(long)]
+    kind: String,
+    /// Title.
+    #[arg(long)]
+    summary: String,
+    /// Detail.
+    #[arg(long, default_value = "")]
+    detail: String,
+    /// Targets, comma-separated or repeated.
+    #[arg(long, value_delimiter = ',')]
+    target: Vec<String>,
+    /// Priority.
+    #[arg(long)]
+    priority: Option<String>,
+    /// Task id (default generated).
+    #[arg(long)]
+    id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct TaskGetArgs {
+    #[command(flatten)]
+    sel: WaveSel,
+    /// Task id.
+    #[arg(long)]
+    id: String,
+}
+
+#[derive(Debug, Args)]
+struct TaskListArgs {
+    #[command(flatten)]
+    sel: WaveSel,
+    /// Only tasks owned by or assigned to these agents (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    agent: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TaskAction {
+    /// Acknowledge (status acknowledged).
+    Ack,
+    /// Resolve (status resolved; a clarification also resolves its linked requests).
+    Resolve,
+    /// Retarget to `--to` (status open).
+    Reassign,
+    /// Append a human escalation linked to the task.
+    Escalate,
+    /// Dismiss (status cancelled).
+    Dismiss,
+}
+
+#[derive(Debug, Args)]
+struct TaskActArgs {
+    /// The action.
+    action: TaskAction,
+    #[command(flatten)]
+    sel: WaveSel,
+    /// Task id.
+    #[arg(long)]
+    id: String,
+    /// New assignee for `reassign`.
+    #[arg(long)]
+    to: Option<String>,
+    /// Who acts (default `human-operator`).
+    #[arg(long, default_value = "human-operator")]
+    operator: String,
+    /// Note recorded with the action.
+    #[arg(long)]
+    detail: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// Lane (default: the config's `defaultLane`, else `main`).
+    #[arg(long)]
+    lane: Option<String>,
+    /// Wave number.
+    #[arg(long, default_value_t = 0)]
+    wave: u64,
+    /// Print upstream's JSON payload instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
 
 /// Runs `wave control`.
-pub fn run(_settings: &Settings, _args: ControlArgs) -> Result<Code, CliError> {
-    Err(CliError::internal("`wave control` is not built yet"))
+pub fn run(settings: &Settings, args: ControlArgs) -> Result<Code, CliError> {
+    match args.command {
+        ControlCommand::Status(a) => status(settings, a),
+        ControlCommand::Task(TaskCommand::Create(a)) => task_create(settings, a),
+        ControlCommand::Task(TaskCommand::Get(a)) => task_get(settings, a),
+        ControlCommand::Task(TaskCommand::List(a)) => task_list(settings, a),
+        ControlCommand::Task(TaskCommand::Act(a)) => task_act(settings, a),
+    }
+}
+
+/// The parts of `wave.config.json` the status needs.
+pub(crate) struct Layout {
+    pub lane: String,
+    pub state_root_base: PathBuf,
+    pub orchestrator_dir: PathBuf,
+    pub waves_dir: PathBuf,
+    pub roles: RoleIds,
+    pub preferred_agents: Vec<(String, Vec<String>)>,
+}
+
+impl Layout {
+    pub(crate) fn read(root: &Path, lane: Option<String>) -> Result<Self, CliError> {
+        let path = root.join("wave.config.json");
+        let config: Value = match fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                CliError::config(format!("{}: not valid JSON: {e}", path.display()))
+                    .hint("fix the file or delete it to use the defaults")
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Value::Null,
+            Err(e) => return Err(e.into()),
+        };
+        let text = |ptr: &str| {
+            config
+                .pointer(ptr)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let lane = lane
+            .or_else(|| text("/defaultLane"))
+            .unwrap_or_else(|| "main".into());
+        let docs = text("/paths/docsDir").unwrap_or_else(|| "docs".into());
+        let defaults = RoleIds::default();
+        let roles = RoleIds {
+            cont_qa: text("/roles/contQaAgentId").unwrap_or(defaults.cont_qa),
+            cont_eval: text("/roles/contEvalAgentId").unwrap_or(defaults.cont_eval),
+            integration: text("/roles/integrationAgentId").unwrap_or(defaults.integration),
+            documentation: text("/roles/documentationAgentId").unwrap_or(defaults.documentation),
+        };
+        let preferred_agents = config
+            .pointer("/capabilityRouting/preferredAgents")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        let ids = v
+                            .as_array()
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|x| x.as_str().map(str::to_owned))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        (k.trim().to_ascii_lowercase(), ids)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let state_root_base = root.join(text("/paths/stateRoot").unwrap_or_else(|| ".tmp".into()));
+        Ok(Layout {
+            state_root_base,
+            orchestrator_dir: root.join(
+                text("/paths/orchestratorStateDir")
+                    .unwrap_or_else(|| ".tmp/wave-orchestrator".into()),
+            ),
+            waves_dir: root.join(docs).join("plans/waves"),
+            lane,
+            roles,
+            preferred_agents,
+        })
+    }
+
+    pub(crate) fn roster(&self, wave: u64) -> Result<Roster, CliError> {
+        let path = self.waves_dir.join(format!("wave-{wave}.md"));
+        let text = fs::read_to_string(&path).map_err(|e| {
+            CliError::user(format!(
+                "cannot read wave {wave} plan {}: {e}",
+                path.display()
+            ))
+            .hint("pass --wave with a wave that has a plan in docs/plans/waves")
+        })?;
+        let mut roster = Roster::scan_wave_markdown(&text, self.roles.clone());
+        roster.preferred_agents = self.preferred_agents.clone();
+        Ok(roster)
+    }
+}
+
+/// Opens the store named by the settings (`--store`, `WAVE_STORE`, default `dir:.wave/state`),
+/// with the repository's upstream state under `.tmp/` layered beneath it as a read-only writer.
+pub(crate) fn open_store(
+    settings: &Settings,
+    layout: &Layout,
+) -> Result<Box<dyn EventStore>, CliError> {
+    let inner = store::open_store(settings).map_err(store_error)?;
+    let legacy = LegacyUpstream::new(
+        layout.state_root_base.clone(),
+        layout.orchestrator_dir.clone(),
+    );
+    Ok(Box::new(WithLegacy::new(inner, legacy)))
+}
+
+/// A store failure as a CLI error.
+pub(crate) fn store_error(err: StoreError) -> CliError {
+    CliError::from_error(ErrorKind::Internal, &err, Code::INTERNAL)
+        .hint("check the store path (`--store`/WAVE_STORE) and its permissions")
+}
+
+fn report(problems: &[Problem]) {
+    for p in problems {
+        output::eprint_line(&format!("warning: {p}; line skipped"));
+    }
+}
+
+/// Folds a coordination-format stream (coordination log or dependency tickets) into its latest
+/// records, in two streaming passes over the store (keys, then winners). Bad lines are reported
+/// with their file and line and skipped.
+pub(crate) fn read_records(
+    store: &dyn EventStore,
+    stream: &StreamId,
+    now: &str,
+) -> Result<Vec<CoordRecord>, CliError> {
+    let writers = store.writers(stream).map_err(store_error)?;
+    let rank = |w: &str| {
+        writers
+            .binary_search_by(|x| x.as_str().cmp(w))
+            .map_or(u32::MAX, |i| u32::try_from(i).unwrap_or(u32::MAX))
+    };
+    let mut files: HashMap<u32, String> = HashMap::new();
+    let mut fold = CoordFold::new();
+    let problems = store
+        .visit(stream, &mut |line| {
+            let position = position_of(line, rank(line.writer))?;
+            fold.push_line(line.text, position);
+            files
+                .entry(position.writer)
+                .or_insert_with(|| line.file.to_owned());
+            Ok(())
+        })
+        .map_err(store_error)?;
+    report(&problems);
+    let mut winners = fold.winners();
+    if winners.needs_lines() {
+        store
+            .visit(stream, &mut |line| {
+                let position = position_of(line, rank(line.writer))?;
+                winners.attach(line.text, position);
+                Ok(())
+            })
+            .map_err(store_error)?;
+    }
+    let (records, rejected) = winners.finish(now);
+    for r in rejected {
+        // Sequence numbers are line numbers: gap-free from 1 in every writer's file.
+        let place = files.get(&r.position.writer).map_or_else(
+            || format!("{stream}"),
+            |f| format!("{f}:{}", r.position.seq),
+        );
+        output::eprint_line(&format!("warning: {place}: {}; line skipped", r.error));
+    }
+    Ok(records)
+}
+
+fn position_of(line: &RawLine<'_>, writer: u32) -> Result<Position, String> {
+    if line.legacy {
+        return Ok(Position {
+            at_millis: None,
+            writer,
+            seq: line.line,
+        });
+    }
+    let envelope = line.envelope()?;
+    Ok(Position {
+        at_millis: Some(reducer::record::millis(&envelope.at)),
+        writer,
+        seq: envelope.seq,
+    })
+}
+
+/// Reads a wave's control-plane events and materializes them.
+pub(crate) fn read_control(
+    store: &dyn EventStore,
+    lane: &str,
+    wave: u32,
+) -> Result<ControlLog, CliError> {
+    let mut log = ControlLog::new();
+    let defaults = EventDefaults {
+        lane: Some(lane.to_owned()),
+        wave: Some(u64::from(wave)),
+        ..EventDefaults::default()
+    };
+    let problems = store
+        .visit(&StreamId::control(lane, wave), &mut |line| {
+            let ev = ControlEvent::from_line(line.text, &defaults).map_err(|e| e.to_string())?;
+            log.insert(ev);
+            Ok(())
+        })
+        .map_err(store_error)?;
+    report(&problems);
+    Ok(log)
+}
+
+/// The latest result envelope of each roster agent.
+pub(crate) fn read_envelopes(
+    store: &dyn EventStore,
+    lane: &str,
+    wave: u32,
+    roster: &Roster,
+) -> Result<Vec<ResultEnvelope>, CliError> {
+    let mut out: Vec<ResultEnvelope> = Vec::new();
+    for key in store.list_results(lane, wave).map_err(store_error)? {
+        if !roster.has(&key.agent) {
+            continue;
+        }
+        let Some(body) = store.get_result(&key).map_err(store_error)? else {
+            continue;
+        };
+        match ResultEnvelope::from_value(Value::Object(body), Some(&key.agent)) {
+            Ok(mut env) => {
+                env.attempt = env.attempt.or(Some(u64::from(key.attempt)));
+                out.retain(|e| e.agent_id != env.agent_id);
+                out.push(env);
+            }
+            Err(e) => output::eprint_line(&format!("warning: {key}: {e}; envelope ignored")),
+        }
+    }
+    Ok(out)
+}
+
+/// Every lane's dependency tickets.
+pub(crate) fn read_dependencies(
+    store: &dyn EventStore,
+    now: &str,
+) -> Result<Vec<CoordRecord>, CliError> {
+    let mut out = Vec::new();
+    for lane in store.lanes().map_err(store_error)? {
+        out.extend(read_records(store, &StreamId::dependencies(lane), now)?);
+    }
+    Ok(out)
+}
+
+fn status(settings: &Settings, args: StatusArgs) -> Result<Code, CliError> {
+    let layout = Layout::read(&settings.repo_root, args.lane)?;
+    let roster = layout.roster(args.wave)?;
+    let store = open_store(settings, &layout)?;
+    let now = jiff::Timestamp::now();
+    let now_text = time::format(now);
+    let wave = u32::try_from(args.wave)
+        .map_err(|_| CliError::usage(format!("--wave {} is too large", args.wave)))?;
+    let lane = layout.lane.as_str();
+
+    let coordination = read_records(&*store, &StreamId::coordination(lane, wave), &now_text)?;
+    let dependencies = read_dependencies(&*store, &now_text)?;
+    let control = read_control(&*store, lane, wave)?.materialize();
+    let envelopes = read_envelopes(&*store, lane, wave, &roster)?;
+
+    let inputs = WaveInputs {
+        lane,
+        wave: args.wave,
+        roster: &roster,
+        coordination: &coordination,
+        dependencies: &dependencies,
+        control: &control,
+        envelopes: &envelopes,
+        now_ms: now.as_millisecond(),
+    };
+    let state = reducer::reduce(&inputs);
+    if args.json {
+        let stdout = io::stdout().lock();
+        match render::status::write_json(&state, stdout) {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e.into()),
+            _ => {}
+        }
+    } else {
+        output::print_text(&render::status::to_text(&state))?;
+    }
+    Ok(Code::OK)
+}
+
+/// A wave's state, read and reduced at `now`.
+pub(crate) struct Loaded {
+    pub layout: Layout,
+    pub roster: Roster,
+    pub store: Box<dyn EventStore>,
+    pub coordination: Vec<CoordRecord>,
+    pub dependencies: Vec<CoordRecord>,
+    pub control: crate::engine::control::ControlState,
+    pub envelopes: Vec<ResultEnvelope>,
+}
+
+impl Loaded {
+    pub(crate) fn read(settings: &Settings, sel: &WaveSel, now: &str) -> Result<Self, CliError> {
+        let layout = Layout::read(&settings.repo_root, sel.lane.clone())?;
+        let roster = layout.roster(u64::from(sel.wave))?;
+        let store = open_store(settings, &layout)?;
+        let lane = layout.lane.clone();
+        let coordination = read_records(&*store, &StreamId::coordination(&lane, sel.wave), now)?;
+        let dependencies = read_dependencies(&*store, now)?;
+        let control = read_control(&*store, &lane, sel.wave)?.materialize();
+        let envelopes = read_envelopes(&*store, &lane, sel.wave, &roster)?;
+        Ok(Loaded {
+            layout,
+            roster,
+            store,
+            coordination,
+            dependencies,
+            control,
+            envelopes,
+        })
+    }
+
+    pub(crate) fn inputs(&self, wave: u32, now_ms: i64) -> WaveInputs<'_> {
+        WaveInputs {
+            lane: &self.layout.lane,
+            wave: u64::from(wave),
+            roster: &self.roster,
+            coordination: &self.coordination,
+            dependencies: &self.dependencies,
+            control: &self.control,
+            envelopes: &self.envelopes,
+            now_ms,
+        }
+    }
+
+    fn record(&self, id: &str) -> Result<&CoordRecord, CliError> {
+        self.coordination
+            .iter()
+            .find(|r| &*r.id == id)
+            .ok_or_else(|| {
+                CliError::user(format!("no task `{id}` in lane {}", self.layout.lane))
+                    .hint("list tasks with `wave control task list`")
+            })
+    }
+}
+
+fn task_create(settings: &Settings, a: TaskCreateArgs) -> Result<Code, CliError> {
+    let now = jiff::Timestamp::now();
+    let now_text = time::format(now);
+    let layout = Layout::read(&settings.repo_root, a.sel.lane.clone())?;
+    let store = open_store(settings, &layout)?;
+    let kind = match a.kind.as_str() {
+        "clarification" => "clarification-request",
+        "human-input" => "human-feedback",
+        other => other,
+    };
+    let id =
+        a.id.unwrap_or_else(|| default_id("task", kind, &[&a.agent, &a.summary, &now_text]));
+    let mut obj = serde_json::Map::new();
+    obj.insert("id".into(), id.clone().into());
+    obj.insert("kind".into(), kind.into());
+    obj.insert("lane".into(), layout.lane.clone().into());
+    obj.insert("wave".into(), a.sel.wave.into());
+    obj.insert("agentId".into(), a.agent.clone().into());
+    let targets = if a.target.is_empty() && kind == "human-feedback" {
+        vec![format!("agent:{}", a.agent)]
+    } else {
+        a.target
+    };
+    obj.insert("targets".into(), targets.into());
+    obj.insert("summary".into(), a.summary.into());
+    obj.insert("detail".into(), a.detail.into());
+    obj.insert("source".into(), "operator".into());
+    obj.insert("createdAt".into(), now_text.clone().into());
+    obj.insert("updatedAt".into(), now_text.clone().into());
+    if let Some(p) = a.priority {
+        obj.insert("priority".into(), p.into());
+    }
+    let record = normalize(obj, &now_text)?;
+    append(
+        settings,
+        &*store,
+        &StreamId::coordination(&layout.lane, a.sel.wave),
+        now,
+        std::slice::from_ref(&record),
+    )?;
+    if kind == "human-feedback" {
+        let mut data = serde_json::Map::new();
+        data.insert("humanInputId".into(), id.clone().into());
+        data.insert("requestId".into(), id.clone().into());
+        data.insert("state".into(), "pending".into());
+        data.insert("createdAt".into(), now_text.clone().into());
+        append_event(
+            settings,
+            &*store,
+            &layout.lane,
+            a.sel.wave,
+            now,
+            "human_input",
+            &id,
+            "requested",
+            data,
+        )?;
+    }
+    output::print_text(&format!("created {id} ({kind})"))?;
+    Ok(Code::OK)
+}
+
+/// Appends one control-plane event as this process's writer.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn append_event(
+    settings: &Settings,
+    store: &dyn EventStore,
+    lane: &str,
+    wave: u32,
+    now: jiff::Timestamp,
+    entity_type: &str,
+    entity_id: &str,
+    action: &str,
+    data: serde_json::Map<String, Value>,
+) -> Result<(), CliError> {
+    let now_text = time::format(now);
+    let raw = serde_json::json!({
+        "lane": lane, "wave": wave, "entityType": entity_type, "entityId": entity_id,
+        "action": action, "source": "operator", "recordedAt": now_text, "data": data,
+    });
+    let event = ControlEvent::from_value(raw, &EventDefaults::default())
+        .map_err(|e| CliError::internal(e.to_string()))?;
+    let Value::Object(map) = event.to_value() else {
+        return Err(CliError::internal(
+            "a control event did not serialize to an object",
+        ));
+    };
+    store
+        .append(
+            &StreamId::control(lane, wave),
+            &settings.writer,
+            now,
+            &[map],
+        )
+        .map_err(store_error)?;
+    Ok(())
+}
+
+fn task_get(settings: &Settings, a: TaskGetArgs) -> Result<Code, CliError> {
+    let now = jiff::Timestamp::now();
+    let loaded = Loaded::read(settings, &a.sel, &time::format(now))?;
+    let state = reducer::reduce(&loaded.inputs(a.sel.wave, now.as_millisecond()));
+    match state.tasks().find(|t| t.task_id == a.id) {
+        Some(task) => output::print_json(&task)?,
+        None => {
+            return Err(CliError::user(format!("no task `{}`", a.id))
+                .hint("list tasks with `wave control task list`"));
+        }
+    }
+    Ok(Code::OK)
+}
+
+fn task_list(settings: &Settings, a: TaskListArgs) -> Result<Code, CliError> {
+    let now = jiff::Timestamp::now();
+    let loaded = Loaded::read(settings, &a.sel, &time::format(now))?;
+    let state = reducer::reduce(&loaded.inputs(a.sel.wave, now.as_millisecond()));
+    let wanted = |id: Option<&str>| id.is_some_and(|id| a.agent.iter().any(|x| x == id));
+    let tasks: Vec<_> = state
+        .tasks()
+        .filter(|t| a.agent.is_empty() || wanted(t.owner_agent_id) || wanted(t.assignee_agent_id))
+        .collect();
+    if a.json {
+        output::print_json(&tasks)?;
+    } else {
+        let mut text = String::new();
+        for t in &tasks {
+            text.push_str(&format!(
+                "{:<28} {:<14} {:<15} {:<6} {}\n",
+                t.task_id,
+                t.task_type,
+                t.state,
+                t.assignee_agent_id.or(t.owner_agent_id).unwrap_or("-"),
+                t.title
+            ));
+        }
+        output::print_text(&text)?;
+    }
+    Ok(Code::OK)
+}
+
+fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
+    let now = jiff::Timestamp::now();
+    let now_text = time::format(now);
+    let loaded = Loaded::read(settings, &a.sel, &now_text)?;
+    let record = loaded.record(&a.id)?;
+    let mut updates: Vec<CoordRecord> = Vec::new();
+    let mut next = record.clone();
+    next.updated_at = now_text.as_str().into();
+    if let Some(d) = &a.detail {
+        next.detail = d.as_str().into();
+    }
+    match a.action {
+        TaskAction::Ack => next.status = "acknowledged",
+        TaskAction::Dismiss => next.status = "cancelled",
+        TaskAction::Resolve => {
+            next.status = "resolved";
+            if record.kind == "clarification-request" {
+                let condition = format!("clarification:{}", record.id);
+                for linked in loaded.coordination.iter().filter(|r| {
+                    r.is_open()
+                        && (*r.closure_condition == *condition
+                            || r.depends_on.iter().any(|d| **d == *record.id))
+                }) {
+                    let mut l = linked.clone();
+                    l.status = "resolved";
+                    l.updated_at = now_text.as_str().into();
+                    updates.push(l);
+                }
+            }
+        }
+        TaskAction::Reassign => {
+            let to =
+                a.to.as_deref()
+                    .ok_or_else(|| CliError::usage("`reassign` needs --to <agent>"))?;
+            if !loaded.roster.has(to) {
+                return Err(
+                    CliError::user(format!("`{to}` is not an agent of this wave"))
+                        .hint("pick an agent id from `wave control status`"),
+                );
+            }
+            next.targets = vec![format!("agent:{to}").into_boxed_str()].into_boxed_slice();
+            next.status = "open";
+        }
+        TaskAction::Escalate => {
+            let mut obj = serde_json::Map::new();
+            obj.insert("id".into(), format!("escalation-{}", record.id).into());
+            obj.insert("kind".into(), "human-escalation".into());
+            obj.insert("lane".into(), record.lane.to_string().into());
+            obj.insert("wave".into(), a.sel.wave.into());
+            obj.insert("agentId".into(), a.operator.clone().into());
+            obj.insert(
+                "targets".into(),
+                vec![format!("agent:{}", record.agent_id)].into(),
+            );
+            obj.insert("dependsOn".into(), vec![record.id.to_string()].into());
+            if record.kind == "clarification-request" {
+                obj.insert(
+                    "closureCondition".into(),
+                    format!("clarification:{}", record.id).into(),
+                );
+            }
+            obj.insert("priority".into(), "high".into());
+            obj.insert(
+                "summary".into(),
+                format!("Escalated to a human: {}", record.summary).into(),
+            );
+            obj.insert("detail".into(), a.detail.clone().unwrap_or_default().into());
+            obj.insert("source".into(), "operator".into());
+            obj.insert("createdAt".into(), now_text.clone().into());
+            updates.push(normalize(obj, &now_text)?);
+            next.status = "in_progress";
+        }
+    }
+    updates.insert(0, next);
+    append(
+        settings,
+        &*loaded.store,
+        &StreamId::coordination(&loaded.layout.lane, a.sel.wave),
+        now,
+        &updates,
+    )?;
+    let ids: Vec<&str> = updates.iter().map(|r| &*r.id).collect();
+    output::print_text(&format!("updated {}", ids.join(", ")))?;
+    Ok(Code::OK)
 }

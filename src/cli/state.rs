@@ -402,6 +402,7 @@ fn git_error(err: GitStoreError) -> CliError {
             CliError::config(err.to_string())
         }
         GitStoreError::InvalidSpec { .. } => CliError::usage(err.to_string()),
+        GitStoreError::NewerFormat { .. } => CliError::config(err.to_string()),
         GitStoreError::Unreachable { .. } | GitStoreError::Local { .. } => {
             CliError::internal(err.to_string())
         }

@@ -3,3 +3,6 @@
 //!
 //! Owns: reduction, derived views' data, gates, closure, retry, human input, markers → envelopes,
 //! benchmark scoring. Must not: do I/O, read the clock (time is a parameter) or the environment.
+
+pub mod control;
+pub mod reducer;

@@ -4,4 +4,6 @@
 //! Owns: record types, normalization on read and write, versioning. Must not: know where records
 //! are stored or how they are reduced.
 
+pub mod control;
+pub mod envelope;
 pub mod time;

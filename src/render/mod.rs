@@ -1,3 +1,5 @@
 //! Renderers: pure functions from engine views to markdown and JSON text.
 //!
 //! Owns: text layout of dashboards, summaries, inboxes and reports. Must not: do I/O.
+
+pub mod status;

@@ -15,10 +15,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::line::{Source, check_records, encode_line, last_seq_in_tail, scan_lines};
+use super::files::{LogFile, visit_files, visit_files_parallel};
+use super::line::{check_records, encode_line, last_seq_in_tail};
 use super::{
-    Appended, EventStore, LineVisitor, Problem, PutOutcome, Record, ResultKey, StoreError,
-    StreamId, validate_name, validate_writer,
+    Appended, EventStore, LineVisitor, ParallelVisitor, Problem, PutOutcome, Record, ResultKey,
+    StoreError, StreamId, validate_name, validate_writer,
 };
 use crate::event::time;
 
@@ -93,6 +94,28 @@ impl DirStore {
     /// The file holding `writer`'s lines of `stream`.
     pub fn writer_file(&self, stream: &StreamId, writer: &str) -> PathBuf {
         self.root.join(stream.dir()).join(format!("{writer}.jsonl"))
+    }
+
+    /// The stream's writer files with their lengths, each learned under a shared lock so that
+    /// no append is half done at that length.
+    fn log_files(&self, stream: &StreamId) -> Result<Vec<LogFile>, StoreError> {
+        let mut files = Vec::new();
+        for writer in self.writers(stream)? {
+            let path = self.writer_file(stream, &writer);
+            let file = match File::open(&path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(StoreError::io("open", &path)(e)),
+            };
+            let len = locked_len(&file, &path)?;
+            files.push(LogFile {
+                path,
+                writer,
+                legacy: false,
+                len,
+            });
+        }
+        Ok(files)
     }
 
     fn result_path(&self, key: &ResultKey) -> PathBuf {
@@ -176,25 +199,15 @@ impl EventStore for DirStore {
         stream: &StreamId,
         visitor: &mut LineVisitor<'_>,
     ) -> Result<Vec<Problem>, StoreError> {
-        let mut problems = Vec::new();
-        for writer in self.writers(stream)? {
-            let path = self.writer_file(stream, &writer);
-            let file = match File::open(&path) {
-                Ok(file) => file,
-                Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                Err(e) => return Err(StoreError::io("open", &path)(e)),
-            };
-            let len = locked_len(&file, &path)?;
-            let shown = path.display().to_string();
-            let source = Source {
-                file: &shown,
-                writer: &writer,
-                legacy: false,
-            };
-            scan_lines(file.take(len), &source, visitor, &mut problems)
-                .map_err(StoreError::io("read", &path))?;
-        }
-        Ok(problems)
+        visit_files(&self.log_files(stream)?, visitor)
+    }
+
+    fn visit_parallel(
+        &self,
+        stream: &StreamId,
+        visitors: &mut [&mut ParallelVisitor<'_>],
+    ) -> Result<Vec<Problem>, StoreError> {
+        visit_files_parallel(&self.log_files(stream)?, visitors)
     }
 
     fn put_result(&self, key: &ResultKey, body: &Record) -> Result<PutOutcome, StoreError> {

@@ -13,15 +13,15 @@
 //! record's `updatedAt`, else `recordedAt`, else `createdAt`. [`WithLegacy`] merges it with a
 //! store's own writers. Nothing here ever writes.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::dir::read_result;
-use super::line::{Source, scan_lines};
+use super::files::{LogFile, visit_files, visit_files_parallel};
 use super::{
-    Appended, EventStore, LEGACY_WRITER, LineVisitor, Problem, PutOutcome, Record, ResultKey,
-    StoreError, StreamId, validate_name,
+    Appended, EventStore, LEGACY_WRITER, LineVisitor, ParallelVisitor, Problem, PutOutcome, Record,
+    ResultKey, StoreError, StreamId, validate_name,
 };
 
 /// Upstream's default state root, relative to the repository root.
@@ -86,28 +86,39 @@ impl LegacyUpstream {
         self.log_path(stream).is_file()
     }
 
+    /// The stream's upstream log, if there is one.
+    fn log_files(&self, stream: &StreamId) -> Result<Vec<LogFile>, StoreError> {
+        stream.validate()?;
+        let path = self.log_path(stream);
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok(vec![LogFile {
+                path,
+                writer: LEGACY_WRITER.to_owned(),
+                legacy: true,
+                len: meta.len(),
+            }]),
+            Ok(_) => Ok(Vec::new()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(StoreError::io("inspect", &path)(e)),
+        }
+    }
+
     /// Visits the lines of the stream's upstream log as the [`LEGACY_WRITER`].
     pub fn visit(
         &self,
         stream: &StreamId,
         visitor: &mut LineVisitor<'_>,
     ) -> Result<Vec<Problem>, StoreError> {
-        stream.validate()?;
-        let path = self.log_path(stream);
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(StoreError::io("open", &path)(e)),
-        };
-        let shown = path.display().to_string();
-        let source = Source {
-            file: &shown,
-            writer: LEGACY_WRITER,
-            legacy: true,
-        };
-        let mut problems = Vec::new();
-        scan_lines(file, &source, visitor, &mut problems).map_err(StoreError::io("read", &path))?;
-        Ok(problems)
+        visit_files(&self.log_files(stream)?, visitor)
+    }
+
+    /// Visits the lines of the stream's upstream log with one visitor per thread.
+    pub fn visit_parallel(
+        &self,
+        stream: &StreamId,
+        visitors: &mut [&mut ParallelVisitor<'_>],
+    ) -> Result<Vec<Problem>, StoreError> {
+        visit_files_parallel(&self.log_files(stream)?, visitors)
     }
 
     /// Loads an upstream result envelope.
@@ -265,6 +276,16 @@ impl EventStore for WithLegacy {
     ) -> Result<Vec<Problem>, StoreError> {
         let mut problems = self.inner.visit(stream, visitor)?;
         problems.extend(self.legacy.visit(stream, visitor)?);
+        Ok(problems)
+    }
+
+    fn visit_parallel(
+        &self,
+        stream: &StreamId,
+        visitors: &mut [&mut ParallelVisitor<'_>],
+    ) -> Result<Vec<Problem>, StoreError> {
+        let mut problems = self.inner.visit_parallel(stream, visitors)?;
+        problems.extend(self.legacy.visit_parallel(stream, visitors)?);
         Ok(problems)
     }
 

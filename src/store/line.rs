@@ -93,7 +93,7 @@ impl<'a> RawLine<'a> {
 }
 
 /// A record with its envelope, owned.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {
     /// The writer that appended it.
     pub writer: String,
@@ -282,16 +282,19 @@ const SCAN_BUFFER: usize = 256 * 1024;
 /// Splits a reader into lines and hands each line to the visitor, in place in one reused
 /// buffer (no copy per line); bad lines become problems. Memory stays at the buffer size, or
 /// the longest line if that is longer.
+///
+/// `lines_before` is the number of lines before the reader's first byte (0 for a whole file).
 pub(crate) fn scan_lines<R: Read>(
     mut reader: R,
     source: &Source<'_>,
+    lines_before: u64,
     visitor: &mut LineVisitor<'_>,
     problems: &mut Vec<Problem>,
 ) -> std::io::Result<()> {
     let mut buf = vec![0u8; SCAN_BUFFER];
     // `buf[..filled]` holds unread bytes; `buf[..searched]` is known to hold no newline.
     let mut filled = 0usize;
-    let mut line_no = 0u64;
+    let mut line_no = lines_before;
     loop {
         if filled == buf.len() {
             buf.resize(buf.len().saturating_mul(2), 0);
@@ -375,11 +378,14 @@ pub(crate) fn last_seq_in_tail(
     starts_at_line_boundary: bool,
     writer: &str,
 ) -> Option<u64> {
-    let mut lines: Vec<&[u8]> = chunk.split(|b| *b == b'\n').collect();
-    if !starts_at_line_boundary && !lines.is_empty() {
-        lines.remove(0);
-    }
-    lines.iter().rev().find_map(|bytes| {
+    let whole_lines = if starts_at_line_boundary {
+        chunk
+    } else {
+        // Drop the partial first line; no newline at all means no whole line.
+        let first_end = memchr::memchr(b'\n', chunk)?;
+        chunk.get(first_end + 1..).unwrap_or_default()
+    };
+    whole_lines.rsplit(|b| *b == b'\n').find_map(|bytes| {
         let text = std::str::from_utf8(bytes).ok()?.trim_end_matches('\r');
         if text.trim().is_empty() {
             return None;
@@ -393,7 +399,7 @@ mod tee;
 /// The sequence number of the last readable line of a whole writer file held in memory
 /// (0 when it has none), looking only at its tail unless the tail has no readable line.
 pub(crate) fn last_seq_in_text(text: &[u8], writer: &str) -> u64 {
-    let mut chunk = 64 * 1024;
+    let mut chunk = 4 * 1024;
     loop {
         let start = text.len().saturating_sub(chunk);
         let boundary = start == 0 || text.get(start - 1) == Some(&b'\n');
@@ -588,6 +594,7 @@ mod tests {
         scan_lines(
             Trickle { data, step },
             &source,
+            0,
             &mut |line| {
                 line.envelope()?;
                 seen.push((line.line, line.text.to_owned()));

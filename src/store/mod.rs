@@ -19,10 +19,12 @@
 //!
 //! Reading is streaming: [`EventStore::visit`] hands each stored line to a visitor as a
 //! borrowed [`RawLine`], so a caller can deserialize straight into its own type and keep only
-//! what it needs; [`read_stream`] is the convenience that collects and merges everything.
+//! what it needs; [`EventStore::visit_parallel`] does the same on several threads;
+//! [`read_stream`] is the convenience that collects and merges everything.
 
 mod dir;
 mod error;
+mod files;
 pub mod git;
 pub mod legacy;
 mod line;
@@ -35,6 +37,7 @@ use std::fmt;
 pub use dir::{DirStore, FORMAT_FILE, STORE_FORMAT};
 pub use error::StoreError;
 pub use git::GitBranchStore;
+pub use legacy::{LegacyUpstream, WithLegacy};
 pub use line::{Envelope, RawLine, StoredRecord};
 pub use mem::MemStore;
 pub use merge::{MergeKey, merge};
@@ -214,6 +217,9 @@ impl fmt::Display for Problem {
 /// file:line, skipped and not counted, and the read goes on. Each line is parsed once.
 pub type LineVisitor<'v> = dyn FnMut(&RawLine<'_>) -> Result<(), String> + 'v;
 
+/// One of several visitors [`EventStore::visit_parallel`] runs at once, each on its own thread.
+pub type ParallelVisitor<'v> = dyn FnMut(&RawLine<'_>) -> Result<(), String> + Send + 'v;
+
 /// The persistence of canonical state: append-only per-writer logs and immutable envelopes.
 ///
 /// Every backend stores the same layout and the same line bytes, so a store can be copied
@@ -252,6 +258,24 @@ pub trait EventStore: Send + Sync + fmt::Debug {
         stream: &StreamId,
         visitor: &mut LineVisitor<'_>,
     ) -> Result<Vec<Problem>, StoreError>;
+
+    /// Like [`EventStore::visit`], with one visitor per thread: a backend that can cut its
+    /// files at line boundaries reads the parts at once, each visitor seeing some of the lines
+    /// (each line exactly once, lines of one part in order). Callers fold into per-visitor
+    /// state and combine it afterwards, which the total merge order ([`MergeKey`]) makes
+    /// independent of how lines were shared out. Problems come back sorted by file and line.
+    ///
+    /// The default reads sequentially with the first visitor.
+    fn visit_parallel(
+        &self,
+        stream: &StreamId,
+        visitors: &mut [&mut ParallelVisitor<'_>],
+    ) -> Result<Vec<Problem>, StoreError> {
+        match visitors.first_mut() {
+            Some(visitor) => self.visit(stream, &mut **visitor),
+            None => Ok(Vec::new()),
+        }
+    }
 
     /// Stores an immutable result envelope: a new key is written, the same body again is a
     /// no-op, a different body is [`StoreError::ResultConflict`].
@@ -300,6 +324,13 @@ macro_rules! forward_event_store {
             ) -> Result<Vec<Problem>, StoreError> {
                 (**self).visit(stream, visitor)
             }
+            fn visit_parallel(
+                &self,
+                stream: &StreamId,
+                visitors: &mut [&mut ParallelVisitor<'_>],
+            ) -> Result<Vec<Problem>, StoreError> {
+                (**self).visit_parallel(stream, visitors)
+            }
             fn put_result(&self, key: &ResultKey, body: &Record) -> Result<PutOutcome, StoreError> {
                 (**self).put_result(key, body)
             }
@@ -323,7 +354,7 @@ forward_event_store!(Box);
 forward_event_store!(std::sync::Arc);
 
 /// Every record of a stream, merged, with the lines that could not be read.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamRead {
     /// All readable records of all writers in (`at`, `writer`, `seq`) order ([`merge`]).
     pub records: Vec<StoredRecord>,

@@ -32,8 +32,8 @@ pub use tree::MergeConflict;
 use self::remote::{PushOutcome, Remote};
 use super::line::{Source, check_records, encode_line, last_seq_in_tail, scan_lines};
 use super::{
-    Appended, EventStore, LineVisitor, Problem, PutOutcome, Record, ResultKey, StoreError,
-    StreamId, validate_name, validate_writer,
+    Appended, EventStore, FORMAT_FILE, LineVisitor, Problem, PutOutcome, Record, ResultKey,
+    STORE_FORMAT, StoreError, StreamId, validate_name, validate_writer,
 };
 use crate::event::time;
 
@@ -679,8 +679,26 @@ impl GitBranchStore {
             Ok(None) => return Ok(Ok(Vec::new())),
             Err(refused) => return Ok(Err(refused)),
         };
+        let needs_marker = match &base {
+            Some(tree) => match tree::read_blob(&repo, tree, FORMAT_FILE).map_err(&err)? {
+                Some(bytes) => {
+                    self.check_format(&bytes)?;
+                    false
+                }
+                None => true,
+            },
+            None => true,
+        };
         let blob = repo.blob(&new).map_err(&err)?;
-        let tree_oid = tree::put_blob(&repo, base.as_ref(), path, blob).map_err(&err)?;
+        let mut tree_oid = tree::put_blob(&repo, base.as_ref(), path, blob).map_err(&err)?;
+        if needs_marker {
+            // The same format marker a directory store has at its root.
+            let marker = format!("{{\"storeFormat\": {STORE_FORMAT}}}\n");
+            let marker = repo.blob(marker.as_bytes()).map_err(&err)?;
+            let with_path = repo.find_tree(tree_oid).map_err(&err)?;
+            tree_oid =
+                tree::put_blob(&repo, Some(&with_path), FORMAT_FILE, marker).map_err(&err)?;
+        }
         let new_tree = repo.find_tree(tree_oid).map_err(&err)?;
         let changes = tree::changes(&repo, base.as_ref(), &new_tree).map_err(&err)?;
         let when = at
@@ -735,6 +753,28 @@ impl GitBranchStore {
         read(&repo, &tree).map(Some).map_err(&err)
     }
 
+    /// Refuses to write to a branch whose format marker names a newer format.
+    fn check_format(&self, bytes: &[u8]) -> Result<(), GitStoreError> {
+        let found = serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|v| v.get("storeFormat").and_then(serde_json::Value::as_u64));
+        match found {
+            Some(found) if found <= STORE_FORMAT => Ok(()),
+            Some(found) => Err(GitStoreError::NewerFormat {
+                location: self.location(FORMAT_FILE),
+                found,
+                supported: STORE_FORMAT,
+            }),
+            None => Err(GitStoreError::Local {
+                action: "read the store format marker",
+                cache: self.location(FORMAT_FILE),
+                message: format!(
+                    "not {{\"storeFormat\": N}}; restore it as {{\"storeFormat\": {STORE_FORMAT}}}"
+                ),
+            }),
+        }
+    }
+
     fn location(&self, path: &str) -> String {
         format!("git:{}#{}:{path}", self.shown, self.spec.branch)
     }
@@ -747,6 +787,17 @@ impl GitBranchStore {
             GitStoreError::Unreachable { .. } => "reach",
             GitStoreError::Local { .. } => "use the local cache of",
             GitStoreError::InvalidSpec { .. } => "open",
+            GitStoreError::NewerFormat {
+                location,
+                found,
+                supported,
+            } => {
+                return StoreError::NewerFormat {
+                    location: location.clone(),
+                    found: *found,
+                    supported: *supported,
+                };
+            }
         };
         StoreError::Io {
             action,
@@ -887,7 +938,7 @@ impl EventStore for GitBranchStore {
                 writer: &writer,
                 legacy: false,
             };
-            scan_lines(bytes.as_slice(), &source, visitor, &mut problems).map_err(|e| {
+            scan_lines(bytes.as_slice(), &source, 0, visitor, &mut problems).map_err(|e| {
                 StoreError::Io {
                     action: "read",
                     path: PathBuf::from(&shown),

@@ -86,6 +86,18 @@ pub enum GitStoreError {
         /// What libgit2 said.
         message: String,
     },
+    /// The branch holds a newer store format than this build writes.
+    #[error(
+        "the state branch's format marker {location} declares format {found}, newer than {supported}: upgrade wave-runner before writing to it"
+    )]
+    NewerFormat {
+        /// The marker.
+        location: String,
+        /// The declared format.
+        found: u64,
+        /// The newest format this build writes.
+        supported: u64,
+    },
     /// The store spec is malformed.
     #[error("invalid git store spec: {reason}; the form is `git:<remote-url>[#<branch>]`")]
     InvalidSpec {
@@ -112,6 +124,7 @@ impl GitStoreError {
             GitStoreError::Unreachable { .. } => std::io::ErrorKind::NotConnected,
             GitStoreError::InvalidSpec { .. } => std::io::ErrorKind::InvalidInput,
             GitStoreError::Local { .. } => std::io::ErrorKind::Other,
+            GitStoreError::NewerFormat { .. } => std::io::ErrorKind::InvalidData,
         }
     }
 }

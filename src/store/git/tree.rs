@@ -252,6 +252,10 @@ pub(super) fn describe(changes: &[Change]) -> String {
     let mut envelopes = 0usize;
     let mut writers = std::collections::BTreeSet::new();
     for change in changes {
+        if change.path == super::FORMAT_FILE {
+            lines.push(format!("store format marker {}", change.path));
+            continue;
+        }
         let (dir, file) = change.path.rsplit_once('/').unwrap_or(("", &change.path));
         if let Some(writer) = file.strip_suffix(".jsonl") {
             records += change.new_lines;

@@ -1,0 +1,1357 @@
+//! The reducer: merged canonical streams (coordination records, control-plane events, dependency
+//! tickets, result envelopes) → the state of one wave, as `wave control status` reports it
+//! (spec §10.8, with §3.7 assignments, §3.9 ack metrics, §3.11 dependencies, §4.5 tasks).
+//!
+//! Reduction is pure: time is the `now` parameter, nothing is read or written. Coordination
+//! records are folded one at a time ([`CoordFold`]), so memory follows distinct ids; the status is
+//! a view over the fold that borrows from it, and its task list is produced while it is written.
+//!
+//! Deliberate differences from upstream, each tested:
+//! - closure eligibility is real: [`ClosureEligibility::wave_may_close`] is true when every agent
+//!   finished with exit 0 and its proof met, no blocking task, helper assignment, dependency or
+//!   human input is open, and no attempt or rerun request is active. The phase is then
+//!   `completed` (upstream reads the phase from its ledger projection, default `planned`).
+//! - dependency tickets fold by id like coordination records (upstream treats every line as a
+//!   separate ticket, so an update line never closes one).
+//! - an agent's outcome comes from its latest `agent_run` event and result envelope, not from
+//!   status files.
+//! - resolved-by-policy records do not yet close helper assignments here.
+//!
+//! Must not: do I/O, read the clock or the environment.
+
+pub mod record;
+pub mod roster;
+pub mod scan;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde::ser::{SerializeSeq, Serializer};
+
+use crate::engine::control::{BundleState, ControlState, ProofBundle, RerunRequest};
+use crate::event::envelope::ResultEnvelope;
+use crate::event::time;
+
+pub use record::{CoordFold, CoordRecord, Position, RecordError, Rejected, Winners};
+pub use roster::{RoleIds, Roster, RosterAgent};
+
+/// Acknowledgement timeout (§3.9): 5 minutes.
+pub const ACK_TIMEOUT_MS: i64 = 5 * 60 * 1000;
+/// Clarification resolution staleness (§3.9): 30 minutes.
+pub const RESOLUTION_STALE_MS: i64 = 30 * 60 * 1000;
+
+/// Everything a wave's state is reduced from.
+#[derive(Debug, Clone, Copy)]
+pub struct WaveInputs<'a> {
+    /// Lane.
+    pub lane: &'a str,
+    /// Wave number.
+    pub wave: u64,
+    /// The wave's agents.
+    pub roster: &'a Roster,
+    /// The wave's coordination records: latest per id, in `(updatedAt, id)` order
+    /// ([`CoordFold::finish`]).
+    pub coordination: &'a [CoordRecord],
+    /// Cross-lane dependency tickets (every lane's), latest per id.
+    pub dependencies: &'a [CoordRecord],
+    /// The wave's control plane, materialized.
+    pub control: &'a ControlState,
+    /// The latest result envelope per agent.
+    pub envelopes: &'a [ResultEnvelope],
+    /// The time the status is computed for, in Unix milliseconds.
+    pub now_ms: i64,
+}
+
+/// A feedback request (human input) as the status lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedbackRequest {
+    /// Request id.
+    pub id: String,
+    /// Agent that asked.
+    pub agent_id: String,
+    /// `pending` or `answered`.
+    pub status: String,
+    /// The question.
+    pub question: String,
+    /// Context.
+    pub context: String,
+    /// Resident orchestrator id (empty when none).
+    pub orchestrator_id: String,
+    /// When it was asked.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// Who answered (empty until answered).
+    pub response_operator: String,
+    /// The answer (empty until answered).
+    pub response_text: String,
+}
+
+/// A control/status task (§4.5a), borrowed from its coordination record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task<'a> {
+    /// Task id (the record id).
+    pub task_id: &'a str,
+    /// Source record id.
+    pub source_record_id: Option<&'a str>,
+    /// `request`, `blocker`, `clarification`, `human-input`, `escalation`, …
+    pub task_type: &'a str,
+    /// `open`, `working`, `input-required`, `resolved`, `cancelled`, `superseded`, `dismissed`.
+    pub state: &'static str,
+    /// Title.
+    pub title: &'a str,
+    /// Detail.
+    pub detail: &'a str,
+    /// Priority.
+    pub priority: &'a str,
+    /// Author.
+    pub owner_agent_id: Option<&'a str>,
+    /// First `agent:` target.
+    pub assignee_agent_id: Option<&'a str>,
+    /// Assignee while acknowledged or in progress.
+    pub lease_owner_agent_id: Option<&'a str>,
+    /// Whether it blocks the wave.
+    pub blocking: bool,
+    /// Severity.
+    pub blocker_severity: &'a str,
+    /// Whether a human must act.
+    pub needs_human: bool,
+    /// Dependencies.
+    pub depends_on: &'a [Box<str>],
+    /// Artifact references.
+    pub evidence_refs: &'a [Box<str>],
+    /// Blocker text (blockers only).
+    pub blocker_reason: Option<&'a str>,
+    /// Retry text (requests only).
+    pub retry_reason: Option<&'a str>,
+    /// The record id when superseded.
+    pub supersedes: Option<&'a str>,
+    /// The clarification it belongs to.
+    pub clarification_id: Option<&'a str>,
+    /// Created.
+    pub created_at: &'a str,
+    /// Updated.
+    pub updated_at: &'a str,
+    /// Acknowledgement deadline.
+    pub ack_deadline_at: Option<Stamp>,
+    /// Resolution deadline.
+    pub resolve_deadline_at: Option<Stamp>,
+    /// Last sign of life while working.
+    pub last_heartbeat_at: Option<&'a str>,
+    /// Acknowledgement overdue at `now`.
+    pub overdue_ack: bool,
+    /// Stale at `now`.
+    pub stale: bool,
+    /// Feedback request id.
+    pub feedback_request_id: Option<&'a str>,
+    /// Human answer.
+    pub human_response: Option<&'a str>,
+    /// Who answered.
+    pub human_operator: Option<&'a str>,
+}
+
+impl Task<'_> {
+    fn is_active(&self) -> bool {
+        matches!(self.state, "open" | "working" | "input-required")
+    }
+    fn blocks_agent(&self) -> bool {
+        matches!(
+            self.task_type,
+            "request" | "blocker" | "clarification" | "human-input" | "escalation"
+        ) && self.blocking
+    }
+}
+
+/// A helper assignment (§3.7).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Assignment<'a> {
+    /// `assignment:<requestId>:<targetSlug>`.
+    pub id: String,
+    /// The request.
+    pub request_id: &'a str,
+    /// The request record.
+    pub record_id: &'a str,
+    /// The request's kind.
+    pub source_kind: &'a str,
+    /// Who asked.
+    pub source_agent_id: &'a str,
+    /// Summary.
+    pub summary: &'a str,
+    /// Detail.
+    pub detail: &'a str,
+    /// Priority.
+    pub priority: &'a str,
+    /// The request's status.
+    pub request_status: &'a str,
+    /// `open`, `acknowledged`, `in_progress` or `resolved`.
+    pub state: &'static str,
+    /// The target.
+    pub target: &'a str,
+    /// `agent`, `capability` or `unknown`.
+    pub target_type: &'static str,
+    /// The capability, for capability targets.
+    pub capability: Option<String>,
+    /// The resolved agent.
+    pub assigned_agent_id: Option<String>,
+    /// How it was resolved.
+    pub assignment_reason: &'static str,
+    /// Why, in words.
+    pub assignment_detail: String,
+    /// Whether it blocks the wave.
+    pub blocking: bool,
+    /// Severity.
+    pub blocker_severity: &'a str,
+    /// Artifact references.
+    pub artifact_refs: &'a [Box<str>],
+    /// Dependencies.
+    pub depends_on: &'a [Box<str>],
+    /// Closure condition.
+    pub closure_condition: &'a str,
+    /// Created.
+    pub created_at: &'a str,
+    /// Updated.
+    pub updated_at: &'a str,
+    /// The resolved-by-policy record that closed it.
+    pub resolved_by_record_id: Option<&'a str>,
+}
+
+/// A cross-lane dependency ticket as it concerns this wave (§3.11).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dependency<'a> {
+    /// Ticket id.
+    pub id: &'a str,
+    /// `inbound` (we owe) or `outbound` (we wait).
+    pub direction: &'static str,
+    /// Lane of the record.
+    pub lane: &'a str,
+    /// Requesting lane.
+    pub requester_lane: &'a str,
+    /// Owning lane.
+    pub owner_lane: &'a str,
+    /// Requesting wave.
+    pub requester_wave: Option<u64>,
+    /// Owning wave.
+    pub owner_wave: Option<u64>,
+    /// Required for closure.
+    pub required: bool,
+    /// Status.
+    pub status: &'a str,
+    /// Summary.
+    pub summary: &'a str,
+    /// Detail.
+    pub detail: &'a str,
+    /// Priority.
+    pub priority: &'a str,
+    /// Targets.
+    pub targets: &'a [Box<str>],
+    /// Artifact references.
+    pub artifact_refs: &'a [Box<str>],
+    /// Local agent it is assigned to (inbound only).
+    pub assigned_agent_id: Option<String>,
+    /// How it was assigned.
+    pub assignment_reason: Option<&'static str>,
+    /// Why, in words.
+    pub assignment_detail: String,
+    /// Required and open.
+    pub blocking: bool,
+    /// Created.
+    pub created_at: &'a str,
+    /// Updated.
+    pub updated_at: &'a str,
+}
+
+/// What currently stops the wave (§10.8 `blockingEdge`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockingEdge {
+    /// `human-input`, `human-escalation`, `clarification`, `helper-assignment-unresolved`,
+    /// `helper-assignment`, `dependency`, `rerun-request`, `relaunch-plan`, `blocker`, `request`.
+    pub kind: &'static str,
+    /// The task, request or ticket id.
+    pub id: String,
+    /// The agent concerned.
+    #[serde(rename = "agentId")]
+    pub agent_id: Option<String>,
+    /// Why.
+    pub detail: String,
+}
+
+/// One agent's state (§10.8 `logicalAgents`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogicalAgent {
+    /// Agent id.
+    pub agent_id: String,
+    /// `working`, `needs-rerun`, `closed`, `satisfied`, `blocked`, `planned`.
+    pub state: &'static str,
+    /// Why.
+    pub reason: Option<String>,
+    /// `active`, `settled` or `pending`.
+    pub execution_state: &'static str,
+    /// `evaluating`, `passed`, `blocked`, `failed` or `pending`.
+    pub closure_state: &'static str,
+    /// Tasks it owns or is assigned.
+    pub task_ids: Vec<String>,
+    /// Selected by a rerun request or relaunch plan.
+    pub selected_for_rerun: bool,
+    /// Selected by the running attempt.
+    pub selected_for_active_attempt: bool,
+    /// Its active proof bundles.
+    pub active_proof_bundle_ids: Vec<String>,
+}
+
+/// The next task deadline (§4.5 `nextTaskDeadline`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NextTimer {
+    /// `ack` or `resolve`.
+    pub kind: &'static str,
+    /// The task.
+    pub task_id: String,
+    /// When.
+    pub at: String,
+    /// The task's title.
+    pub title: String,
+    /// The task's assignee.
+    pub assignee_agent_id: Option<String>,
+}
+
+/// Whether the wave may close now, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClosureEligibility {
+    /// Every agent finished with exit 0 and met proof.
+    pub all_agents_proven: bool,
+    /// No blocking task, assignment, dependency or human input is open.
+    pub no_open_blockers: bool,
+    /// The wave may close.
+    pub wave_may_close: bool,
+    /// Agents whose slice is proven.
+    pub owned_slice_proven_agent_ids: Vec<String>,
+    /// Agents still pending.
+    pub pending_agent_ids: Vec<String>,
+}
+
+/// The selected agents and where the selection came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Selection {
+    source: &'static str,
+    agent_ids: Vec<String>,
+    detail: Option<String>,
+}
+
+/// The reduced state of one wave.
+#[derive(Debug, Clone)]
+pub struct WaveStatus<'a> {
+    /// Lane.
+    pub lane: &'a str,
+    /// Wave.
+    pub wave: u64,
+    /// Phase: `planned`, `running`, `clarifying`, `blocked` or `completed`.
+    pub phase: &'static str,
+    /// `active`, `settled` or `pending`.
+    pub execution_state: &'static str,
+    /// `awaiting-adjudication`, `blocked`, `passed`, `evaluating` or `pending`.
+    pub closure_state: &'static str,
+    /// `active`, `relaunch-planned`, `stale` or `idle`.
+    pub controller_state: &'static str,
+    /// What stops the wave.
+    pub blocking_edge: Option<BlockingEdge>,
+    /// Per-agent state.
+    pub logical_agents: Vec<LogicalAgent>,
+    /// Task source records, in task order.
+    task_records: Vec<&'a CoordRecord>,
+    feedback_by_id: HashMap<String, usize>,
+    /// Blocking helper assignments.
+    pub helper_assignments: Vec<Assignment<'a>>,
+    /// Open inbound and outbound dependencies.
+    pub dependencies: Vec<Dependency<'a>>,
+    /// Proof bundles.
+    pub proof_bundles: Vec<&'a ProofBundle>,
+    /// Feedback requests.
+    pub feedback_requests: Vec<FeedbackRequest>,
+    /// Where the agent selection comes from.
+    pub selection_source: &'static str,
+    /// The active rerun request.
+    pub rerun_request: Option<&'a RerunRequest>,
+    /// The next deadline.
+    pub next_timer: Option<NextTimer>,
+    /// The running attempt.
+    pub active_attempt: Option<&'a crate::engine::control::Attempt>,
+    /// Closure eligibility.
+    pub closure_eligibility: ClosureEligibility,
+    now_ms: i64,
+}
+
+impl<'a> WaveStatus<'a> {
+    /// Tasks in order, built on demand from their records.
+    pub fn tasks(&self) -> impl Iterator<Item = Task<'_>> + '_ {
+        self.task_records.iter().map(|r| {
+            let fb = self
+                .feedback_by_id
+                .get(&*r.id)
+                .and_then(|i| self.feedback_requests.get(*i));
+            task_of(r, fb, self.now_ms)
+        })
+    }
+
+    /// Number of tasks.
+    pub fn task_count(&self) -> usize {
+        self.task_records.len()
+    }
+
+    /// A serializable view of the task list that streams while it is written.
+    pub fn tasks_view(&self) -> TasksView<'_, 'a> {
+        TasksView(self)
+    }
+}
+
+/// Serializes a status's tasks one at a time.
+pub struct TasksView<'s, 'a>(&'s WaveStatus<'a>);
+
+impl Serialize for TasksView<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.task_count()))?;
+        for task in self.0.tasks() {
+            seq.serialize_element(&task)?;
+        }
+        seq.end()
+    }
+}
+
+/// An instant in Unix milliseconds, written as a wire timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stamp(pub i64);
+
+impl Stamp {
+    /// The wire form (`2026-01-02T03:04:05.678Z`); empty when out of range.
+    pub fn text(self) -> String {
+        jiff::Timestamp::from_millisecond(self.0)
+            .map(time::format)
+            .unwrap_or_default()
+    }
+}
+
+impl Serialize for Stamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text())
+    }
+}
+
+fn deadline(base: &str, offset_ms: i64) -> Option<Stamp> {
+    let ms = record::millis(base);
+    (ms != i64::MIN).then(|| Stamp(ms.saturating_add(offset_ms)))
+}
+
+fn task_type_of(kind: &str) -> &str {
+    match kind {
+        "clarification-request" => "clarification",
+        "human-feedback" => "human-input",
+        "human-escalation" => "escalation",
+        other => other,
+    }
+}
+
+const TASKABLE: [&str; 9] = [
+    "request",
+    "blocker",
+    "handoff",
+    "evidence",
+    "claim",
+    "decision",
+    "clarification-request",
+    "human-feedback",
+    "human-escalation",
+];
+
+/// Launcher seed requests (`wave-N-agent-<id>-request`) are not tasks.
+fn is_launcher_seed(r: &CoordRecord) -> bool {
+    &*r.source == "launcher"
+        && r.closure_condition.is_empty()
+        && r.depends_on.is_empty()
+        && r.id
+            .strip_prefix("wave-")
+            .and_then(|rest| rest.split_once("-agent-"))
+            .is_some_and(|(n, tail)| {
+                !n.is_empty()
+                    && n.bytes().all(|b| b.is_ascii_digit())
+                    && tail
+                        .strip_suffix("-request")
+                        .is_some_and(|id| !id.is_empty() && !id.contains('-'))
+            })
+}
+
+fn ack_tracked(r: &CoordRecord) -> bool {
+    match r.kind {
+        "clarification-request" | "human-feedback" | "human-escalation" => true,
+        "request" => &*r.source != "launcher" || r.clarification_condition().is_some(),
+        _ => false,
+    }
+}
+
+fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64) -> Task<'a> {
+    let answered = fb.is_some_and(|f| f.status == "answered");
+    let state: &'static str = if answered {
+        "resolved"
+    } else {
+        match r.status {
+            "open" if r.kind == "human-feedback" => "input-required",
+            "open" => "open",
+            "acknowledged" | "in_progress" => "working",
+            "resolved" | "closed" => "resolved",
+            "cancelled" => "cancelled",
+            "superseded" => "superseded",
+            _ => "dismissed",
+        }
+    };
+    let blocking = r.blocks_wave();
+    let start = match record::millis(&r.created_at) {
+        i64::MIN => record::millis(&r.updated_at),
+        ms => ms,
+    };
+    let age = (start != i64::MIN).then(|| (now_ms - start).max(0));
+    let tracked = r.is_open() && blocking && ack_tracked(r);
+    let linked = r.is_open()
+        && blocking
+        && (r.kind == "clarification-request" || r.clarification_condition().is_some());
+    let overdue_ack = tracked && r.status == "open" && age.is_some_and(|a| a >= ACK_TIMEOUT_MS);
+    let stale_clar = linked && age.is_some_and(|a| a >= RESOLUTION_STALE_MS);
+    let base = if r.created_at.is_empty() {
+        &r.updated_at
+    } else {
+        &r.created_at
+    };
+    let updated_at = fb.map_or(&*r.updated_at, |f| f.updated_at.as_str());
+    let non_empty = |s: &'a str| (!s.is_empty()).then_some(s);
+    let text_or = |a: &'a str, b: &'a str| if a.is_empty() { b } else { a };
+    Task {
+        task_id: &r.id,
+        source_record_id: Some(&r.id),
+        task_type: task_type_of(r.kind),
+        state,
+        title: if r.summary.is_empty() && r.detail.is_empty() {
+            "Untitled task"
+        } else {
+            text_or(&r.summary, &r.detail)
+        },
+        detail: text_or(&r.detail, &r.summary),
+        priority: r.priority,
+        owner_agent_id: non_empty(&r.agent_id),
+        assignee_agent_id: r.first_agent_target(),
+        lease_owner_agent_id: matches!(r.status, "acknowledged" | "in_progress")
+            .then(|| r.first_agent_target())
+            .flatten(),
+        blocking,
+        blocker_severity: r.blocker_severity,
+        needs_human: r.kind == "human-feedback"
+            || fb.is_some_and(|f| f.status == "pending")
+            || state == "input-required",
+        depends_on: &r.depends_on,
+        evidence_refs: &r.artifact_refs,
+        blocker_reason: (r.kind == "blocker").then(|| text_or(&r.detail, &r.summary)),
+        retry_reason: (r.kind == "request").then(|| text_or(&r.detail, &r.summary)),
+        supersedes: (r.status == "superseded").then_some(&*r.id),
+        clarification_id: if r.kind == "clarification-request" {
+            Some(&r.id)
+        } else {
+            r.clarification_condition()
+        },
+        created_at: &r.created_at,
+        updated_at,
+        ack_deadline_at: (tracked && state == "open")
+            .then(|| deadline(base, ACK_TIMEOUT_MS))
+            .flatten(),
+        resolve_deadline_at: ((r.kind == "clarification-request" || linked)
+            && matches!(state, "open" | "working" | "input-required"))
+        .then(|| deadline(base, RESOLUTION_STALE_MS))
+        .flatten(),
+        last_heartbeat_at: (state == "working").then_some(updated_at),
+        overdue_ack,
+        stale: stale_clar || r.blocker_severity == "stale",
+        feedback_request_id: fb.map(|f| f.id.as_str()),
+        human_response: fb.and_then(|f| non_empty(&f.response_text)),
+        human_operator: fb.and_then(|f| non_empty(&f.response_operator)),
+    }
+}
+
+fn target_slug(target: &str) -> String {
+    let mut out = String::new();
+    for c in target.trim().to_lowercase().chars() {
+        let ok = c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | ':' | '-');
+        if ok && c != '-' {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+struct Resolution {
+    agent: Option<String>,
+    target_type: &'static str,
+    capability: Option<String>,
+    reason: &'static str,
+    detail: String,
+}
+
+fn resolve_target(target: &str, roster: &Roster) -> Resolution {
+    let t = target.trim();
+    if t.is_empty() {
+        return Resolution {
+            agent: None,
+            target_type: "unknown",
+            capability: None,
+            reason: "empty-target",
+            detail: "Request target was empty.".into(),
+        };
+    }
+    if let Some(id) = t.strip_prefix("agent:") {
+        let id = id.trim();
+        let known = roster.has(id);
+        return Resolution {
+            agent: known.then(|| id.to_owned()),
+            target_type: "agent",
+            capability: None,
+            reason: if known {
+                "explicit-agent"
+            } else {
+                "missing-agent"
+            },
+            detail: if known {
+                format!("Assigned explicitly to {id}.")
+            } else {
+                format!("No matching agent exists for {t}.")
+            },
+        };
+    }
+    if roster.has(t) {
+        return Resolution {
+            agent: Some(t.to_owned()),
+            target_type: "agent",
+            capability: None,
+            reason: "exact-agent-id",
+            detail: format!("Assigned directly to {t}."),
+        };
+    }
+    if let Some(cap) = t.strip_prefix("capability:") {
+        let cap = cap.trim().to_ascii_lowercase();
+        let lists = |id: &str| {
+            roster
+                .agents
+                .iter()
+                .any(|a| a.id == id && a.capabilities.contains(&cap))
+        };
+        if let Some((_, preferred)) = roster.preferred_agents.iter().find(|(c, _)| *c == cap)
+            && let Some(id) = preferred.iter().find(|id| lists(id))
+        {
+            return Resolution {
+                agent: Some(id.clone()),
+                target_type: "capability",
+                detail: format!("Capability {cap} routed to preferred agent {id}."),
+                capability: Some(cap),
+                reason: "preferred-agent",
+            };
+        }
+        let mut candidates: Vec<&str> = roster
+            .agents
+            .iter()
+            .filter(|a| a.capabilities.contains(&cap))
+            .map(|a| a.id.as_str())
+            .collect();
+        candidates.sort_unstable();
+        return match candidates.first() {
+            Some(id) => Resolution {
+                agent: Some((*id).to_owned()),
+                target_type: "capability",
+                detail: format!("Capability {cap} routed to {id}."),
+                capability: Some(cap),
+                reason: "least-busy-capability",
+            },
+            None => Resolution {
+                agent: None,
+                target_type: "capability",
+                detail: format!("No agent advertises capability {cap}."),
+                capability: Some(cap),
+                reason: "missing-capability-owner",
+            },
+        };
+    }
+    Resolution {
+        agent: None,
+        target_type: "unknown",
+        capability: None,
+        reason: "unsupported-target",
+        detail: format!("Unsupported assignment target {t}."),
+    }
+}
+
+fn assignments<'a>(latest: &[&'a CoordRecord], roster: &Roster) -> Vec<Assignment<'a>> {
+    let mut out = Vec::new();
+    for r in latest.iter().copied().filter(|r| r.kind == "request") {
+        if is_launcher_seed(r)
+            || (&*r.source == "launcher"
+                && r.depends_on.is_empty()
+                && r.closure_condition.is_empty())
+        {
+            continue;
+        }
+        for target in &r.targets {
+            let res = resolve_target(target, roster);
+            let slug = target_slug(target);
+            out.push(Assignment {
+                id: format!(
+                    "assignment:{}:{}",
+                    r.id,
+                    if slug.is_empty() { "target" } else { &slug }
+                ),
+                request_id: &r.id,
+                record_id: &r.id,
+                source_kind: r.kind,
+                source_agent_id: &r.agent_id,
+                summary: &r.summary,
+                detail: &r.detail,
+                priority: r.priority,
+                request_status: r.status,
+                state: match r.status {
+                    "resolved" | "closed" | "superseded" | "cancelled" => "resolved",
+                    "in_progress" => "in_progress",
+                    "acknowledged" => "acknowledged",
+                    _ => "open",
+                },
+                target,
+                target_type: res.target_type,
+                capability: res.capability,
+                assigned_agent_id: res.agent,
+                assignment_reason: res.reason,
+                assignment_detail: res.detail,
+                blocking: r.blocks_wave(),
+                blocker_severity: r.blocker_severity,
+                artifact_refs: &r.artifact_refs,
+                depends_on: &r.depends_on,
+                closure_condition: &r.closure_condition,
+                created_at: &r.created_at,
+                updated_at: &r.updated_at,
+                resolved_by_record_id: None,
+            });
+        }
+    }
+    out
+}
+
+fn dependencies<'a>(
+    tickets: &'a [CoordRecord],
+    lane: &str,
+    wave: u64,
+    roster: &Roster,
+) -> Vec<Dependency<'a>> {
+    let relevant = |w: Option<u64>| w.is_none_or(|w| w == wave);
+    let mut inbound = Vec::new();
+    let mut outbound = Vec::new();
+    for r in tickets {
+        let required = r.required || r.closure_condition.contains("required=true");
+        let owner: &str = if r.owner_lane.is_empty() {
+            &r.lane
+        } else {
+            &r.owner_lane
+        };
+        let summarize = |direction: &'static str,
+                         agent: Option<String>,
+                         reason: Option<&'static str>,
+                         detail: String| Dependency {
+            id: &r.id,
+            direction,
+            lane: &r.lane,
+            requester_lane: &r.requester_lane,
+            owner_lane: &r.owner_lane,
+            requester_wave: r.requester_wave,
+            owner_wave: r.owner_wave,
+            required,
+            status: r.status,
+            summary: &r.summary,
+            detail: &r.detail,
+            priority: r.priority,
+            targets: &r.targets,
+            artifact_refs: &r.artifact_refs,
+            assigned_agent_id: agent,
+            assignment_reason: reason,
+            assignment_detail: detail,
+            blocking: required && r.is_open(),
+            created_at: &r.created_at,
+            updated_at: &r.updated_at,
+        };
+        if owner.trim() == lane && relevant(r.owner_wave) && r.is_open() {
+            let resolutions: Vec<Resolution> = r
+                .targets
+                .iter()
+                .map(|t| resolve_target(t, roster))
+                .collect();
+            let dep = match resolutions.iter().find(|x| x.agent.is_some()) {
+                Some(x) => summarize("inbound", x.agent.clone(), Some(x.reason), x.detail.clone()),
+                None if r.targets.is_empty() => summarize(
+                    "inbound",
+                    None,
+                    Some("untargeted"),
+                    "Dependency ticket is not targeted to a local agent or capability.".into(),
+                ),
+                None => summarize(
+                    "inbound",
+                    None,
+                    Some("unresolved-target"),
+                    resolutions
+                        .iter()
+                        .map(|x| x.detail.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+            };
+            inbound.push(dep);
+        }
+        if r.requester_lane.trim() == lane && relevant(r.requester_wave) && r.is_open() {
+            outbound.push(summarize("outbound", None, None, String::new()));
+        }
+    }
+    inbound.extend(outbound);
+    inbound
+}
+
+fn feedback_requests(
+    latest: &[&CoordRecord],
+    control: &ControlState,
+    roster: &Roster,
+) -> Vec<FeedbackRequest> {
+    let mut out: Vec<FeedbackRequest> = Vec::new();
+    for r in latest.iter().filter(|r| r.kind == "human-feedback") {
+        if !roster.agents.is_empty() && !roster.has(&r.agent_id) {
+            continue;
+        }
+        let input = control
+            .human_inputs
+            .iter()
+            .find(|h| h.request_id.as_deref() == Some(&*r.id) || *h.human_input_id == *r.id);
+        let answered = input.is_some_and(|h| h.state == "answered")
+            || (input.is_none() && matches!(r.status, "resolved" | "closed"));
+        out.push(FeedbackRequest {
+            id: r.id.to_string(),
+            agent_id: r.agent_id.to_string(),
+            status: if answered { "answered" } else { "pending" }.into(),
+            question: r.summary.to_string(),
+            context: r.detail.to_string(),
+            orchestrator_id: String::new(),
+            created_at: r.created_at.to_string(),
+            updated_at: input.map_or_else(|| r.updated_at.to_string(), |h| h.updated_at.clone()),
+            response_operator: input.and_then(|h| h.operator.clone()).unwrap_or_default(),
+            response_text: input.and_then(|h| h.response.clone()).unwrap_or_default(),
+        });
+    }
+    out.sort_by(|a, b| {
+        match (
+            time::parse_millis(&a.created_at),
+            time::parse_millis(&b.created_at),
+        ) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => a.id.cmp(&b.id),
+        }
+    });
+    out
+}
+
+/// An agent's latest outcome: exit code and whether its proof is met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Outcome {
+    exit_code: Option<i64>,
+    proof_met: bool,
+}
+
+fn outcome(agent: &str, inputs: &WaveInputs<'_>) -> Outcome {
+    let run = inputs
+        .control
+        .latest_agent_run(agent)
+        .filter(|r| r.finished());
+    let envelope = inputs
+        .envelopes
+        .iter()
+        .filter(|e| e.agent_id == agent)
+        .max_by_key(|e| e.attempt.unwrap_or(0));
+    let exit_code = match (run, envelope) {
+        (Some(r), Some(e)) if e.attempt.unwrap_or(0) > r.attempt_number => e.exit_code,
+        (Some(r), _) => r
+            .exit_code
+            .or(Some(if r.state == "completed" { 0 } else { 1 })),
+        (None, Some(e)) => e.exit_code,
+        (None, None) => None,
+    };
+    let authoritative = inputs.control.proof_bundles.iter().any(|b| {
+        b.agent_id == agent
+            && b.authoritative
+            && b.state == BundleState::Active
+            && b.proof
+                .as_ref()
+                .and_then(|p| p.get("state"))
+                .and_then(|s| s.as_str())
+                == Some("met")
+    });
+    let proof_met = authoritative || envelope.is_none_or(ResultEnvelope::proof_met);
+    Outcome {
+        exit_code,
+        proof_met,
+    }
+}
+
+fn who<'t>(t: &Task<'t>) -> Option<&'t str> {
+    t.assignee_agent_id.or(t.owner_agent_id)
+}
+
+fn edge(kind: &'static str, id: &str, agent: Option<&str>, detail: &str) -> BlockingEdge {
+    BlockingEdge {
+        kind,
+        id: id.to_owned(),
+        agent_id: agent.map(str::to_owned),
+        detail: detail.to_owned(),
+    }
+}
+
+/// Reduces a wave's canonical inputs into its status.
+pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
+    let roster = inputs.roster;
+    let latest: Vec<&CoordRecord> = inputs.coordination.iter().collect();
+    let feedback = feedback_requests(&latest, inputs.control, roster);
+    let feedback_by_id: HashMap<String, usize> = feedback
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.id.clone(), i))
+        .collect();
+
+    // Tasks: taskable, non-seed latest records, stably ordered by createdAt text.
+    let mut task_records: Vec<&CoordRecord> = latest
+        .iter()
+        .copied()
+        .filter(|r| TASKABLE.contains(&r.kind) && !is_launcher_seed(r))
+        .collect();
+    task_records.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+
+    let all_assignments = assignments(&latest, roster);
+    let deps = dependencies(inputs.dependencies, inputs.lane, inputs.wave, roster);
+    let control = inputs.control;
+    let active_attempt = control.active_attempt();
+    let rerun = control.active_rerun_request();
+    let selection = match (active_attempt, rerun) {
+        (Some(a), _) if !a.selected_agent_ids.is_empty() => Selection {
+            source: "active-attempt",
+            agent_ids: a.selected_agent_ids.clone(),
+            detail: a.detail.clone(),
+        },
+        (_, Some(r)) if !r.selected_agent_ids.is_empty() => Selection {
+            source: "rerun-request",
+            agent_ids: r.selected_agent_ids.clone(),
+            detail: r.reason.clone(),
+        },
+        _ => Selection {
+            source: "none",
+            agent_ids: Vec::new(),
+            detail: None,
+        },
+    };
+
+    let now_ms = inputs.now_ms;
+    let fb_of = |r: &CoordRecord| feedback_by_id.get(&*r.id).and_then(|i| feedback.get(*i));
+
+    // Closure eligibility and the phase it implies.
+    let outcomes: Vec<(&RosterAgent, Outcome)> = roster
+        .agents
+        .iter()
+        .map(|a| (a, outcome(&a.id, inputs)))
+        .collect();
+    let proven: Vec<String> = outcomes
+        .iter()
+        .filter(|(_, o)| o.exit_code == Some(0) && o.proof_met)
+        .map(|(a, _)| a.id.clone())
+        .collect();
+    let pending: Vec<String> = roster
+        .agents
+        .iter()
+        .filter(|a| !proven.contains(&a.id))
+        .map(|a| a.id.clone())
+        .collect();
+    // One pass over the tasks: blockers, the first task of each edge kind, per-agent facts and
+    // the next deadline.
+    let attempt_sel: Vec<&str> = active_attempt
+        .map(|a| a.selected_agent_ids.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let scoped = !attempt_sel.is_empty();
+    let in_sel = |id: Option<&str>| id.is_some_and(|id| attempt_sel.contains(&id));
+    let agent_index: HashMap<&str, usize> = roster
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.as_str(), i))
+        .collect();
+    let mut per_agent: Vec<AgentTasks<'_>> = vec![AgentTasks::default(); roster.agents.len()];
+    let mut any_blocking_task = false;
+    let mut firsts: [Option<BlockingEdge>; 5] = Default::default();
+    let mut next: Option<(Stamp, NextTimer)> = None;
+    for r in &task_records {
+        let t = task_of(r, fb_of(r), now_ms);
+        let active_blocker = t.blocks_agent() && t.is_active();
+        any_blocking_task |= active_blocker;
+        let mut seen = [usize::MAX; 2];
+        for (k, id) in [t.owner_agent_id, t.assignee_agent_id]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(&i) = id.and_then(|id| agent_index.get(id))
+                && !seen.contains(&i)
+                && let Some(a) = per_agent.get_mut(i)
+            {
+                seen[k] = i;
+                a.task_ids.push(t.task_id);
+                if active_blocker {
+                    a.blocking_title.get_or_insert(t.title);
+                    if t.state == "working" {
+                        a.working_title.get_or_insert(t.title);
+                    }
+                }
+            }
+        }
+        if !scoped || in_sel(t.owner_agent_id) || in_sel(t.assignee_agent_id) {
+            let open_or_working = t.blocking && matches!(t.state, "open" | "working");
+            let slot = if t.state == "input-required" && t.blocking {
+                Some((0, "human-input", who(&t)))
+            } else if !open_or_working {
+                None
+            } else {
+                match t.task_type {
+                    "escalation" => Some((1, "human-escalation", who(&t))),
+                    "clarification" => Some((2, "clarification", who(&t))),
+                    "blocker" => Some((3, "blocker", t.owner_agent_id)),
+                    "request" => Some((4, "request", who(&t))),
+                    _ => None,
+                }
+            };
+            if let Some((i, kind, agent)) = slot
+                && let Some(first) = firsts.get_mut(i)
+                && first.is_none()
+            {
+                *first = Some(edge(kind, t.task_id, agent, t.title));
+            }
+        }
+        if t.blocking {
+            for (kind, at) in [
+                ("ack", t.ack_deadline_at),
+                ("resolve", t.resolve_deadline_at),
+            ] {
+                if let Some(at) = at
+                    && next.as_ref().is_none_or(|(b, _)| at < *b)
+                {
+                    next = Some((
+                        at,
+                        NextTimer {
+                            kind,
+                            task_id: t.task_id.to_owned(),
+                            at: at.text(),
+                            title: t.title.to_owned(),
+                            assignee_agent_id: t.assignee_agent_id.map(str::to_owned),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    let [
+        first_human,
+        first_escalation,
+        first_clarification,
+        first_blocker,
+        first_request,
+    ] = firsts;
+
+    let no_open_blockers = !any_blocking_task
+        && !all_assignments.iter().any(|a| a.blocking)
+        && !deps.iter().any(|d| d.blocking)
+        && !feedback.iter().any(|f| f.status == "pending");
+    let all_agents_proven = !roster.agents.is_empty() && pending.is_empty();
+    let wave_may_close =
+        all_agents_proven && no_open_blockers && active_attempt.is_none() && rerun.is_none();
+    let completed = wave_may_close;
+
+    // Blocking edge (§10.8), scoped to the running attempt's agents when one runs.
+    let blocking_edge = if completed {
+        None
+    } else {
+        let scoped_assignments: Vec<&Assignment<'_>> = all_assignments
+            .iter()
+            .filter(|a| {
+                !scoped || in_sel(a.assigned_agent_id.as_deref()) || in_sel(Some(a.source_agent_id))
+            })
+            .collect();
+        let assignment_detail = |a: &Assignment<'_>| {
+            if !a.assignment_detail.is_empty() {
+                a.assignment_detail.clone()
+            } else if !a.summary.is_empty() {
+                a.summary.to_owned()
+            } else {
+                a.request_id.to_owned()
+            }
+        };
+        first_human
+            .or(first_escalation)
+            .or(first_clarification)
+            .or_else(|| {
+                scoped_assignments
+                    .iter()
+                    .find(|a| a.blocking && a.assigned_agent_id.is_none())
+                    .map(|a| BlockingEdge {
+                        kind: "helper-assignment-unresolved",
+                        id: a.request_id.to_owned(),
+                        agent_id: (!a.source_agent_id.is_empty())
+                            .then(|| a.source_agent_id.to_owned()),
+                        detail: assignment_detail(a),
+                    })
+            })
+            .or_else(|| {
+                scoped_assignments
+                    .iter()
+                    .find(|a| a.blocking)
+                    .map(|a| BlockingEdge {
+                        kind: "helper-assignment",
+                        id: a.request_id.to_owned(),
+                        agent_id: a.assigned_agent_id.clone().or_else(|| {
+                            (!a.source_agent_id.is_empty()).then(|| a.source_agent_id.to_owned())
+                        }),
+                        detail: assignment_detail(a),
+                    })
+            })
+            .or_else(|| {
+                deps.iter()
+                    .find(|d| !scoped || in_sel(d.assigned_agent_id.as_deref()))
+                    .map(|d| BlockingEdge {
+                        kind: "dependency",
+                        id: d.id.to_owned(),
+                        agent_id: d.assigned_agent_id.clone(),
+                        detail: [d.summary, d.detail, d.id]
+                            .into_iter()
+                            .find(|s| !s.is_empty())
+                            .unwrap_or_default()
+                            .to_owned(),
+                    })
+            })
+            .or_else(|| {
+                rerun.filter(|_| !scoped).map(|r| BlockingEdge {
+                    kind: "rerun-request",
+                    id: r.request_id.clone(),
+                    agent_id: None,
+                    detail: r.reason.clone().unwrap_or_else(|| {
+                        "Active rerun request controls next attempt selection.".into()
+                    }),
+                })
+            })
+            .or(first_blocker)
+            .or(first_request)
+    };
+
+    // Logical agents.
+    let logical_agents: Vec<LogicalAgent> = outcomes
+        .iter()
+        .zip(&per_agent)
+        .map(|((agent, out), tasks)| {
+            logical_agent(
+                agent,
+                *out,
+                &selection,
+                tasks,
+                &all_assignments,
+                &deps,
+                roster,
+                control,
+            )
+        })
+        .collect();
+
+    let execution_state = if active_attempt.is_some() {
+        "active"
+    } else if completed
+        || logical_agents
+            .iter()
+            .any(|a| a.execution_state == "settled" || a.closure_state == "passed")
+    {
+        "settled"
+    } else {
+        "pending"
+    };
+    let controller_state = if execution_state == "active" {
+        "active"
+    } else {
+        "idle"
+    };
+    let closure_state =
+        if logical_agents.iter().any(|a| a.closure_state == "failed") || blocking_edge.is_some() {
+            "blocked"
+        } else if completed || logical_agents.iter().all(|a| a.closure_state == "passed") {
+            "passed"
+        } else if execution_state == "active"
+            || logical_agents
+                .iter()
+                .any(|a| a.closure_state == "evaluating")
+        {
+            "evaluating"
+        } else {
+            "pending"
+        };
+    let phase = if completed {
+        "completed"
+    } else if active_attempt.is_some() {
+        "running"
+    } else {
+        match blocking_edge.as_ref().map(|e| e.kind) {
+            Some("human-input" | "human-escalation" | "clarification") => "clarifying",
+            Some(_) => "blocked",
+            None if !control.attempts.is_empty() => "running",
+            None => "planned",
+        }
+    };
+
+    let next_timer = if completed {
+        None
+    } else {
+        next.map(|(_, t)| t)
+    };
+
+    WaveStatus {
+        lane: inputs.lane,
+        wave: inputs.wave,
+        phase,
+        execution_state,
+        closure_state,
+        controller_state,
+        blocking_edge,
+        logical_agents,
+        task_records,
+        feedback_by_id,
+        helper_assignments: all_assignments.into_iter().filter(|a| a.blocking).collect(),
+        dependencies: deps,
+        proof_bundles: control.proof_bundles.iter().collect(),
+        feedback_requests: feedback,
+        selection_source: selection.source,
+        rerun_request: rerun,
+        next_timer,
+        active_attempt,
+        closure_eligibility: ClosureEligibility {
+            all_agents_proven,
+            no_open_blockers,
+            wave_may_close,
+            owned_slice_proven_agent_ids: proven,
+            pending_agent_ids: pending,
+        },
+        now_ms,
+    }
+}
+
+/// What one agent's tasks say, gathered in the single task pass.
+#[derive(Debug, Clone, Default)]
+struct AgentTasks<'a> {
+    task_ids: Vec<&'a str>,
+    blocking_title: Option<&'a str>,
+    working_title: Option<&'a str>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn logical_agent(
+    agent: &RosterAgent,
+    out: Outcome,
+    selection: &Selection,
+    tasks: &AgentTasks<'_>,
+    assignments: &[Assignment<'_>],
+    deps: &[Dependency<'_>],
+    roster: &Roster,
+    control: &ControlState,
+) -> LogicalAgent {
+    let id = agent.id.as_str();
+    let selected = selection.agent_ids.iter().any(|s| s == id);
+    let by_attempt = selection.source == "active-attempt" && selected;
+    let helper = assignments
+        .iter()
+        .find(|a| a.blocking && a.assigned_agent_id.as_deref() == Some(id));
+    let dependency = deps
+        .iter()
+        .find(|d| d.direction == "inbound" && d.assigned_agent_id.as_deref() == Some(id));
+    let satisfied = out.exit_code == Some(0) && out.proof_met;
+    let done_state = if roster.is_closure_role(id) {
+        "closed"
+    } else {
+        "satisfied"
+    };
+    let (state, reason, closure_state): (&'static str, Option<String>, &'static str) = if by_attempt
+    {
+        (
+            "working",
+            Some(
+                selection
+                    .detail
+                    .clone()
+                    .unwrap_or_else(|| "Selected by the active launcher attempt.".into()),
+            ),
+            "evaluating",
+        )
+    } else if selected {
+        (
+            "needs-rerun",
+            Some("Selected by active rerun request.".into()),
+            "failed",
+        )
+    } else if let Some(title) = tasks.working_title {
+        ("working", Some(title.to_owned()), "evaluating")
+    } else if tasks.blocking_title.is_some() || helper.is_some() || dependency.is_some() {
+        let reason = tasks
+            .blocking_title
+            .map(str::to_owned)
+            .or_else(|| helper.map(|h| h.assignment_detail.clone()))
+            .or_else(|| dependency.map(|d| d.summary.to_owned()));
+        ("blocked", reason, "blocked")
+    } else if satisfied {
+        (
+            done_state,
+            Some("Latest attempt satisfied current control-plane state.".into()),
+            "passed",
+        )
+    } else if let Some(code) = out.exit_code.filter(|c| *c != 0) {
+        (
+            "needs-rerun",
+            Some(format!("Latest attempt exited with code {code}.")),
+            "failed",
+        )
+    } else if out.exit_code == Some(0) {
+        (
+            "needs-rerun",
+            Some("Latest attempt exited 0 without meeting its proof.".into()),
+            "failed",
+        )
+    } else {
+        ("planned", None, "pending")
+    };
+    let execution_state = if by_attempt {
+        "active"
+    } else if out.exit_code.is_some() {
+        "settled"
+    } else {
+        "pending"
+    };
+    LogicalAgent {
+        agent_id: id.to_owned(),
+        state,
+        reason: reason.filter(|r| !r.is_empty()),
+        execution_state,
+        closure_state,
+        task_ids: tasks.task_ids.iter().map(|t| (*t).to_owned()).collect(),
+        selected_for_rerun: selected && selection.source != "active-attempt",
+        selected_for_active_attempt: by_attempt,
+        active_proof_bundle_ids: control
+            .proof_bundles
+            .iter()
+            .filter(|b| b.agent_id == id && b.state == BundleState::Active)
+            .map(|b| b.proof_bundle_id.clone())
+            .collect(),
+    }
+}

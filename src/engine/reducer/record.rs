@@ -1,0 +1,878 @@
+//! The reducer's view of a coordination record and the streaming last-record-per-id fold.
+//!
+//! The fold keeps one entry per distinct id: the winning record under upstream's order (sort by
+//! `(updatedAt, id)`, stable, so among equal times the later arrival wins), with `createdAt` taken
+//! from the id's first record in that order. Records are folded one at a time, so memory follows
+//! the number of distinct ids, never the length of the log; folding the same sequence in one pass
+//! or in pieces gives the same state, and a record delivered twice changes nothing.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+/// Record kinds (§3.2).
+pub const KINDS: [&str; 13] = [
+    "request",
+    "ack",
+    "claim",
+    "evidence",
+    "decision",
+    "blocker",
+    "handoff",
+    "clarification-request",
+    "orchestrator-guidance",
+    "resolved-by-policy",
+    "human-escalation",
+    "human-feedback",
+    "integration-summary",
+];
+
+const STATUSES: [&str; 7] = [
+    "open",
+    "acknowledged",
+    "in_progress",
+    "resolved",
+    "closed",
+    "superseded",
+    "cancelled",
+];
+
+const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
+
+/// The table's own `'static` copy of `value`, if the table has it.
+fn interned(table: &[&'static str], value: &str) -> Option<&'static str> {
+    table.iter().copied().find(|t| *t == value)
+}
+
+const SEVERITIES: [&str; 6] = [
+    "hard",
+    "soft",
+    "stale",
+    "advisory",
+    "proof-critical",
+    "closure-critical",
+];
+
+/// A coordination record, normalized, with the fields the reducer reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoordRecord {
+    /// Record id.
+    pub id: Box<str>,
+    /// Kind (one of [`KINDS`]).
+    pub kind: &'static str,
+    /// Lane.
+    pub lane: Arc<str>,
+    /// Wave.
+    pub wave: Option<u64>,
+    /// Author.
+    pub agent_id: Arc<str>,
+    /// Targets (`agent:<id>`, `capability:<cap>`, bare ids).
+    pub targets: Box<[Box<str>]>,
+    /// Status (open, acknowledged, in_progress, resolved, closed, superseded, cancelled).
+    pub status: &'static str,
+    /// Priority (low, normal, high, urgent).
+    pub priority: &'static str,
+    /// Whether it may block the wave.
+    pub blocking: bool,
+    /// Blocker severity.
+    pub blocker_severity: &'static str,
+    /// Artifact references.
+    pub artifact_refs: Box<[Box<str>]>,
+    /// Ids it depends on.
+    pub depends_on: Box<[Box<str>]>,
+    /// Closure condition (`clarification:<id>`, `required=true`, …).
+    pub closure_condition: Box<str>,
+    /// Creation time (from the id's first record).
+    pub created_at: Box<str>,
+    /// Last update time.
+    pub updated_at: Box<str>,
+    /// Summary.
+    pub summary: Box<str>,
+    /// Detail.
+    pub detail: Box<str>,
+    /// Source (`launcher`, `agent`, `feedback`, …).
+    pub source: Arc<str>,
+    /// Requesting lane (dependency tickets).
+    pub requester_lane: Box<str>,
+    /// Owning lane (dependency tickets).
+    pub owner_lane: Box<str>,
+    /// Requesting wave (dependency tickets).
+    pub requester_wave: Option<u64>,
+    /// Owning wave (dependency tickets).
+    pub owner_wave: Option<u64>,
+    /// Whether the ticket is required.
+    pub required: bool,
+}
+
+/// Why a coordination line was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Not a JSON object with the expected field types.
+    #[error("not a valid coordination record ({message}); fix or delete the line")]
+    Json {
+        /// The parser's message.
+        message: String,
+    },
+    /// A required field is missing.
+    #[error("coordination record field `{field}` is required")]
+    Missing {
+        /// The field.
+        field: &'static str,
+    },
+    /// A field holds a value outside its set.
+    #[error("coordination record field `{field}` has unknown value `{value}`")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// The value.
+        value: String,
+    },
+}
+
+/// A boolean that also accepts upstream's spellings (`yes`, `1`, `off`, …).
+#[derive(Debug, Clone, Copy)]
+struct BoolLike(Option<bool>);
+
+impl<'de> Deserialize<'de> for BoolLike {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw<'a> {
+            Bool(bool),
+            Num(f64),
+            #[serde(borrow)]
+            Text(Cow<'a, str>),
+            Null(()),
+        }
+        Ok(BoolLike(match Raw::deserialize(d)? {
+            Raw::Bool(b) => Some(b),
+            Raw::Num(n) => Some(n != 0.0),
+            Raw::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "y" | "on" => Some(true),
+                "false" | "0" | "no" | "n" | "off" => Some(false),
+                _ => None,
+            },
+            Raw::Null(()) => None,
+        }))
+    }
+}
+
+/// A non-negative integer that may be written as a number or as text.
+#[derive(Debug, Clone, Copy)]
+struct UintLike(Option<u64>);
+
+impl<'de> Deserialize<'de> for UintLike {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw<'a> {
+            Int(u64),
+            Num(f64),
+            #[serde(borrow)]
+            Text(Cow<'a, str>),
+            Null(()),
+        }
+        Ok(UintLike(match Raw::deserialize(d)? {
+            Raw::Int(n) => Some(n),
+            Raw::Num(n) if n >= 0.0 => Some(n.trunc() as u64),
+            Raw::Num(_) | Raw::Null(()) => None,
+            Raw::Text(t) => t.trim().parse().ok(),
+        }))
+    }
+}
+
+/// The wire form, borrowed from the line where possible. Unknown fields are ignored here; the
+/// coordination log keeps them.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Raw<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    lane: Option<Cow<'a, str>>,
+    #[serde(default)]
+    wave: Option<UintLike>,
+    #[serde(borrow, default)]
+    agent_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    targets: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    priority: Option<Cow<'a, str>>,
+    #[serde(default)]
+    blocking: Option<BoolLike>,
+    #[serde(borrow, default)]
+    blocker_severity: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    artifact_refs: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    depends_on: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    closure_condition: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    created_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    updated_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    summary: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    detail: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    source: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    requester_lane: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    owner_lane: Option<Cow<'a, str>>,
+    #[serde(default)]
+    requester_wave: Option<UintLike>,
+    #[serde(default)]
+    owner_wave: Option<UintLike>,
+    #[serde(default)]
+    required: Option<BoolLike>,
+}
+
+fn trimmed(value: Option<Cow<'_, str>>) -> String {
+    match value {
+        Some(v) => {
+            let t = v.trim();
+            if t.len() == v.len() {
+                v.into_owned()
+            } else {
+                t.to_owned()
+            }
+        }
+        None => String::new(),
+    }
+}
+
+fn list(values: Option<Vec<Cow<'_, str>>>) -> Box<[Box<str>]> {
+    let mut out: Vec<Box<str>> = Vec::new();
+    for v in values.into_iter().flatten() {
+        let t = v.trim();
+        if !t.is_empty() && !out.iter().any(|o| &**o == t) {
+            out.push(t.into());
+        }
+    }
+    out.into_boxed_slice()
+}
+
+/// Default `blocking` for a kind (§3.2).
+pub fn default_blocking(kind: &str) -> bool {
+    matches!(
+        kind,
+        "request" | "blocker" | "clarification-request" | "human-escalation" | "human-feedback"
+    )
+}
+
+/// Default severity for a kind, priority and blocking flag (§3.2).
+pub fn default_severity(kind: &str, priority: &str, blocking: bool) -> &'static str {
+    if !blocking {
+        return "advisory";
+    }
+    match kind {
+        "human-escalation" | "human-feedback" => "hard",
+        "request" | "clarification-request" => "closure-critical",
+        "blocker" if matches!(priority, "high" | "urgent") => "hard",
+        "blocker" => "soft",
+        _ => "advisory",
+    }
+}
+
+impl CoordRecord {
+    /// Parses and normalizes one JSONL line. `now` fills a missing `createdAt`.
+    pub fn from_line(line: &str, now: &str) -> Result<Self, RecordError> {
+        let raw: Raw<'_> = serde_json::from_str(line).map_err(|e| RecordError::Json {
+            message: e.to_string(),
+        })?;
+        Self::from_raw(raw, now)
+    }
+
+    fn from_raw(raw: Raw<'_>, now: &str) -> Result<Self, RecordError> {
+        let kind_text = trimmed(raw.kind).to_ascii_lowercase();
+        if kind_text.is_empty() {
+            return Err(RecordError::Missing { field: "kind" });
+        }
+        let kind = interned(&KINDS, &kind_text).ok_or(RecordError::Invalid {
+            field: "kind",
+            value: kind_text,
+        })?;
+        let lane = trimmed(raw.lane);
+        if lane.is_empty() {
+            return Err(RecordError::Missing { field: "lane" });
+        }
+        let agent_id = trimmed(raw.agent_id);
+        if agent_id.is_empty() {
+            return Err(RecordError::Missing { field: "agentId" });
+        }
+        let wave = raw.wave.and_then(|w| w.0);
+        let status = match trimmed(raw.status).to_ascii_lowercase() {
+            s if s.is_empty() && kind == "resolved-by-policy" => "resolved",
+            s if s.is_empty() => "open",
+            s => interned(&STATUSES, &s).ok_or(RecordError::Invalid {
+                field: "status",
+                value: s,
+            })?,
+        };
+        let priority = match trimmed(raw.priority).to_ascii_lowercase() {
+            p if p.is_empty() => "normal",
+            p => interned(&PRIORITIES, &p).ok_or(RecordError::Invalid {
+                field: "priority",
+                value: p,
+            })?,
+        };
+        let blocking = raw
+            .blocking
+            .and_then(|b| b.0)
+            .unwrap_or_else(|| default_blocking(kind));
+        let blocker_severity = interned(
+            &SEVERITIES,
+            &trimmed(raw.blocker_severity).to_ascii_lowercase(),
+        )
+        .unwrap_or_else(|| default_severity(kind, priority, blocking));
+        let id = match trimmed(raw.id) {
+            id if id.is_empty() => return Err(RecordError::Missing { field: "id" }),
+            id => id,
+        };
+        let created_at = match trimmed(raw.created_at) {
+            c if c.is_empty() => now.to_owned(),
+            c => c,
+        };
+        let updated_at = match trimmed(raw.updated_at) {
+            u if u.is_empty() => created_at.clone(),
+            u => u,
+        };
+        let source = match trimmed(raw.source) {
+            s if s.is_empty() => "launcher".to_owned(),
+            s => s,
+        };
+        Ok(CoordRecord {
+            id: id.into(),
+            kind,
+            lane: lane.into(),
+            wave,
+            agent_id: agent_id.into(),
+            targets: list(raw.targets),
+            status,
+            priority,
+            blocking,
+            blocker_severity,
+            artifact_refs: list(raw.artifact_refs),
+            depends_on: list(raw.depends_on),
+            closure_condition: trimmed(raw.closure_condition).into(),
+            created_at: created_at.into(),
+            updated_at: updated_at.into(),
+            summary: trimmed(raw.summary).into(),
+            detail: trimmed(raw.detail).into(),
+            source: source.into(),
+            requester_lane: trimmed(raw.requester_lane).into(),
+            owner_lane: trimmed(raw.owner_lane).into(),
+            requester_wave: raw.requester_wave.and_then(|w| w.0),
+            owner_wave: raw.owner_wave.and_then(|w| w.0),
+            required: raw.required.and_then(|b| b.0).unwrap_or(false),
+        })
+    }
+
+    /// The normalized wire form (§3.2 field order), one JSONL line without a newline.
+    pub fn to_line(&self) -> String {
+        serde_json::Value::Object(self.to_map()).to_string()
+    }
+
+    /// The normalized wire form (§3.2 field order) as a JSON object.
+    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::{Map, Value};
+        let mut o = Map::new();
+        let s = |v: &str| Value::from(v);
+        let list =
+            |v: &[Box<str>]| Value::from(v.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        let opt = |v: Option<u64>| v.map_or(Value::Null, Value::from);
+        o.insert("recordVersion".into(), Value::from(1));
+        o.insert("id".into(), s(&self.id));
+        o.insert("kind".into(), s(self.kind));
+        o.insert("wave".into(), opt(self.wave));
+        o.insert("lane".into(), s(&self.lane));
+        o.insert("agentId".into(), s(&self.agent_id));
+        o.insert("targets".into(), list(&self.targets));
+        o.insert("status".into(), s(self.status));
+        o.insert("priority".into(), s(self.priority));
+        o.insert("blocking".into(), Value::from(self.blocking));
+        o.insert("blockerSeverity".into(), s(self.blocker_severity));
+        o.insert("artifactRefs".into(), list(&self.artifact_refs));
+        o.insert("dependsOn".into(), list(&self.depends_on));
+        o.insert("closureCondition".into(), s(&self.closure_condition));
+        o.insert("createdAt".into(), s(&self.created_at));
+        o.insert("updatedAt".into(), s(&self.updated_at));
+        o.insert("confidence".into(), s("medium"));
+        o.insert("summary".into(), s(&self.summary));
+        o.insert("detail".into(), s(&self.detail));
+        o.insert("attempt".into(), Value::Null);
+        o.insert("source".into(), s(&self.source));
+        o.insert("executorId".into(), s(""));
+        o.insert("project".into(), s(""));
+        o.insert("requesterLane".into(), s(&self.requester_lane));
+        o.insert("ownerLane".into(), s(&self.owner_lane));
+        o.insert("requesterProject".into(), s(""));
+        o.insert("ownerProject".into(), s(""));
+        o.insert("requesterWave".into(), opt(self.requester_wave));
+        o.insert("ownerWave".into(), opt(self.owner_wave));
+        o.insert("required".into(), Value::from(self.required));
+        o
+    }
+
+    /// Open statuses: open, acknowledged, in_progress.
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, "open" | "acknowledged" | "in_progress")
+    }
+
+    /// `blocksWave` (§3.4): open, blocking, and not a stale or advisory severity.
+    pub fn blocks_wave(&self) -> bool {
+        self.is_open() && self.blocking && !matches!(self.blocker_severity, "stale" | "advisory")
+    }
+
+    /// The clarification id of a `clarification:<id>` closure condition.
+    pub fn clarification_condition(&self) -> Option<&str> {
+        self.closure_condition
+            .strip_prefix("clarification:")
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The first `agent:<id>` target.
+    pub fn first_agent_target(&self) -> Option<&str> {
+        self.targets.iter().find_map(|t| t.strip_prefix("agent:"))
+    }
+}
+
+/// One id's state in the fold: where its winning line is, the order keys of its latest and
+/// first versions, the first version's `createdAt`, and the winning record itself when it was
+/// already parsed (pushed as a record, or a line the structural scan could not read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slot {
+    position: Position,
+    latest_key: (i64, Position),
+    first_key: (i64, Position),
+    created_at: Box<str>,
+    record: Option<Box<CoordRecord>>,
+}
+
+/// Where a line sits in the merged stream: `(at, writer, seq)` order (DESIGN §4), with the
+/// writer given as its rank among the stream's writers sorted by name. A single-file log is one
+/// writer, its line numbers the sequence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Position {
+    /// Milliseconds of the line's `at`; `None` takes the record's `updatedAt` (else
+    /// `createdAt`), which is what a single-file upstream log's lines are stamped with.
+    pub at_millis: Option<i64>,
+    /// Rank of the writer's name.
+    pub writer: u32,
+    /// The writer's sequence number (line number for a single file).
+    pub seq: u64,
+}
+
+impl Position {
+    /// The position of line `n` of a single-file log.
+    pub fn line(n: u64) -> Self {
+        Position {
+            at_millis: None,
+            writer: 0,
+            seq: n,
+        }
+    }
+}
+
+/// A line the fold could not use, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The line's position.
+    pub position: Position,
+    /// Why.
+    pub error: RecordError,
+}
+
+/// Streaming last-record-per-id fold of coordination lines, in two passes.
+///
+/// Each line comes with its position in the merged stream (the line number of a single-file
+/// log, the index in `(at, writer, seq)` order for a store). A line wins over another of the same
+/// id when its `(updatedAt, position)` is greater, so the fold is a per-id maximum: the result
+/// does not depend on the order lines are pushed in, and pushing the same line at the same
+/// position again changes nothing.
+///
+/// Pass one ([`CoordFold::push_line`]) orders lines by a structural scan and keeps only keys:
+/// memory follows the number of distinct ids, not the log. Pass two ([`Winners::attach`]) sees
+/// the lines again and fully parses only each id's winner. [`CoordFold::fold_lines`] runs both
+/// over lines held in memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CoordFold {
+    slots: HashMap<Box<str>, Slot>,
+    rejected: Vec<Rejected>,
+}
+
+/// The winners of a fold, waiting for their lines (pass two).
+#[derive(Debug, Clone)]
+pub struct Winners {
+    slots: Vec<Winner>,
+    by_position: HashMap<(u32, u64), usize>,
+    rejected: Vec<Rejected>,
+    /// Shared copies of the few distinct lanes, authors and sources.
+    interned: HashSet<Arc<str>>,
+}
+
+/// One id's winner in pass two; the record arrives with its line.
+#[derive(Debug, Clone)]
+struct Winner {
+    order: (i64, Box<str>),
+    created_at: Box<str>,
+    record: Option<CoordRecord>,
+}
+
+/// Milliseconds of a stored timestamp; unparsable times sort first. The common wire form
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` is decoded directly, anything else goes through the full parser.
+pub fn millis(text: &str) -> i64 {
+    fast_millis(text.as_bytes())
+        .or_else(|| crate::event::time::parse_millis(text))
+        .unwrap_or(i64::MIN)
+}
+
+fn fast_millis(b: &[u8]) -> Option<i64> {
+    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let mut n = 0i64;
+        for &c in b.get(r)? {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + i64::from(c - b'0');
+        }
+        Some(n)
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss, ms) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if d > *month_days.get(usize::try_from(m - 1).ok()?)? {
+        return None;
+    }
+    // Days from the civil date (proleptic Gregorian), Howard Hinnant's algorithm.
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms)
+}
+
+impl CoordFold {
+    /// An empty fold.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Pass one: folds the keys of one JSONL line found at `position`.
+    pub fn push_line(&mut self, line: &str, position: Position) {
+        match super::scan::line_keys(line) {
+            Some(super::scan::LineKeys {
+                id: Some(id),
+                updated_at,
+                created_at,
+            }) if !id.trim().is_empty() && id.trim().len() == id.len() => {
+                let created = created_at.unwrap_or("").trim();
+                let updated = updated_at.map(str::trim).filter(|u| !u.is_empty());
+                self.offer(id, updated.unwrap_or(created), created, position, None);
+            }
+            _ => match CoordRecord::from_line(line, "") {
+                Ok(r) => self.push(r, position),
+                Err(error) => self.rejected.push(Rejected { position, error }),
+            },
+        }
+    }
+
+    /// Folds a record that is already parsed.
+    pub fn push(&mut self, record: CoordRecord, position: Position) {
+        let id: Box<str> = record.id.clone();
+        let updated = record.updated_at.clone();
+        let created = record.created_at.clone();
+        self.offer(&id, &updated, &created, position, Some(Box::new(record)));
+    }
+
+    fn offer(
+        &mut self,
+        id: &str,
+        updated_at: &str,
+        created_at: &str,
+        position: Position,
+        record: Option<Box<CoordRecord>>,
+    ) {
+        let updated = millis(updated_at);
+        let position = Position {
+            at_millis: Some(position.at_millis.unwrap_or(updated)),
+            ..position
+        };
+        let key = (updated, position);
+        match self.slots.get_mut(id) {
+            None => {
+                self.slots.insert(
+                    id.into(),
+                    Slot {
+                        position,
+                        latest_key: key,
+                        first_key: key,
+                        created_at: created_at.into(),
+                        record,
+                    },
+                );
+            }
+            Some(slot) => {
+                if key < slot.first_key {
+                    slot.first_key = key;
+                    slot.created_at = created_at.into();
+                }
+                if key > slot.latest_key {
+                    slot.position = position;
+                    slot.latest_key = key;
+                    slot.record = record;
+                }
+            }
+        }
+    }
+
+    /// Number of distinct ids.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// True when nothing was folded.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Ends pass one.
+    pub fn winners(self) -> Winners {
+        let mut by_position = HashMap::new();
+        let slots: Vec<Winner> = self
+            .slots
+            .into_iter()
+            .enumerate()
+            .map(|(i, (id, slot))| {
+                if slot.record.is_none() {
+                    by_position.insert((slot.position.writer, slot.position.seq), i);
+                }
+                Winner {
+                    order: (slot.latest_key.0, id),
+                    created_at: slot.created_at,
+                    record: slot.record.map(|r| *r),
+                }
+            })
+            .collect();
+        Winners {
+            slots,
+            by_position,
+            rejected: self.rejected,
+            interned: HashSet::new(),
+        }
+    }
+
+    /// Both passes over lines held in memory: `(line, position)` pairs.
+    pub fn fold_lines<'l>(
+        lines: impl Iterator<Item = (&'l str, Position)> + Clone,
+        now: &str,
+    ) -> (Vec<CoordRecord>, Vec<Rejected>) {
+        let mut fold = CoordFold::new();
+        for (line, position) in lines.clone() {
+            fold.push_line(line, position);
+        }
+        let mut winners = fold.winners();
+        if winners.needs_lines() {
+            for (line, position) in lines {
+                winners.attach(line, position);
+            }
+        }
+        winners.finish(now)
+    }
+}
+
+impl Winners {
+    /// True while some winner's line has not been attached.
+    pub fn needs_lines(&self) -> bool {
+        !self.by_position.is_empty()
+    }
+
+    /// Pass two: parses the line at `position` if it is a winner; other lines cost a lookup.
+    pub fn attach(&mut self, line: &str, position: Position) {
+        let Some(i) = self.by_position.remove(&(position.writer, position.seq)) else {
+            return;
+        };
+        match CoordRecord::from_line(line, "") {
+            Ok(mut r) => {
+                for field in [&mut r.lane, &mut r.agent_id, &mut r.source] {
+                    match self.interned.get(&**field) {
+                        Some(shared) => *field = Arc::clone(shared),
+                        None => {
+                            self.interned.insert(Arc::clone(field));
+                        }
+                    }
+                }
+                if let Some(slot) = self.slots.get_mut(i) {
+                    slot.record = Some(r);
+                }
+            }
+            Err(error) => self.rejected.push(Rejected { position, error }),
+        }
+    }
+
+    /// The latest records in upstream's order `(updatedAt, id)`, with each id's first
+    /// `createdAt` (or `now` when it had none), and every rejected line by position. A winner
+    /// whose line never came back in pass two is dropped.
+    pub fn finish(self, now: &str) -> (Vec<CoordRecord>, Vec<Rejected>) {
+        let mut rejected = self.rejected;
+        let mut slots = self.slots;
+        slots.sort_unstable_by(|a, b| a.order.cmp(&b.order));
+        // Collected in place: the slots' allocation becomes the records'.
+        let out: Vec<CoordRecord> = slots
+            .into_iter()
+            .filter_map(|slot| {
+                let mut r = slot.record?;
+                r.created_at = if slot.created_at.is_empty() {
+                    now.into()
+                } else {
+                    slot.created_at
+                };
+                if r.updated_at.is_empty() {
+                    r.updated_at = r.created_at.clone();
+                }
+                Some(r)
+            })
+            .collect();
+        rejected.sort_by_key(|r| (r.position.writer, r.position.seq));
+        (out, rejected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: &str, status: &str, created: &str, updated: &str) -> String {
+        format!(
+            r#"{{"id":"{id}","kind":"request","lane":"main","wave":0,"agentId":"A1","status":"{status}","createdAt":"{created}","updatedAt":"{updated}","unknown":{{"x":1}}}}"#
+        )
+    }
+
+    fn rec(l: &str) -> CoordRecord {
+        CoordRecord::from_line(l, "2026-01-01T00:00:00.000Z").expect("valid")
+    }
+
+    #[test]
+    fn normalizes_defaults() {
+        let r = CoordRecord::from_line(
+            r#"{"id":"x","kind":"Blocker","lane":"main","wave":"1","agentId":"A1","priority":"high","blocking":"yes"}"#,
+            "2026-01-01T00:00:00.000Z",
+        )
+        .expect("valid");
+        assert_eq!(r.kind, "blocker");
+        assert_eq!(r.status, "open");
+        assert!(r.blocking);
+        assert_eq!(r.blocker_severity, "hard");
+        assert_eq!(r.wave, Some(1));
+        assert_eq!(&*r.created_at, "2026-01-01T00:00:00.000Z");
+        assert_eq!(r.updated_at, r.created_at);
+        assert_eq!(&*r.source, "launcher");
+        assert!(r.blocks_wave());
+        let e = CoordRecord::from_line(
+            r#"{"id":"x","kind":"gossip","lane":"m","agentId":"A"}"#,
+            "t",
+        )
+        .expect_err("invalid kind");
+        assert!(matches!(e, RecordError::Invalid { field: "kind", .. }));
+        assert!(CoordRecord::from_line("{", "t").is_err());
+    }
+
+    fn finished(lines: &[(String, u64)]) -> Vec<CoordRecord> {
+        let (records, rejected) = CoordFold::fold_lines(
+            lines.iter().map(|(l, p)| (l.as_str(), Position::line(*p))),
+            "2026-01-01T00:00:00.000Z",
+        );
+        assert!(rejected.is_empty(), "{rejected:?}");
+        records
+    }
+
+    const T1: &str = "2026-01-01T00:01:00.000Z";
+    const T5: &str = "2026-01-01T00:05:00.000Z";
+    const T9: &str = "2026-01-01T00:09:00.000Z";
+
+    #[test]
+    fn latest_wins_and_created_at_stays_from_the_first() {
+        let mut lines = vec![
+            (line("r", "resolved", T5, T5), 1),
+            (line("r", "open", T1, T1), 0),
+        ];
+        let r = finished(&lines);
+        assert_eq!((r[0].status, &*r[0].created_at), ("resolved", T1));
+        // Equal times: the later position wins.
+        lines.push((line("r", "closed", T9, T5), 2));
+        let r = finished(&lines);
+        assert_eq!((r[0].status, &*r[0].created_at), ("closed", T1));
+        // A parsed record folds like its line.
+        let mut other = CoordFold::new();
+        other.push(rec(&line("r", "open", T1, T1)), Position::line(0));
+        other.push(rec(&line("r", "resolved", T5, T5)), Position::line(1));
+        let (r, _) = other.winners().finish("now");
+        assert_eq!(r[0].status, "resolved");
+    }
+
+    #[test]
+    fn fast_timestamps_agree_with_the_full_parser() {
+        for t in [
+            "2026-01-01T00:00:00.000Z",
+            "2024-02-29T23:59:59.999Z",
+            "1970-01-01T00:00:00.001Z",
+            "2000-03-01T12:34:56.789Z",
+            "1969-12-31T23:59:59.000Z",
+        ] {
+            assert_eq!(Some(millis(t)), crate::event::time::parse_millis(t), "{t}");
+        }
+        assert_eq!(fast_millis(b"2026-02-30T00:00:00.000Z"), None);
+        assert_eq!(millis("2026-01-01T00:00:00Z"), 1_767_225_600_000);
+        assert_eq!(millis("garbage"), i64::MIN);
+    }
+
+    #[test]
+    fn bad_lines_are_rejected_with_their_position() {
+        let lines = [
+            ("{broken", Position::line(3)),
+            (
+                r#"{"id":"x","kind":"gossip","lane":"m","agentId":"A"}"#,
+                Position::line(4),
+            ),
+        ];
+        let (records, rejected) = CoordFold::fold_lines(lines.iter().copied(), "now");
+        assert!(records.is_empty());
+        let positions: Vec<_> = rejected.iter().map(|r| r.position.seq).collect();
+        assert_eq!(positions, [3, 4]);
+    }
+}
