@@ -1,14 +1,18 @@
-//! One behaviour suite run against every `EventStore` backend (`DirStore`, `MemStore`): the
+//! One behaviour suite run against every `EventStore` backend (`DirStore`, `MemStore`, `GitBranchStore`): the
 //! backends must agree on numbering, line bytes, problems and envelopes.
 
 use std::io::Write;
 use std::path::Path;
 
 use serde_json::json;
+use wave_runner::store::git::{GitBranchStore, GitSpec};
 use wave_runner::store::{
     Appended, DirStore, EventStore, LEGACY_WRITER, MemStore, PutOutcome, Record, ResultKey,
     StoreError, StreamId, read_stream,
 };
+
+#[path = "support/gitserver.rs"]
+mod gitserver;
 
 /// Appends raw text to a writer file of a stream.
 type StageRaw = dyn Fn(&StreamId, &str, &str);
@@ -22,6 +26,7 @@ struct Backend {
     stage_raw: Box<StageRaw>,
     file_text: Box<FileText>,
     _dir: Option<tempfile::TempDir>,
+    _server: Option<gitserver::GitServer>,
 }
 
 fn backends() -> Vec<Backend> {
@@ -50,6 +55,7 @@ fn backends() -> Vec<Backend> {
                 std::fs::read_to_string(text_store.writer_file(stream, writer)).unwrap_or_default()
             }),
             _dir: Some(dir),
+            _server: None,
         },
         Backend {
             name: "mem",
@@ -61,8 +67,36 @@ fn backends() -> Vec<Backend> {
                 mem_text.file_text(stream, writer).unwrap_or_default()
             }),
             _dir: None,
+            _server: None,
         },
+        git_backend(),
     ]
+}
+
+/// The state-branch backend against a `git daemon` on loopback; a second instance on the same
+/// cache stages raw lines and reads files back.
+fn git_backend() -> Backend {
+    let server = gitserver::GitServer::daemon();
+    let cache = tempfile::tempdir().expect("temp dir");
+    let spec = GitSpec::parse(&format!("{}#wave-state", server.url())).expect("spec");
+    let base = cache.path().join("cache");
+    let open = || GitBranchStore::new(spec.clone(), &base, None);
+    let raw = open();
+    let text = open();
+    Backend {
+        name: "git",
+        store: Box::new(open()),
+        stage_raw: Box::new(move |stream, writer, t| {
+            raw.append_raw(stream, writer, t).expect("stage raw text")
+        }),
+        file_text: Box::new(move |stream, writer| {
+            text.file_text(stream, writer)
+                .expect("read file")
+                .unwrap_or_default()
+        }),
+        _dir: Some(cache),
+        _server: Some(server),
+    }
 }
 
 fn rec(value: serde_json::Value) -> Record {

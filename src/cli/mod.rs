@@ -18,6 +18,7 @@ mod init;
 mod launch;
 mod plan;
 mod replay;
+mod state;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,7 +38,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub repo_root: Option<PathBuf>,
 
-    /// Where canonical state lives: `dir:<path>` (default: $WAVE_STORE, else `dir:.wave/state`).
+    /// Where canonical state lives: `dir:<path>` or `git:<remote-url>[#<branch>]` (default:
+    /// $WAVE_STORE, else `dir:.wave/state`).
     #[arg(long, global = true, value_name = "SPEC")]
     pub store: Option<String>,
 
@@ -70,6 +72,8 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// The deterministic native benchmark.
     Benchmark(benchmark::BenchmarkArgs),
+    /// The canonical store: sync a state branch, show its history, verify any store.
+    State(state::StateArgs),
 }
 
 /// Entry point of the `wave` binary.
@@ -88,7 +92,11 @@ pub fn main() -> ExitCode {
         }
     };
     let settings = Settings::resolve(cli.repo_root, cli.store, EnvSnapshot::capture());
-    match dispatch(&settings, cli.command) {
+    let result = dispatch(&settings, cli.command);
+    for notice in crate::store::git::take_notices() {
+        output::eprint_line(&notice);
+    }
+    match result {
         Ok(code) => code.into(),
         Err(err) => {
             output::eprint_line(&err.to_string());
@@ -111,6 +119,7 @@ pub fn dispatch(settings: &Settings, command: Command) -> Result<Code, CliError>
         Command::Github(args) => github::run(settings, args),
         Command::Replay(args) => replay::run(settings, args),
         Command::Benchmark(args) => benchmark::run(settings, args),
+        Command::State(args) => state::run(settings, args),
     }
 }
 

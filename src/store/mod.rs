@@ -25,6 +25,7 @@
 mod dir;
 mod error;
 mod files;
+pub mod git;
 pub mod legacy;
 mod line;
 mod mem;
@@ -35,6 +36,7 @@ use std::fmt;
 
 pub use dir::{DirStore, FORMAT_FILE, STORE_FORMAT};
 pub use error::StoreError;
+pub use git::GitBranchStore;
 pub use legacy::{LegacyUpstream, WithLegacy};
 pub use line::{Envelope, RawLine, StoredRecord};
 pub use mem::MemStore;

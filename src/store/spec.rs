@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::git::{GitBranchStore, GitSpec};
 use super::legacy::{LegacyUpstream, WithLegacy};
 use super::{DirStore, EventStore, StoreError};
 use crate::settings::Settings;
@@ -10,13 +11,15 @@ use crate::settings::Settings;
 pub const DEFAULT_SPEC: &str = "dir:.wave/state";
 
 /// The forms a spec may take, for messages.
-pub const ACCEPTED_SPECS: &str = "`dir:<path>` (a directory; relative paths resolve against the repository root; default `dir:.wave/state`)";
+pub const ACCEPTED_SPECS: &str = "`dir:<path>` (a directory; relative paths resolve against the repository root; default `dir:.wave/state`) or `git:<remote-url>[#<branch>]` (a state branch, default branch `wave-state`)";
 
 /// A parsed store spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreSpec {
     /// `dir:<path>`: a [`DirStore`] at `path` (relative to the repository root unless absolute).
     Dir(PathBuf),
+    /// `git:<remote-url>[#<branch>]`: a [`GitBranchStore`] on that branch of the remote.
+    Git(GitSpec),
 }
 
 impl StoreSpec {
@@ -32,6 +35,13 @@ impl StoreSpec {
                 spec: spec.to_owned(),
             }),
             "dir" => Ok(StoreSpec::Dir(PathBuf::from(rest))),
+            "git" => GitSpec::parse(rest)
+                .map(StoreSpec::Git)
+                .map_err(|e| StoreError::Io {
+                    action: "parse the store spec",
+                    path: PathBuf::from("git:"),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+                }),
             _ => Err(unknown()),
         }
     }
@@ -56,6 +66,11 @@ pub fn open_store(settings: &Settings) -> Result<Box<dyn EventStore>, StoreError
     let inner: Box<dyn EventStore> =
         match StoreSpec::from_settings(settings)?.resolve(&settings.repo_root) {
             StoreSpec::Dir(path) => Box::new(DirStore::new(path)),
+            StoreSpec::Git(spec) => {
+                let cache = spec.cache_base(&settings.repo_root);
+                let token = GitBranchStore::token_from_env(&settings.env);
+                Box::new(GitBranchStore::new(spec, &cache, token))
+            }
         };
     Ok(Box::new(WithLegacy::new(
         inner,
@@ -87,7 +102,7 @@ mod tests {
 
     #[test]
     fn unknown_schemes_name_the_accepted_forms() {
-        for spec in ["git:origin#wave-state", ".wave/state", "s3:bucket"] {
+        for spec in [".wave/state", "s3:bucket"] {
             let err = StoreSpec::parse(spec).expect_err("rejected");
             let text = err.to_string();
             assert!(text.contains(spec) && text.contains("dir:<path>"), "{text}");

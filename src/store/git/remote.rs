@@ -1,0 +1,297 @@
+//! Talking to the remote: fetch the state branch, push it without force, and read the per-ref
+//! status the server sends back. Credentials come from a token through the credentials callback
+//! and are offered once; a refused token ends the operation at once.
+//!
+//! Must not: put the token in a URL, a message or anything written to disk.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+
+use git2::{AutotagOption, Cred, CredentialType, FetchOptions, PushOptions, RemoteCallbacks};
+
+/// The user name sent with a token (GitHub's convention for installation and job tokens).
+pub const TOKEN_USER: &str = "x-access-token";
+
+/// A token, never shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    value: String,
+    /// The environment variable it came from, for messages.
+    pub source: &'static str,
+}
+
+impl Token {
+    /// A token read from `source`.
+    pub fn new(value: impl Into<String>, source: &'static str) -> Self {
+        Self {
+            value: value.into(),
+            source,
+        }
+    }
+
+    /// Replaces every occurrence of the token in `text`, so no message can carry it.
+    pub fn scrub(&self, text: &str) -> String {
+        if self.value.is_empty() {
+            text.to_owned()
+        } else {
+            text.replace(&self.value, "***")
+        }
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Token(from {}, redacted)", self.source)
+    }
+}
+
+/// Why the git-branch store could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitStoreError {
+    /// The server refused the token.
+    #[error(
+        "{remote} refused the token from ${source_var}: check that it is valid and may push to the repository"
+    )]
+    AuthRefused {
+        /// The remote (without credentials).
+        remote: String,
+        /// The variable the token came from.
+        source_var: &'static str,
+    },
+    /// The server wants credentials and none were given.
+    #[error(
+        "{remote} asks for credentials: set WAVE_GIT_TOKEN (or GITHUB_TOKEN) to a token that may push to the repository"
+    )]
+    AuthMissing {
+        /// The remote (without credentials).
+        remote: String,
+    },
+    /// The remote could not be reached or answered with an error.
+    #[error("cannot {action} {remote}: {message}")]
+    Unreachable {
+        /// `fetch from` or `push to`.
+        action: &'static str,
+        /// The remote (without credentials).
+        remote: String,
+        /// What the transport said.
+        message: String,
+    },
+    /// A local git operation on the cache failed.
+    #[error("git failed to {action} in the state cache {cache}: {message}")]
+    Local {
+        /// What was being done.
+        action: &'static str,
+        /// The cache directory.
+        cache: String,
+        /// What libgit2 said.
+        message: String,
+    },
+    /// The branch holds a newer store format than this build writes.
+    #[error(
+        "the state branch's format marker {location} declares format {found}, newer than {supported}: upgrade wave-runner before writing to it"
+    )]
+    NewerFormat {
+        /// The marker.
+        location: String,
+        /// The declared format.
+        found: u64,
+        /// The newest format this build writes.
+        supported: u64,
+    },
+    /// The store spec is malformed.
+    #[error("invalid git store spec: {reason}; the form is `git:<remote-url>[#<branch>]`")]
+    InvalidSpec {
+        /// What is wrong (never the spec itself, which may hold a secret).
+        reason: String,
+    },
+}
+
+impl GitStoreError {
+    /// Whether the error is about credentials (retrying cannot help).
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self,
+            GitStoreError::AuthRefused { .. } | GitStoreError::AuthMissing { .. }
+        )
+    }
+
+    /// The closest I/O kind, for carrying the error inside a `StoreError::Io`.
+    pub(crate) fn io_kind(&self) -> std::io::ErrorKind {
+        match self {
+            GitStoreError::AuthRefused { .. } | GitStoreError::AuthMissing { .. } => {
+                std::io::ErrorKind::PermissionDenied
+            }
+            GitStoreError::Unreachable { .. } => std::io::ErrorKind::NotConnected,
+            GitStoreError::InvalidSpec { .. } => std::io::ErrorKind::InvalidInput,
+            GitStoreError::Local { .. } => std::io::ErrorKind::Other,
+            GitStoreError::NewerFormat { .. } => std::io::ErrorKind::InvalidData,
+        }
+    }
+}
+
+/// What the server said about a pushed ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum PushOutcome {
+    /// The ref now points at the pushed commit.
+    Accepted,
+    /// The ref moved meanwhile (or the server refused it): fetch, rebuild and retry.
+    Rejected(String),
+}
+
+/// How the credentials callback fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthState {
+    NotAsked,
+    Offered,
+    Refused,
+    Missing,
+    Unsupported,
+}
+
+/// A remote and the credentials to reach it.
+pub(super) struct Remote<'s> {
+    /// The URL as configured (never holding a password).
+    pub url: &'s str,
+    /// The URL for messages.
+    pub shown: &'s str,
+    /// The branch on the remote.
+    pub branch: &'s str,
+    /// The token, when one is set.
+    pub token: Option<&'s Token>,
+}
+
+impl Remote<'_> {
+    /// Fetches the branch into `into` (a ref of `repo`), forced: the remote is the authority.
+    /// A branch the remote does not have yet leaves `into` as it is.
+    pub fn fetch(&self, repo: &git2::Repository, into: &str) -> Result<(), GitStoreError> {
+        let auth = Cell::new(AuthState::NotAsked);
+        let mut remote = repo
+            .remote_anonymous(self.url)
+            .map_err(|e| self.transport_error("fetch from", &e, &auth))?;
+        let mut options = FetchOptions::new();
+        options.remote_callbacks(self.callbacks(&auth, None));
+        options.download_tags(AutotagOption::None);
+        let spec = format!("+refs/heads/{}:{into}", self.branch);
+        remote
+            .fetch(&[spec.as_str()], Some(&mut options), None)
+            .map_err(|e| self.transport_error("fetch from", &e, &auth))
+    }
+
+    /// Pushes `local` (a ref of `repo`) to the branch without force and reads the per-ref
+    /// status: `push()` itself succeeds even when the server refuses the ref.
+    pub fn push(&self, repo: &git2::Repository, local: &str) -> Result<PushOutcome, GitStoreError> {
+        let auth = Cell::new(AuthState::NotAsked);
+        let status: RefCell<Option<String>> = RefCell::new(None);
+        let mut remote = repo
+            .remote_anonymous(self.url)
+            .map_err(|e| self.transport_error("push to", &e, &auth))?;
+        let mut options = PushOptions::new();
+        options.remote_callbacks(self.callbacks(&auth, Some(&status)));
+        let spec = format!("{local}:refs/heads/{}", self.branch);
+        let pushed = remote.push(&[spec.as_str()], Some(&mut options));
+        drop(options);
+        match pushed {
+            Ok(()) => match status.take() {
+                Some(reason) => Ok(PushOutcome::Rejected(self.scrub(&reason))),
+                None => Ok(PushOutcome::Accepted),
+            },
+            Err(e) if is_rejection(&e) => Ok(PushOutcome::Rejected(self.scrub(e.message()))),
+            Err(e) => Err(self.transport_error("push to", &e, &auth)),
+        }
+    }
+
+    fn callbacks<'c>(
+        &'c self,
+        auth: &'c Cell<AuthState>,
+        status: Option<&'c RefCell<Option<String>>>,
+    ) -> RemoteCallbacks<'c> {
+        let mut callbacks = RemoteCallbacks::new();
+        callbacks.credentials(move |_url, _user, allowed| {
+            if !allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+                auth.set(AuthState::Unsupported);
+                return Err(git2::Error::from_str(
+                    "the remote asks for a kind of credential other than a token",
+                ));
+            }
+            match (self.token, auth.get()) {
+                (None, _) => {
+                    auth.set(AuthState::Missing);
+                    Err(git2::Error::from_str("no token to offer"))
+                }
+                // Offered once and asked again: the server refused it. Stop here, or libgit2
+                // would keep asking.
+                (Some(_), AuthState::Offered | AuthState::Refused) => {
+                    auth.set(AuthState::Refused);
+                    Err(git2::Error::from_str("the token was refused"))
+                }
+                (Some(token), _) => {
+                    auth.set(AuthState::Offered);
+                    Cred::userpass_plaintext(TOKEN_USER, &token.value)
+                }
+            }
+        });
+        if let Some(status) = status {
+            callbacks.push_update_reference(move |_refname, message| {
+                if let Some(message) = message {
+                    *status.borrow_mut() = Some(message.to_owned());
+                }
+                Ok(())
+            });
+        }
+        callbacks
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        match self.token {
+            Some(token) => token.scrub(text),
+            None => text.to_owned(),
+        }
+    }
+
+    fn transport_error(
+        &self,
+        action: &'static str,
+        error: &git2::Error,
+        auth: &Cell<AuthState>,
+    ) -> GitStoreError {
+        let remote = self.shown.to_owned();
+        match auth.get() {
+            AuthState::Refused => GitStoreError::AuthRefused {
+                remote,
+                source_var: self.token.map_or("WAVE_GIT_TOKEN", |t| t.source),
+            },
+            AuthState::Missing => GitStoreError::AuthMissing { remote },
+            _ if error.code() == git2::ErrorCode::Auth => match self.token {
+                Some(token) => GitStoreError::AuthRefused {
+                    remote,
+                    source_var: token.source,
+                },
+                None => GitStoreError::AuthMissing { remote },
+            },
+            _ => GitStoreError::Unreachable {
+                action,
+                remote,
+                message: self.scrub(error.message()),
+            },
+        }
+    }
+}
+
+/// Whether a push error means "the branch moved": fetch, rebuild and try again.
+fn is_rejection(error: &git2::Error) -> bool {
+    error.code() == git2::ErrorCode::NotFastForward
+        || error.message().contains("not present locally")
+        || error.message().contains("non-fastforwardable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_never_shows_in_debug_or_scrubbed_text() {
+        let token = Token::new("s3cr3t-value", "WAVE_GIT_TOKEN");
+        assert!(!format!("{token:?}").contains("s3cr3t"));
+        assert_eq!(token.scrub("bad s3cr3t-value here"), "bad *** here");
+    }
+}

@@ -1,0 +1,369 @@
+//! The state branch through the `wave` binary against real git servers on loopback: concurrent
+//! writers, a writer killed mid-push, a refused token, and a remote that goes away and comes
+//! back. The servers are started and stopped here; nothing uses `file://`.
+
+mod common;
+#[path = "support/gitserver.rs"]
+mod gitserver;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use gitserver::{GOOD_TOKEN, GitServer, files_of};
+
+const BRANCH: &str = "wave-state";
+const STREAM_DIR: &str = "main/wave-0/coordination";
+
+/// A `wave` command with a repository root and a store, and no token unless one is given.
+fn wave(root: &Path, spec: &str) -> Command {
+    let mut cmd = Command::new(common::wave_bin());
+    cmd.arg("--repo-root")
+        .arg(root)
+        .arg("--store")
+        .arg(spec)
+        .env_remove("WAVE_GIT_TOKEN")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("WAVE_STORE")
+        .env_remove("GITHUB_RUN_ID")
+        .env_remove("GITHUB_JOB")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn append_args(repeat: u32) -> Vec<String> {
+    [
+        "state",
+        "append",
+        "--stream",
+        "coordination",
+        "--lane",
+        "main",
+        "--wave",
+        "0",
+        "--json",
+        r#"{"id":"rec-{i}","kind":"evidence","summary":"record {i}"}"#,
+        "--repeat",
+        &repeat.to_string(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn run_ok(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd.output().expect("run wave");
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn spawn(cmd: &mut Command) -> Child {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn wave")
+}
+
+/// Per writer file of the coordination stream: the `seq` of each line, in file order, checking
+/// that every line is a JSON object whose `writer` names its file.
+fn seqs_by_writer(files: &[(String, String)]) -> BTreeMap<String, Vec<u64>> {
+    let mut out = BTreeMap::new();
+    for (path, text) in files {
+        let Some(writer) = path
+            .strip_prefix(&format!("{STREAM_DIR}/"))
+            .and_then(|f| f.strip_suffix(".jsonl"))
+        else {
+            continue;
+        };
+        assert!(text.ends_with('\n'), "{path} does not end with a newline");
+        let seqs = text
+            .lines()
+            .map(|line| {
+                let value: serde_json::Value =
+                    serde_json::from_str(line).unwrap_or_else(|e| panic!("{path}: {e}: {line}"));
+                assert_eq!(value["writer"], writer, "{path}: {line}");
+                value["seq"].as_u64().expect("seq")
+            })
+            .collect();
+        out.insert(writer.to_owned(), seqs);
+    }
+    out
+}
+
+fn assert_gap_free(seqs: &BTreeMap<String, Vec<u64>>, per_writer: Option<u64>) {
+    for (writer, list) in seqs {
+        let expected: Vec<u64> = (1..=list.len() as u64).collect();
+        assert_eq!(list, &expected, "writer {writer} is not gap-free");
+        if let Some(n) = per_writer {
+            assert_eq!(list.len() as u64, n, "writer {writer}");
+        }
+    }
+}
+
+fn verify_clean(spec: &str) {
+    let fresh = tempfile::tempdir().expect("temp dir");
+    let out = run_ok(wave(fresh.path(), spec).args(["state", "verify"]), "verify");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("; clean"), "{text}");
+}
+
+#[test]
+fn eight_writer_processes_append_800_records_concurrently_and_all_arrive_once() {
+    let server = GitServer::daemon();
+    let spec = server.spec(BRANCH);
+    let roots: Vec<tempfile::TempDir> = (0..8)
+        .map(|_| tempfile::tempdir().expect("temp dir"))
+        .collect();
+    let started = Instant::now();
+    // Each writer has its own repository root, so its own cache: like jobs on separate machines.
+    let children: Vec<Child> = roots
+        .iter()
+        .map(|root| spawn(wave(root.path(), &spec).args(append_args(100))))
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "writer failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    eprintln!("8 writers x 100 records: {:?}", started.elapsed());
+    let seqs = seqs_by_writer(&server.files(BRANCH));
+    assert_eq!(seqs.len(), 8, "{:?}", seqs.keys());
+    assert_gap_free(&seqs, Some(100));
+    assert_eq!(seqs.values().map(Vec::len).sum::<usize>(), 800);
+    verify_clean(&spec);
+}
+
+#[test]
+fn processes_sharing_one_cache_append_concurrently_without_loss() {
+    let server = GitServer::daemon();
+    let spec = server.spec(BRANCH);
+    let root = tempfile::tempdir().expect("temp dir");
+    let children: Vec<Child> = (0..4)
+        .map(|_| spawn(wave(root.path(), &spec).args(append_args(15))))
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let seqs = seqs_by_writer(&server.files(BRANCH));
+    assert_eq!(seqs.len(), 4);
+    assert_gap_free(&seqs, Some(15));
+    verify_clean(&spec);
+}
+
+/// The cache's local view of the killed writer's files.
+fn cache_files(root: &Path) -> Vec<(String, String)> {
+    let dir = root.join(".wave/cache/state-branch");
+    let cache = std::fs::read_dir(&dir)
+        .expect("cache directory")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "git"))
+        .expect("a cache repository");
+    files_of(&cache, "refs/wave/local")
+}
+
+#[test]
+fn a_writer_killed_mid_push_corrupts_nothing_and_the_next_push_carries_its_records() {
+    let server = GitServer::daemon();
+    let spec = server.spec(BRANCH);
+    let victim = tempfile::tempdir().expect("temp dir");
+    let other = tempfile::tempdir().expect("temp dir");
+    for delay_ms in [150u64, 400, 900] {
+        // Another writer keeps the branch moving, so the victim is often mid-retry.
+        let mut rival = spawn(wave(other.path(), &spec).args(append_args(20)));
+        let mut child = spawn(wave(victim.path(), &spec).args(append_args(1000)));
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().expect("SIGKILL the writer");
+        let _ = child.wait();
+        let status = rival.wait().expect("rival");
+        assert!(status.success());
+        // The victim's cache still works: push what it kept, then append again.
+        run_ok(
+            wave(victim.path(), &spec).args(["state", "push"]),
+            "push after kill",
+        );
+        run_ok(
+            wave(victim.path(), &spec).args(append_args(1)),
+            "append after kill",
+        );
+        let server_files = server.files(BRANCH);
+        let seqs = seqs_by_writer(&server_files);
+        assert_gap_free(&seqs, None);
+        // Everything the victim's cache holds is on the server, byte for byte.
+        for (path, text) in cache_files(victim.path()) {
+            let on_server = server_files
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, t)| t.as_str());
+            assert_eq!(
+                on_server,
+                Some(text.as_str()),
+                "{path} differs after kill at {delay_ms} ms"
+            );
+        }
+    }
+    let out = Command::new("git")
+        .args([
+            "--git-dir",
+            server.repo().to_str().expect("utf-8"),
+            "fsck",
+            "--strict",
+        ])
+        .output()
+        .expect("git fsck");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    verify_clean(&spec);
+}
+
+/// Every file under `dir`, as bytes.
+fn all_bytes(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            all_bytes(&path, out);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path.display().to_string(), bytes));
+        }
+    }
+}
+
+#[test]
+fn a_wrong_token_fails_fast_with_a_clear_message_and_appears_nowhere() {
+    let server = GitServer::http();
+    let spec = server.spec(BRANCH);
+    let root = tempfile::tempdir().expect("temp dir");
+    let secret = "wrong-token-7d3e9b1c";
+    let started = Instant::now();
+    let out = wave(root.path(), &spec)
+        .env("WAVE_GIT_TOKEN", secret)
+        .args(append_args(1))
+        .output()
+        .expect("run wave");
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(
+        stderr.contains("refused the token from $WAVE_GIT_TOKEN"),
+        "{stderr}"
+    );
+    let mut files = Vec::new();
+    all_bytes(root.path(), &mut files);
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains(secret), "token leaked: {text}");
+    }
+    for (path, bytes) in &files {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "token leaked into {path}"
+        );
+    }
+    // Nothing was stored: the refused append left no commit behind.
+    assert!(server.files(BRANCH).is_empty());
+    assert_eq!(
+        wave(root.path(), &spec)
+            .env("WAVE_GIT_TOKEN", secret)
+            .args(["state", "push"])
+            .output()
+            .expect("push")
+            .status
+            .code(),
+        Some(1)
+    );
+
+    // No token at all: the message says which variable to set.
+    let out = wave(root.path(), &spec)
+        .args(append_args(1))
+        .output()
+        .expect("run wave");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("set WAVE_GIT_TOKEN"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The right token (from GITHUB_TOKEN, the fallback) works, and the records arrive.
+    run_ok(
+        wave(root.path(), &spec)
+            .env("GITHUB_TOKEN", GOOD_TOKEN)
+            .args(append_args(3)),
+        "append with the right token",
+    );
+    let seqs = seqs_by_writer(&server.files(BRANCH));
+    assert_eq!(seqs.values().map(Vec::len).sum::<usize>(), 3);
+    assert_gap_free(&seqs, Some(3));
+}
+
+#[test]
+fn records_appended_while_the_remote_is_down_arrive_after_it_comes_back() {
+    let mut server = GitServer::daemon();
+    let spec = server.spec(BRANCH);
+    let root = tempfile::tempdir().expect("temp dir");
+    run_ok(
+        wave(root.path(), &spec).args(append_args(2)),
+        "first append",
+    );
+    server.stop();
+    let out = run_ok(
+        wave(root.path(), &spec).args(append_args(5)),
+        "offline append",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("kept") && stderr.contains("for the next push"),
+        "{stderr}"
+    );
+    // Reads while offline serve the cache, and say so.
+    let out = run_ok(
+        wave(root.path(), &spec).args(["state", "verify"]),
+        "offline verify",
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("7 records"));
+    let out = wave(root.path(), &spec)
+        .args(["state", "push"])
+        .output()
+        .expect("push");
+    assert_eq!(out.status.code(), Some(70), "a failed push exits 70");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kept"));
+    server.restart();
+    let out = run_ok(wave(root.path(), &spec).args(["state", "push"]), "push");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pushed"));
+    let seqs = seqs_by_writer(&server.files(BRANCH));
+    assert_eq!(seqs.values().map(Vec::len).sum::<usize>(), 7, "{seqs:?}");
+    assert_gap_free(&seqs, None);
+    verify_clean(&spec);
+    let log = run_ok(wave(root.path(), &spec).args(["state", "log"]), "log");
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(
+        log.contains("+1 record in main/wave-0/coordination"),
+        "{log}"
+    );
+    assert!(!log.contains("not pushed"), "{log}");
+}
