@@ -195,6 +195,25 @@ pub(crate) fn fold_jsonl(
     Ok(())
 }
 
+/// Folds one coordination-format JSONL file into its latest records, reporting bad lines.
+pub(crate) fn fold_file(path: &Path, now: &str) -> Result<Vec<CoordRecord>, CliError> {
+    let mut fold = CoordFold::new();
+    fold_jsonl(path, |line, n| {
+        fold.push_line(line, n);
+        Ok(())
+    })?;
+    let (records, rejected) = fold.finish(now);
+    for r in rejected {
+        output::eprint_line(&format!(
+            "warning: {}:{}: {}; line skipped",
+            path.display(),
+            r.position,
+            r.error
+        ));
+    }
+    Ok(records)
+}
+
 fn jsonl_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .map(|rd| {
@@ -250,26 +269,14 @@ fn status(settings: &Settings, args: StatusArgs) -> Result<Code, CliError> {
     let now_text = time::format(now);
     let wave = args.wave;
 
-    let mut coordination = CoordFold::new();
     let coord_path = layout
         .state_root
         .join("coordination")
         .join(format!("wave-{wave}.jsonl"));
-    fold_jsonl(&coord_path, |line, n| {
-        let rec = CoordRecord::from_line(line, &now_text).map_err(|e| e.to_string())?;
-        coordination.push(rec, n);
-        Ok(())
-    })?;
-
-    let mut dependencies = CoordFold::new();
-    let mut position = 0u64;
+    let coordination = fold_file(&coord_path, &now_text)?;
+    let mut dependencies = Vec::new();
     for file in jsonl_files(&layout.orchestrator_dir.join("dependencies")) {
-        fold_jsonl(&file, |line, _| {
-            position += 1;
-            let rec = CoordRecord::from_line(line, &now_text).map_err(|e| e.to_string())?;
-            dependencies.push(rec, position);
-            Ok(())
-        })?;
+        dependencies.extend(fold_file(&file, &now_text)?);
     }
 
     let mut control = ControlLog::new();

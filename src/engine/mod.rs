@@ -9,3 +9,10 @@ pub mod control;
 pub mod coordination;
 pub mod prompt;
 pub mod reducer;
+
+pub mod closure;
+pub mod gates;
+pub mod ladder;
+pub mod markers;
+pub mod retry;
+pub mod summary;

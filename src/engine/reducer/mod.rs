@@ -21,6 +21,7 @@
 
 pub mod record;
 pub mod roster;
+pub mod scan;
 
 use std::collections::HashMap;
 
@@ -31,7 +32,7 @@ use crate::engine::control::{BundleState, ControlState, ProofBundle, RerunReques
 use crate::event::envelope::ResultEnvelope;
 use crate::event::time;
 
-pub use record::{CoordFold, CoordRecord, RecordError};
+pub use record::{CoordFold, CoordRecord, RecordError, Rejected};
 pub use roster::{RoleIds, Roster, RosterAgent};
 
 /// Acknowledgement timeout (§3.9): 5 minutes.
@@ -48,10 +49,11 @@ pub struct WaveInputs<'a> {
     pub wave: u64,
     /// The wave's agents.
     pub roster: &'a Roster,
-    /// The wave's coordination records, folded.
-    pub coordination: &'a CoordFold,
-    /// Cross-lane dependency tickets (every lane's), folded.
-    pub dependencies: &'a CoordFold,
+    /// The wave's coordination records: latest per id, in `(updatedAt, id)` order
+    /// ([`CoordFold::finish`]).
+    pub coordination: &'a [CoordRecord],
+    /// Cross-lane dependency tickets (every lane's), latest per id.
+    pub dependencies: &'a [CoordRecord],
     /// The wave's control plane, materialized.
     pub control: &'a ControlState,
     /// The latest result envelope per agent.
@@ -133,9 +135,9 @@ pub struct Task<'a> {
     /// Updated.
     pub updated_at: &'a str,
     /// Acknowledgement deadline.
-    pub ack_deadline_at: Option<String>,
+    pub ack_deadline_at: Option<Stamp>,
     /// Resolution deadline.
-    pub resolve_deadline_at: Option<String>,
+    pub resolve_deadline_at: Option<Stamp>,
     /// Last sign of life while working.
     pub last_heartbeat_at: Option<&'a str>,
     /// Acknowledgement overdue at `now`.
@@ -420,10 +422,28 @@ impl Serialize for TasksView<'_, '_> {
     }
 }
 
-fn deadline(base: &str, offset_ms: i64) -> Option<String> {
-    let ms = time::parse_millis(base)?;
-    let ts = jiff::Timestamp::from_millisecond(ms.checked_add(offset_ms)?).ok()?;
-    Some(time::format(ts))
+/// An instant in Unix milliseconds, written as a wire timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stamp(pub i64);
+
+impl Stamp {
+    /// The wire form (`2026-01-02T03:04:05.678Z`); empty when out of range.
+    pub fn text(self) -> String {
+        jiff::Timestamp::from_millisecond(self.0)
+            .map(time::format)
+            .unwrap_or_default()
+    }
+}
+
+impl Serialize for Stamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text())
+    }
+}
+
+fn deadline(base: &str, offset_ms: i64) -> Option<Stamp> {
+    let ms = record::millis(base);
+    (ms != i64::MIN).then(|| Stamp(ms.saturating_add(offset_ms)))
 }
 
 fn task_type_of(kind: &str) -> &str {
@@ -488,8 +508,11 @@ fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64)
         }
     };
     let blocking = r.blocks_wave();
-    let start = time::parse_millis(&r.created_at).or_else(|| time::parse_millis(&r.updated_at));
-    let age = start.map(|s| (now_ms - s).max(0));
+    let start = match record::millis(&r.created_at) {
+        i64::MIN => record::millis(&r.updated_at),
+        ms => ms,
+    };
+    let age = (start != i64::MIN).then(|| (now_ms - start).max(0));
     let tracked = r.is_open() && blocking && ack_tracked(r);
     let linked = r.is_open()
         && blocking
@@ -718,7 +741,7 @@ fn assignments<'a>(latest: &[&'a CoordRecord], roster: &Roster) -> Vec<Assignmen
 }
 
 fn dependencies<'a>(
-    tickets: &'a CoordFold,
+    tickets: &'a [CoordRecord],
     lane: &str,
     wave: u64,
     roster: &Roster,
@@ -726,7 +749,7 @@ fn dependencies<'a>(
     let relevant = |w: Option<u64>| w.is_none_or(|w| w == wave);
     let mut inbound = Vec::new();
     let mut outbound = Vec::new();
-    for r in tickets.latest() {
+    for r in tickets {
         let required = r.required || r.closure_condition.contains("required=true");
         let owner = if r.owner_lane.is_empty() {
             &r.lane
@@ -892,7 +915,7 @@ fn edge(kind: &'static str, id: &str, agent: Option<&str>, detail: &str) -> Bloc
 /// Reduces a wave's canonical inputs into its status.
 pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
     let roster = inputs.roster;
-    let latest = inputs.coordination.latest();
+    let latest: Vec<&CoordRecord> = inputs.coordination.iter().collect();
     let feedback = feedback_requests(&latest, inputs.control, roster);
     let feedback_by_id: HashMap<String, usize> = feedback
         .iter()
@@ -951,10 +974,98 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
         .filter(|a| !proven.contains(&a.id))
         .map(|a| a.id.clone())
         .collect();
-    let any_blocking_task = task_records.iter().any(|r| {
+    // One pass over the tasks: blockers, the first task of each edge kind, per-agent facts and
+    // the next deadline.
+    let attempt_sel: Vec<&str> = active_attempt
+        .map(|a| a.selected_agent_ids.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let scoped = !attempt_sel.is_empty();
+    let in_sel = |id: Option<&str>| id.is_some_and(|id| attempt_sel.contains(&id));
+    let agent_index: HashMap<&str, usize> = roster
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.as_str(), i))
+        .collect();
+    let mut per_agent: Vec<AgentTasks<'_>> = vec![AgentTasks::default(); roster.agents.len()];
+    let mut any_blocking_task = false;
+    let mut firsts: [Option<BlockingEdge>; 5] = Default::default();
+    let mut next: Option<(Stamp, NextTimer)> = None;
+    for r in &task_records {
         let t = task_of(r, fb_of(r), now_ms);
-        t.blocks_agent() && t.is_active()
-    });
+        let active_blocker = t.blocks_agent() && t.is_active();
+        any_blocking_task |= active_blocker;
+        let mut seen = [usize::MAX; 2];
+        for (k, id) in [t.owner_agent_id, t.assignee_agent_id]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(&i) = id.and_then(|id| agent_index.get(id))
+                && !seen.contains(&i)
+                && let Some(a) = per_agent.get_mut(i)
+            {
+                seen[k] = i;
+                a.task_ids.push(t.task_id);
+                if active_blocker {
+                    a.blocking_title.get_or_insert(t.title);
+                    if t.state == "working" {
+                        a.working_title.get_or_insert(t.title);
+                    }
+                }
+            }
+        }
+        if !scoped || in_sel(t.owner_agent_id) || in_sel(t.assignee_agent_id) {
+            let open_or_working = t.blocking && matches!(t.state, "open" | "working");
+            let slot = if t.state == "input-required" && t.blocking {
+                Some((0, "human-input", who(&t)))
+            } else if !open_or_working {
+                None
+            } else {
+                match t.task_type {
+                    "escalation" => Some((1, "human-escalation", who(&t))),
+                    "clarification" => Some((2, "clarification", who(&t))),
+                    "blocker" => Some((3, "blocker", t.owner_agent_id)),
+                    "request" => Some((4, "request", who(&t))),
+                    _ => None,
+                }
+            };
+            if let Some((i, kind, agent)) = slot
+                && let Some(first) = firsts.get_mut(i)
+                && first.is_none()
+            {
+                *first = Some(edge(kind, t.task_id, agent, t.title));
+            }
+        }
+        if t.blocking {
+            for (kind, at) in [
+                ("ack", t.ack_deadline_at),
+                ("resolve", t.resolve_deadline_at),
+            ] {
+                if let Some(at) = at
+                    && next.as_ref().is_none_or(|(b, _)| at < *b)
+                {
+                    next = Some((
+                        at,
+                        NextTimer {
+                            kind,
+                            task_id: t.task_id.to_owned(),
+                            at: at.text(),
+                            title: t.title.to_owned(),
+                            assignee_agent_id: t.assignee_agent_id.map(str::to_owned),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    let [
+        first_human,
+        first_escalation,
+        first_clarification,
+        first_blocker,
+        first_request,
+    ] = firsts;
+
     let no_open_blockers = !any_blocking_task
         && !all_assignments.iter().any(|a| a.blocking)
         && !deps.iter().any(|d| d.blocking)
@@ -968,21 +1079,6 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
     let blocking_edge = if completed {
         None
     } else {
-        let attempt_sel: Vec<&str> = active_attempt
-            .map(|a| a.selected_agent_ids.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        let scoped = !attempt_sel.is_empty();
-        let in_sel = |id: Option<&str>| id.is_some_and(|id| attempt_sel.contains(&id));
-        let tasks: Vec<Task<'_>> = task_records
-            .iter()
-            .map(|r| task_of(r, fb_of(r), now_ms))
-            .filter(|t| !scoped || in_sel(t.owner_agent_id) || in_sel(t.assignee_agent_id))
-            .collect();
-        let find_task = |ty: &str| {
-            tasks
-                .iter()
-                .find(|t| t.task_type == ty && t.blocking && matches!(t.state, "open" | "working"))
-        };
         let scoped_assignments: Vec<&Assignment<'_>> = all_assignments
             .iter()
             .filter(|a| {
@@ -998,75 +1094,72 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
                 a.request_id.to_owned()
             }
         };
-        if let Some(t) = tasks
-            .iter()
-            .find(|t| t.state == "input-required" && t.blocking)
-        {
-            Some(edge("human-input", t.task_id, who(t), t.title))
-        } else if let Some(t) = find_task("escalation") {
-            Some(edge("human-escalation", t.task_id, who(t), t.title))
-        } else if let Some(t) = find_task("clarification") {
-            Some(edge("clarification", t.task_id, who(t), t.title))
-        } else if let Some(a) = scoped_assignments
-            .iter()
-            .find(|a| a.blocking && a.assigned_agent_id.is_none())
-        {
-            Some(BlockingEdge {
-                kind: "helper-assignment-unresolved",
-                id: a.request_id.to_owned(),
-                agent_id: (!a.source_agent_id.is_empty()).then(|| a.source_agent_id.to_owned()),
-                detail: assignment_detail(a),
+        first_human
+            .or(first_escalation)
+            .or(first_clarification)
+            .or_else(|| {
+                scoped_assignments
+                    .iter()
+                    .find(|a| a.blocking && a.assigned_agent_id.is_none())
+                    .map(|a| BlockingEdge {
+                        kind: "helper-assignment-unresolved",
+                        id: a.request_id.to_owned(),
+                        agent_id: (!a.source_agent_id.is_empty())
+                            .then(|| a.source_agent_id.to_owned()),
+                        detail: assignment_detail(a),
+                    })
             })
-        } else if let Some(a) = scoped_assignments.iter().find(|a| a.blocking) {
-            Some(BlockingEdge {
-                kind: "helper-assignment",
-                id: a.request_id.to_owned(),
-                agent_id: a.assigned_agent_id.clone().or_else(|| {
-                    (!a.source_agent_id.is_empty()).then(|| a.source_agent_id.to_owned())
-                }),
-                detail: assignment_detail(a),
+            .or_else(|| {
+                scoped_assignments
+                    .iter()
+                    .find(|a| a.blocking)
+                    .map(|a| BlockingEdge {
+                        kind: "helper-assignment",
+                        id: a.request_id.to_owned(),
+                        agent_id: a.assigned_agent_id.clone().or_else(|| {
+                            (!a.source_agent_id.is_empty()).then(|| a.source_agent_id.to_owned())
+                        }),
+                        detail: assignment_detail(a),
+                    })
             })
-        } else if let Some(d) = deps
-            .iter()
-            .find(|d| !scoped || in_sel(d.assigned_agent_id.as_deref()))
-        {
-            let detail = [d.summary, d.detail, d.id]
-                .into_iter()
-                .find(|s| !s.is_empty())
-                .unwrap_or_default();
-            Some(BlockingEdge {
-                kind: "dependency",
-                id: d.id.to_owned(),
-                agent_id: d.assigned_agent_id.clone(),
-                detail: detail.to_owned(),
+            .or_else(|| {
+                deps.iter()
+                    .find(|d| !scoped || in_sel(d.assigned_agent_id.as_deref()))
+                    .map(|d| BlockingEdge {
+                        kind: "dependency",
+                        id: d.id.to_owned(),
+                        agent_id: d.assigned_agent_id.clone(),
+                        detail: [d.summary, d.detail, d.id]
+                            .into_iter()
+                            .find(|s| !s.is_empty())
+                            .unwrap_or_default()
+                            .to_owned(),
+                    })
             })
-        } else if let Some(r) = rerun.filter(|_| !scoped) {
-            Some(BlockingEdge {
-                kind: "rerun-request",
-                id: r.request_id.clone(),
-                agent_id: None,
-                detail: r.reason.clone().unwrap_or_else(|| {
-                    "Active rerun request controls next attempt selection.".into()
-                }),
+            .or_else(|| {
+                rerun.filter(|_| !scoped).map(|r| BlockingEdge {
+                    kind: "rerun-request",
+                    id: r.request_id.clone(),
+                    agent_id: None,
+                    detail: r.reason.clone().unwrap_or_else(|| {
+                        "Active rerun request controls next attempt selection.".into()
+                    }),
+                })
             })
-        } else if let Some(t) = find_task("blocker") {
-            Some(edge("blocker", t.task_id, t.owner_agent_id, t.title))
-        } else {
-            find_task("request").map(|t| edge("request", t.task_id, who(t), t.title))
-        }
+            .or(first_blocker)
+            .or(first_request)
     };
 
     // Logical agents.
     let logical_agents: Vec<LogicalAgent> = outcomes
         .iter()
-        .map(|(agent, out)| {
+        .zip(&per_agent)
+        .map(|((agent, out), tasks)| {
             logical_agent(
                 agent,
                 *out,
                 &selection,
-                &task_records,
-                &fb_of,
-                now_ms,
+                tasks,
                 &all_assignments,
                 &deps,
                 roster,
@@ -1121,34 +1214,7 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
     let next_timer = if completed {
         None
     } else {
-        let mut best: Option<(i64, NextTimer)> = None;
-        for r in &task_records {
-            let t = task_of(r, fb_of(r), now_ms);
-            if !t.blocking {
-                continue;
-            }
-            for (kind, at) in [
-                ("ack", &t.ack_deadline_at),
-                ("resolve", &t.resolve_deadline_at),
-            ] {
-                if let Some(at) = at
-                    && let Some(ms) = time::parse_millis(at)
-                    && best.as_ref().is_none_or(|(b, _)| ms < *b)
-                {
-                    best = Some((
-                        ms,
-                        NextTimer {
-                            kind,
-                            task_id: t.task_id.to_owned(),
-                            at: at.clone(),
-                            title: t.title.to_owned(),
-                            assignee_agent_id: t.assignee_agent_id.map(str::to_owned),
-                        },
-                    ));
-                }
-            }
-        }
-        best.map(|(_, t)| t)
+        next.map(|(_, t)| t)
     };
 
     WaveStatus {
@@ -1181,14 +1247,20 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
     }
 }
 
+/// What one agent's tasks say, gathered in the single task pass.
+#[derive(Debug, Clone, Default)]
+struct AgentTasks<'a> {
+    task_ids: Vec<&'a str>,
+    blocking_title: Option<&'a str>,
+    working_title: Option<&'a str>,
+}
+
 #[allow(clippy::too_many_arguments)]
-fn logical_agent<'a>(
+fn logical_agent(
     agent: &RosterAgent,
     out: Outcome,
     selection: &Selection,
-    task_records: &[&'a CoordRecord],
-    fb_of: &dyn Fn(&CoordRecord) -> Option<&'a FeedbackRequest>,
-    now_ms: i64,
+    tasks: &AgentTasks<'_>,
     assignments: &[Assignment<'_>],
     deps: &[Dependency<'_>],
     roster: &Roster,
@@ -1197,15 +1269,6 @@ fn logical_agent<'a>(
     let id = agent.id.as_str();
     let selected = selection.agent_ids.iter().any(|s| s == id);
     let by_attempt = selection.source == "active-attempt" && selected;
-    let targeted: Vec<Task<'a>> = task_records
-        .iter()
-        .map(|r| task_of(r, fb_of(r), now_ms))
-        .filter(|t| t.owner_agent_id == Some(id) || t.assignee_agent_id == Some(id))
-        .collect();
-    let blocking_tasks: Vec<&Task<'a>> = targeted
-        .iter()
-        .filter(|t| t.is_active() && t.blocks_agent())
-        .collect();
     let helper = assignments
         .iter()
         .find(|a| a.blocking && a.assigned_agent_id.as_deref() == Some(id));
@@ -1236,12 +1299,12 @@ fn logical_agent<'a>(
             Some("Selected by active rerun request.".into()),
             "failed",
         )
-    } else if let Some(t) = blocking_tasks.iter().find(|t| t.state == "working") {
-        ("working", Some(t.title.to_owned()), "evaluating")
-    } else if !blocking_tasks.is_empty() || helper.is_some() || dependency.is_some() {
-        let reason = blocking_tasks
-            .first()
-            .map(|t| t.title.to_owned())
+    } else if let Some(title) = tasks.working_title {
+        ("working", Some(title.to_owned()), "evaluating")
+    } else if tasks.blocking_title.is_some() || helper.is_some() || dependency.is_some() {
+        let reason = tasks
+            .blocking_title
+            .map(str::to_owned)
             .or_else(|| helper.map(|h| h.assignment_detail.clone()))
             .or_else(|| dependency.map(|d| d.summary.to_owned()));
         ("blocked", reason, "blocked")
@@ -1279,7 +1342,7 @@ fn logical_agent<'a>(
         reason: reason.filter(|r| !r.is_empty()),
         execution_state,
         closure_state,
-        task_ids: targeted.iter().map(|t| t.task_id.to_owned()).collect(),
+        task_ids: tasks.task_ids.iter().map(|t| (*t).to_owned()).collect(),
         selected_for_rerun: selected && selection.source != "active-attempt",
         selected_for_active_attempt: by_attempt,
         active_proof_bundle_ids: control

@@ -376,6 +376,46 @@ impl CoordRecord {
         })
     }
 
+    /// The normalized wire form (§3.2 field order), one JSONL line without a newline.
+    pub fn to_line(&self) -> String {
+        use serde_json::{Map, Value};
+        let mut o = Map::new();
+        let s = |v: &str| Value::from(v);
+        let list = |v: &[String]| Value::from(v.to_vec());
+        let opt = |v: Option<u64>| v.map_or(Value::Null, Value::from);
+        o.insert("recordVersion".into(), Value::from(1));
+        o.insert("id".into(), s(&self.id));
+        o.insert("kind".into(), s(&self.kind));
+        o.insert("wave".into(), opt(self.wave));
+        o.insert("lane".into(), s(&self.lane));
+        o.insert("agentId".into(), s(&self.agent_id));
+        o.insert("targets".into(), list(&self.targets));
+        o.insert("status".into(), s(&self.status));
+        o.insert("priority".into(), s(&self.priority));
+        o.insert("blocking".into(), Value::from(self.blocking));
+        o.insert("blockerSeverity".into(), s(&self.blocker_severity));
+        o.insert("artifactRefs".into(), list(&self.artifact_refs));
+        o.insert("dependsOn".into(), list(&self.depends_on));
+        o.insert("closureCondition".into(), s(&self.closure_condition));
+        o.insert("createdAt".into(), s(&self.created_at));
+        o.insert("updatedAt".into(), s(&self.updated_at));
+        o.insert("confidence".into(), s("medium"));
+        o.insert("summary".into(), s(&self.summary));
+        o.insert("detail".into(), s(&self.detail));
+        o.insert("attempt".into(), Value::Null);
+        o.insert("source".into(), s(&self.source));
+        o.insert("executorId".into(), s(""));
+        o.insert("project".into(), s(""));
+        o.insert("requesterLane".into(), s(&self.requester_lane));
+        o.insert("ownerLane".into(), s(&self.owner_lane));
+        o.insert("requesterProject".into(), s(""));
+        o.insert("ownerProject".into(), s(""));
+        o.insert("requesterWave".into(), opt(self.requester_wave));
+        o.insert("ownerWave".into(), opt(self.owner_wave));
+        o.insert("required".into(), Value::from(self.required));
+        Value::Object(o).to_string()
+    }
+
     /// Open statuses: open, acknowledged, in_progress.
     pub fn is_open(&self) -> bool {
         matches!(
@@ -402,32 +442,99 @@ impl CoordRecord {
     pub fn first_agent_target(&self) -> Option<&str> {
         self.targets.iter().find_map(|t| t.strip_prefix("agent:"))
     }
-
-    /// Upstream's timestamp order key for `updatedAt`.
-    fn updated_millis(&self) -> i64 {
-        crate::event::time::parse_millis(&self.updated_at).unwrap_or(i64::MIN)
-    }
 }
 
-/// One id's state in the fold: the winning record and the order keys of the latest and first
-/// versions.
+/// One id's state in the fold: the winning line, the order keys of the latest and first
+/// versions, and the first version's `createdAt`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Slot {
-    latest: CoordRecord,
+    line: Box<str>,
+    position: u64,
     latest_key: (i64, u64),
     first_key: (i64, u64),
+    created_at: Box<str>,
 }
 
-/// Streaming last-record-per-id fold of coordination records.
+/// A line the fold could not use, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The line's position (line number of a single-file log).
+    pub position: u64,
+    /// Why.
+    pub error: RecordError,
+}
+
+/// Streaming last-record-per-id fold of coordination lines.
 ///
-/// Each record comes with its position in the merged stream (the line number of a single-file
-/// log, the index in `(at, writer, seq)` order for a store). A record wins over another of the
-/// same id when its `(updatedAt, position)` is greater, so the fold is a per-id maximum: the
-/// result does not depend on the order records are pushed in, and pushing the same record at the
-/// same position again changes nothing.
+/// Each line comes with its position in the merged stream (the line number of a single-file
+/// log, the index in `(at, writer, seq)` order for a store). A line wins over another of the same
+/// id when its `(updatedAt, position)` is greater, so the fold is a per-id maximum: the result
+/// does not depend on the order lines are pushed in, and pushing the same line at the same
+/// position again changes nothing. Only the winning line of each id is kept, as text, and only
+/// winners are fully parsed (by [`CoordFold::finish`]); the rest are ordered by a structural scan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CoordFold {
-    slots: HashMap<String, Slot>,
+    slots: HashMap<Box<str>, Slot>,
+    rejected: Vec<Rejected>,
+}
+
+/// Milliseconds of a stored timestamp; unparsable times sort first. The common wire form
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` is decoded directly, anything else goes through the full parser.
+pub fn millis(text: &str) -> i64 {
+    fast_millis(text.as_bytes())
+        .or_else(|| crate::event::time::parse_millis(text))
+        .unwrap_or(i64::MIN)
+}
+
+fn fast_millis(b: &[u8]) -> Option<i64> {
+    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let mut n = 0i64;
+        for &c in b.get(r)? {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + i64::from(c - b'0');
+        }
+        Some(n)
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss, ms) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if d > *month_days.get(usize::try_from(m - 1).ok()?)? {
+        return None;
+    }
+    // Days from the civil date (proleptic Gregorian), Howard Hinnant's algorithm.
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms)
 }
 
 impl CoordFold {
@@ -436,38 +543,65 @@ impl CoordFold {
         Self::default()
     }
 
-    /// Folds one record found at `position` in the merged stream.
-    pub fn push(&mut self, record: CoordRecord, position: u64) {
-        let key = (record.updated_millis(), position);
-        match self.slots.get_mut(&record.id) {
+    /// Folds one JSONL line found at `position`.
+    pub fn push_line(&mut self, line: &str, position: u64) {
+        let owned;
+        let (id, updated_at, created_at) = match super::scan::line_keys(line) {
+            Some(super::scan::LineKeys {
+                id: Some(id),
+                updated_at,
+                created_at,
+            }) if !id.trim().is_empty() && id.trim().len() == id.len() => {
+                let created = created_at.unwrap_or("").trim();
+                let updated = updated_at.map(str::trim).filter(|u| !u.is_empty());
+                (id, updated.unwrap_or(created), created)
+            }
+            _ => match CoordRecord::from_line(line, "") {
+                Ok(r) => {
+                    owned = r;
+                    (
+                        owned.id.as_str(),
+                        owned.updated_at.as_str(),
+                        owned.created_at.as_str(),
+                    )
+                }
+                Err(error) => {
+                    self.rejected.push(Rejected { position, error });
+                    return;
+                }
+            },
+        };
+        let key = (millis(updated_at), position);
+        match self.slots.get_mut(id) {
             None => {
                 self.slots.insert(
-                    record.id.clone(),
+                    id.into(),
                     Slot {
-                        latest: record,
+                        line: line.into(),
+                        position,
                         latest_key: key,
                         first_key: key,
+                        created_at: created_at.into(),
                     },
                 );
             }
             Some(slot) => {
                 if key < slot.first_key {
-                    // An earlier version arrived late: its createdAt is the id's.
                     slot.first_key = key;
-                    slot.latest.created_at = record.created_at.clone();
+                    slot.created_at = created_at.into();
                 }
-                if key >= slot.latest_key {
-                    let created_at = if slot.first_key == key {
-                        record.created_at.clone()
-                    } else {
-                        std::mem::take(&mut slot.latest.created_at)
-                    };
-                    slot.latest = record;
-                    slot.latest.created_at = created_at;
+                if key > slot.latest_key {
+                    slot.line = line.into();
+                    slot.position = position;
                     slot.latest_key = key;
                 }
             }
         }
+    }
+
+    /// Folds a record that is already parsed (it is kept in its wire form).
+    pub fn push(&mut self, record: &CoordRecord, position: u64) {
+        self.push_line(&record.to_line(), position);
     }
 
     /// Number of distinct ids.
@@ -480,16 +614,31 @@ impl CoordFold {
         self.slots.is_empty()
     }
 
-    /// The latest record of an id.
-    pub fn get(&self, id: &str) -> Option<&CoordRecord> {
-        self.slots.get(id).map(|s| &s.latest)
-    }
-
-    /// Latest records in upstream's order: `(updatedAt, id)`.
-    pub fn latest(&self) -> Vec<&CoordRecord> {
-        let mut out: Vec<&Slot> = self.slots.values().collect();
-        out.sort_by(|a, b| (a.latest_key.0, &a.latest.id).cmp(&(b.latest_key.0, &b.latest.id)));
-        out.into_iter().map(|s| &s.latest).collect()
+    /// Parses the winners into records in upstream's order `(updatedAt, id)`, with each id's
+    /// first `createdAt` (or `now` when it had none). Lines that fail to parse are returned with
+    /// their positions, beside any rejected while folding.
+    pub fn finish(self, now: &str) -> (Vec<CoordRecord>, Vec<Rejected>) {
+        let mut rejected = self.rejected;
+        let mut out = Vec::with_capacity(self.slots.len());
+        for slot in self.slots.into_values() {
+            match CoordRecord::from_line(&slot.line, now) {
+                Ok(mut r) => {
+                    r.created_at = if slot.created_at.is_empty() {
+                        now.to_owned()
+                    } else {
+                        slot.created_at.into()
+                    };
+                    out.push(r);
+                }
+                Err(error) => rejected.push(Rejected {
+                    position: slot.position,
+                    error,
+                }),
+            }
+        }
+        out.sort_by(|a, b| (millis(&a.updated_at), &a.id).cmp(&(millis(&b.updated_at), &b.id)));
+        rejected.sort_by_key(|r| r.position);
+        (out, rejected)
     }
 }
 
@@ -532,44 +681,64 @@ mod tests {
         assert!(CoordRecord::from_line("{", "t").is_err());
     }
 
+    fn finished(fold: &CoordFold) -> Vec<CoordRecord> {
+        let (records, rejected) = fold.clone().finish("2026-01-01T00:00:00.000Z");
+        assert!(rejected.is_empty(), "{rejected:?}");
+        records
+    }
+
+    const T1: &str = "2026-01-01T00:01:00.000Z";
+    const T5: &str = "2026-01-01T00:05:00.000Z";
+    const T9: &str = "2026-01-01T00:09:00.000Z";
+
     #[test]
     fn latest_wins_and_created_at_stays_from_the_first() {
         let mut fold = CoordFold::new();
-        fold.push(
-            rec(&line(
-                "r",
-                "resolved",
-                "2026-01-01T00:05:00.000Z",
-                "2026-01-01T00:05:00.000Z",
-            )),
-            1,
-        );
-        fold.push(
-            rec(&line(
-                "r",
-                "open",
-                "2026-01-01T00:01:00.000Z",
-                "2026-01-01T00:01:00.000Z",
-            )),
-            0,
-        );
-        let r = fold.get("r").expect("present");
-        assert_eq!(r.status, "resolved");
-        assert_eq!(r.created_at, "2026-01-01T00:01:00.000Z");
-        // Equal times: the later position wins.
-        fold.push(
-            rec(&line(
-                "r",
-                "closed",
-                "2026-01-01T00:09:00.000Z",
-                "2026-01-01T00:05:00.000Z",
-            )),
-            2,
-        );
-        assert_eq!(fold.get("r").map(|r| r.status.as_str()), Some("closed"));
+        fold.push_line(&line("r", "resolved", T5, T5), 1);
+        fold.push_line(&line("r", "open", T1, T1), 0);
+        let r = finished(&fold);
         assert_eq!(
-            fold.get("r").map(|r| r.created_at.as_str()),
-            Some("2026-01-01T00:01:00.000Z")
+            (r[0].status.as_str(), r[0].created_at.as_str()),
+            ("resolved", T1)
         );
+        // Equal times: the later position wins.
+        fold.push_line(&line("r", "closed", T9, T5), 2);
+        let r = finished(&fold);
+        assert_eq!(
+            (r[0].status.as_str(), r[0].created_at.as_str()),
+            ("closed", T1)
+        );
+        // A parsed record folds like its line.
+        let mut other = CoordFold::new();
+        other.push(&rec(&line("r", "open", T1, T1)), 0);
+        other.push(&rec(&line("r", "resolved", T5, T5)), 1);
+        assert_eq!(finished(&other)[0].status, "resolved");
+    }
+
+    #[test]
+    fn fast_timestamps_agree_with_the_full_parser() {
+        for t in [
+            "2026-01-01T00:00:00.000Z",
+            "2024-02-29T23:59:59.999Z",
+            "1970-01-01T00:00:00.001Z",
+            "2000-03-01T12:34:56.789Z",
+            "1969-12-31T23:59:59.000Z",
+        ] {
+            assert_eq!(Some(millis(t)), crate::event::time::parse_millis(t), "{t}");
+        }
+        assert_eq!(fast_millis(b"2026-02-30T00:00:00.000Z"), None);
+        assert_eq!(millis("2026-01-01T00:00:00Z"), 1_767_225_600_000);
+        assert_eq!(millis("garbage"), i64::MIN);
+    }
+
+    #[test]
+    fn bad_lines_are_rejected_with_their_position() {
+        let mut fold = CoordFold::new();
+        fold.push_line("{broken", 3);
+        fold.push_line(r#"{"id":"x","kind":"gossip","lane":"m","agentId":"A"}"#, 4);
+        let (records, rejected) = fold.finish("now");
+        assert!(records.is_empty());
+        let positions: Vec<_> = rejected.iter().map(|r| r.position).collect();
+        assert_eq!(positions, [3, 4]);
     }
 }
