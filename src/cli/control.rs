@@ -1,27 +1,33 @@
 //! `wave control`: the wave's control-plane status.
 //!
-//! `status` reads the wave's canonical streams in upstream's layout (`.tmp/<lane>-wave-launcher/`
-//! coordination and control-plane logs and result envelopes, `.tmp/wave-orchestrator/dependencies/`),
-//! folds them line by line and prints the reduced state. A malformed line is reported on stderr
-//! with its file and line number and skipped.
+//! `status` reads the wave's canonical streams through the store (`--store`, default
+//! `dir:.wave/state`) with the repository's upstream state (`.tmp/<lane>-wave-launcher/`,
+//! `.tmp/wave-orchestrator/dependencies/`) layered under it as one read-only writer, folds them
+//! line by line and prints the reduced state. A malformed line is reported on stderr with its
+//! file and line number and skipped. The read helpers here are shared by the other operator
+//! commands.
 
+use std::collections::HashMap;
 use std::fs;
-use std::io::{self, BufRead};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use super::CliError;
 use super::output;
+use super::{CliError, ErrorKind};
 use crate::engine::control::ControlLog;
-use crate::engine::reducer::{self, CoordFold, CoordRecord, RoleIds, Roster, WaveInputs};
+use crate::engine::reducer::{self, CoordFold, CoordRecord, Position, RoleIds, Roster, WaveInputs};
 use crate::event::control::{ControlEvent, EventDefaults};
 use crate::event::envelope::ResultEnvelope;
 use crate::event::time;
 use crate::exit::Code;
 use crate::render;
 use crate::settings::Settings;
+use crate::store::{
+    self, EventStore, LegacyUpstream, Problem, RawLine, StoreError, StreamId, WithLegacy,
+};
 
 /// Arguments of `wave control`.
 #[derive(Debug, Args)]
@@ -59,7 +65,7 @@ pub fn run(settings: &Settings, args: ControlArgs) -> Result<Code, CliError> {
 /// The parts of `wave.config.json` the status needs.
 pub(crate) struct Layout {
     pub lane: String,
-    pub state_root: PathBuf,
+    pub state_root_base: PathBuf,
     pub orchestrator_dir: PathBuf,
     pub waves_dir: PathBuf,
     pub roles: RoleIds,
@@ -115,10 +121,9 @@ impl Layout {
                     .collect()
             })
             .unwrap_or_default();
+        let state_root_base = root.join(text("/paths/stateRoot").unwrap_or_else(|| ".tmp".into()));
         Ok(Layout {
-            state_root: root
-                .join(text("/paths/stateRoot").unwrap_or_else(|| ".tmp".into()))
-                .join(format!("{lane}-wave-launcher")),
+            state_root_base,
             orchestrator_dir: root.join(
                 text("/paths/orchestratorStateDir")
                     .unwrap_or_else(|| ".tmp/wave-orchestrator".into()),
@@ -145,167 +150,176 @@ impl Layout {
     }
 }
 
-/// Folds every line of a JSONL file; a missing file is empty. Bad lines are reported and skipped.
-pub(crate) fn fold_jsonl(
-    path: &Path,
-    mut each: impl FnMut(&str, u64) -> Result<(), String>,
-) -> Result<(), CliError> {
-    let file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => {
-            return Err(CliError::internal(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    let mut reader = io::BufReader::with_capacity(1 << 20, file);
-    let mut buf = Vec::with_capacity(4096);
-    let mut number = 0u64;
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| CliError::internal(format!("cannot read {}: {e}", path.display())))?;
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        let line = match std::str::from_utf8(&buf) {
-            Ok(l) => l.trim(),
-            Err(_) => {
-                output::eprint_line(&format!(
-                    "warning: {}:{number}: not UTF-8; line skipped",
-                    path.display()
-                ));
-                continue;
-            }
-        };
-        if line.is_empty() {
-            continue;
-        }
-        if let Err(message) = each(line, number) {
-            output::eprint_line(&format!(
-                "warning: {}:{number}: {message}; line skipped",
-                path.display()
-            ));
-        }
-    }
-    Ok(())
+/// Opens the store named by the settings (`--store`, `WAVE_STORE`, default `dir:.wave/state`),
+/// with the repository's upstream state under `.tmp/` layered beneath it as a read-only writer.
+pub(crate) fn open_store(
+    settings: &Settings,
+    layout: &Layout,
+) -> Result<Box<dyn EventStore>, CliError> {
+    let inner = store::open_store(settings).map_err(store_error)?;
+    let legacy = LegacyUpstream::new(
+        layout.state_root_base.clone(),
+        layout.orchestrator_dir.clone(),
+    );
+    Ok(Box::new(WithLegacy::new(inner, legacy)))
 }
 
-/// Folds one coordination-format JSONL file into its latest records, reporting bad lines.
-pub(crate) fn fold_file(path: &Path, now: &str) -> Result<Vec<CoordRecord>, CliError> {
+/// A store failure as a CLI error.
+pub(crate) fn store_error(err: StoreError) -> CliError {
+    CliError::from_error(ErrorKind::Internal, &err, Code::INTERNAL)
+        .hint("check the store path (`--store`/WAVE_STORE) and its permissions")
+}
+
+fn report(problems: &[Problem]) {
+    for p in problems {
+        output::eprint_line(&format!("warning: {p}; line skipped"));
+    }
+}
+
+/// Folds a coordination-format stream (coordination log or dependency tickets) into its latest
+/// records, in two streaming passes over the store (keys, then winners). Bad lines are reported
+/// with their file and line and skipped.
+pub(crate) fn read_records(
+    store: &dyn EventStore,
+    stream: &StreamId,
+    now: &str,
+) -> Result<Vec<CoordRecord>, CliError> {
+    let writers = store.writers(stream).map_err(store_error)?;
+    let rank = |w: &str| {
+        writers
+            .binary_search_by(|x| x.as_str().cmp(w))
+            .map_or(u32::MAX, |i| u32::try_from(i).unwrap_or(u32::MAX))
+    };
+    let mut files: HashMap<u32, String> = HashMap::new();
     let mut fold = CoordFold::new();
-    fold_jsonl(path, |line, n| {
-        fold.push_line(line, n);
-        Ok(())
-    })?;
-    let (records, rejected) = fold.finish(now);
+    let problems = store
+        .visit(stream, &mut |line| {
+            let position = position_of(line, rank(line.writer))?;
+            fold.push_line(line.text, position);
+            files
+                .entry(position.writer)
+                .or_insert_with(|| line.file.to_owned());
+            Ok(())
+        })
+        .map_err(store_error)?;
+    report(&problems);
+    let mut winners = fold.winners();
+    if winners.needs_lines() {
+        store
+            .visit(stream, &mut |line| {
+                let position = position_of(line, rank(line.writer))?;
+                winners.attach(line.text, position);
+                Ok(())
+            })
+            .map_err(store_error)?;
+    }
+    let (records, rejected) = winners.finish(now);
     for r in rejected {
-        output::eprint_line(&format!(
-            "warning: {}:{}: {}; line skipped",
-            path.display(),
-            r.position,
-            r.error
-        ));
+        // Sequence numbers are line numbers: gap-free from 1 in every writer's file.
+        let place = files
+            .get(&r.position.writer)
+            .map_or_else(|| format!("{stream}"), |f| format!("{f}:{}", r.position.seq));
+        output::eprint_line(&format!("warning: {place}: {}; line skipped", r.error));
     }
     Ok(records)
 }
 
-fn jsonl_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
+fn position_of(line: &RawLine<'_>, writer: u32) -> Result<Position, String> {
+    if line.legacy {
+        return Ok(Position {
+            at_millis: None,
+            writer,
+            seq: line.line,
+        });
+    }
+    let envelope = line.envelope()?;
+    Ok(Position {
+        at_millis: Some(reducer::record::millis(&envelope.at)),
+        writer,
+        seq: envelope.seq,
+    })
 }
 
-fn latest_envelopes(results: &Path, roster: &Roster) -> Vec<ResultEnvelope> {
-    let mut out: Vec<ResultEnvelope> = Vec::new();
-    let Ok(attempts) = fs::read_dir(results) else {
-        return out;
+/// Reads a wave's control-plane events and materializes them.
+pub(crate) fn read_control(
+    store: &dyn EventStore,
+    lane: &str,
+    wave: u32,
+) -> Result<ControlLog, CliError> {
+    let mut log = ControlLog::new();
+    let defaults = EventDefaults {
+        lane: Some(lane.to_owned()),
+        wave: Some(u64::from(wave)),
+        ..EventDefaults::default()
     };
-    let mut dirs: Vec<(u64, PathBuf)> = attempts
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let n = name.strip_prefix("attempt-")?.parse().ok()?;
-            Some((n, e.path()))
+    let problems = store
+        .visit(&StreamId::control(lane, wave), &mut |line| {
+            let ev = ControlEvent::from_line(line.text, &defaults).map_err(|e| e.to_string())?;
+            log.insert(ev);
+            Ok(())
         })
-        .collect();
-    dirs.sort();
-    for (attempt, dir) in dirs {
-        for agent in &roster.agents {
-            let path = dir.join(format!("{}.json", agent.id));
-            let Ok(text) = fs::read_to_string(&path) else {
-                continue;
-            };
-            match ResultEnvelope::parse(&text, Some(&agent.id)) {
-                Ok(mut env) => {
-                    env.attempt = env.attempt.or(Some(attempt));
-                    out.retain(|e| e.agent_id != env.agent_id);
-                    out.push(env);
-                }
-                Err(e) => output::eprint_line(&format!(
-                    "warning: {}: {e}; envelope ignored",
-                    path.display()
-                )),
+        .map_err(store_error)?;
+    report(&problems);
+    Ok(log)
+}
+
+/// The latest result envelope of each roster agent.
+pub(crate) fn read_envelopes(
+    store: &dyn EventStore,
+    lane: &str,
+    wave: u32,
+    roster: &Roster,
+) -> Result<Vec<ResultEnvelope>, CliError> {
+    let mut out: Vec<ResultEnvelope> = Vec::new();
+    for key in store.list_results(lane, wave).map_err(store_error)? {
+        if !roster.has(&key.agent) {
+            continue;
+        }
+        let Some(body) = store.get_result(&key).map_err(store_error)? else {
+            continue;
+        };
+        match ResultEnvelope::from_value(Value::Object(body), Some(&key.agent)) {
+            Ok(mut env) => {
+                env.attempt = env.attempt.or(Some(u64::from(key.attempt)));
+                out.retain(|e| e.agent_id != env.agent_id);
+                out.push(env);
             }
+            Err(e) => output::eprint_line(&format!("warning: {key}: {e}; envelope ignored")),
         }
     }
-    out
+    Ok(out)
+}
+
+/// Every lane's dependency tickets.
+pub(crate) fn read_dependencies(
+    store: &dyn EventStore,
+    now: &str,
+) -> Result<Vec<CoordRecord>, CliError> {
+    let mut out = Vec::new();
+    for lane in store.lanes().map_err(store_error)? {
+        out.extend(read_records(store, &StreamId::dependencies(lane), now)?);
+    }
+    Ok(out)
 }
 
 fn status(settings: &Settings, args: StatusArgs) -> Result<Code, CliError> {
     let layout = Layout::read(&settings.repo_root, args.lane)?;
     let roster = layout.roster(args.wave)?;
+    let store = open_store(settings, &layout)?;
     let now = jiff::Timestamp::now();
     let now_text = time::format(now);
-    let wave = args.wave;
+    let wave = u32::try_from(args.wave)
+        .map_err(|_| CliError::usage(format!("--wave {} is too large", args.wave)))?;
+    let lane = layout.lane.as_str();
 
-    let coord_path = layout
-        .state_root
-        .join("coordination")
-        .join(format!("wave-{wave}.jsonl"));
-    let coordination = fold_file(&coord_path, &now_text)?;
-    let mut dependencies = Vec::new();
-    for file in jsonl_files(&layout.orchestrator_dir.join("dependencies")) {
-        dependencies.extend(fold_file(&file, &now_text)?);
-    }
-
-    let mut control = ControlLog::new();
-    let defaults = EventDefaults {
-        lane: Some(layout.lane.clone()),
-        wave: Some(wave),
-        ..EventDefaults::default()
-    };
-    let control_path = layout
-        .state_root
-        .join("control-plane")
-        .join(format!("wave-{wave}.jsonl"));
-    fold_jsonl(&control_path, |line, _| {
-        let ev = ControlEvent::from_line(line, &defaults).map_err(|e| e.to_string())?;
-        control.insert(ev);
-        Ok(())
-    })?;
-    let control = control.materialize();
-    let envelopes = latest_envelopes(
-        &layout
-            .state_root
-            .join("results")
-            .join(format!("wave-{wave}")),
-        &roster,
-    );
+    let coordination = read_records(&*store, &StreamId::coordination(lane, wave), &now_text)?;
+    let dependencies = read_dependencies(&*store, &now_text)?;
+    let control = read_control(&*store, lane, wave)?.materialize();
+    let envelopes = read_envelopes(&*store, lane, wave, &roster)?;
 
     let inputs = WaveInputs {
-        lane: &layout.lane,
-        wave,
+        lane,
+        wave: args.wave,
         roster: &roster,
         coordination: &coordination,
         dependencies: &dependencies,

@@ -32,7 +32,7 @@ use crate::engine::control::{BundleState, ControlState, ProofBundle, RerunReques
 use crate::event::envelope::ResultEnvelope;
 use crate::event::time;
 
-pub use record::{CoordFold, CoordRecord, RecordError, Rejected};
+pub use record::{CoordFold, CoordRecord, Position, RecordError, Rejected, Winners};
 pub use roster::{RoleIds, Roster, RosterAgent};
 
 /// Acknowledgement timeout (§3.9): 5 minutes.
@@ -119,9 +119,9 @@ pub struct Task<'a> {
     /// Whether a human must act.
     pub needs_human: bool,
     /// Dependencies.
-    pub depends_on: &'a [String],
+    pub depends_on: &'a [Box<str>],
     /// Artifact references.
-    pub evidence_refs: &'a [String],
+    pub evidence_refs: &'a [Box<str>],
     /// Blocker text (blockers only).
     pub blocker_reason: Option<&'a str>,
     /// Retry text (requests only).
@@ -205,9 +205,9 @@ pub struct Assignment<'a> {
     /// Severity.
     pub blocker_severity: &'a str,
     /// Artifact references.
-    pub artifact_refs: &'a [String],
+    pub artifact_refs: &'a [Box<str>],
     /// Dependencies.
-    pub depends_on: &'a [String],
+    pub depends_on: &'a [Box<str>],
     /// Closure condition.
     pub closure_condition: &'a str,
     /// Created.
@@ -247,9 +247,9 @@ pub struct Dependency<'a> {
     /// Priority.
     pub priority: &'a str,
     /// Targets.
-    pub targets: &'a [String],
+    pub targets: &'a [Box<str>],
     /// Artifact references.
-    pub artifact_refs: &'a [String],
+    pub artifact_refs: &'a [Box<str>],
     /// Local agent it is assigned to (inbound only).
     pub assigned_agent_id: Option<String>,
     /// How it was assigned.
@@ -392,7 +392,7 @@ impl<'a> WaveStatus<'a> {
         self.task_records.iter().map(|r| {
             let fb = self
                 .feedback_by_id
-                .get(&r.id)
+                .get(&*r.id)
                 .and_then(|i| self.feedback_requests.get(*i));
             task_of(r, fb, self.now_ms)
         })
@@ -469,7 +469,7 @@ const TASKABLE: [&str; 9] = [
 
 /// Launcher seed requests (`wave-N-agent-<id>-request`) are not tasks.
 fn is_launcher_seed(r: &CoordRecord) -> bool {
-    r.source == "launcher"
+    &*r.source == "launcher"
         && r.closure_condition.is_empty()
         && r.depends_on.is_empty()
         && r.id
@@ -485,9 +485,9 @@ fn is_launcher_seed(r: &CoordRecord) -> bool {
 }
 
 fn ack_tracked(r: &CoordRecord) -> bool {
-    match r.kind.as_str() {
+    match r.kind {
         "clarification-request" | "human-feedback" | "human-escalation" => true,
-        "request" => r.source != "launcher" || r.clarification_condition().is_some(),
+        "request" => &*r.source != "launcher" || r.clarification_condition().is_some(),
         _ => false,
     }
 }
@@ -497,7 +497,7 @@ fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64)
     let state: &'static str = if answered {
         "resolved"
     } else {
-        match r.status.as_str() {
+        match r.status {
             "open" if r.kind == "human-feedback" => "input-required",
             "open" => "open",
             "acknowledged" | "in_progress" => "working",
@@ -524,13 +524,13 @@ fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64)
     } else {
         &r.created_at
     };
-    let updated_at = fb.map_or(r.updated_at.as_str(), |f| f.updated_at.as_str());
+    let updated_at = fb.map_or(&*r.updated_at, |f| f.updated_at.as_str());
     let non_empty = |s: &'a str| (!s.is_empty()).then_some(s);
     let text_or = |a: &'a str, b: &'a str| if a.is_empty() { b } else { a };
     Task {
         task_id: &r.id,
         source_record_id: Some(&r.id),
-        task_type: task_type_of(&r.kind),
+        task_type: task_type_of(r.kind),
         state,
         title: if r.summary.is_empty() && r.detail.is_empty() {
             "Untitled task"
@@ -538,14 +538,14 @@ fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64)
             text_or(&r.summary, &r.detail)
         },
         detail: text_or(&r.detail, &r.summary),
-        priority: &r.priority,
+        priority: r.priority,
         owner_agent_id: non_empty(&r.agent_id),
         assignee_agent_id: r.first_agent_target(),
-        lease_owner_agent_id: matches!(r.status.as_str(), "acknowledged" | "in_progress")
+        lease_owner_agent_id: matches!(r.status, "acknowledged" | "in_progress")
             .then(|| r.first_agent_target())
             .flatten(),
         blocking,
-        blocker_severity: &r.blocker_severity,
+        blocker_severity: r.blocker_severity,
         needs_human: r.kind == "human-feedback"
             || fb.is_some_and(|f| f.status == "pending")
             || state == "input-required",
@@ -553,7 +553,7 @@ fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64)
         evidence_refs: &r.artifact_refs,
         blocker_reason: (r.kind == "blocker").then(|| text_or(&r.detail, &r.summary)),
         retry_reason: (r.kind == "request").then(|| text_or(&r.detail, &r.summary)),
-        supersedes: (r.status == "superseded").then_some(r.id.as_str()),
+        supersedes: (r.status == "superseded").then_some(&*r.id),
         clarification_id: if r.kind == "clarification-request" {
             Some(&r.id)
         } else {
@@ -693,7 +693,9 @@ fn assignments<'a>(latest: &[&'a CoordRecord], roster: &Roster) -> Vec<Assignmen
     let mut out = Vec::new();
     for r in latest.iter().copied().filter(|r| r.kind == "request") {
         if is_launcher_seed(r)
-            || (r.source == "launcher" && r.depends_on.is_empty() && r.closure_condition.is_empty())
+            || (&*r.source == "launcher"
+                && r.depends_on.is_empty()
+                && r.closure_condition.is_empty())
         {
             continue;
         }
@@ -708,13 +710,13 @@ fn assignments<'a>(latest: &[&'a CoordRecord], roster: &Roster) -> Vec<Assignmen
                 ),
                 request_id: &r.id,
                 record_id: &r.id,
-                source_kind: &r.kind,
+                source_kind: r.kind,
                 source_agent_id: &r.agent_id,
                 summary: &r.summary,
                 detail: &r.detail,
-                priority: &r.priority,
-                request_status: &r.status,
-                state: match r.status.as_str() {
+                priority: r.priority,
+                request_status: r.status,
+                state: match r.status {
                     "resolved" | "closed" | "superseded" | "cancelled" => "resolved",
                     "in_progress" => "in_progress",
                     "acknowledged" => "acknowledged",
@@ -727,7 +729,7 @@ fn assignments<'a>(latest: &[&'a CoordRecord], roster: &Roster) -> Vec<Assignmen
                 assignment_reason: res.reason,
                 assignment_detail: res.detail,
                 blocking: r.blocks_wave(),
-                blocker_severity: &r.blocker_severity,
+                blocker_severity: r.blocker_severity,
                 artifact_refs: &r.artifact_refs,
                 depends_on: &r.depends_on,
                 closure_condition: &r.closure_condition,
@@ -751,7 +753,7 @@ fn dependencies<'a>(
     let mut outbound = Vec::new();
     for r in tickets {
         let required = r.required || r.closure_condition.contains("required=true");
-        let owner = if r.owner_lane.is_empty() {
+        let owner: &str = if r.owner_lane.is_empty() {
             &r.lane
         } else {
             &r.owner_lane
@@ -768,10 +770,10 @@ fn dependencies<'a>(
             requester_wave: r.requester_wave,
             owner_wave: r.owner_wave,
             required,
-            status: &r.status,
+            status: r.status,
             summary: &r.summary,
             detail: &r.detail,
-            priority: &r.priority,
+            priority: r.priority,
             targets: &r.targets,
             artifact_refs: &r.artifact_refs,
             assigned_agent_id: agent,
@@ -829,18 +831,18 @@ fn feedback_requests(
         let input = control
             .human_inputs
             .iter()
-            .find(|h| h.request_id.as_deref() == Some(r.id.as_str()) || h.human_input_id == r.id);
+            .find(|h| h.request_id.as_deref() == Some(&*r.id) || *h.human_input_id == *r.id);
         let answered = input.is_some_and(|h| h.state == "answered")
-            || (input.is_none() && matches!(r.status.as_str(), "resolved" | "closed"));
+            || (input.is_none() && matches!(r.status, "resolved" | "closed"));
         out.push(FeedbackRequest {
-            id: r.id.clone(),
-            agent_id: r.agent_id.clone(),
+            id: r.id.to_string(),
+            agent_id: r.agent_id.to_string(),
             status: if answered { "answered" } else { "pending" }.into(),
-            question: r.summary.clone(),
-            context: r.detail.clone(),
+            question: r.summary.to_string(),
+            context: r.detail.to_string(),
             orchestrator_id: String::new(),
-            created_at: r.created_at.clone(),
-            updated_at: input.map_or_else(|| r.updated_at.clone(), |h| h.updated_at.clone()),
+            created_at: r.created_at.to_string(),
+            updated_at: input.map_or_else(|| r.updated_at.to_string(), |h| h.updated_at.clone()),
             response_operator: input.and_then(|h| h.operator.clone()).unwrap_or_default(),
             response_text: input.and_then(|h| h.response.clone()).unwrap_or_default(),
         });
@@ -927,7 +929,7 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
     let mut task_records: Vec<&CoordRecord> = latest
         .iter()
         .copied()
-        .filter(|r| TASKABLE.contains(&r.kind.as_str()) && !is_launcher_seed(r))
+        .filter(|r| TASKABLE.contains(&r.kind) && !is_launcher_seed(r))
         .collect();
     task_records.sort_by(|a, b| a.created_at.cmp(&b.created_at));
 
@@ -955,7 +957,7 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
     };
 
     let now_ms = inputs.now_ms;
-    let fb_of = |r: &CoordRecord| feedback_by_id.get(&r.id).and_then(|i| feedback.get(*i));
+    let fb_of = |r: &CoordRecord| feedback_by_id.get(&*r.id).and_then(|i| feedback.get(*i));
 
     // Closure eligibility and the phase it implies.
     let outcomes: Vec<(&RosterAgent, Outcome)> = roster

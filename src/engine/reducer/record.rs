@@ -7,7 +7,8 @@
 //! or in pieces gives the same state, and a record delivered twice changes nothing.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -38,6 +39,13 @@ const STATUSES: [&str; 7] = [
     "cancelled",
 ];
 
+const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
+
+/// The table's own `'static` copy of `value`, if the table has it.
+fn interned(table: &[&'static str], value: &str) -> Option<&'static str> {
+    table.iter().copied().find(|t| *t == value)
+}
+
 const SEVERITIES: [&str; 6] = [
     "hard",
     "soft",
@@ -51,45 +59,45 @@ const SEVERITIES: [&str; 6] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoordRecord {
     /// Record id.
-    pub id: String,
+    pub id: Box<str>,
     /// Kind (one of [`KINDS`]).
-    pub kind: String,
+    pub kind: &'static str,
     /// Lane.
-    pub lane: String,
+    pub lane: Arc<str>,
     /// Wave.
     pub wave: Option<u64>,
     /// Author.
-    pub agent_id: String,
+    pub agent_id: Arc<str>,
     /// Targets (`agent:<id>`, `capability:<cap>`, bare ids).
-    pub targets: Vec<String>,
+    pub targets: Box<[Box<str>]>,
     /// Status (open, acknowledged, in_progress, resolved, closed, superseded, cancelled).
-    pub status: String,
+    pub status: &'static str,
     /// Priority (low, normal, high, urgent).
-    pub priority: String,
+    pub priority: &'static str,
     /// Whether it may block the wave.
     pub blocking: bool,
     /// Blocker severity.
-    pub blocker_severity: String,
+    pub blocker_severity: &'static str,
     /// Artifact references.
-    pub artifact_refs: Vec<String>,
+    pub artifact_refs: Box<[Box<str>]>,
     /// Ids it depends on.
-    pub depends_on: Vec<String>,
+    pub depends_on: Box<[Box<str>]>,
     /// Closure condition (`clarification:<id>`, `required=true`, …).
-    pub closure_condition: String,
+    pub closure_condition: Box<str>,
     /// Creation time (from the id's first record).
-    pub created_at: String,
+    pub created_at: Box<str>,
     /// Last update time.
-    pub updated_at: String,
+    pub updated_at: Box<str>,
     /// Summary.
-    pub summary: String,
+    pub summary: Box<str>,
     /// Detail.
-    pub detail: String,
+    pub detail: Box<str>,
     /// Source (`launcher`, `agent`, `feedback`, …).
-    pub source: String,
+    pub source: Arc<str>,
     /// Requesting lane (dependency tickets).
-    pub requester_lane: String,
+    pub requester_lane: Box<str>,
     /// Owning lane (dependency tickets).
-    pub owner_lane: String,
+    pub owner_lane: Box<str>,
     /// Requesting wave (dependency tickets).
     pub requester_wave: Option<u64>,
     /// Owning wave (dependency tickets).
@@ -242,15 +250,15 @@ fn trimmed(value: Option<Cow<'_, str>>) -> String {
     }
 }
 
-fn list(values: Option<Vec<Cow<'_, str>>>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+fn list(values: Option<Vec<Cow<'_, str>>>) -> Box<[Box<str>]> {
+    let mut out: Vec<Box<str>> = Vec::new();
     for v in values.into_iter().flatten() {
         let t = v.trim();
-        if !t.is_empty() && !out.iter().any(|o| o == t) {
-            out.push(t.to_owned());
+        if !t.is_empty() && !out.iter().any(|o| &**o == t) {
+            out.push(t.into());
         }
     }
-    out
+    out.into_boxed_slice()
 }
 
 /// Default `blocking` for a kind (§3.2).
@@ -285,16 +293,14 @@ impl CoordRecord {
     }
 
     fn from_raw(raw: Raw<'_>, now: &str) -> Result<Self, RecordError> {
-        let kind = trimmed(raw.kind).to_ascii_lowercase();
-        if kind.is_empty() {
+        let kind_text = trimmed(raw.kind).to_ascii_lowercase();
+        if kind_text.is_empty() {
             return Err(RecordError::Missing { field: "kind" });
         }
-        if !KINDS.contains(&kind.as_str()) {
-            return Err(RecordError::Invalid {
-                field: "kind",
-                value: kind,
-            });
-        }
+        let kind = interned(&KINDS, &kind_text).ok_or(RecordError::Invalid {
+            field: "kind",
+            value: kind_text,
+        })?;
         let lane = trimmed(raw.lane);
         if lane.is_empty() {
             return Err(RecordError::Missing { field: "lane" });
@@ -305,34 +311,29 @@ impl CoordRecord {
         }
         let wave = raw.wave.and_then(|w| w.0);
         let status = match trimmed(raw.status).to_ascii_lowercase() {
-            s if s.is_empty() && kind == "resolved-by-policy" => "resolved".to_owned(),
-            s if s.is_empty() => "open".to_owned(),
-            s if STATUSES.contains(&s.as_str()) => s,
-            s => {
-                return Err(RecordError::Invalid {
-                    field: "status",
-                    value: s,
-                });
-            }
+            s if s.is_empty() && kind == "resolved-by-policy" => "resolved",
+            s if s.is_empty() => "open",
+            s => interned(&STATUSES, &s).ok_or(RecordError::Invalid {
+                field: "status",
+                value: s,
+            })?,
         };
         let priority = match trimmed(raw.priority).to_ascii_lowercase() {
-            p if p.is_empty() => "normal".to_owned(),
-            p if matches!(p.as_str(), "low" | "normal" | "high" | "urgent") => p,
-            p => {
-                return Err(RecordError::Invalid {
-                    field: "priority",
-                    value: p,
-                });
-            }
+            p if p.is_empty() => "normal",
+            p => interned(&PRIORITIES, &p).ok_or(RecordError::Invalid {
+                field: "priority",
+                value: p,
+            })?,
         };
         let blocking = raw
             .blocking
             .and_then(|b| b.0)
-            .unwrap_or_else(|| default_blocking(&kind));
-        let blocker_severity = match trimmed(raw.blocker_severity).to_ascii_lowercase() {
-            s if SEVERITIES.contains(&s.as_str()) => s,
-            _ => default_severity(&kind, &priority, blocking).to_owned(),
-        };
+            .unwrap_or_else(|| default_blocking(kind));
+        let blocker_severity = interned(
+            &SEVERITIES,
+            &trimmed(raw.blocker_severity).to_ascii_lowercase(),
+        )
+        .unwrap_or_else(|| default_severity(kind, priority, blocking));
         let id = match trimmed(raw.id) {
             id if id.is_empty() => return Err(RecordError::Missing { field: "id" }),
             id => id,
@@ -350,11 +351,11 @@ impl CoordRecord {
             s => s,
         };
         Ok(CoordRecord {
-            id,
+            id: id.into(),
             kind,
-            lane,
+            lane: lane.into(),
             wave,
-            agent_id,
+            agent_id: agent_id.into(),
             targets: list(raw.targets),
             status,
             priority,
@@ -362,14 +363,14 @@ impl CoordRecord {
             blocker_severity,
             artifact_refs: list(raw.artifact_refs),
             depends_on: list(raw.depends_on),
-            closure_condition: trimmed(raw.closure_condition),
-            created_at,
-            updated_at,
-            summary: trimmed(raw.summary),
-            detail: trimmed(raw.detail),
-            source,
-            requester_lane: trimmed(raw.requester_lane),
-            owner_lane: trimmed(raw.owner_lane),
+            closure_condition: trimmed(raw.closure_condition).into(),
+            created_at: created_at.into(),
+            updated_at: updated_at.into(),
+            summary: trimmed(raw.summary).into(),
+            detail: trimmed(raw.detail).into(),
+            source: source.into(),
+            requester_lane: trimmed(raw.requester_lane).into(),
+            owner_lane: trimmed(raw.owner_lane).into(),
             requester_wave: raw.requester_wave.and_then(|w| w.0),
             owner_wave: raw.owner_wave.and_then(|w| w.0),
             required: raw.required.and_then(|b| b.0).unwrap_or(false),
@@ -381,19 +382,20 @@ impl CoordRecord {
         use serde_json::{Map, Value};
         let mut o = Map::new();
         let s = |v: &str| Value::from(v);
-        let list = |v: &[String]| Value::from(v.to_vec());
+        let list =
+            |v: &[Box<str>]| Value::from(v.iter().map(|x| x.to_string()).collect::<Vec<_>>());
         let opt = |v: Option<u64>| v.map_or(Value::Null, Value::from);
         o.insert("recordVersion".into(), Value::from(1));
         o.insert("id".into(), s(&self.id));
-        o.insert("kind".into(), s(&self.kind));
+        o.insert("kind".into(), s(self.kind));
         o.insert("wave".into(), opt(self.wave));
         o.insert("lane".into(), s(&self.lane));
         o.insert("agentId".into(), s(&self.agent_id));
         o.insert("targets".into(), list(&self.targets));
-        o.insert("status".into(), s(&self.status));
-        o.insert("priority".into(), s(&self.priority));
+        o.insert("status".into(), s(self.status));
+        o.insert("priority".into(), s(self.priority));
         o.insert("blocking".into(), Value::from(self.blocking));
-        o.insert("blockerSeverity".into(), s(&self.blocker_severity));
+        o.insert("blockerSeverity".into(), s(self.blocker_severity));
         o.insert("artifactRefs".into(), list(&self.artifact_refs));
         o.insert("dependsOn".into(), list(&self.depends_on));
         o.insert("closureCondition".into(), s(&self.closure_condition));
@@ -418,17 +420,12 @@ impl CoordRecord {
 
     /// Open statuses: open, acknowledged, in_progress.
     pub fn is_open(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "open" | "acknowledged" | "in_progress"
-        )
+        matches!(self.status, "open" | "acknowledged" | "in_progress")
     }
 
     /// `blocksWave` (§3.4): open, blocking, and not a stale or advisory severity.
     pub fn blocks_wave(&self) -> bool {
-        self.is_open()
-            && self.blocking
-            && !matches!(self.blocker_severity.as_str(), "stale" | "advisory")
+        self.is_open() && self.blocking && !matches!(self.blocker_severity, "stale" | "advisory")
     }
 
     /// The clarification id of a `clarification:<id>` closure condition.
@@ -444,38 +441,86 @@ impl CoordRecord {
     }
 }
 
-/// One id's state in the fold: the winning line, the order keys of the latest and first
-/// versions, and the first version's `createdAt`.
+/// One id's state in the fold: where its winning line is, the order keys of its latest and
+/// first versions, the first version's `createdAt`, and the winning record itself when it was
+/// already parsed (pushed as a record, or a line the structural scan could not read).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Slot {
-    line: Box<str>,
-    position: u64,
-    latest_key: (i64, u64),
-    first_key: (i64, u64),
+    position: Position,
+    latest_key: (i64, Position),
+    first_key: (i64, Position),
     created_at: Box<str>,
+    record: Option<Box<CoordRecord>>,
+}
+
+/// Where a line sits in the merged stream: `(at, writer, seq)` order (DESIGN §4), with the
+/// writer given as its rank among the stream's writers sorted by name. A single-file log is one
+/// writer, its line numbers the sequence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Position {
+    /// Milliseconds of the line's `at`; `None` takes the record's `updatedAt` (else
+    /// `createdAt`), which is what a single-file upstream log's lines are stamped with.
+    pub at_millis: Option<i64>,
+    /// Rank of the writer's name.
+    pub writer: u32,
+    /// The writer's sequence number (line number for a single file).
+    pub seq: u64,
+}
+
+impl Position {
+    /// The position of line `n` of a single-file log.
+    pub fn line(n: u64) -> Self {
+        Position {
+            at_millis: None,
+            writer: 0,
+            seq: n,
+        }
+    }
 }
 
 /// A line the fold could not use, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
-    /// The line's position (line number of a single-file log).
-    pub position: u64,
+    /// The line's position.
+    pub position: Position,
     /// Why.
     pub error: RecordError,
 }
 
-/// Streaming last-record-per-id fold of coordination lines.
+/// Streaming last-record-per-id fold of coordination lines, in two passes.
 ///
 /// Each line comes with its position in the merged stream (the line number of a single-file
 /// log, the index in `(at, writer, seq)` order for a store). A line wins over another of the same
 /// id when its `(updatedAt, position)` is greater, so the fold is a per-id maximum: the result
 /// does not depend on the order lines are pushed in, and pushing the same line at the same
-/// position again changes nothing. Only the winning line of each id is kept, as text, and only
-/// winners are fully parsed (by [`CoordFold::finish`]); the rest are ordered by a structural scan.
+/// position again changes nothing.
+///
+/// Pass one ([`CoordFold::push_line`]) orders lines by a structural scan and keeps only keys:
+/// memory follows the number of distinct ids, not the log. Pass two ([`Winners::attach`]) sees
+/// the lines again and fully parses only each id's winner. [`CoordFold::fold_lines`] runs both
+/// over lines held in memory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CoordFold {
     slots: HashMap<Box<str>, Slot>,
     rejected: Vec<Rejected>,
+}
+
+/// The winners of a fold, waiting for their lines (pass two).
+#[derive(Debug, Clone)]
+pub struct Winners {
+    slots: Vec<Winner>,
+    by_position: HashMap<(u32, u64), usize>,
+    rejected: Vec<Rejected>,
+    /// Shared copies of the few distinct lanes, authors and sources.
+    interned: HashSet<Arc<str>>,
+}
+
+/// One id's winner in pass two; the record arrives with its line.
+#[derive(Debug, Clone)]
+struct Winner {
+    order: (i64, Box<str>),
+    created_at: Box<str>,
+    record: Option<CoordRecord>,
 }
 
 /// Milliseconds of a stored timestamp; unparsable times sort first. The common wire form
@@ -543,10 +588,9 @@ impl CoordFold {
         Self::default()
     }
 
-    /// Folds one JSONL line found at `position`.
-    pub fn push_line(&mut self, line: &str, position: u64) {
-        let owned;
-        let (id, updated_at, created_at) = match super::scan::line_keys(line) {
+    /// Pass one: folds the keys of one JSONL line found at `position`.
+    pub fn push_line(&mut self, line: &str, position: Position) {
+        match super::scan::line_keys(line) {
             Some(super::scan::LineKeys {
                 id: Some(id),
                 updated_at,
@@ -554,34 +598,47 @@ impl CoordFold {
             }) if !id.trim().is_empty() && id.trim().len() == id.len() => {
                 let created = created_at.unwrap_or("").trim();
                 let updated = updated_at.map(str::trim).filter(|u| !u.is_empty());
-                (id, updated.unwrap_or(created), created)
+                self.offer(id, updated.unwrap_or(created), created, position, None);
             }
             _ => match CoordRecord::from_line(line, "") {
-                Ok(r) => {
-                    owned = r;
-                    (
-                        owned.id.as_str(),
-                        owned.updated_at.as_str(),
-                        owned.created_at.as_str(),
-                    )
-                }
-                Err(error) => {
-                    self.rejected.push(Rejected { position, error });
-                    return;
-                }
+                Ok(r) => self.push(r, position),
+                Err(error) => self.rejected.push(Rejected { position, error }),
             },
+        }
+    }
+
+    /// Folds a record that is already parsed.
+    pub fn push(&mut self, record: CoordRecord, position: Position) {
+        let id: Box<str> = record.id.clone();
+        let updated = record.updated_at.clone();
+        let created = record.created_at.clone();
+        self.offer(&id, &updated, &created, position, Some(Box::new(record)));
+    }
+
+    fn offer(
+        &mut self,
+        id: &str,
+        updated_at: &str,
+        created_at: &str,
+        position: Position,
+        record: Option<Box<CoordRecord>>,
+    ) {
+        let updated = millis(updated_at);
+        let position = Position {
+            at_millis: Some(position.at_millis.unwrap_or(updated)),
+            ..position
         };
-        let key = (millis(updated_at), position);
+        let key = (updated, position);
         match self.slots.get_mut(id) {
             None => {
                 self.slots.insert(
                     id.into(),
                     Slot {
-                        line: line.into(),
                         position,
                         latest_key: key,
                         first_key: key,
                         created_at: created_at.into(),
+                        record,
                     },
                 );
             }
@@ -591,17 +648,12 @@ impl CoordFold {
                     slot.created_at = created_at.into();
                 }
                 if key > slot.latest_key {
-                    slot.line = line.into();
                     slot.position = position;
                     slot.latest_key = key;
+                    slot.record = record;
                 }
             }
         }
-    }
-
-    /// Folds a record that is already parsed (it is kept in its wire form).
-    pub fn push(&mut self, record: &CoordRecord, position: u64) {
-        self.push_line(&record.to_line(), position);
     }
 
     /// Number of distinct ids.
@@ -614,30 +666,104 @@ impl CoordFold {
         self.slots.is_empty()
     }
 
-    /// Parses the winners into records in upstream's order `(updatedAt, id)`, with each id's
-    /// first `createdAt` (or `now` when it had none). Lines that fail to parse are returned with
-    /// their positions, beside any rejected while folding.
-    pub fn finish(self, now: &str) -> (Vec<CoordRecord>, Vec<Rejected>) {
-        let mut rejected = self.rejected;
-        let mut out = Vec::with_capacity(self.slots.len());
-        for slot in self.slots.into_values() {
-            match CoordRecord::from_line(&slot.line, now) {
-                Ok(mut r) => {
-                    r.created_at = if slot.created_at.is_empty() {
-                        now.to_owned()
-                    } else {
-                        slot.created_at.into()
-                    };
-                    out.push(r);
+    /// Ends pass one.
+    pub fn winners(self) -> Winners {
+        let mut by_position = HashMap::new();
+        let slots: Vec<Winner> = self
+            .slots
+            .into_iter()
+            .enumerate()
+            .map(|(i, (id, slot))| {
+                if slot.record.is_none() {
+                    by_position.insert((slot.position.writer, slot.position.seq), i);
                 }
-                Err(error) => rejected.push(Rejected {
-                    position: slot.position,
-                    error,
-                }),
+                Winner {
+                    order: (slot.latest_key.0, id),
+                    created_at: slot.created_at,
+                    record: slot.record.map(|r| *r),
+                }
+            })
+            .collect();
+        Winners {
+            slots,
+            by_position,
+            rejected: self.rejected,
+            interned: HashSet::new(),
+        }
+    }
+
+    /// Both passes over lines held in memory: `(line, position)` pairs.
+    pub fn fold_lines<'l>(
+        lines: impl Iterator<Item = (&'l str, Position)> + Clone,
+        now: &str,
+    ) -> (Vec<CoordRecord>, Vec<Rejected>) {
+        let mut fold = CoordFold::new();
+        for (line, position) in lines.clone() {
+            fold.push_line(line, position);
+        }
+        let mut winners = fold.winners();
+        if winners.needs_lines() {
+            for (line, position) in lines {
+                winners.attach(line, position);
             }
         }
-        out.sort_by(|a, b| (millis(&a.updated_at), &a.id).cmp(&(millis(&b.updated_at), &b.id)));
-        rejected.sort_by_key(|r| r.position);
+        winners.finish(now)
+    }
+}
+
+impl Winners {
+    /// True while some winner's line has not been attached.
+    pub fn needs_lines(&self) -> bool {
+        !self.by_position.is_empty()
+    }
+
+    /// Pass two: parses the line at `position` if it is a winner; other lines cost a lookup.
+    pub fn attach(&mut self, line: &str, position: Position) {
+        let Some(i) = self.by_position.remove(&(position.writer, position.seq)) else {
+            return;
+        };
+        match CoordRecord::from_line(line, "") {
+            Ok(mut r) => {
+                for field in [&mut r.lane, &mut r.agent_id, &mut r.source] {
+                    match self.interned.get(&**field) {
+                        Some(shared) => *field = Arc::clone(shared),
+                        None => {
+                            self.interned.insert(Arc::clone(field));
+                        }
+                    }
+                }
+                if let Some(slot) = self.slots.get_mut(i) {
+                    slot.record = Some(r);
+                }
+            }
+            Err(error) => self.rejected.push(Rejected { position, error }),
+        }
+    }
+
+    /// The latest records in upstream's order `(updatedAt, id)`, with each id's first
+    /// `createdAt` (or `now` when it had none), and every rejected line by position. A winner
+    /// whose line never came back in pass two is dropped.
+    pub fn finish(self, now: &str) -> (Vec<CoordRecord>, Vec<Rejected>) {
+        let mut rejected = self.rejected;
+        let mut slots = self.slots;
+        slots.sort_unstable_by(|a, b| a.order.cmp(&b.order));
+        // Collected in place: the slots' allocation becomes the records'.
+        let out: Vec<CoordRecord> = slots
+            .into_iter()
+            .filter_map(|slot| {
+                let mut r = slot.record?;
+                r.created_at = if slot.created_at.is_empty() {
+                    now.into()
+                } else {
+                    slot.created_at
+                };
+                if r.updated_at.is_empty() {
+                    r.updated_at = r.created_at.clone();
+                }
+                Some(r)
+            })
+            .collect();
+        rejected.sort_by_key(|r| (r.position.writer, r.position.seq));
         (out, rejected)
     }
 }
@@ -668,9 +794,9 @@ mod tests {
         assert!(r.blocking);
         assert_eq!(r.blocker_severity, "hard");
         assert_eq!(r.wave, Some(1));
-        assert_eq!(r.created_at, "2026-01-01T00:00:00.000Z");
+        assert_eq!(&*r.created_at, "2026-01-01T00:00:00.000Z");
         assert_eq!(r.updated_at, r.created_at);
-        assert_eq!(r.source, "launcher");
+        assert_eq!(&*r.source, "launcher");
         assert!(r.blocks_wave());
         let e = CoordRecord::from_line(
             r#"{"id":"x","kind":"gossip","lane":"m","agentId":"A"}"#,
@@ -681,8 +807,11 @@ mod tests {
         assert!(CoordRecord::from_line("{", "t").is_err());
     }
 
-    fn finished(fold: &CoordFold) -> Vec<CoordRecord> {
-        let (records, rejected) = fold.clone().finish("2026-01-01T00:00:00.000Z");
+    fn finished(lines: &[(String, u64)]) -> Vec<CoordRecord> {
+        let (records, rejected) = CoordFold::fold_lines(
+            lines.iter().map(|(l, p)| (l.as_str(), Position::line(*p))),
+            "2026-01-01T00:00:00.000Z",
+        );
         assert!(rejected.is_empty(), "{rejected:?}");
         records
     }
@@ -693,26 +822,22 @@ mod tests {
 
     #[test]
     fn latest_wins_and_created_at_stays_from_the_first() {
-        let mut fold = CoordFold::new();
-        fold.push_line(&line("r", "resolved", T5, T5), 1);
-        fold.push_line(&line("r", "open", T1, T1), 0);
-        let r = finished(&fold);
-        assert_eq!(
-            (r[0].status.as_str(), r[0].created_at.as_str()),
-            ("resolved", T1)
-        );
+        let mut lines = vec![
+            (line("r", "resolved", T5, T5), 1),
+            (line("r", "open", T1, T1), 0),
+        ];
+        let r = finished(&lines);
+        assert_eq!((r[0].status, &*r[0].created_at), ("resolved", T1));
         // Equal times: the later position wins.
-        fold.push_line(&line("r", "closed", T9, T5), 2);
-        let r = finished(&fold);
-        assert_eq!(
-            (r[0].status.as_str(), r[0].created_at.as_str()),
-            ("closed", T1)
-        );
+        lines.push((line("r", "closed", T9, T5), 2));
+        let r = finished(&lines);
+        assert_eq!((r[0].status, &*r[0].created_at), ("closed", T1));
         // A parsed record folds like its line.
         let mut other = CoordFold::new();
-        other.push(&rec(&line("r", "open", T1, T1)), 0);
-        other.push(&rec(&line("r", "resolved", T5, T5)), 1);
-        assert_eq!(finished(&other)[0].status, "resolved");
+        other.push(rec(&line("r", "open", T1, T1)), Position::line(0));
+        other.push(rec(&line("r", "resolved", T5, T5)), Position::line(1));
+        let (r, _) = other.winners().finish("now");
+        assert_eq!(r[0].status, "resolved");
     }
 
     #[test]
@@ -733,12 +858,16 @@ mod tests {
 
     #[test]
     fn bad_lines_are_rejected_with_their_position() {
-        let mut fold = CoordFold::new();
-        fold.push_line("{broken", 3);
-        fold.push_line(r#"{"id":"x","kind":"gossip","lane":"m","agentId":"A"}"#, 4);
-        let (records, rejected) = fold.finish("now");
+        let lines = [
+            ("{broken", Position::line(3)),
+            (
+                r#"{"id":"x","kind":"gossip","lane":"m","agentId":"A"}"#,
+                Position::line(4),
+            ),
+        ];
+        let (records, rejected) = CoordFold::fold_lines(lines.iter().copied(), "now");
         assert!(records.is_empty());
-        let positions: Vec<_> = rejected.iter().map(|r| r.position).collect();
+        let positions: Vec<_> = rejected.iter().map(|r| r.position.seq).collect();
         assert_eq!(positions, [3, 4]);
     }
 }
