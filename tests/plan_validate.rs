@@ -741,3 +741,21 @@ fn lanes_have_their_own_waves_and_the_legacy_directory_is_found() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("waves directory not found"));
 }
+
+#[test]
+fn plan_show_of_a_missing_file_is_a_user_error() {
+    let repo = temp_repo(&[("wave-1.md", &full_roster(1, ""))], LEAP_CLAW);
+    let out = wave_cmd(repo.path(), &["plan", "show", "docs/plans/waves/wave-9.md"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    let out = wave_cmd(repo.path(), &["plan", "show", "docs/plans/waves/wave-1.md"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("wave 1 (docs/plans/waves/wave-1.md)"),
+        "{text}"
+    );
+    assert!(text.contains("agent A1: Builder [lane default]"), "{text}");
+    assert!(text.contains("  owns src/a.rs"), "{text}");
+}

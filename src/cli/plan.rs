@@ -75,6 +75,10 @@ fn plan_error(err: PlanError) -> CliError {
                 "add wave files named `wave-<n>.md` to the lane's waves directory, or pass --lane",
             )
         }
+        PlanError::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            CliError::user(format!("{} does not exist", path.display()))
+                .hint("pass the path of a wave file relative to the repository root")
+        }
         err @ PlanError::Io { .. } => {
             CliError::from_error(super::ErrorKind::Internal, &err, Code::INTERNAL)
         }

@@ -303,7 +303,7 @@ pub fn fenced_block(block: &str) -> Option<&str> {
     None
 }
 
-/// `**Commit message**: \`<text>\``: the first occurrence that matches.
+/// The commit message: ``**Commit message**: `<text>` ``, the first occurrence that matches.
 pub fn commit_message(content: &str) -> Option<(usize, &str)> {
     const NEEDLE: &str = "**Commit message**:";
     for (start, _) in content.match_indices(NEEDLE) {

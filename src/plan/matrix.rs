@@ -41,7 +41,7 @@ pub struct ComponentMatrix {
     pub version: i64,
     /// Maturity levels in order.
     pub levels: Vec<String>,
-    /// Components by id, in file order.
+    /// Components by id (sorted).
     pub components: BTreeMap<String, MatrixComponent>,
     /// Repository-relative path of the JSON file.
     pub json_path: String,
