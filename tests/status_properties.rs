@@ -137,6 +137,20 @@ proptest! {
         );
         prop_assert_eq!(&records, &expected);
 
+        // Folds of two shares of the lines, merged (one fold per reader thread).
+        let mut left = CoordFold::new();
+        let mut right = CoordFold::new();
+        for (i, (l, p)) in all.iter().enumerate() {
+            if (i + cut) % 2 == 0 { left.push_line(l, *p) } else { right.push_line(l, *p) }
+        }
+        left.merge(right);
+        let mut winners = left.winners();
+        for (l, p) in &all {
+            winners.attach(l, *p);
+        }
+        let (merged, _) = winners.finish("2026-01-01T00:00:00.000Z");
+        prop_assert_eq!(&merged, &expected);
+
         // Any delivery order gives the same state.
         let mut shuffled = all.clone();
         let mut state = seed;

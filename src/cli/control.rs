@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
+use super::coord::{WaveSel, append, default_id, normalize};
 use super::output;
 use super::{CliError, ErrorKind};
 use crate::engine::control::ControlLog;
@@ -40,6 +41,103 @@ pub struct ControlArgs {
 enum ControlCommand {
     /// Show the reduced state of a wave: agents, tasks, blockers, closure eligibility.
     Status(StatusArgs),
+    /// Control tasks: create, get, list, act.
+    #[command(subcommand)]
+    Task(TaskCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TaskCommand {
+    /// Create a task (a coordination record; `human-input` also opens a feedback request).
+    Create(TaskCreateArgs),
+    /// Show one task as JSON.
+    Get(TaskGetArgs),
+    /// List tasks.
+    List(TaskListArgs),
+    /// Act on a task: ack, resolve, reassign, escalate, dismiss.
+    Act(TaskActArgs),
+}
+
+#[derive(Debug, Args)]
+struct TaskCreateArgs {
+    #[command(flatten)]
+    sel: WaveSel,
+    /// Owner agent id.
+    #[arg(long)]
+    agent: String,
+    /// request, blocker, clarification, handoff, evidence, claim, decision or human-input.
+    #[arg(long)]
+    kind: String,
+    /// Title.
+    #[arg(long)]
+    summary: String,
+    /// Detail.
+    #[arg(long, default_value = "")]
+    detail: String,
+    /// Targets, comma-separated or repeated.
+    #[arg(long, value_delimiter = ',')]
+    target: Vec<String>,
+    /// Priority.
+    #[arg(long)]
+    priority: Option<String>,
+    /// Task id (default generated).
+    #[arg(long)]
+    id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct TaskGetArgs {
+    #[command(flatten)]
+    sel: WaveSel,
+    /// Task id.
+    #[arg(long)]
+    id: String,
+}
+
+#[derive(Debug, Args)]
+struct TaskListArgs {
+    #[command(flatten)]
+    sel: WaveSel,
+    /// Only tasks owned by or assigned to these agents (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    agent: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TaskAction {
+    /// Acknowledge (status acknowledged).
+    Ack,
+    /// Resolve (status resolved; a clarification also resolves its linked requests).
+    Resolve,
+    /// Retarget to `--to` (status open).
+    Reassign,
+    /// Append a human escalation linked to the task.
+    Escalate,
+    /// Dismiss (status cancelled).
+    Dismiss,
+}
+
+#[derive(Debug, Args)]
+struct TaskActArgs {
+    /// The action.
+    action: TaskAction,
+    #[command(flatten)]
+    sel: WaveSel,
+    /// Task id.
+    #[arg(long)]
+    id: String,
+    /// New assignee for `reassign`.
+    #[arg(long)]
+    to: Option<String>,
+    /// Who acts (default `human-operator`).
+    #[arg(long, default_value = "human-operator")]
+    operator: String,
+    /// Note recorded with the action.
+    #[arg(long)]
+    detail: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -59,6 +157,10 @@ struct StatusArgs {
 pub fn run(settings: &Settings, args: ControlArgs) -> Result<Code, CliError> {
     match args.command {
         ControlCommand::Status(a) => status(settings, a),
+        ControlCommand::Task(TaskCommand::Create(a)) => task_create(settings, a),
+        ControlCommand::Task(TaskCommand::Get(a)) => task_get(settings, a),
+        ControlCommand::Task(TaskCommand::List(a)) => task_list(settings, a),
+        ControlCommand::Task(TaskCommand::Act(a)) => task_act(settings, a),
     }
 }
 
@@ -216,9 +318,10 @@ pub(crate) fn read_records(
     let (records, rejected) = winners.finish(now);
     for r in rejected {
         // Sequence numbers are line numbers: gap-free from 1 in every writer's file.
-        let place = files
-            .get(&r.position.writer)
-            .map_or_else(|| format!("{stream}"), |f| format!("{f}:{}", r.position.seq));
+        let place = files.get(&r.position.writer).map_or_else(
+            || format!("{stream}"),
+            |f| format!("{f}:{}", r.position.seq),
+        );
         output::eprint_line(&format!("warning: {place}: {}; line skipped", r.error));
     }
     Ok(records)
@@ -337,5 +440,287 @@ fn status(settings: &Settings, args: StatusArgs) -> Result<Code, CliError> {
     } else {
         output::print_text(&render::status::to_text(&state))?;
     }
+    Ok(Code::OK)
+}
+
+/// A wave's state, read and reduced at `now`.
+pub(crate) struct Loaded {
+    pub layout: Layout,
+    pub roster: Roster,
+    pub store: Box<dyn EventStore>,
+    pub coordination: Vec<CoordRecord>,
+    pub dependencies: Vec<CoordRecord>,
+    pub control: crate::engine::control::ControlState,
+    pub envelopes: Vec<ResultEnvelope>,
+}
+
+impl Loaded {
+    pub(crate) fn read(settings: &Settings, sel: &WaveSel, now: &str) -> Result<Self, CliError> {
+        let layout = Layout::read(&settings.repo_root, sel.lane.clone())?;
+        let roster = layout.roster(u64::from(sel.wave))?;
+        let store = open_store(settings, &layout)?;
+        let lane = layout.lane.clone();
+        let coordination = read_records(&*store, &StreamId::coordination(&lane, sel.wave), now)?;
+        let dependencies = read_dependencies(&*store, now)?;
+        let control = read_control(&*store, &lane, sel.wave)?.materialize();
+        let envelopes = read_envelopes(&*store, &lane, sel.wave, &roster)?;
+        Ok(Loaded {
+            layout,
+            roster,
+            store,
+            coordination,
+            dependencies,
+            control,
+            envelopes,
+        })
+    }
+
+    pub(crate) fn inputs(&self, wave: u32, now_ms: i64) -> WaveInputs<'_> {
+        WaveInputs {
+            lane: &self.layout.lane,
+            wave: u64::from(wave),
+            roster: &self.roster,
+            coordination: &self.coordination,
+            dependencies: &self.dependencies,
+            control: &self.control,
+            envelopes: &self.envelopes,
+            now_ms,
+        }
+    }
+
+    fn record(&self, id: &str) -> Result<&CoordRecord, CliError> {
+        self.coordination
+            .iter()
+            .find(|r| &*r.id == id)
+            .ok_or_else(|| {
+                CliError::user(format!("no task `{id}` in lane {}", self.layout.lane))
+                    .hint("list tasks with `wave control task list`")
+            })
+    }
+}
+
+fn task_create(settings: &Settings, a: TaskCreateArgs) -> Result<Code, CliError> {
+    let now = jiff::Timestamp::now();
+    let now_text = time::format(now);
+    let layout = Layout::read(&settings.repo_root, a.sel.lane.clone())?;
+    let store = open_store(settings, &layout)?;
+    let kind = match a.kind.as_str() {
+        "clarification" => "clarification-request",
+        "human-input" => "human-feedback",
+        other => other,
+    };
+    let id =
+        a.id.unwrap_or_else(|| default_id("task", kind, &[&a.agent, &a.summary, &now_text]));
+    let mut obj = serde_json::Map::new();
+    obj.insert("id".into(), id.clone().into());
+    obj.insert("kind".into(), kind.into());
+    obj.insert("lane".into(), layout.lane.clone().into());
+    obj.insert("wave".into(), a.sel.wave.into());
+    obj.insert("agentId".into(), a.agent.clone().into());
+    let targets = if a.target.is_empty() && kind == "human-feedback" {
+        vec![format!("agent:{}", a.agent)]
+    } else {
+        a.target
+    };
+    obj.insert("targets".into(), targets.into());
+    obj.insert("summary".into(), a.summary.into());
+    obj.insert("detail".into(), a.detail.into());
+    obj.insert("source".into(), "operator".into());
+    obj.insert("createdAt".into(), now_text.clone().into());
+    obj.insert("updatedAt".into(), now_text.clone().into());
+    if let Some(p) = a.priority {
+        obj.insert("priority".into(), p.into());
+    }
+    let record = normalize(obj, &now_text)?;
+    append(
+        settings,
+        &*store,
+        &StreamId::coordination(&layout.lane, a.sel.wave),
+        now,
+        std::slice::from_ref(&record),
+    )?;
+    if kind == "human-feedback" {
+        let mut data = serde_json::Map::new();
+        data.insert("humanInputId".into(), id.clone().into());
+        data.insert("requestId".into(), id.clone().into());
+        data.insert("state".into(), "pending".into());
+        data.insert("createdAt".into(), now_text.clone().into());
+        append_event(
+            settings,
+            &*store,
+            &layout.lane,
+            a.sel.wave,
+            now,
+            "human_input",
+            &id,
+            "requested",
+            data,
+        )?;
+    }
+    output::print_text(&format!("created {id} ({kind})"))?;
+    Ok(Code::OK)
+}
+
+/// Appends one control-plane event as this process's writer.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn append_event(
+    settings: &Settings,
+    store: &dyn EventStore,
+    lane: &str,
+    wave: u32,
+    now: jiff::Timestamp,
+    entity_type: &str,
+    entity_id: &str,
+    action: &str,
+    data: serde_json::Map<String, Value>,
+) -> Result<(), CliError> {
+    let now_text = time::format(now);
+    let raw = serde_json::json!({
+        "lane": lane, "wave": wave, "entityType": entity_type, "entityId": entity_id,
+        "action": action, "source": "operator", "recordedAt": now_text, "data": data,
+    });
+    let event = ControlEvent::from_value(raw, &EventDefaults::default())
+        .map_err(|e| CliError::internal(e.to_string()))?;
+    let Value::Object(map) = event.to_value() else {
+        return Err(CliError::internal(
+            "a control event did not serialize to an object",
+        ));
+    };
+    store
+        .append(
+            &StreamId::control(lane, wave),
+            &settings.writer,
+            now,
+            &[map],
+        )
+        .map_err(store_error)?;
+    Ok(())
+}
+
+fn task_get(settings: &Settings, a: TaskGetArgs) -> Result<Code, CliError> {
+    let now = jiff::Timestamp::now();
+    let loaded = Loaded::read(settings, &a.sel, &time::format(now))?;
+    let state = reducer::reduce(&loaded.inputs(a.sel.wave, now.as_millisecond()));
+    match state.tasks().find(|t| t.task_id == a.id) {
+        Some(task) => output::print_json(&task)?,
+        None => {
+            return Err(CliError::user(format!("no task `{}`", a.id))
+                .hint("list tasks with `wave control task list`"));
+        }
+    }
+    Ok(Code::OK)
+}
+
+fn task_list(settings: &Settings, a: TaskListArgs) -> Result<Code, CliError> {
+    let now = jiff::Timestamp::now();
+    let loaded = Loaded::read(settings, &a.sel, &time::format(now))?;
+    let state = reducer::reduce(&loaded.inputs(a.sel.wave, now.as_millisecond()));
+    let wanted = |id: Option<&str>| id.is_some_and(|id| a.agent.iter().any(|x| x == id));
+    let tasks: Vec<_> = state
+        .tasks()
+        .filter(|t| a.agent.is_empty() || wanted(t.owner_agent_id) || wanted(t.assignee_agent_id))
+        .collect();
+    if a.json {
+        output::print_json(&tasks)?;
+    } else {
+        let mut text = String::new();
+        for t in &tasks {
+            text.push_str(&format!(
+                "{:<28} {:<14} {:<15} {:<6} {}\n",
+                t.task_id,
+                t.task_type,
+                t.state,
+                t.assignee_agent_id.or(t.owner_agent_id).unwrap_or("-"),
+                t.title
+            ));
+        }
+        output::print_text(&text)?;
+    }
+    Ok(Code::OK)
+}
+
+fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
+    let now = jiff::Timestamp::now();
+    let now_text = time::format(now);
+    let loaded = Loaded::read(settings, &a.sel, &now_text)?;
+    let record = loaded.record(&a.id)?;
+    let mut updates: Vec<CoordRecord> = Vec::new();
+    let mut next = record.clone();
+    next.updated_at = now_text.as_str().into();
+    if let Some(d) = &a.detail {
+        next.detail = d.as_str().into();
+    }
+    match a.action {
+        TaskAction::Ack => next.status = "acknowledged",
+        TaskAction::Dismiss => next.status = "cancelled",
+        TaskAction::Resolve => {
+            next.status = "resolved";
+            if record.kind == "clarification-request" {
+                let condition = format!("clarification:{}", record.id);
+                for linked in loaded.coordination.iter().filter(|r| {
+                    r.is_open()
+                        && (*r.closure_condition == *condition
+                            || r.depends_on.iter().any(|d| **d == *record.id))
+                }) {
+                    let mut l = linked.clone();
+                    l.status = "resolved";
+                    l.updated_at = now_text.as_str().into();
+                    updates.push(l);
+                }
+            }
+        }
+        TaskAction::Reassign => {
+            let to =
+                a.to.as_deref()
+                    .ok_or_else(|| CliError::usage("`reassign` needs --to <agent>"))?;
+            if !loaded.roster.has(to) {
+                return Err(
+                    CliError::user(format!("`{to}` is not an agent of this wave"))
+                        .hint("pick an agent id from `wave control status`"),
+                );
+            }
+            next.targets = vec![format!("agent:{to}").into_boxed_str()].into_boxed_slice();
+            next.status = "open";
+        }
+        TaskAction::Escalate => {
+            let mut obj = serde_json::Map::new();
+            obj.insert("id".into(), format!("escalation-{}", record.id).into());
+            obj.insert("kind".into(), "human-escalation".into());
+            obj.insert("lane".into(), record.lane.to_string().into());
+            obj.insert("wave".into(), a.sel.wave.into());
+            obj.insert("agentId".into(), a.operator.clone().into());
+            obj.insert(
+                "targets".into(),
+                vec![format!("agent:{}", record.agent_id)].into(),
+            );
+            obj.insert("dependsOn".into(), vec![record.id.to_string()].into());
+            if record.kind == "clarification-request" {
+                obj.insert(
+                    "closureCondition".into(),
+                    format!("clarification:{}", record.id).into(),
+                );
+            }
+            obj.insert("priority".into(), "high".into());
+            obj.insert(
+                "summary".into(),
+                format!("Escalated to a human: {}", record.summary).into(),
+            );
+            obj.insert("detail".into(), a.detail.clone().unwrap_or_default().into());
+            obj.insert("source".into(), "operator".into());
+            obj.insert("createdAt".into(), now_text.clone().into());
+            updates.push(normalize(obj, &now_text)?);
+            next.status = "in_progress";
+        }
+    }
+    updates.insert(0, next);
+    append(
+        settings,
+        &*loaded.store,
+        &StreamId::coordination(&loaded.layout.lane, a.sel.wave),
+        now,
+        &updates,
+    )?;
+    let ids: Vec<&str> = updates.iter().map(|r| &*r.id).collect();
+    output::print_text(&format!("updated {}", ids.join(", ")))?;
     Ok(Code::OK)
 }

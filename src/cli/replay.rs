@@ -1,16 +1,77 @@
-//! `wave replay`.
+//! `wave replay`: rebuild and print the state of a wave from a store.
+//!
+//! The state is reduced at the time of the latest record in the wave's streams (not the
+//! clock), so the same store always prints the same bytes.
+
+use std::io;
 
 use clap::Args;
 
 use super::CliError;
+use super::control::Loaded;
+use super::coord::WaveSel;
+use crate::engine::reducer::{self, record::millis};
 use crate::exit::Code;
+use crate::render;
 use crate::settings::Settings;
 
 /// Arguments of `wave replay`.
 #[derive(Debug, Args)]
-pub struct ReplayArgs {}
+pub struct ReplayArgs {
+    #[command(flatten)]
+    sel: WaveSel,
+}
 
-/// Runs `wave replay`.
-pub fn run(_settings: &Settings, _args: ReplayArgs) -> Result<Code, CliError> {
-    Err(CliError::internal("`wave replay` is not built yet"))
+/// Runs `wave replay`: prints the wave's status JSON as of its latest record.
+pub fn run(settings: &Settings, args: ReplayArgs) -> Result<Code, CliError> {
+    // Records without timestamps get the epoch, never the clock.
+    let loaded = Loaded::read(settings, &args.sel, "1970-01-01T00:00:00.000Z")?;
+    let latest = loaded
+        .coordination
+        .iter()
+        .chain(&loaded.dependencies)
+        .map(|r| millis(&r.updated_at))
+        .chain(
+            loaded
+                .control
+                .attempts
+                .iter()
+                .map(|a| millis(&a.updated_at)),
+        )
+        .chain(
+            loaded
+                .control
+                .agent_runs
+                .iter()
+                .map(|a| millis(&a.updated_at)),
+        )
+        .chain(
+            loaded
+                .control
+                .rerun_requests
+                .iter()
+                .map(|a| millis(&a.updated_at)),
+        )
+        .chain(
+            loaded
+                .control
+                .human_inputs
+                .iter()
+                .map(|a| millis(&a.updated_at)),
+        )
+        .chain(
+            loaded
+                .control
+                .proof_bundles
+                .iter()
+                .map(|a| millis(&a.updated_at)),
+        )
+        .max()
+        .filter(|m| *m != i64::MIN)
+        .unwrap_or(0);
+    let state = reducer::reduce(&loaded.inputs(args.sel.wave, latest));
+    match render::status::write_json(&state, io::stdout().lock()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(Code::OK),
+    }
 }

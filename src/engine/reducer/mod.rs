@@ -32,7 +32,7 @@ use crate::engine::control::{BundleState, ControlState, ProofBundle, RerunReques
 use crate::event::envelope::ResultEnvelope;
 use crate::event::time;
 
-pub use record::{CoordFold, CoordRecord, Position, RecordError, Rejected, Winners};
+pub use record::{CoordFold, CoordRecord, Position, RecordError, Rejected, WinnerIndex, Winners};
 pub use roster::{RoleIds, Roster, RosterAgent};
 
 /// Acknowledgement timeout (§3.9): 5 minutes.

@@ -379,6 +379,11 @@ impl CoordRecord {
 
     /// The normalized wire form (§3.2 field order), one JSONL line without a newline.
     pub fn to_line(&self) -> String {
+        serde_json::Value::Object(self.to_map()).to_string()
+    }
+
+    /// The normalized wire form (§3.2 field order) as a JSON object.
+    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
         use serde_json::{Map, Value};
         let mut o = Map::new();
         let s = |v: &str| Value::from(v);
@@ -415,7 +420,7 @@ impl CoordRecord {
         o.insert("requesterWave".into(), opt(self.requester_wave));
         o.insert("ownerWave".into(), opt(self.owner_wave));
         o.insert("required".into(), Value::from(self.required));
-        Value::Object(o).to_string()
+        o
     }
 
     /// Open statuses: open, acknowledged, in_progress.
@@ -513,6 +518,26 @@ pub struct Winners {
     rejected: Vec<Rejected>,
     /// Shared copies of the few distinct lanes, authors and sources.
     interned: HashSet<Arc<str>>,
+}
+
+/// Finds winning lines in pass two; see [`Winners::index`].
+#[derive(Debug, Clone, Copy)]
+pub struct WinnerIndex<'w>(pub &'w HashMap<(u32, u64), usize>);
+
+impl WinnerIndex<'_> {
+    /// Parses the line at `position` when it is a winner (`None` for any other line).
+    pub fn parse(
+        &self,
+        line: &str,
+        position: Position,
+    ) -> Option<Result<(usize, CoordRecord), Rejected>> {
+        let i = *self.0.get(&(position.writer, position.seq))?;
+        Some(
+            CoordRecord::from_line(line, "")
+                .map(|r| (i, r))
+                .map_err(|error| Rejected { position, error }),
+        )
+    }
 }
 
 /// One id's winner in pass two; the record arrives with its line.
@@ -656,6 +681,30 @@ impl CoordFold {
         }
     }
 
+    /// Merges a fold of other lines of the same stream (a fold per thread): the result is the
+    /// fold of all the lines, whatever way they were shared out.
+    pub fn merge(&mut self, other: CoordFold) {
+        self.rejected.extend(other.rejected);
+        for (id, theirs) in other.slots {
+            match self.slots.get_mut(&id) {
+                None => {
+                    self.slots.insert(id, theirs);
+                }
+                Some(mine) => {
+                    if theirs.first_key < mine.first_key {
+                        mine.first_key = theirs.first_key;
+                        mine.created_at = theirs.created_at;
+                    }
+                    if theirs.latest_key > mine.latest_key {
+                        mine.position = theirs.position;
+                        mine.latest_key = theirs.latest_key;
+                        mine.record = theirs.record;
+                    }
+                }
+            }
+        }
+    }
+
     /// Number of distinct ids.
     pub fn len(&self) -> usize {
         self.slots.len()
@@ -717,26 +766,54 @@ impl Winners {
         !self.by_position.is_empty()
     }
 
-    /// Pass two: parses the line at `position` if it is a winner; other lines cost a lookup.
-    pub fn attach(&mut self, line: &str, position: Position) {
-        let Some(i) = self.by_position.remove(&(position.writer, position.seq)) else {
-            return;
-        };
-        match CoordRecord::from_line(line, "") {
-            Ok(mut r) => {
-                for field in [&mut r.lane, &mut r.agent_id, &mut r.source] {
-                    match self.interned.get(&**field) {
-                        Some(shared) => *field = Arc::clone(shared),
-                        None => {
-                            self.interned.insert(Arc::clone(field));
-                        }
-                    }
-                }
-                if let Some(slot) = self.slots.get_mut(i) {
-                    slot.record = Some(r);
+    /// Pass two, shareable between threads: parses the line at `position` when it is a winner
+    /// (`None` for any other line). Hand the result to [`Winners::fill`].
+    pub fn parse_winner(
+        &self,
+        line: &str,
+        position: Position,
+    ) -> Option<Result<(usize, CoordRecord), Rejected>> {
+        self.index().parse(line, position)
+    }
+
+    /// The read-only lookup of winning positions, to share between threads while the winners
+    /// themselves sit behind a lock.
+    pub fn index(&self) -> WinnerIndex<'_> {
+        WinnerIndex(&self.by_position)
+    }
+
+    /// Moves the lookup out, leaving the winners free to be locked and filled.
+    pub fn take_index(&mut self) -> HashMap<(u32, u64), usize> {
+        std::mem::take(&mut self.by_position)
+    }
+
+    /// Stores what [`Winners::parse_winner`] or [`WinnerIndex::parse`] returned.
+    pub fn fill(&mut self, parsed: Result<(usize, CoordRecord), Rejected>) {
+        match parsed {
+            Ok((i, r)) => self.store(i, r),
+            Err(rejected) => self.rejected.push(rejected),
+        }
+    }
+
+    fn store(&mut self, i: usize, mut r: CoordRecord) {
+        for field in [&mut r.lane, &mut r.agent_id, &mut r.source] {
+            match self.interned.get(&**field) {
+                Some(shared) => *field = Arc::clone(shared),
+                None => {
+                    self.interned.insert(Arc::clone(field));
                 }
             }
-            Err(error) => self.rejected.push(Rejected { position, error }),
+        }
+        if let Some(slot) = self.slots.get_mut(i) {
+            slot.record = Some(r);
+        }
+    }
+
+    /// Pass two: parses the line at `position` if it is a winner; other lines cost a lookup.
+    pub fn attach(&mut self, line: &str, position: Position) {
+        if let Some(parsed) = self.parse_winner(line, position) {
+            self.by_position.remove(&(position.writer, position.seq));
+            self.fill(parsed);
         }
     }
 
