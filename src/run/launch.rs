@@ -629,7 +629,11 @@ impl WaveRun<'_, '_> {
                              "executorId": executor.as_str(), "startedAt": now_text()},
                 }),
             )?;
-            self.progress(&format!("{id} started ({})", executor.as_str()));
+            let label = match &self.cfg.force {
+                Some(Forced::Command(p)) => format!("command {}", p.display()),
+                _ => executor.as_str().to_owned(),
+            };
+            self.progress(&format!("{id} started ({label})"));
             jobs.push(j);
         }
         let finished = run_jobs(self.cfg, jobs).await;
@@ -918,11 +922,28 @@ async fn run_wave(
     let max_attempts = cfg.max_retries.saturating_add(1);
     let mut launched_per_attempt = Vec::new();
     let mut last: Option<(GateSnapshot, Vec<Failure>)> = None;
-    for attempt in 1..=max_attempts {
+    // Attempt numbers continue after earlier launches of the wave: envelopes are immutable.
+    let (base, stale) = previous_attempts(cfg, store, plan.wave)?;
+    for a in stale {
+        append(
+            cfg,
+            store,
+            plan.wave,
+            attempt_event(
+                plan.wave,
+                a,
+                "cancelled",
+                &[],
+                "the launcher that ran this attempt stopped before finishing it",
+            ),
+        )?;
+    }
+    for n in 1..=max_attempts {
+        let attempt = base + n;
         run.attempt = attempt;
         run.launched.clear();
         // Implementation agents to (re)run: every one on attempt 1, later those not reusable.
-        let snapshot_before = (attempt > 1).then(|| run.evaluate());
+        let snapshot_before = (n > 1).then(|| run.evaluate());
         let mut impl_ids = Vec::new();
         for a in plan
             .agents
@@ -933,7 +954,7 @@ async fn run_wave(
                 continue;
             };
             let proven = snapshot_before.is_some() && files_and_summary_prove(&run, a);
-            if attempt > 1 && reusable(st, a, proven) {
+            if n > 1 && reusable(st, a, proven) {
                 continue;
             }
             impl_ids.push(a.agent_id.clone());
@@ -1074,6 +1095,52 @@ async fn run_wave(
         exit_code,
         launched: launched_per_attempt,
     })
+}
+
+/// The highest attempt number the store holds for the wave (0 when none), and the attempts a
+/// previous launcher left running (it is gone: this one holds the lock).
+fn previous_attempts(
+    cfg: &LaunchConfig<'_>,
+    store: &dyn EventStore,
+    wave: u64,
+) -> Result<(u64, Vec<u64>), LaunchError> {
+    let results = store.list_results(&cfg.lane.lane, wave32(wave))?;
+    let mut max = results
+        .iter()
+        .map(|k| u64::from(k.attempt))
+        .max()
+        .unwrap_or(0);
+    let stream = StreamId::control(cfg.lane.lane.clone(), wave32(wave));
+    let needle = format!("\"entityId\":\"wave-{wave}-attempt-");
+    let mut last_action: BTreeMap<u64, (String, bool)> = BTreeMap::new();
+    store.visit(&stream, &mut |line| {
+        if let Some(i) = line.text.find(&needle) {
+            let rest = &line.text[i + needle.len()..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(a) = digits.parse::<u64>() {
+                max = max.max(a);
+                let whole_attempt = rest[digits.len()..].starts_with('"');
+                if whole_attempt {
+                    let at = line.text.find("\"at\":\"").map_or("", |j| {
+                        let t = &line.text[j + 6..];
+                        &t[..t.find('"').unwrap_or(0)]
+                    });
+                    let started = line.text.contains("\"action\":\"started\"");
+                    let e = last_action.entry(a).or_insert((String::new(), false));
+                    if at >= e.0.as_str() {
+                        *e = (at.to_owned(), started);
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let open = last_action
+        .into_iter()
+        .filter(|(_, (_, started))| *started)
+        .map(|(a, _)| a)
+        .collect();
+    Ok((max, open))
 }
 
 fn files_and_summary_prove(run: &WaveRun<'_, '_>, agent: &Agent) -> bool {
