@@ -472,6 +472,35 @@ fn command_agents_get_the_wave_environment_without_write_tokens() {
 }
 
 #[test]
+fn the_starter_example_closes_and_its_matrix_records_the_promotion() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/starter"),
+        root,
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(root.join(".tmp"));
+    let _ = std::fs::remove_dir_all(root.join(".wave"));
+    git_init(root);
+    let out = wave(root, &["launch", "--force-executor", "local"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let matrix =
+        std::fs::read_to_string(root.join("docs/plans/component-cutover-matrix.json")).unwrap();
+    assert!(
+        matrix.contains("\"currentLevel\": \"repo-landed\""),
+        "{matrix}"
+    );
+    assert_eq!(status(root, "0")["closureState"], "passed");
+}
+
+#[test]
 fn a_live_launcher_lock_exits_32() {
     let dir = scenario_repo();
     let root = dir.path();

@@ -34,7 +34,7 @@ use crate::engine::summary::{
 };
 use crate::event::control::{ControlEvent, EventDefaults};
 use crate::event::time;
-use crate::plan::matrix::{BenchmarkCatalog, ComponentMatrix};
+use crate::plan::matrix::{BenchmarkCatalog, ComponentMatrix, parse_matrix};
 use crate::plan::{Agent, ExecutorId, LaneProfile, WavePlan, roles};
 use crate::store::{EventStore, Record, ResultKey, StoreError, StreamId};
 
@@ -540,12 +540,18 @@ fn gate_inputs_eval<R>(
     let integration =
         IntegrationSummary::build(plan, cfg.lane, summaries, coordination, &deploy, &infra);
     let adjudications = BTreeMap::new();
+    // Agents may move the matrix forward (the documentation steward records promotions): read
+    // it again for every evaluation.
+    let matrix_path = &cfg.lane.paths.component_cutover_matrix_json_path;
+    let fresh = std::fs::read_to_string(cfg.repo_root.join(matrix_path))
+        .ok()
+        .and_then(|t| parse_matrix(Some(&t), matrix_path).ok());
     let inputs = GateInputs {
         plan,
         lane: cfg.lane,
         summaries,
         files,
-        matrix: cfg.matrix,
+        matrix: fresh.as_ref().or(cfg.matrix),
         catalog: cfg.catalog,
         coordination,
         integration: Some(&integration),

@@ -37,6 +37,8 @@ pub struct PromptFacts {
     pub components: Vec<(String, Option<String>)>,
     /// `Deliverables required for this agent:`.
     pub deliverables: Vec<String>,
+    /// `Component promotions for this wave:` entries (`id`, target level).
+    pub promotions: Vec<(String, String)>,
     /// `Proof artifacts required for this agent:` paths.
     pub proof_artifacts: Vec<String>,
     /// `File ownership` bullets of the assigned prompt.
@@ -117,6 +119,11 @@ impl PromptFacts {
                 None => (b.to_owned(), None),
             })
             .collect();
+        f.promotions = bullets(&lines, "Component promotions for this wave:")
+            .into_iter()
+            .filter_map(|b| b.split_once(':'))
+            .map(|(id, level)| (id.trim().to_owned(), level.trim().to_owned()))
+            .collect();
         f.deliverables = bullets(&lines, "Deliverables required for this agent:")
             .into_iter()
             .filter_map(path_like)
@@ -185,6 +192,9 @@ pub struct Response {
     pub files: Vec<(String, String)>,
     /// A cont-QA report that must end with a verdict line.
     pub verdict_report: Option<String>,
+    /// The component matrix JSON the documentation steward owns, and the promoted levels to
+    /// record in it as `currentLevel`.
+    pub matrix_update: Option<(String, Vec<(String, String)>)>,
     /// The log output (markers).
     pub output: String,
 }
@@ -281,7 +291,22 @@ pub fn respond(f: &PromptFacts) -> Response {
         }
         out.push("[wave-integration] state=ready-for-doc-closure claims=0 conflicts=0 blockers=0 detail=local-executor-smoke".into());
     } else if is_doc {
-        out.push("[wave-doc-closure] state=no-change paths= detail=local-executor-smoke".into());
+        let matrix = f
+            .owned_paths
+            .iter()
+            .find(|p| p.ends_with(".json") && p.contains("component-cutover-matrix"))
+            .filter(|_| !f.promotions.is_empty());
+        match matrix {
+            Some(m) => {
+                r.matrix_update = Some((m.clone(), f.promotions.clone()));
+                out.push(format!(
+                    "[wave-doc-closure] state=closed paths={m} detail=local-executor-matrix-promotions"
+                ));
+            }
+            None => out.push(
+                "[wave-doc-closure] state=no-change paths= detail=local-executor-smoke".into(),
+            ),
+        }
     } else if f.security_reviewer {
         if let Some(p) = f
             .owned_matching(roles::is_security_report_path)
@@ -421,8 +446,11 @@ pub fn run(prompt_file: &Path, fallback_root: &Path) -> Result<String, LocalErro
     Ok(response.output)
 }
 
-/// Creates the response's missing files under `root`.
+/// Creates the response's missing files under `root` and records promoted component levels.
 pub fn apply(root: &Path, response: &Response) -> Result<(), LocalError> {
+    if let Some((rel, promotions)) = &response.matrix_update {
+        update_matrix(root, rel, promotions)?;
+    }
     for (rel, contents) in &response.files {
         let safe = Path::new(rel)
             .components()
@@ -449,6 +477,49 @@ pub fn apply(root: &Path, response: &Response) -> Result<(), LocalError> {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
         std::fs::write(&path, contents).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Sets `components.<id>.currentLevel` to each promoted level in an existing matrix file.
+fn update_matrix(
+    root: &Path,
+    rel: &str,
+    promotions: &[(String, String)],
+) -> Result<(), LocalError> {
+    let safe = Path::new(rel)
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !safe {
+        return Err(LocalError::Escape {
+            path: rel.to_owned(),
+        });
+    }
+    let path = root.join(rel);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let Ok(mut matrix) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Ok(());
+    };
+    let mut changed = false;
+    for (id, level) in promotions {
+        if let Some(c) = matrix
+            .get_mut("components")
+            .and_then(|c| c.get_mut(id))
+            .and_then(serde_json::Value::as_object_mut)
+            && c.get("currentLevel").and_then(serde_json::Value::as_str) != Some(level)
+        {
+            c.insert(
+                "currentLevel".into(),
+                serde_json::Value::from(level.as_str()),
+            );
+            changed = true;
+        }
+    }
+    if changed {
+        let body = serde_json::to_string_pretty(&matrix).unwrap_or(text) + "\n";
+        std::fs::write(&path, body).map_err(|source| LocalError::Io { path, source })?;
     }
     Ok(())
 }
@@ -522,6 +593,34 @@ mod tests {
             r.verdict_report.as_deref(),
             Some("docs/reviews/wave-3-cont-qa.md")
         );
+    }
+
+    #[test]
+    fn the_documentation_steward_records_promotions_in_the_matrix() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = "docs/plans/component-cutover-matrix.json";
+        std::fs::create_dir_all(dir.path().join("docs/plans")).unwrap();
+        std::fs::write(
+            dir.path().join(m),
+            r#"{"components":{"core":{"currentLevel":"inventoried","title":"Core"}}}"#,
+        )
+        .unwrap();
+        let p = PROMPT
+            .replace("Agent A1: Parser", "Agent A9: Docs")
+            .replace(
+                "Components you own in this wave:",
+                "Component promotions for this wave:\n- core: repo-landed\n\nIgnored:",
+            )
+            .replace("- src/parser.rs\n- docs/parser.md", &format!("- {m}"));
+        let r = respond(&PromptFacts::parse(&p));
+        assert!(r.output.contains(
+            "[wave-doc-closure] state=closed paths=docs/plans/component-cutover-matrix.json"
+        ));
+        apply(dir.path(), &r).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(m)).unwrap()).unwrap();
+        assert_eq!(v["components"]["core"]["currentLevel"], "repo-landed");
+        assert_eq!(v["components"]["core"]["title"], "Core");
     }
 
     #[test]
