@@ -65,5 +65,7 @@ const PROMPT: &str = "Working directory: /repo\n\nRole model for this run:\n- co
 /// Reading a compiled prompt and deciding files and markers.
 #[divan::bench]
 fn local_executor_response() -> usize {
-    respond(&PromptFacts::parse(divan::black_box(PROMPT))).output.len()
+    respond(&PromptFacts::parse(divan::black_box(PROMPT)))
+        .output
+        .len()
 }

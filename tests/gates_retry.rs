@@ -547,3 +547,76 @@ fn forwarded_closure_gaps_resume_from_the_earliest_stage() {
         ("all-gates-pass", false, "completed")
     );
 }
+
+#[test]
+fn attempt_counter_only_retries_use_the_budget() {
+    use wave_runner::engine::retry::{AttemptCounter, AttemptTransition};
+    let budget = AttemptBudget::default();
+    let c = AttemptCounter::FIRST.next(AttemptTransition::DesignPassCompleted);
+    assert_eq!((c.attempt, c.retries_used), (2, 0));
+    assert!(c.may_retry(&budget));
+    let c = c
+        .next(AttemptTransition::SharedComponentContinuation)
+        .next(AttemptTransition::Retry);
+    assert_eq!((c.attempt, c.retries_used), (4, 1));
+    assert!(!c.may_retry(&budget));
+}
+
+#[test]
+fn repair_requests_relaunch_plans_and_recovery_rerun_requests() {
+    use wave_runner::engine::retry::{
+        ReasonBuckets, recovery_rerun_request, relaunch_plan, repair_request,
+    };
+    let r = repair_request("main", 1, 2, "A1", "missing-wave-proof", "t");
+    assert_eq!(r["id"], "repair-wave-1-attempt-2-A1");
+    assert_eq!(
+        (
+            r["kind"].as_str(),
+            r["blocking"].as_bool(),
+            r["blockerSeverity"].as_str()
+        ),
+        (Some("request"), Some(false), Some("soft"))
+    );
+    assert_eq!(r["summary"], "Repair A1: missing-wave-proof");
+    let mut w = World::passing();
+    w.logs.insert("A1".into(), "nothing\n".into());
+    w.rebuild();
+    let failures = [failure("A1", "missing-wave-proof")];
+    let mut ctx = Ctx::new();
+    ctx.executors
+        .insert("A1".into(), codex_with_claude_fallback());
+    let blocked = resolve(&w, &failures, &ctx, None);
+    assert_eq!(
+        blocked.barrier.map(|b| b.status_code),
+        Some("retry-fallback-blocked".to_owned()),
+        "claude is not on PATH"
+    );
+    ctx.available = [ExecutorId::Codex, ExecutorId::Claude].into();
+    let plan = resolve(&w, &failures, &ctx, None);
+    let buckets = ReasonBuckets::of(&plan, &failures);
+    assert!(!buckets.closure_gate);
+    let v = relaunch_plan(
+        1,
+        1,
+        "running",
+        &plan,
+        &buckets,
+        &plan.executor_changes,
+        "t",
+    );
+    assert_eq!(v["kind"], "wave-relaunch-plan");
+    assert_eq!(v["selectedAgentIds"], serde_json::json!(["A1"]));
+    assert_eq!(v["executorStates"]["A1"]["id"], "claude");
+    assert_eq!(
+        v["fallbackHistory"]["A1"][1]["reason"],
+        "retry:missing-wave-proof"
+    );
+    let timeout =
+        [Failure::from_process("A1", ProcessEnd::TimeoutNoStatus, None).expect("failure")];
+    let outcome = final_outcome(&timeout, &w.summaries, Some(&plan));
+    let req = recovery_rerun_request(1, &outcome, Some(&plan), &timeout, 1700000000000, "t");
+    assert_eq!(req["requestId"], "rerun-wave-1-1700000000000");
+    assert_eq!(req["requestedBy"], "launcher-recovery");
+    assert_eq!(req["resumeCursor"], "implementation");
+    assert_eq!(req["clearReusableAgentIds"], serde_json::json!(["A1"]));
+}

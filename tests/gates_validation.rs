@@ -726,3 +726,30 @@ fn proof_families_are_independent_and_deploy_is_opt_in() {
     let f = gates::proof_families(&w.inputs(Some(&integration)), &deploy);
     assert_eq!(f.deploy_proof.reasons, ["A1: deploy-failed"]);
 }
+
+#[test]
+fn docs_queue_owes_matrix_items_until_the_matrix_shows_the_target() {
+    use wave_runner::engine::gates::DocsQueue;
+    let w = ComponentWorld::new("", 0);
+    let matrix = |level: &str| {
+        parse_matrix(
+            Some(&format!(
+                r#"{{"levels":["contract-frozen","repo-landed"],"components":{{"runtime":{{"currentLevel":"{level}","promotions":[{{"wave":1,"target":"repo-landed"}}]}}}}}}"#
+            )),
+            "m.json",
+        )
+        .expect("matrix")
+    };
+    let stale = matrix("contract-frozen");
+    assert_eq!(
+        DocsQueue::build(&w.plan, &w.summaries, Some(&stale)).component_matrix_items,
+        1
+    );
+    let done = matrix("repo-landed");
+    let q = DocsQueue::build(&w.plan, &w.summaries, Some(&done));
+    assert_eq!((q.component_matrix_items, q.shared_plan_items), (0, 0));
+    assert_eq!(
+        DocsQueue::build(&w.plan, &w.summaries, None).component_matrix_items,
+        1
+    );
+}

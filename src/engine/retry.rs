@@ -61,6 +61,50 @@ impl AttemptBudget {
     }
 }
 
+/// Why the attempt loop moves on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptTransition {
+    /// A design-only pass completed; implementation agents run next.
+    DesignPassCompleted,
+    /// Shared-component owners that still owe a component run next.
+    SharedComponentContinuation,
+    /// The attempt failed and a retry runs.
+    Retry,
+}
+
+/// The attempt counters of a wave run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptCounter {
+    /// The attempt number written to events, envelopes and traces (1-based).
+    pub attempt: u64,
+    /// Retries used against the budget.
+    pub retries_used: u64,
+}
+
+impl AttemptCounter {
+    /// The first attempt.
+    pub const FIRST: AttemptCounter = AttemptCounter {
+        attempt: 1,
+        retries_used: 0,
+    };
+
+    /// The counters after a transition. Every transition starts a new numbered attempt (so
+    /// results and traces never collide), but only a retry uses the budget: a design pass or a
+    /// shared-component continuation is progress, not failure. (Upstream let the design pass
+    /// consume an attempt, so a design wave had no retry left with the default budget.)
+    pub fn next(self, transition: AttemptTransition) -> AttemptCounter {
+        AttemptCounter {
+            attempt: self.attempt.saturating_add(1),
+            retries_used: self.retries_used + u64::from(transition == AttemptTransition::Retry),
+        }
+    }
+
+    /// True when a retry is still allowed by `budget`.
+    pub fn may_retry(self, budget: &AttemptBudget) -> bool {
+        self.retries_used < budget.max_retries_per_wave
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Prompt fingerprint (§9.6).
 
@@ -1161,4 +1205,146 @@ pub fn final_outcome(
         recoverable: false,
         rerun_agent_ids: Vec::new(),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records the dispatcher writes after a retry decision (§8.4, §8.5, §8.6).
+
+/// The repair request appended per selected agent after a (non-override) retry selection:
+/// `repair-wave-<N>-attempt-<A>-<id>`, kind `request`, non-blocking, severity soft.
+pub fn repair_request(
+    lane: &str,
+    wave: u64,
+    next_attempt: u64,
+    agent_id: &str,
+    reason: &str,
+    now: &str,
+) -> Value {
+    json!({
+        "recordVersion": 1,
+        "id": format!("repair-wave-{wave}-attempt-{next_attempt}-{agent_id}"),
+        "kind": "request",
+        "wave": wave,
+        "lane": lane,
+        "agentId": "launcher",
+        "targets": [format!("agent:{agent_id}")],
+        "status": "open",
+        "priority": "high",
+        "blocking": false,
+        "blockerSeverity": "soft",
+        "summary": format!("Repair {agent_id}: {reason}"),
+        "detail": reason,
+        "source": "launcher",
+        "createdAt": now,
+        "updatedAt": now,
+    })
+}
+
+/// The relaunch plan projection (`S/status/relaunch-plan-wave-N.json`).
+pub fn relaunch_plan(
+    wave: u64,
+    attempt: u64,
+    phase: &str,
+    retry: &RetryPlan,
+    reasons: &ReasonBuckets,
+    executor_states: &BTreeMap<String, ExecutorState>,
+    now: &str,
+) -> Value {
+    let executor_states: serde_json::Map<String, Value> = executor_states
+        .iter()
+        .map(|(a, s)| (a.clone(), serde_json::to_value(s).unwrap_or(Value::Null)))
+        .collect();
+    let history: serde_json::Map<String, Value> = executor_states
+        .iter()
+        .map(|(a, s)| {
+            (
+                a.clone(),
+                s.get("executorHistory").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    json!({
+        "schemaVersion": 1,
+        "kind": "wave-relaunch-plan",
+        "wave": wave,
+        "attempt": attempt,
+        "phase": phase,
+        "selectedAgentIds": retry.selected_agent_ids,
+        "resumeFromPhase": retry.resume.resume_from_phase,
+        "invalidatedAgentIds": retry.resume.invalidated_agent_ids,
+        "reusableAgentIds": retry.resume.reusable_agent_ids,
+        "reusableProofBundleIds": [],
+        "forwardedClosureGaps": retry.resume.forwarded_closure_gaps.iter().map(|(stage, agent)| json!({"stage": stage, "agentId": agent})).collect::<Vec<_>>(),
+        "reasonBuckets": reasons,
+        "executorStates": executor_states,
+        "fallbackHistory": history,
+        "createdAt": now,
+    })
+}
+
+/// Which kinds of reasons led to a relaunch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReasonBuckets {
+    /// Clarification follow-ups.
+    pub clarification: bool,
+    /// Helper assignments.
+    pub helper_assignment: bool,
+    /// Dependencies.
+    pub dependency: bool,
+    /// Blockers.
+    pub blocker: bool,
+    /// A closure gate failed.
+    pub closure_gate: bool,
+    /// Shared-component siblings.
+    pub shared_component_sibling_wait: bool,
+}
+
+impl ReasonBuckets {
+    /// Buckets from a retry plan's source and failures.
+    pub fn of(retry: &RetryPlan, failures: &[Failure]) -> Self {
+        ReasonBuckets {
+            clarification: retry.source == RetrySource::Clarification,
+            helper_assignment: retry.source == RetrySource::HelperAssignment,
+            dependency: retry.source == RetrySource::Dependency,
+            blocker: retry.source == RetrySource::Blocker,
+            closure_gate: retry.resume.resume_from_phase != "implementation"
+                && retry.resume.resume_from_phase != "design",
+            shared_component_sibling_wait: failures
+                .iter()
+                .any(|f| f.status_code == "shared-component-sibling-pending"),
+        }
+    }
+}
+
+/// The recovery rerun request written when the final attempt is recoverable (§8.5): a
+/// `rerun_request` control event's data.
+pub fn recovery_rerun_request(
+    wave: u64,
+    outcome: &FinalOutcome,
+    retry: Option<&RetryPlan>,
+    failures: &[Failure],
+    now_ms: i64,
+    now: &str,
+) -> Value {
+    let resume = retry
+        .map(|r| r.resume.resume_from_phase.clone())
+        .filter(|p| p != "completed");
+    let failed: Vec<String> = failures.iter().filter_map(|f| f.agent_id.clone()).collect();
+    json!({
+        "requestId": format!("rerun-wave-{wave}-{now_ms}"),
+        "state": "active",
+        "selectedAgentIds": outcome.rerun_agent_ids,
+        "resumeCursor": resume,
+        "reuseAttemptIds": [],
+        "reuseProofBundleIds": [],
+        "reuseDerivedSummaries": true,
+        "invalidateComponentIds": [],
+        "clearReusableAgentIds": failed,
+        "preserveReusableAgentIds": retry.map(|r| r.resume.reusable_agent_ids.clone()).unwrap_or_default(),
+        "requestedBy": "launcher-recovery",
+        "reason": "Final attempt failed with recoverable failures.",
+        "applyOnce": true,
+        "createdAt": now,
+    })
 }

@@ -223,7 +223,8 @@ pub fn agent_headers(content: &str) -> Vec<AgentHeader<'_>> {
         let id_start = start + PREFIX.len();
         // `[^:]+` then `:`.
         let Some(colon_rel) = content[id_start..].find(':') else {
-            continue;
+            // No colon after this header means none after any later one either.
+            break;
         };
         if colon_rel == 0 {
             continue;
@@ -328,6 +329,7 @@ pub fn commit_message(content: &str) -> Option<(usize, &str)> {
 /// in `prompt`, de-duplicated (first occurrence kept).
 pub fn owned_paths(prompt: &str) -> Vec<(usize, String)> {
     let mut out: Vec<(usize, String)> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut inside = false;
     for (offset, line) in super::text::split_lines(prompt) {
         if starts_file_ownership(line) {
@@ -348,7 +350,7 @@ pub fn owned_paths(prompt: &str) -> Vec<(usize, String)> {
             .filter(|c| !matches!(c, '`' | '"' | '\''))
             .collect();
         let cleaned = super::text::js_trim(&cleaned);
-        if cleaned.is_empty() || out.iter().any(|(_, p)| p == cleaned) {
+        if cleaned.is_empty() || !seen.insert(cleaned.to_owned()) {
             continue;
         }
         out.push((offset + bullet_offset, cleaned.to_owned()));

@@ -5,7 +5,7 @@
 //! that are probably mistakes (unknown settings, near-miss headings) become warnings.
 //! The parser does no I/O: role prompt files are read through a [`RolePromptSource`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::config::LaneProfile;
 use super::error::PlanError;
@@ -604,6 +604,7 @@ impl<'a> Parser<'a> {
 
     fn role_prompt_paths(&self, body: &'a str, id: &str) -> R<Vec<(usize, String)>> {
         let mut out: Vec<(usize, String)> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for line in self.lines(body) {
             let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(self.err(
@@ -623,7 +624,7 @@ impl<'a> Parser<'a> {
                     "name a role prompt file, e.g. `- docs/agents/wave-cont-qa-role.md`",
                 ));
             }
-            if !out.iter().any(|(_, p)| *p == path) {
+            if seen.insert(path.clone()) {
                 out.push((line.at, path));
             }
         }
@@ -677,6 +678,7 @@ impl<'a> Parser<'a> {
 
     fn settings(&self, body: &'a str, label: &str, dots: bool) -> R<Vec<(usize, String, String)>> {
         let mut out: Vec<(usize, String, String)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         for line in self.lines(body) {
             let Some((key, value)) = grammar::kv_bullet(line.text, dots) else {
                 return Err(self.err(
@@ -686,12 +688,15 @@ impl<'a> Parser<'a> {
                 ));
             };
             let (key, value) = (key.to_owned(), value.to_owned());
-            match out.iter_mut().find(|(_, k, _)| *k == key) {
+            match index.get(&key).and_then(|i| out.get_mut(*i)) {
                 Some(slot) => {
                     slot.0 = line.at;
                     slot.2 = value;
                 }
-                None => out.push((line.at, key, value)),
+                None => {
+                    index.insert(key.clone(), out.len());
+                    out.push((line.at, key, value));
+                }
             }
         }
         Ok(out)
@@ -781,6 +786,7 @@ impl<'a> Parser<'a> {
 
     fn component_list(&self, body: &'a str, label: &str) -> R<Vec<(usize, String)>> {
         let mut out: Vec<(usize, String)> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
         for line in self.lines(body) {
             let Some(value) = grammar::component_bullet(line.text) else {
                 return Err(self.err(
@@ -796,7 +802,7 @@ impl<'a> Parser<'a> {
                     "ids are lowercase and start with a letter or digit, e.g. `wave-parser`",
                 ));
             }
-            if out.iter().any(|(_, v)| v == value) {
+            if !seen.insert(value) {
                 return Err(self.err(
                     line.at,
                     format!("duplicate \"{value}\" in {label}"),
@@ -810,6 +816,7 @@ impl<'a> Parser<'a> {
 
     fn skills(&self, body: &'a str, id: &str) -> R<Vec<String>> {
         let mut out: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for line in self.lines(body) {
             let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(self.err(
@@ -829,7 +836,7 @@ impl<'a> Parser<'a> {
                     "skill ids are lowercase letters, digits, `.`, `_` and `-`",
                 ));
             }
-            if out.contains(&skill) {
+            if !seen.insert(skill.clone()) {
                 return Err(self.err(
                     line.at,
                     format!("duplicate skill \"{skill}\" in agent {id} skills"),
@@ -843,6 +850,7 @@ impl<'a> Parser<'a> {
 
     fn path_list(&self, body: &'a str, label: &str) -> R<Vec<(usize, String)>> {
         let mut out: Vec<(usize, String)> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for line in self.lines(body) {
             let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(self.err(
@@ -859,7 +867,7 @@ impl<'a> Parser<'a> {
                     "use a repository-relative path without leading `/` or `..`",
                 ));
             }
-            if out.iter().any(|(_, p)| *p == path) {
+            if !seen.insert(path.clone()) {
                 return Err(self.err(
                     line.at,
                     format!("duplicate path \"{path}\" in {label}"),
@@ -874,6 +882,7 @@ impl<'a> Parser<'a> {
     fn proof_artifacts(&mut self, body: &'a str, id: &str) -> R<Vec<(usize, ProofArtifact)>> {
         let label = format!("agent {id} proof artifacts");
         let mut out: Vec<(usize, ProofArtifact)> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for line in self.lines(body) {
             let Some(c) = grammar::path_bullet(line.text) else {
                 return Err(self.err(
@@ -990,7 +999,7 @@ impl<'a> Parser<'a> {
                     "name the file the agent writes as proof",
                 ));
             }
-            if out.iter().any(|(_, a)| a.path == artifact.path) {
+            if !seen.insert(artifact.path.clone()) {
                 return Err(self.err(
                     line.at,
                     format!("duplicate proof artifact \"{}\" in {label}", artifact.path),
@@ -1005,6 +1014,7 @@ impl<'a> Parser<'a> {
     fn promotions(&self, body: &'a str) -> R<Vec<ComponentPromotion>> {
         let label = "wave component promotions";
         let mut out: Vec<ComponentPromotion> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
         for line in self.lines(body) {
             let Some((id, level)) = grammar::promotion_bullet(line.text) else {
                 return Err(self.err(
@@ -1020,7 +1030,7 @@ impl<'a> Parser<'a> {
                     "component ids are lowercase and start with a letter or digit",
                 ));
             }
-            if out.iter().any(|p| p.component_id == id) {
+            if !seen.insert(id) {
                 return Err(self.err(
                     line.at,
                     format!("duplicate component promotion \"{id}\""),
@@ -1038,6 +1048,7 @@ impl<'a> Parser<'a> {
 
     fn deploy_environments(&self, body: &'a str) -> R<Vec<DeployEnvironment>> {
         let mut out: Vec<DeployEnvironment> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for line in self.lines(body) {
             let Some(c) = grammar::DEPLOY_BULLET.captures(line.text) else {
                 return Err(self.err(
@@ -1048,7 +1059,7 @@ impl<'a> Parser<'a> {
             };
             let id = js_trim(c.get(1).map_or("", |m| m.as_str())).to_lowercase();
             let kind = js_trim(c.get(2).map_or("", |m| m.as_str())).to_lowercase();
-            if out.iter().any(|e| e.id == id) {
+            if !seen.insert(id.clone()) {
                 return Err(self.err(
                     line.at,
                     format!("duplicate deploy environment \"{id}\""),
@@ -1076,6 +1087,7 @@ impl<'a> Parser<'a> {
 
     fn eval_targets(&mut self, body: &'a str) -> R<Vec<EvalTarget>> {
         let mut out: Vec<EvalTarget> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for line in self.lines(body) {
             let index = out.len();
             let bad = |msg: String, hint: &str| self.err(line.at, msg, hint);
@@ -1183,7 +1195,7 @@ impl<'a> Parser<'a> {
                     "add `benchmarks: <id>,<id>`",
                 ));
             }
-            if out.iter().any(|t| t.id == id) {
+            if !seen.insert(id.clone()) {
                 return Err(bad(
                     format!("duplicate eval target \"{id}\""),
                     "give each target its own id",
@@ -1299,6 +1311,16 @@ mod tests {
         assert_eq!((d.line, d.column), (6, 3));
         assert!(d.message.contains("budget.minutes"), "{d}");
         assert!(d.hint.contains("positive whole number"), "{d}");
+    }
+
+    #[test]
+    fn many_headers_without_a_colon_are_not_agents() {
+        let text = "## Agent x\n".repeat(20_000);
+        let parsed = parse(&text).unwrap();
+        assert!(parsed.plan.agents.is_empty());
+        let dup = format!("## Agent A1: T\n### Components\n- a\n- b\n- a\n{PROMPT}");
+        let err = parse(&dup).unwrap_err().to_string();
+        assert!(err.contains("wave-3.md:5:1: duplicate \"a\""), "{err}");
     }
 
     #[test]

@@ -23,8 +23,14 @@
 //!   security gate here still requires a reviewer's marker and report.
 //! - Proof families (code, integration, deploy) are evaluated independently; deploy is
 //!   `not_applicable` unless the wave declares deploy environments.
+//! - Doc `no-change` auto-closure can fire for waves with promotions once the matrix shows
+//!   every target ([`DocsQueue::build`]).
+//! - The integration summary ([`IntegrationSummary::build`]) counts open claims, blockers,
+//!   proof gaps and deploy/infra risks; the steward's own marker is authoritative for the
+//!   recommendation, as upstream.
 
 pub mod adjudicate;
+pub mod facts;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -265,6 +271,41 @@ pub struct DocsQueue {
     pub shared_plan_items: usize,
     /// Component-matrix items still owed.
     pub component_matrix_items: usize,
+}
+
+impl DocsQueue {
+    /// The queue of the current state: one shared-plan item per implementation summary whose
+    /// `[wave-doc-delta]` is `shared-plan`, and one component-matrix item per promotion the
+    /// matrix does not yet show at its target (every promotion when no matrix is loaded).
+    ///
+    /// Upstream queued a matrix item for every promotion whatever the matrix said, so
+    /// `no-change` doc auto-closure could never fire for a wave with promotions; here an item
+    /// disappears once the matrix is updated.
+    pub fn build(
+        plan: &WavePlan,
+        summaries: &BTreeMap<String, ExecutionSummary>,
+        matrix: Option<&ComponentMatrix>,
+    ) -> Self {
+        DocsQueue {
+            shared_plan_items: summaries
+                .values()
+                .filter(|s| {
+                    s.doc_delta
+                        .as_ref()
+                        .is_some_and(|d| d.state == "shared-plan")
+                })
+                .count(),
+            component_matrix_items: plan
+                .component_promotions
+                .iter()
+                .filter(|p| {
+                    matrix
+                        .and_then(|m| m.components.get(&p.component_id))
+                        .is_none_or(|c| c.current_level != p.target_level)
+                })
+                .count(),
+        }
+    }
 }
 
 /// The wave's integration summary (§10.9), reduced to what the gates read.
