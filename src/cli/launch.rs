@@ -7,7 +7,7 @@ use clap::Args;
 use serde_json::Value;
 
 use super::{CliError, ErrorKind, output};
-use crate::engine::gates::{CoordinationFacts, DependencyTicket, HelperAssignment, OpenRecord};
+use crate::engine::gates::CoordinationFacts;
 use crate::engine::reducer::{self, WaveInputs};
 use crate::event::time;
 use crate::exit::Code;
@@ -393,51 +393,12 @@ fn read_facts(settings: &Settings, lane: &str, wave: u64) -> Result<Coordination
         envelopes: &envelopes,
         now_ms: now.as_millisecond(),
     });
-    let open_records = coordination
-        .iter()
-        .filter(|r| r.is_open())
-        .map(|r| OpenRecord {
-            id: r.id.to_string(),
-            kind: r.kind.to_owned(),
-            agent_id: r.agent_id.to_string(),
-            targets: r.targets.iter().map(|t| t.to_string()).collect(),
-            blocking: r.blocking,
-            clarification_linked: r.closure_condition.starts_with("clarification:")
-                || r.depends_on.iter().any(|d| {
-                    coordination
-                        .iter()
-                        .any(|c| c.id == *d && c.kind == "clarification-request")
-                }),
-        })
-        .collect();
-    Ok(CoordinationFacts {
-        open_records,
-        helper_assignments: state
-            .helper_assignments
-            .iter()
-            .map(|a| HelperAssignment {
-                request_id: a.request_id.to_owned(),
-                assigned_agent_id: a.assigned_agent_id.clone(),
-                blocking: a.blocking,
-            })
-            .collect(),
-        dependencies: state
-            .dependencies
-            .iter()
-            .map(|d| DependencyTicket {
-                id: d.id.to_owned(),
-                inbound: d.direction == "inbound",
-                required: d.required,
-                assigned_agent_id: d.assigned_agent_id.clone(),
-            })
-            .collect(),
-        pending_feedback: state
-            .feedback_requests
-            .iter()
-            .filter(|f| f.status == "pending")
-            .map(|f| f.id.clone())
-            .collect(),
-    })
+    Ok(CoordinationFacts::from_reduced(
+        &coordination,
+        &state.helper_assignments,
+        &state.dependencies,
+        &state.feedback_requests,
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
