@@ -364,6 +364,103 @@ fn an_open_targeted_request_blocks_until_it_is_resolved() {
     );
 }
 
+#[test]
+fn a_clarification_then_human_feedback_block_until_answered() {
+    let dir = scenario_repo();
+    let root = dir.path();
+    let post = |args: &[&str]| {
+        let mut all = vec!["coord", "post", "--wave", "1", "--agent", "A1"];
+        all.extend_from_slice(args);
+        let out = wave(root, &all, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let launch = || {
+        let out = wave(
+            root,
+            &[
+                "launch",
+                "--wave",
+                "1",
+                "--force-executor",
+                "local",
+                "--json",
+            ],
+            &[],
+        );
+        (out.status.code(), json(&out))
+    };
+    post(&[
+        "--kind",
+        "clarification-request",
+        "--summary",
+        "Which schema version?",
+        "--target",
+        "agent:A8",
+        "--id",
+        "clar-1",
+    ]);
+    let (code, report) = launch();
+    assert_eq!(code, Some(43));
+    let gate = &report["waves"][0]["gates"]["clarificationBarrier"];
+    assert_eq!(gate["statusCode"], "clarification-open");
+    // The clarification is escalated to a human; the clarification itself is closed.
+    post(&[
+        "--kind",
+        "human-feedback",
+        "--summary",
+        "Which schema version?",
+        "--id",
+        "hf-1",
+        "--blocking",
+        "true",
+    ]);
+    post(&[
+        "--kind",
+        "clarification-request",
+        "--summary",
+        "Which schema version?",
+        "--target",
+        "agent:A8",
+        "--id",
+        "clar-1",
+        "--status",
+        "resolved",
+    ]);
+    let (code, report) = launch();
+    assert_eq!(code, Some(43));
+    assert_eq!(report["waves"][0]["attempts"], 1);
+    let gate = &report["waves"][0]["gates"]["clarificationBarrier"];
+    assert_eq!(gate["statusCode"], "human-feedback-open");
+    let out = wave(
+        root,
+        &[
+            "feedback",
+            "respond",
+            "--wave",
+            "1",
+            "--id",
+            "hf-1",
+            "--response",
+            "Use v2",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, _) = launch();
+    assert_eq!(code, Some(0));
+    assert_eq!(status(root, "1")["closureState"], "passed");
+}
+
 fn gone(pid: &str) -> bool {
     let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Gone, or a zombie waiting for its reaper.

@@ -1095,7 +1095,7 @@ async fn run_wave(
     }
     Ok(WaveOutcome {
         wave: plan.wave,
-        attempts: run.attempt,
+        attempts: launched_per_attempt.len() as u64,
         snapshot,
         failures,
         exit_code,
