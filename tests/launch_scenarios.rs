@@ -613,3 +613,90 @@ fn a_live_launcher_lock_exits_32() {
     assert_eq!(out.status.code(), Some(32));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pid 1"));
 }
+
+#[test]
+fn a_rerun_request_reruns_only_its_agents_then_is_applied() {
+    let dir = scenario_repo();
+    let root = dir.path();
+    let first = wave(
+        root,
+        &["launch", "--wave", "1", "--force-executor", "local"],
+        &[],
+    );
+    assert_eq!(first.status.code(), Some(0));
+    let req = wave(
+        root,
+        &[
+            "control", "rerun", "request", "--wave", "1", "--agent", "A2", "--id", "rr-1",
+        ],
+        &[],
+    );
+    assert_eq!(
+        req.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&req.stderr)
+    );
+    let got = json(&wave(
+        root,
+        &["control", "rerun", "get", "--wave", "1"],
+        &[],
+    ));
+    assert_eq!(got["requestId"], "rr-1");
+    assert_eq!(got["selectedAgentIds"][0], "A2");
+    let out = wave(
+        root,
+        &[
+            "launch",
+            "--wave",
+            "1",
+            "--force-executor",
+            "local",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    assert_eq!(launched(&report, 0), ["A2", "A7", "A8", "A9", "A0"]);
+    assert_eq!(
+        json(&wave(
+            root,
+            &["control", "rerun", "get", "--wave", "1"],
+            &[]
+        )),
+        Value::Null
+    );
+    assert_eq!(status(root, "1")["closureState"], "passed");
+    let proof = wave(
+        root,
+        &[
+            "control",
+            "proof",
+            "register",
+            "--wave",
+            "1",
+            "--agent",
+            "A1",
+            "--id",
+            "pb-1",
+            "--authoritative",
+        ],
+        &[],
+    );
+    assert_eq!(proof.status.code(), Some(0));
+    let st = status(root, "1");
+    let a1 = st["logicalAgents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agentId"] == "A1")
+        .unwrap()
+        .clone();
+    assert_eq!(a1["activeProofBundleIds"][0], "pb-1");
+}

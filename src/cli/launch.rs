@@ -401,6 +401,18 @@ fn read_facts(settings: &Settings, lane: &str, wave: u64) -> Result<Coordination
     ))
 }
 
+/// The wave's active rerun request: its id and selected agents.
+fn active_rerun(settings: &Settings, lane: &str, wave: u64) -> Option<(String, Vec<String>)> {
+    let layout = super::control::Layout::read(&settings.repo_root, Some(lane.to_owned())).ok()?;
+    let store = super::control::open_store(settings, &layout).ok()?;
+    let w32 = u32::try_from(wave).ok()?;
+    let state = super::control::read_control(&*store, lane, w32)
+        .ok()?
+        .materialize();
+    let r = state.active_rerun_request()?;
+    Some((r.request_id.clone(), r.selected_agent_ids.clone()))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn launch_real(
     settings: &Settings,
@@ -428,6 +440,7 @@ fn launch_real(
     let (_, creds) = credentials(&plans.config.raw);
     scrub.extend(creds.into_iter().map(|c| c.env_var));
     let facts = |wave: u64| coordination_facts(settings, &lane.lane, wave);
+    let rerun = |wave: u64| active_rerun(settings, &lane.lane, wave);
     let ci = settings.ci;
     let progress = move |line: &str| {
         let _ = ci;
@@ -450,6 +463,7 @@ fn launch_real(
         scrub,
         writer: &settings.writer,
         facts: &facts,
+        rerun: &rerun,
         progress: &progress,
     };
     let outcome = launch::run(&cfg, &*store).map_err(|e| {

@@ -9,6 +9,7 @@ pub mod output;
 
 mod benchmark;
 mod control;
+mod control_run;
 mod coord;
 mod dep;
 mod doctor;

@@ -114,6 +114,8 @@ pub struct LaunchConfig<'a> {
     pub writer: &'a str,
     /// Where the gates' coordination facts come from.
     pub facts: &'a FactsSource<'a>,
+    /// The wave's active rerun request, if any: its id and the agents it selects.
+    pub rerun: &'a dyn Fn(u64) -> Option<(String, Vec<String>)>,
     /// Progress line sink.
     pub progress: &'a dyn Fn(&str),
 }
@@ -944,6 +946,31 @@ async fn run_wave(
             ),
         )?;
     }
+    // An active rerun request narrows the first attempt to its agents; the others keep the
+    // result of their last run, rebuilt from their logs.
+    let rerun = (cfg.rerun)(plan.wave).filter(|(_, ids)| !ids.is_empty());
+    if let Some((_, ids)) = &rerun {
+        let files = file_facts(cfg.repo_root, plan);
+        for a in plan.agents.iter().filter(|a| !ids.contains(&a.agent_id)) {
+            let Some(st) = run.agents.get(&a.agent_id) else {
+                continue;
+            };
+            if !agent_paths(cfg, plan.wave, a).log.is_file() {
+                continue;
+            }
+            let status = StatusRecord {
+                code: Some(0),
+                prompt_hash: Some(prompt_hash(a, st.executor)),
+                ..StatusRecord::default()
+            };
+            let summary = summarize(cfg, plan, a, st.executor, &status, &files);
+            run.summaries.insert(a.agent_id.clone(), summary.clone());
+            if let Some(s) = run.agents.get_mut(&a.agent_id) {
+                s.status = Some(status);
+                s.summary = Some(summary);
+            }
+        }
+    }
     for n in 1..=max_attempts {
         let attempt = base + n;
         run.attempt = attempt;
@@ -961,6 +988,13 @@ async fn run_wave(
             };
             let proven = snapshot_before.is_some() && files_and_summary_prove(&run, a);
             if n > 1 && reusable(st, a, proven) {
+                continue;
+            }
+            if n == 1
+                && let Some((_, ids)) = &rerun
+                && !ids.contains(&a.agent_id)
+                && run.summaries.contains_key(&a.agent_id)
+            {
                 continue;
             }
             impl_ids.push(a.agent_id.clone());
@@ -1066,6 +1100,19 @@ async fn run_wave(
             attempt_event(plan.wave, attempt, state, &[], &detail),
         )?;
         run.progress(&format!("{state}: {detail}"));
+        if n == 1
+            && let Some((id, _)) = &rerun
+        {
+            append(
+                cfg,
+                store,
+                plan.wave,
+                json!({"entityType": "rerun_request", "entityId": id, "action": "applied",
+                       "attempt": attempt,
+                       "data": {"requestId": id, "state": "applied",
+                                "appliedInAttempt": attempt}}),
+            )?;
+        }
         launched_per_attempt.push(run.launched.clone());
         let done = failures.is_empty();
         last = Some((eval.snapshot, failures));
