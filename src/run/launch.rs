@@ -422,13 +422,9 @@ fn job(
         },
         (_, ExecutorId::Local) => Program::Direct {
             program: PathBuf::from(cfg.local_command),
-            args: vec![
-                "--repo-root".into(),
-                cfg.repo_root.to_string_lossy().into_owned(),
-                "local".into(),
-                "--prompt-file".into(),
-                prompt,
-            ],
+            // The same command line the launch preview shows (`wave local --prompt-file P`);
+            // the prompt names the working directory and the process runs there.
+            args: vec!["local".into(), "--prompt-file".into(), prompt],
         },
         (_, id) => {
             let mut resolved: ResolvedExecutor =
