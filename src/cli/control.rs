@@ -44,6 +44,12 @@ enum ControlCommand {
     /// Control tasks: create, get, list, act.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Rerun requests for the next launch: request, get, clear.
+    #[command(subcommand)]
+    Rerun(super::control_run::RerunCommand),
+    /// Proof bundles: register.
+    #[command(subcommand)]
+    Proof(super::control_run::ProofCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +167,8 @@ pub fn run(settings: &Settings, args: ControlArgs) -> Result<Code, CliError> {
         ControlCommand::Task(TaskCommand::Get(a)) => task_get(settings, a),
         ControlCommand::Task(TaskCommand::List(a)) => task_list(settings, a),
         ControlCommand::Task(TaskCommand::Act(a)) => task_act(settings, a),
+        ControlCommand::Rerun(c) => super::control_run::rerun(settings, c),
+        ControlCommand::Proof(c) => super::control_run::proof(settings, c),
     }
 }
 

@@ -1,5 +1,5 @@
-//! `wave launch`: only `--dry-run` is available, which compiles every selected agent's prompt
-//! and executor launch preview without running anything.
+//! `wave launch`: run the selected waves end to end (agents, closure sweep, gates, retries), or
+//! with `--dry-run` only compile every selected agent's prompt and executor launch preview.
 
 use std::path::PathBuf;
 
@@ -7,19 +7,30 @@ use clap::Args;
 use serde_json::Value;
 
 use super::{CliError, ErrorKind, output};
+use crate::engine::gates::CoordinationFacts;
+use crate::engine::reducer::{self, WaveInputs};
+use crate::event::time;
 use crate::exit::Code;
 use crate::plan::{self, ExecutorId, LaneProfile, PlanError, WavePlan};
 use crate::run::executor::dryrun::{self, DryRunError, DryRunOptions};
 use crate::run::executor::preview::CredentialRef;
+use crate::run::launch::Forced;
+use crate::run::launch::{self, LaunchConfig};
+use crate::run::lock::{LauncherLock, LockError};
+use crate::run::process::ALWAYS_SCRUBBED;
 use crate::settings::Settings;
+use crate::store::StreamId;
+use std::time::Duration;
 
 /// Arguments of `wave launch`.
 ///
-/// Only `--dry-run` is available: it writes each agent's compiled prompt and launch preview
-/// under `<stateRoot>/<lane>-wave-launcher/dry-run/` and runs nothing. Real runs are not built
-/// yet; without `--dry-run` the command fails.
+/// Runs each selected wave until it closes or its attempts are spent, stopping at the first wave
+/// that does not close. `--dry-run` writes each agent's compiled prompt and launch preview under
+/// `<stateRoot>/<lane>-wave-launcher/dry-run/` and runs nothing.
 #[derive(Debug, Args)]
-#[command(after_help = "Real launches are not built yet: `--dry-run` is required.")]
+#[command(
+    after_help = "Exit codes: 0 every wave closed; 1 failed; 32 another launcher holds the lock; 42 only cont-QA failed; 43 recoverable or waiting for input."
+)]
 pub struct LaunchArgs {
     /// Compile prompts and executor launch previews only; start no process.
     #[arg(long)]
@@ -45,6 +56,23 @@ pub struct LaunchArgs {
     #[arg(long, value_name = "ID", value_parser = parse_executor)]
     pub executor: Option<ExecutorId>,
 
+    /// Run every agent with this executor (`local`, `codex`, `claude`, `opencode`) or with
+    /// `command:<program>` (the prompt file is its first argument).
+    #[arg(long, value_name = "ID", value_parser = parse_forced)]
+    pub force_executor: Option<Forced>,
+
+    /// Per-agent timeout in minutes (fractions allowed).
+    #[arg(long, value_name = "MINUTES", default_value_t = 240.0)]
+    pub timeout_minutes: f64,
+
+    /// Retries after the first attempt of each wave.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub max_retries_per_wave: u64,
+
+    /// Delay between concurrent launches of agent CLIs, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1200)]
+    pub launch_stagger_ms: u64,
+
     /// Orchestrator id named in the prompts' escalation command (default `<lane>-orch`).
     #[arg(long, value_name = "ID")]
     pub orchestrator_id: Option<String>,
@@ -56,6 +84,18 @@ pub struct LaunchArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_forced(value: &str) -> Result<Forced, String> {
+    if let Some(program) = value.strip_prefix("command:") {
+        if program.trim().is_empty() {
+            return Err("`command:` needs a program path".to_owned());
+        }
+        return Ok(Forced::Command(PathBuf::from(program)));
+    }
+    ExecutorId::parse(value)
+        .map(Forced::Executor)
+        .ok_or_else(|| "use codex, claude, opencode, local or command:<program>".to_owned())
 }
 
 fn parse_executor(value: &str) -> Result<ExecutorId, String> {
@@ -112,12 +152,6 @@ fn credentials(config: &serde_json::Map<String, Value>) -> (Vec<String>, Vec<Cre
 
 /// Runs `wave launch`.
 pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
-    if !args.dry_run {
-        return Err(CliError::usage(
-            "`wave launch` without `--dry-run` is not built yet: real agent runs are not available",
-        )
-        .hint("run `wave launch --dry-run` to compile prompts and launch previews"));
-    }
     let root = std::path::absolute(&settings.repo_root)?;
     let plans = plan::load_lane(&root, args.lane.as_deref()).map_err(plan_error)?;
     if !plans.is_valid() {
@@ -127,7 +161,16 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
     }
     let lane = &plans.inputs.lane;
     let waves = &plans.waves;
-    let selected = select(waves, &args)?;
+    let mut selected = select(waves, &args)?;
+    let forced_plans: Vec<WavePlan>;
+    if let Some(forced) = &args.force_executor {
+        let id = match forced {
+            Forced::Executor(id) => *id,
+            Forced::Command(_) => ExecutorId::Local,
+        };
+        forced_plans = selected.iter().map(|w| force_plan(w, id)).collect();
+        selected = forced_plans.iter().collect();
+    }
 
     let index_path = root.join(&lane.paths.context7_bundle_index_path);
     let index: Option<Value> = std::fs::read_to_string(&index_path)
@@ -169,6 +212,19 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
         catalog: plans.inputs.catalog.as_ref().ok(),
     };
     let run = dryrun::prepare(lane, &selected, &opts).map_err(dry_run_error)?;
+    if !args.dry_run {
+        let waves: Vec<WavePlan> = selected.iter().map(|w| (*w).clone()).collect();
+        return launch_real(
+            settings,
+            &args,
+            &root,
+            &plans,
+            &waves,
+            &run,
+            &local_command,
+            &orchestrator_id,
+        );
+    }
     dryrun::write(&run).map_err(dry_run_error)?;
 
     let dir_rel = run
@@ -287,4 +343,156 @@ fn local_command() -> String {
         .ok()
         .map(|p: PathBuf| p.to_string_lossy().into_owned())
         .unwrap_or_else(|| "wave".to_owned())
+}
+
+/// A copy of the wave whose agents all run on `id`.
+fn force_plan(w: &WavePlan, id: ExecutorId) -> WavePlan {
+    let mut w = w.clone();
+    for a in &mut w.agents {
+        let mut e = a.executor.clone().unwrap_or_default();
+        e.id = Some(id);
+        e.fallbacks.clear();
+        a.executor = Some(e);
+    }
+    w
+}
+
+/// Coordination facts for the gates: the wave's records and dependencies reduced as
+/// `wave control status` reduces them.
+fn coordination_facts(settings: &Settings, lane: &str, wave: u64) -> CoordinationFacts {
+    match read_facts(settings, lane, wave) {
+        Ok(f) => f,
+        Err(e) => {
+            output::eprint_line(&format!("warning: coordination state not read: {e}"));
+            CoordinationFacts::default()
+        }
+    }
+}
+
+fn read_facts(settings: &Settings, lane: &str, wave: u64) -> Result<CoordinationFacts, CliError> {
+    use super::control::{
+        Layout, open_store, read_control, read_dependencies, read_envelopes, read_records,
+    };
+    let layout = Layout::read(&settings.repo_root, Some(lane.to_owned()))?;
+    let roster = layout.roster(wave)?;
+    let store = open_store(settings, &layout)?;
+    let now = jiff::Timestamp::now();
+    let now_text = time::format(now);
+    let w32 = u32::try_from(wave).unwrap_or(u32::MAX);
+    let coordination = read_records(&*store, &StreamId::coordination(lane, w32), &now_text)?;
+    let dependencies = read_dependencies(&*store, &now_text)?;
+    let control = read_control(&*store, lane, w32)?.materialize();
+    let envelopes = read_envelopes(&*store, lane, w32, &roster)?;
+    let state = reducer::reduce(&WaveInputs {
+        lane,
+        wave,
+        roster: &roster,
+        coordination: &coordination,
+        dependencies: &dependencies,
+        control: &control,
+        envelopes: &envelopes,
+        now_ms: now.as_millisecond(),
+    });
+    Ok(CoordinationFacts::from_reduced(
+        &coordination,
+        &state.helper_assignments,
+        &state.dependencies,
+        &state.feedback_requests,
+    ))
+}
+
+/// The wave's active rerun request: its id and selected agents.
+fn active_rerun(settings: &Settings, lane: &str, wave: u64) -> Option<(String, Vec<String>)> {
+    let layout = super::control::Layout::read(&settings.repo_root, Some(lane.to_owned())).ok()?;
+    let store = super::control::open_store(settings, &layout).ok()?;
+    let w32 = u32::try_from(wave).ok()?;
+    let state = super::control::read_control(&*store, lane, w32)
+        .ok()?
+        .materialize();
+    let r = state.active_rerun_request()?;
+    Some((r.request_id.clone(), r.selected_agent_ids.clone()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn launch_real(
+    settings: &Settings,
+    args: &LaunchArgs,
+    root: &std::path::Path,
+    plans: &plan::LanePlans,
+    waves: &[WavePlan],
+    prepared: &dryrun::DryRun,
+    local_command: &str,
+    orchestrator_id: &str,
+) -> Result<Code, CliError> {
+    let lane = &plans.inputs.lane;
+    if !args.timeout_minutes.is_finite() || args.timeout_minutes <= 0.0 {
+        return Err(CliError::usage(
+            "--timeout-minutes must be a positive number",
+        ));
+    }
+    let _lock =
+        LauncherLock::acquire(&dryrun::lane_state_dir(root, lane)).map_err(|e| match e {
+            LockError::Held { .. } => CliError::from_error(ErrorKind::User, &e, Code::LOCK_HELD),
+            LockError::Io { .. } => CliError::from_error(ErrorKind::Internal, &e, Code::INTERNAL),
+        })?;
+    let store = crate::store::open_store(settings).map_err(super::control::store_error)?;
+    let mut scrub: Vec<String> = ALWAYS_SCRUBBED.iter().map(|s| (*s).to_owned()).collect();
+    let (_, creds) = credentials(&plans.config.raw);
+    scrub.extend(creds.into_iter().map(|c| c.env_var));
+    let facts = |wave: u64| coordination_facts(settings, &lane.lane, wave);
+    let rerun = |wave: u64| active_rerun(settings, &lane.lane, wave);
+    let ci = settings.ci;
+    let progress = move |line: &str| {
+        let _ = ci;
+        output::eprint_line(line);
+    };
+    let cfg = LaunchConfig {
+        repo_root: root,
+        lane,
+        waves,
+        prepared,
+        matrix: plans.inputs.matrix.as_ref().ok(),
+        catalog: plans.inputs.catalog.as_ref().ok(),
+        cli_executor: args.executor,
+        force: args.force_executor.clone(),
+        local_command,
+        orchestrator_id,
+        timeout: Duration::from_secs_f64(args.timeout_minutes * 60.0),
+        max_retries: args.max_retries_per_wave,
+        stagger: Duration::from_millis(args.launch_stagger_ms),
+        scrub,
+        writer: &settings.writer,
+        facts: &facts,
+        rerun: &rerun,
+        progress: &progress,
+    };
+    let outcome = launch::run(&cfg, &*store).map_err(|e| {
+        CliError::from_error(ErrorKind::Internal, &e, Code::INTERNAL)
+            .hint("check the state directory and the store path")
+    })?;
+    let code = outcome.exit_code();
+    if args.json {
+        let waves: Vec<Value> = outcome
+            .waves
+            .iter()
+            .map(|w| {
+                serde_json::json!({
+                    "wave": w.wave,
+                    "attempts": w.attempts,
+                    "exitCode": w.exit_code,
+                    "launched": w.launched,
+                    "gates": w.snapshot.to_value(),
+                    "failures": w.failures,
+                })
+            })
+            .collect();
+        output::print_json(&serde_json::json!({
+            "lane": lane.lane,
+            "exitCode": code,
+            "waves": waves,
+        }))?;
+    } else {
+        output::print_text(&crate::render::launch::gate_table(&lane.lane, &outcome))?;
+    }
+    Ok(Code(code))
 }

@@ -9,6 +9,7 @@ pub mod output;
 
 mod benchmark;
 mod control;
+mod control_run;
 mod coord;
 mod dep;
 mod doctor;
@@ -16,6 +17,7 @@ mod feedback;
 mod github;
 mod init;
 mod launch;
+mod local;
 mod plan;
 mod replay;
 mod state;
@@ -58,6 +60,8 @@ pub enum Command {
     Init(init::InitArgs),
     /// Launch a wave (`--dry-run` compiles prompts and launch previews only).
     Launch(launch::LaunchArgs),
+    /// The deterministic local executor: satisfy a compiled prompt's contract without a model.
+    Local(local::LocalArgs),
     /// Post, list, show and render coordination records.
     Coord(coord::CoordArgs),
     /// Control-plane status and tasks.
@@ -112,6 +116,7 @@ pub fn dispatch(settings: &Settings, command: Command) -> Result<Code, CliError>
         Command::Doctor(args) => doctor::run(settings, args),
         Command::Init(args) => init::run(settings, args),
         Command::Launch(args) => launch::run(settings, args),
+        Command::Local(args) => local::run(settings, args),
         Command::Coord(args) => coord::run(settings, args),
         Command::Control(args) => control::run(settings, args),
         Command::Dep(args) => dep::run(settings, args),

@@ -4,6 +4,7 @@
 pub mod benchmark;
 pub mod github;
 pub mod inbox;
+pub mod launch;
 pub mod summary;
 
 pub mod status;

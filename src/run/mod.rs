@@ -4,4 +4,8 @@
 
 pub mod doctor;
 pub mod executor;
+pub mod launch;
+pub mod local;
+pub mod lock;
+pub mod process;
 pub mod scaffold;

@@ -1,0 +1,1263 @@
+//! Real wave runs: the dispatcher. For each selected wave it runs attempts until the wave closes
+//! or the attempt budget is spent: the implementation agents concurrently, then the closure
+//! sweep's stewards one at a time in stage order, each agent's log turned into a summary and a
+//! result envelope, the gates evaluated on the result.
+//!
+//! Owns: the attempt loop, agent selection per attempt (reuse of agents whose last run exited 0
+//! with the same prompt hash and still proves its slice), executor fallback on retry, the
+//! control-plane events of the run (`attempt`, `agent_run`, `gate`), result envelopes, the gate
+//! snapshot projection and the per-attempt trace bundle. The dispatcher is the only code that
+//! appends to the store while a launch runs; agent processes run concurrently under tokio and
+//! report back through their join handles.
+//! Must not: decide gate verdicts, closure order or exit codes (the engine does: [`gates`],
+//! [`closure`], [`retry::final_outcome`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use super::executor::command::{LaunchInput, ResolvedExecutor, build_launch_plan};
+use super::executor::dryrun::{DryRun, lane_state_dir};
+use super::executor::resolve;
+use super::process::{self, AgentProcess, ProcessOutcome, Program};
+use crate::engine::closure::{ClosureSweep, SweepAction, stage_of};
+use crate::engine::gates::{
+    self, CoordinationFacts, DocsQueue, GateInputs, GateResult, GateSnapshot, IntegrationSummary,
+};
+use crate::engine::markers;
+use crate::engine::retry::{self, Failure, FingerprintParts, ProcessEnd};
+use crate::engine::summary::{
+    EnvelopeContext, ExecutionSummary, FileFact, FileFacts, StatusRecord, SummaryInputs,
+    build_envelope, build_summary, envelope_value,
+};
+use crate::event::control::{ControlEvent, EventDefaults};
+use crate::event::time;
+use crate::plan::matrix::{BenchmarkCatalog, ComponentMatrix, parse_matrix};
+use crate::plan::{Agent, ExecutorId, LaneProfile, WavePlan, roles};
+use crate::store::{EventStore, Record, ResultKey, StoreError, StreamId};
+
+/// How every agent is run when `--force-executor` is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forced {
+    /// One of the built-in executors.
+    Executor(ExecutorId),
+    /// Any program: the compiled prompt file is its first argument, its output the agent log.
+    Command(PathBuf),
+}
+
+/// Why a launch failed to run (not a wave failing its gates: that is an [`Outcome`]).
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The store refused a write.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A projection or trace file could not be written.
+    #[error("cannot write {}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An agent's executor could not be resolved.
+    #[error("wave {wave} agent {agent}: {message}")]
+    Resolve {
+        /// Wave.
+        wave: u64,
+        /// Agent.
+        agent: String,
+        /// Cause.
+        message: String,
+    },
+    /// The async runtime could not start.
+    #[error("cannot start the agent runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Coordination facts for the gates, read fresh from the store before each evaluation.
+pub type FactsSource<'a> = dyn Fn(u64) -> CoordinationFacts + 'a;
+
+/// Everything a launch needs.
+pub struct LaunchConfig<'a> {
+    /// Absolute repository root.
+    pub repo_root: &'a Path,
+    /// The lane.
+    pub lane: &'a LaneProfile,
+    /// Selected waves, in order (agents' executors already forced when `force` is set).
+    pub waves: &'a [WavePlan],
+    /// Compiled prompts and overlays of the selected waves (a dry-run preparation).
+    pub prepared: &'a DryRun,
+    /// The component matrix.
+    pub matrix: Option<&'a ComponentMatrix>,
+    /// The benchmark catalog.
+    pub catalog: Option<&'a BenchmarkCatalog>,
+    /// `--executor`.
+    pub cli_executor: Option<ExecutorId>,
+    /// `--force-executor`.
+    pub force: Option<Forced>,
+    /// This binary, for the local executor.
+    pub local_command: &'a str,
+    /// Orchestrator id exported to agents.
+    pub orchestrator_id: &'a str,
+    /// `--timeout-minutes` per agent.
+    pub timeout: Duration,
+    /// `--max-retries-per-wave`.
+    pub max_retries: u64,
+    /// Delay between concurrent launches of non-local agents.
+    pub stagger: Duration,
+    /// Variables removed from every agent's environment.
+    pub scrub: Vec<String>,
+    /// The store writer name.
+    pub writer: &'a str,
+    /// Where the gates' coordination facts come from.
+    pub facts: &'a FactsSource<'a>,
+    /// The wave's active rerun request, if any: its id and the agents it selects.
+    pub rerun: &'a dyn Fn(u64) -> Option<(String, Vec<String>)>,
+    /// Progress line sink.
+    pub progress: &'a dyn Fn(&str),
+}
+
+/// The result of one wave.
+#[derive(Debug, Clone)]
+pub struct WaveOutcome {
+    /// Wave number.
+    pub wave: u64,
+    /// Attempts used.
+    pub attempts: u64,
+    /// The last attempt's gate snapshot.
+    pub snapshot: GateSnapshot,
+    /// The last attempt's failures.
+    pub failures: Vec<Failure>,
+    /// Exit code of the wave (0 closed; 42, 43 or 1 otherwise).
+    pub exit_code: u8,
+    /// Agents launched per attempt.
+    pub launched: Vec<Vec<String>>,
+}
+
+/// The result of a launch.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Waves run, in order; the run stops at the first wave that does not close.
+    pub waves: Vec<WaveOutcome>,
+}
+
+impl Outcome {
+    /// The process exit code: the first failing wave's, else 0.
+    pub fn exit_code(&self) -> u8 {
+        self.waves
+            .iter()
+            .map(|w| w.exit_code)
+            .find(|c| *c != 0)
+            .unwrap_or(0)
+    }
+}
+
+fn now_text() -> String {
+    time::format(jiff::Timestamp::now())
+}
+
+/// Per-agent run facts the dispatcher keeps between attempts.
+#[derive(Debug, Clone)]
+struct AgentState {
+    executor: ExecutorId,
+    tried: Vec<ExecutorId>,
+    status: Option<StatusRecord>,
+    summary: Option<ExecutionSummary>,
+    last_end: Option<ProcessOutcome>,
+}
+
+struct Job {
+    agent_id: String,
+    process: AgentProcess,
+    executor: ExecutorId,
+}
+
+/// Runs the selected waves.
+pub fn run(cfg: &LaunchConfig<'_>, store: &dyn EventStore) -> Result<Outcome, LaunchError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(LaunchError::Runtime)?;
+    let mut out = Outcome { waves: Vec::new() };
+    for plan in cfg.waves {
+        let w = rt.block_on(run_wave(cfg, store, plan))?;
+        let stop = w.exit_code != 0;
+        out.waves.push(w);
+        if stop {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn state_dir(cfg: &LaunchConfig<'_>) -> PathBuf {
+    lane_state_dir(cfg.repo_root, cfg.lane)
+}
+
+/// Moves a dry-run path to the live state directory.
+fn live_path(cfg: &LaunchConfig<'_>, p: &Path) -> PathBuf {
+    match p.strip_prefix(&cfg.prepared.dir) {
+        Ok(rel) => state_dir(cfg).join(rel),
+        Err(_) => p.to_owned(),
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LaunchError + '_ {
+    move |source| LaunchError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn write_file(path: &Path, contents: &[u8]) -> Result<(), LaunchError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+    }
+    std::fs::write(path, contents).map_err(io_err(path))
+}
+
+/// Writes the compiled prompts and overlays of one wave into the live state directory.
+fn write_prepared(cfg: &LaunchConfig<'_>, wave: u64) -> Result<(), LaunchError> {
+    let old = cfg.prepared.dir.to_string_lossy().into_owned();
+    let new = state_dir(cfg).to_string_lossy().into_owned();
+    let old_rel = rel(cfg.repo_root, &cfg.prepared.dir);
+    let new_rel = rel(cfg.repo_root, &state_dir(cfg));
+    let marks = [
+        format!("prompts/wave-{wave}-"),
+        format!("executors/wave-{wave}/"),
+        format!("inboxes/wave-{wave}/"),
+        format!("messageboards/wave-{wave}."),
+    ];
+    for f in &cfg.prepared.files {
+        let r = rel(&cfg.prepared.dir, &f.path);
+        if !marks.iter().any(|m| r.starts_with(m.as_str())) {
+            continue;
+        }
+        let text = f
+            .contents
+            .replace(&old, &new)
+            .replace(&format!("{old_rel}/"), &format!("{new_rel}/"));
+        write_file(&live_path(cfg, &f.path), text.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn rel(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+fn append(
+    cfg: &LaunchConfig<'_>,
+    store: &dyn EventStore,
+    wave: u64,
+    event: Value,
+) -> Result<(), LaunchError> {
+    let now = jiff::Timestamp::now();
+    let defaults = EventDefaults {
+        lane: Some(cfg.lane.lane.clone()),
+        wave: Some(wave),
+        source: Some("launcher".into()),
+        recorded_at: Some(time::format(now)),
+        ..EventDefaults::default()
+    };
+    let ev = ControlEvent::from_value(event, &defaults).map_err(|e| LaunchError::Io {
+        path: PathBuf::from("control-plane"),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let Value::Object(record) = ev.to_value() else {
+        return Ok(());
+    };
+    let stream = StreamId::control(cfg.lane.lane.clone(), wave32(wave));
+    store.append(&stream, cfg.writer, now, &[record])?;
+    Ok(())
+}
+
+fn wave32(wave: u64) -> u32 {
+    u32::try_from(wave).unwrap_or(u32::MAX)
+}
+
+fn attempt_event(wave: u64, attempt: u64, state: &str, selected: &[String], detail: &str) -> Value {
+    let id = format!("wave-{wave}-attempt-{attempt}");
+    json!({
+        "entityType": "attempt",
+        "entityId": id,
+        "action": state,
+        "attempt": attempt,
+        "data": {
+            "attemptId": id,
+            "attemptNumber": attempt,
+            "state": if state == "started" { "running" } else { state },
+            "selectedAgentIds": selected,
+            "detail": detail,
+        },
+    })
+}
+
+fn is_closure_agent(plan: &WavePlan, lane: &LaneProfile, agent: &Agent) -> bool {
+    stage_of(&agent.agent_id, plan, lane).is_some()
+}
+
+/// Presence facts for every path the gates may ask about.
+fn file_facts(root: &Path, plan: &WavePlan) -> FileFacts {
+    let mut facts = FileFacts::new();
+    let mut visit = |p: &str| {
+        if facts.contains_key(p) {
+            return;
+        }
+        let meta = std::fs::metadata(root.join(p)).ok();
+        facts.insert(
+            p.to_owned(),
+            FileFact {
+                exists: meta.is_some(),
+                modified_at: meta
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| jiff::Timestamp::try_from(t).ok())
+                    .map(time::format),
+                sha256: None,
+            },
+        );
+    };
+    for a in &plan.agents {
+        for p in &a.owned_paths {
+            visit(p);
+        }
+        for p in &a.deliverables {
+            visit(p);
+        }
+        for p in &a.proof_artifacts {
+            visit(&p.path);
+        }
+    }
+    if let Some(p) = &plan.cont_qa_report_path {
+        visit(p);
+    }
+    if let Some(p) = &plan.cont_eval_report_path {
+        visit(p);
+    }
+    facts
+}
+
+/// The report an agent's summary reads, by role.
+fn report_path_of(plan: &WavePlan, lane: &LaneProfile, agent: &Agent) -> Option<String> {
+    let r = &lane.roles;
+    if agent.agent_id == r.cont_qa_agent_id {
+        plan.cont_qa_report_path.clone().or_else(|| {
+            roles::report_path(&plan.agents, &agent.agent_id, roles::is_cont_qa_report_path)
+        })
+    } else if agent.agent_id == r.cont_eval_agent_id {
+        plan.cont_eval_report_path.clone().or_else(|| {
+            roles::report_path(
+                &plan.agents,
+                &agent.agent_id,
+                roles::is_cont_eval_report_path,
+            )
+        })
+    } else if roles::is_security_reviewer(agent, lane) {
+        roles::security_report_path(agent)
+    } else if roles::is_design_agent(agent, lane) {
+        roles::design_report_path(agent)
+    } else {
+        None
+    }
+}
+
+struct Paths {
+    prompt: PathBuf,
+    log: PathBuf,
+    overlay: PathBuf,
+}
+
+fn agent_paths(cfg: &LaunchConfig<'_>, wave: u64, agent: &Agent) -> Paths {
+    let s = state_dir(cfg);
+    Paths {
+        prompt: s.join(format!("prompts/wave-{wave}-{}.prompt.md", agent.slug)),
+        log: s.join(format!("logs/wave-{wave}-{}.log", agent.slug)),
+        overlay: s.join(format!("executors/wave-{wave}/{}", agent.slug)),
+    }
+}
+
+fn prompt_hash(agent: &Agent, executor: ExecutorId) -> String {
+    let resolved = json!({ "id": executor.as_str() });
+    retry::prompt_hash(
+        agent,
+        &FingerprintParts {
+            context7_selection_hash: "",
+            executor_resolved: Some(&resolved),
+            skills: None,
+        },
+    )
+}
+
+fn job(
+    cfg: &LaunchConfig<'_>,
+    plan: &WavePlan,
+    agent: &Agent,
+    attempt: u64,
+    executor: ExecutorId,
+) -> Result<Job, LaunchError> {
+    let paths = agent_paths(cfg, plan.wave, agent);
+    let prompt = paths.prompt.to_string_lossy().into_owned();
+    let mut env: Vec<(String, String)> = vec![
+        ("WAVE_AGENT_ID".into(), agent.agent_id.clone()),
+        ("WAVE_LANE".into(), cfg.lane.lane.clone()),
+        ("WAVE_WAVE".into(), plan.wave.to_string()),
+        ("WAVE_ATTEMPT".into(), attempt.to_string()),
+        ("WAVE_PROMPT_FILE".into(), prompt.clone()),
+        (
+            "WAVE_ORCHESTRATOR_ID".into(),
+            cfg.orchestrator_id.to_owned(),
+        ),
+        ("WAVE_EXECUTOR_MODE".into(), executor.as_str().to_owned()),
+    ];
+    let program = match (&cfg.force, executor) {
+        (Some(Forced::Command(program)), _) => Program::Direct {
+            program: program.clone(),
+            args: vec![prompt],
+        },
+        (_, ExecutorId::Local) => Program::Direct {
+            program: PathBuf::from(cfg.local_command),
+            // The same command line the launch preview shows (`wave local --prompt-file P`);
+            // the prompt names the working directory and the process runs there.
+            args: vec!["local".into(), "--prompt-file".into(), prompt],
+        },
+        (_, id) => {
+            let mut resolved: ResolvedExecutor =
+                resolve::resolve_executor(agent, cfg.lane, cfg.cli_executor).map_err(|e| {
+                    LaunchError::Resolve {
+                        wave: plan.wave,
+                        agent: agent.agent_id.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+            resolved.id = id;
+            let log = paths.log.to_string_lossy().into_owned();
+            let overlay = paths.overlay.to_string_lossy().into_owned();
+            let lp = build_launch_plan(
+                &resolved,
+                &LaunchInput {
+                    agent_id: &agent.agent_id,
+                    title: &agent.title,
+                    prompt_path: &prompt,
+                    log_path: &log,
+                    overlay_dir: &overlay,
+                    local_command: cfg.local_command,
+                    skill_text: "",
+                    claude_base_settings: None,
+                },
+            );
+            for f in &lp.files {
+                let p = paths.overlay.join(f.name);
+                if !p.exists() {
+                    write_file(&p, f.contents.as_bytes())?;
+                }
+            }
+            env.extend(lp.spec.env.iter().cloned());
+            Program::Shell {
+                script: format!("set -o pipefail\n{}", lp.spec.invocation_lines.join("\n")),
+            }
+        }
+    };
+    let minutes = resolve::resolve_executor(agent, cfg.lane, cfg.cli_executor)
+        .ok()
+        .and_then(|r| r.budget_minutes)
+        .map(|m| Duration::from_secs(m.saturating_mul(60)));
+    let timeout = minutes.map_or(cfg.timeout, |m| m.min(cfg.timeout));
+    Ok(Job {
+        agent_id: agent.agent_id.clone(),
+        process: AgentProcess {
+            program,
+            cwd: cfg.repo_root.to_owned(),
+            env,
+            scrub: cfg.scrub.clone(),
+            log_path: paths.log,
+            timeout,
+        },
+        executor,
+    })
+}
+
+fn summarize(
+    cfg: &LaunchConfig<'_>,
+    plan: &WavePlan,
+    agent: &Agent,
+    executor: ExecutorId,
+    status: &StatusRecord,
+    files: &FileFacts,
+) -> ExecutionSummary {
+    let paths = agent_paths(cfg, plan.wave, agent);
+    let log_text = std::fs::read_to_string(&paths.log).unwrap_or_default();
+    let report = report_path_of(plan, cfg.lane, agent);
+    let report_text = report
+        .as_deref()
+        .and_then(|p| std::fs::read_to_string(cfg.repo_root.join(p)).ok());
+    let log_rel = rel(cfg.repo_root, &paths.log);
+    build_summary(&SummaryInputs {
+        agent,
+        executor: Some(executor),
+        status: Some(status),
+        log_text: &log_text,
+        log_path: &log_rel,
+        report_path: report.as_deref(),
+        report_text: report_text.as_deref(),
+        files,
+    })
+}
+
+struct Evaluation {
+    snapshot: GateSnapshot,
+}
+
+fn gate_inputs_eval<R>(
+    cfg: &LaunchConfig<'_>,
+    plan: &WavePlan,
+    summaries: &BTreeMap<String, ExecutionSummary>,
+    files: &FileFacts,
+    coordination: &CoordinationFacts,
+    f: impl FnOnce(&GateInputs<'_>) -> R,
+) -> R {
+    let mut infra = Vec::new();
+    let mut deploy = Vec::new();
+    for a in &plan.agents {
+        let paths = agent_paths(cfg, plan.wave, a);
+        if let Ok(text) = std::fs::read_to_string(&paths.log) {
+            let tail = markers::tail(&text, markers::LOG_TAIL_CHARS);
+            if let Some(i) = markers::latest_infra_status(tail) {
+                infra.push((a.agent_id.clone(), i));
+            }
+            for d in markers::latest_deploy_statuses(tail) {
+                deploy.push((a.agent_id.clone(), d));
+            }
+        }
+    }
+    let integration =
+        IntegrationSummary::build(plan, cfg.lane, summaries, coordination, &deploy, &infra);
+    let adjudications = BTreeMap::new();
+    // Agents may move the matrix forward (the documentation steward records promotions): read
+    // it again for every evaluation.
+    let matrix_path = &cfg.lane.paths.component_cutover_matrix_json_path;
+    let fresh = std::fs::read_to_string(cfg.repo_root.join(matrix_path))
+        .ok()
+        .and_then(|t| parse_matrix(Some(&t), matrix_path).ok());
+    let inputs = GateInputs {
+        plan,
+        lane: cfg.lane,
+        summaries,
+        files,
+        matrix: fresh.as_ref().or(cfg.matrix),
+        catalog: cfg.catalog,
+        coordination,
+        integration: Some(&integration),
+        contradictions: &[],
+        corridor: None,
+        docs_queue: DocsQueue::default(),
+        infra: &infra,
+        adjudications: &adjudications,
+        gate_mode: gates::resolve_gate_mode(
+            plan.wave,
+            Some(&cfg.lane.validation.gate_mode_thresholds),
+        ),
+    };
+    f(&inputs)
+}
+
+async fn run_jobs(cfg: &LaunchConfig<'_>, jobs: Vec<Job>) -> Vec<(Job, process::Finished)> {
+    let mut set = tokio::task::JoinSet::new();
+    let count = jobs.len();
+    for (i, j) in jobs.into_iter().enumerate() {
+        if i > 0 && j.executor != ExecutorId::Local && !cfg.stagger.is_zero() {
+            tokio::time::sleep(cfg.stagger).await;
+        }
+        let p = j.process.clone();
+        set.spawn(async move {
+            let f = process::run(p).await;
+            (j, f)
+        });
+    }
+    let mut done = Vec::with_capacity(count);
+    while let Some(r) = set.join_next().await {
+        if let Ok(pair) = r {
+            done.push(pair);
+        }
+    }
+    done
+}
+
+struct WaveRun<'c, 'a> {
+    cfg: &'c LaunchConfig<'a>,
+    store: &'c dyn EventStore,
+    plan: &'c WavePlan,
+    attempt: u64,
+    agents: BTreeMap<String, AgentState>,
+    summaries: BTreeMap<String, ExecutionSummary>,
+    launched: Vec<String>,
+}
+
+impl WaveRun<'_, '_> {
+    fn progress(&self, text: &str) {
+        (self.cfg.progress)(&format!(
+            "[{}] wave {} attempt {}: {text}",
+            self.cfg.lane.lane, self.plan.wave, self.attempt
+        ));
+    }
+
+    /// Launches agents concurrently and records their ends, summaries and envelopes.
+    async fn launch(&mut self, ids: &[String]) -> Result<Vec<Failure>, LaunchError> {
+        let mut jobs = Vec::new();
+        for id in ids {
+            let Some(agent) = self.plan.agent(id) else {
+                continue;
+            };
+            let executor = self
+                .agents
+                .get(id)
+                .map_or(ExecutorId::Local, |s| s.executor);
+            let j = job(self.cfg, self.plan, agent, self.attempt, executor)?;
+            let run_id = format!(
+                "wave-{}-attempt-{}-agent-{}",
+                self.plan.wave, self.attempt, id
+            );
+            append(
+                self.cfg,
+                self.store,
+                self.plan.wave,
+                json!({
+                    "entityType": "agent_run", "entityId": run_id, "action": "started",
+                    "attempt": self.attempt,
+                    "data": {"agentId": id, "attemptNumber": self.attempt,
+                             "executorId": executor.as_str(), "startedAt": now_text()},
+                }),
+            )?;
+            let label = match &self.cfg.force {
+                Some(Forced::Command(p)) => format!("command {}", p.display()),
+                _ => executor.as_str().to_owned(),
+            };
+            self.progress(&format!("{id} started ({label})"));
+            jobs.push(j);
+        }
+        let finished = run_jobs(self.cfg, jobs).await;
+        let files = file_facts(self.cfg.repo_root, self.plan);
+        let mut failures = Vec::new();
+        for (j, f) in finished {
+            let Some(agent) = self.plan.agent(&j.agent_id) else {
+                continue;
+            };
+            let completed_at = now_text();
+            let hash = prompt_hash(agent, j.executor);
+            let (action, code, status_code, end) = match &f.outcome {
+                ProcessOutcome::Exited(0) => ("completed", Some(0), None, ProcessEnd::Exited(0)),
+                ProcessOutcome::Exited(c) => (
+                    "failed",
+                    Some(*c),
+                    Some(c.to_string()),
+                    ProcessEnd::Exited(*c),
+                ),
+                ProcessOutcome::TimedOut => (
+                    "timed_out",
+                    None,
+                    Some("timeout-no-status".to_owned()),
+                    ProcessEnd::TimeoutNoStatus,
+                ),
+                ProcessOutcome::SpawnFailed(msg) => {
+                    let log = &j.process.log_path;
+                    let _ = std::fs::write(log, format!("{msg}\n"));
+                    (
+                        "failed",
+                        Some(127),
+                        Some("127".to_owned()),
+                        ProcessEnd::Exited(127),
+                    )
+                }
+            };
+            if f.outcome == ProcessOutcome::TimedOut {
+                // Make the log say so, as the summary's termination detection expects.
+                use std::io::Write;
+                if let Ok(mut file) = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&j.process.log_path)
+                {
+                    let _ = writeln!(
+                        file,
+                        "[{}-wave-launcher] {} timed out after {} s",
+                        self.cfg.lane.lane,
+                        j.agent_id,
+                        j.process.timeout.as_secs()
+                    );
+                }
+            }
+            let status = StatusRecord {
+                code,
+                prompt_hash: Some(hash),
+                attempt: Some(self.attempt),
+                completed_at: Some(completed_at.clone()),
+                ..StatusRecord::default()
+            };
+            let summary = summarize(self.cfg, self.plan, agent, j.executor, &status, &files);
+            let run_id = format!(
+                "wave-{}-attempt-{}-agent-{}",
+                self.plan.wave, self.attempt, j.agent_id
+            );
+            let mut data = Map::new();
+            data.insert("agentId".into(), json!(j.agent_id));
+            data.insert("attemptNumber".into(), json!(self.attempt));
+            data.insert("executorId".into(), json!(j.executor.as_str()));
+            data.insert("completedAt".into(), json!(completed_at));
+            data.insert("elapsedMs".into(), json!(f.elapsed.as_millis() as u64));
+            if let Some(c) = code {
+                data.insert("exitCode".into(), json!(c));
+            }
+            if let Some(s) = &status_code {
+                data.insert("statusCode".into(), json!(s));
+            }
+            append(
+                self.cfg,
+                self.store,
+                self.plan.wave,
+                json!({"entityType": "agent_run", "entityId": run_id, "action": action,
+                       "attempt": self.attempt, "data": Value::Object(data)}),
+            )?;
+            self.put_envelope(agent, &summary, &completed_at)?;
+            self.progress(&format!(
+                "{} {action}{} in {} ms",
+                j.agent_id,
+                code.map(|c| format!(" (exit {c})")).unwrap_or_default(),
+                f.elapsed.as_millis()
+            ));
+            let log_rel = rel(self.cfg.repo_root, &j.process.log_path);
+            if let Some(fail) = Failure::from_process(&j.agent_id, end, Some(&log_rel)) {
+                failures.push(fail);
+            }
+            self.launched.push(j.agent_id.clone());
+            self.summaries.insert(j.agent_id.clone(), summary.clone());
+            if let Some(st) = self.agents.get_mut(&j.agent_id) {
+                st.status = Some(status);
+                st.summary = Some(summary);
+                st.last_end = Some(f.outcome.clone());
+                if !st.tried.contains(&j.executor) {
+                    st.tried.push(j.executor);
+                }
+            }
+        }
+        Ok(failures)
+    }
+
+    /// Records a steward the closure sweep did not need to launch: an `agent_run` with action
+    /// `skipped`, exit 0 and the policy's reason, so the wave's state shows the stage as closed
+    /// by policy rather than pending.
+    fn record_skip(&self, agent_id: &str, stage: &str, reason: &str) -> Result<(), LaunchError> {
+        let run_id = format!(
+            "wave-{}-attempt-{}-agent-{}",
+            self.plan.wave, self.attempt, agent_id
+        );
+        append(
+            self.cfg,
+            self.store,
+            self.plan.wave,
+            json!({"entityType": "agent_run", "entityId": run_id, "action": "skipped",
+                   "attempt": self.attempt,
+                   "data": {"agentId": agent_id, "attemptNumber": self.attempt, "exitCode": 0,
+                            "statusCode": "closure-skipped", "stage": stage,
+                            "detail": reason, "completedAt": now_text()}}),
+        )
+    }
+
+    fn put_envelope(
+        &self,
+        agent: &Agent,
+        summary: &ExecutionSummary,
+        completed_at: &str,
+    ) -> Result<(), LaunchError> {
+        let role = envelope_role(self.plan, self.cfg.lane, agent);
+        let ctx = EnvelopeContext {
+            wave: self.plan.wave,
+            attempt: self.attempt,
+            role,
+            completed_at_fallback: completed_at,
+        };
+        if build_envelope(summary, &ctx).is_err() {
+            return Ok(());
+        }
+        let Value::Object(body) = envelope_value(summary, &ctx) else {
+            return Ok(());
+        };
+        let key = ResultKey::new(
+            self.cfg.lane.lane.clone(),
+            wave32(self.plan.wave),
+            u32::try_from(self.attempt).unwrap_or(u32::MAX),
+            agent.agent_id.clone(),
+        );
+        let body: Record = body;
+        self.store.put_result(&key, &body)?;
+        Ok(())
+    }
+
+    fn evaluate(&self) -> Evaluation {
+        let files = file_facts(self.cfg.repo_root, self.plan);
+        let facts = (self.cfg.facts)(self.plan.wave);
+        gate_inputs_eval(self.cfg, self.plan, &self.summaries, &files, &facts, |i| {
+            Evaluation {
+                snapshot: gates::evaluate(i),
+            }
+        })
+    }
+
+    /// The closure sweep: stewards one at a time, in stage order.
+    async fn sweep(&mut self, closure: &[String]) -> Result<Vec<GateResult>, LaunchError> {
+        let gate_mode = gates::resolve_gate_mode(
+            self.plan.wave,
+            Some(&self.cfg.lane.validation.gate_mode_thresholds),
+        );
+        let mut sweep =
+            ClosureSweep::new(self.plan, self.cfg.lane, closure, self.attempt, gate_mode);
+        loop {
+            let files = file_facts(self.cfg.repo_root, self.plan);
+            let facts = (self.cfg.facts)(self.plan.wave);
+            let action =
+                gate_inputs_eval(self.cfg, self.plan, &self.summaries, &files, &facts, |i| {
+                    sweep.next(i)
+                });
+            match action {
+                SweepAction::Launch { agent_id, .. } => {
+                    let fails = self.launch(std::slice::from_ref(&agent_id)).await?;
+                    let failure = fails.first().map(|f| {
+                        GateResult::fail(Some(&agent_id), &f.status_code, f.detail.clone())
+                    });
+                    sweep.record_run(&agent_id, failure);
+                }
+                SweepAction::Done(outcome) => {
+                    for (stage, reason) in &outcome.skipped {
+                        self.progress(&format!("closure stage {} skipped: {reason}", stage.key()));
+                        let ids: Vec<String> = sweep
+                            .stages()
+                            .iter()
+                            .filter(|s| s.stage == *stage)
+                            .flat_map(|s| s.agent_ids.iter().cloned())
+                            .collect();
+                        for id in ids {
+                            self.record_skip(&id, stage.key(), reason)?;
+                        }
+                    }
+                    return Ok(outcome.failures);
+                }
+            }
+        }
+    }
+}
+
+fn envelope_role(plan: &WavePlan, lane: &LaneProfile, agent: &Agent) -> Option<&'static str> {
+    use crate::engine::closure::ClosureStage as S;
+    match stage_of(&agent.agent_id, plan, lane) {
+        Some(S::ContQa) => Some("cont-qa"),
+        Some(S::ContEval) => Some("cont-eval"),
+        Some(S::Integration) => Some("integration"),
+        Some(S::Documentation) => Some("documentation"),
+        Some(S::SecurityReview) => Some("security"),
+        None if roles::is_design_agent(agent, lane) => Some("design"),
+        None => Some("implementation"),
+    }
+}
+
+/// True when the agent's last run can be reused: exit 0, same prompt hash, its slice proven.
+fn reusable(st: &AgentState, agent: &Agent, proven: bool) -> bool {
+    let hash = prompt_hash(agent, st.executor);
+    proven && retry::reusable_status(st.status.as_ref(), &hash)
+}
+
+/// The next executor for an agent whose process failed: its first untried fallback.
+fn fallback(cfg: &LaunchConfig<'_>, agent: &Agent, st: &AgentState) -> Option<ExecutorId> {
+    if cfg.force.is_some() {
+        return None;
+    }
+    let mut chain: Vec<ExecutorId> = agent
+        .executor
+        .as_ref()
+        .map(|e| e.fallbacks.clone())
+        .unwrap_or_default();
+    if chain.is_empty() {
+        chain = cfg.lane.runtime_policy.fallback_executor_order.clone();
+    }
+    chain.into_iter().find(|e| !st.tried.contains(e))
+}
+
+async fn run_wave(
+    cfg: &LaunchConfig<'_>,
+    store: &dyn EventStore,
+    plan: &WavePlan,
+) -> Result<WaveOutcome, LaunchError> {
+    write_prepared(cfg, plan.wave)?;
+    let mut agents = BTreeMap::new();
+    for a in &plan.agents {
+        let executor = match &cfg.force {
+            Some(Forced::Executor(id)) => *id,
+            Some(Forced::Command(_)) => ExecutorId::Local,
+            None => resolve::resolve_executor(a, cfg.lane, cfg.cli_executor)
+                .map(|r| r.id)
+                .map_err(|e| LaunchError::Resolve {
+                    wave: plan.wave,
+                    agent: a.agent_id.clone(),
+                    message: e.to_string(),
+                })?,
+        };
+        agents.insert(
+            a.agent_id.clone(),
+            AgentState {
+                executor,
+                tried: Vec::new(),
+                status: None,
+                summary: None,
+                last_end: None,
+            },
+        );
+    }
+    let mut run = WaveRun {
+        cfg,
+        store,
+        plan,
+        attempt: 0,
+        agents,
+        summaries: BTreeMap::new(),
+        launched: Vec::new(),
+    };
+    let max_attempts = cfg.max_retries.saturating_add(1);
+    let mut launched_per_attempt = Vec::new();
+    let mut last: Option<(GateSnapshot, Vec<Failure>)> = None;
+    // Attempt numbers continue after earlier launches of the wave: envelopes are immutable.
+    let (base, stale) = previous_attempts(cfg, store, plan.wave)?;
+    for a in stale {
+        append(
+            cfg,
+            store,
+            plan.wave,
+            attempt_event(
+                plan.wave,
+                a,
+                "cancelled",
+                &[],
+                "the launcher that ran this attempt stopped before finishing it",
+            ),
+        )?;
+    }
+    // An active rerun request narrows the first attempt to its agents; the others keep the
+    // result of their last run, rebuilt from their logs.
+    let rerun = (cfg.rerun)(plan.wave).filter(|(_, ids)| !ids.is_empty());
+    if let Some((_, ids)) = &rerun {
+        let files = file_facts(cfg.repo_root, plan);
+        for a in plan.agents.iter().filter(|a| !ids.contains(&a.agent_id)) {
+            let Some(st) = run.agents.get(&a.agent_id) else {
+                continue;
+            };
+            if !agent_paths(cfg, plan.wave, a).log.is_file() {
+                continue;
+            }
+            let status = StatusRecord {
+                code: Some(0),
+                prompt_hash: Some(prompt_hash(a, st.executor)),
+                ..StatusRecord::default()
+            };
+            let summary = summarize(cfg, plan, a, st.executor, &status, &files);
+            run.summaries.insert(a.agent_id.clone(), summary.clone());
+            if let Some(s) = run.agents.get_mut(&a.agent_id) {
+                s.status = Some(status);
+                s.summary = Some(summary);
+            }
+        }
+    }
+    for n in 1..=max_attempts {
+        let attempt = base + n;
+        run.attempt = attempt;
+        run.launched.clear();
+        // Implementation agents to (re)run: every one on attempt 1, later those not reusable.
+        let snapshot_before = (n > 1).then(|| run.evaluate());
+        let mut impl_ids = Vec::new();
+        for a in plan
+            .agents
+            .iter()
+            .filter(|a| !is_closure_agent(plan, cfg.lane, a))
+        {
+            let Some(st) = run.agents.get(&a.agent_id) else {
+                continue;
+            };
+            let proven = snapshot_before.is_some() && files_and_summary_prove(&run, a);
+            if n > 1 && reusable(st, a, proven) {
+                continue;
+            }
+            if n == 1
+                && let Some((_, ids)) = &rerun
+                && !ids.contains(&a.agent_id)
+                && run.summaries.contains_key(&a.agent_id)
+            {
+                continue;
+            }
+            impl_ids.push(a.agent_id.clone());
+        }
+        // Executor fallback for agents whose process failed last time.
+        for id in &impl_ids {
+            let Some(agent) = plan.agent(id) else {
+                continue;
+            };
+            let Some(st) = run.agents.get(id) else {
+                continue;
+            };
+            let failed = matches!(
+                st.last_end,
+                Some(ProcessOutcome::TimedOut | ProcessOutcome::SpawnFailed(_))
+                    | Some(ProcessOutcome::Exited(1..))
+            );
+            if failed && let Some(next) = fallback(cfg, agent, st) {
+                run.progress(&format!(
+                    "{id}: falling back from {} to {}",
+                    st.executor.as_str(),
+                    next.as_str()
+                ));
+                if let Some(s) = run.agents.get_mut(id) {
+                    s.executor = next;
+                }
+            }
+        }
+        let closure_ids: Vec<String> = plan
+            .agents
+            .iter()
+            .filter(|a| is_closure_agent(plan, cfg.lane, a))
+            .map(|a| a.agent_id.clone())
+            .collect();
+        let mut selected = impl_ids.clone();
+        selected.extend(closure_ids.iter().cloned());
+        append(
+            cfg,
+            store,
+            plan.wave,
+            attempt_event(plan.wave, attempt, "started", &selected, "launcher attempt"),
+        )?;
+        let mut failures = run.launch(&impl_ids).await?;
+        let mid = run.evaluate();
+        // The sweep starts only once implementation passes.
+        let impl_gates = [
+            "designGate",
+            "implementationGate",
+            "componentGate",
+            "helperAssignmentBarrier",
+            "dependencyBarrier",
+        ];
+        let blocking = impl_gates.iter().find_map(|g| {
+            mid.snapshot
+                .gate(g)
+                .filter(|r| !r.ok && !mid.snapshot.advisory_failures.iter().any(|a| a.gate == *g))
+                .cloned()
+        });
+        if failures.is_empty() && blocking.is_none() {
+            let sweep_failures = run.sweep(&closure_ids).await?;
+            failures.extend(sweep_failures.iter().map(Failure::from_gate));
+        } else if let Some(g) = &blocking {
+            failures.push(Failure::from_gate(g));
+        }
+        let eval = run.evaluate();
+        if !eval.snapshot.overall.ok
+            && !failures
+                .iter()
+                .any(|f| f.status_code == eval.snapshot.overall.status_code)
+        {
+            let o = &eval.snapshot.overall;
+            let mut g = GateResult::fail(o.agent_id.as_deref(), &o.status_code, o.detail.clone());
+            g.ok = false;
+            failures.push(Failure::from_gate(&g));
+        }
+        let state = if failures.is_empty() {
+            "completed"
+        } else {
+            "failed"
+        };
+        write_snapshot(cfg, plan.wave, attempt, &eval.snapshot, &run)?;
+        let gate_id = format!("wave-{}-attempt-{attempt}-gates", plan.wave);
+        append(
+            cfg,
+            store,
+            plan.wave,
+            json!({"entityType": "gate", "entityId": gate_id, "action": "evaluated",
+                   "attempt": attempt, "data": eval.snapshot.to_value()}),
+        )?;
+        let detail = if failures.is_empty() {
+            "closure passed".to_owned()
+        } else {
+            failures
+                .iter()
+                .map(|f| f.status_code.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        append(
+            cfg,
+            store,
+            plan.wave,
+            attempt_event(plan.wave, attempt, state, &[], &detail),
+        )?;
+        run.progress(&format!("{state}: {detail}"));
+        if n == 1
+            && let Some((id, _)) = &rerun
+        {
+            append(
+                cfg,
+                store,
+                plan.wave,
+                json!({"entityType": "rerun_request", "entityId": id, "action": "applied",
+                       "attempt": attempt,
+                       "data": {"requestId": id, "state": "applied",
+                                "appliedInAttempt": attempt}}),
+            )?;
+        }
+        launched_per_attempt.push(run.launched.clone());
+        let done = failures.is_empty();
+        last = Some((eval.snapshot, failures));
+        if done {
+            break;
+        }
+        // Nothing a retry could change: a wave blocked on coordination waits for people.
+        if let Some((snap, _)) = &last
+            && matches!(
+                snap.overall.gate.as_str(),
+                "helperAssignmentBarrier" | "dependencyBarrier" | "clarificationBarrier"
+            )
+        {
+            break;
+        }
+    }
+    let (snapshot, failures) = last.unwrap_or_else(|| (run.evaluate().snapshot, Vec::new()));
+    let final_outcome = retry::final_outcome(&failures, &run.summaries, None);
+    let mut exit_code = final_outcome.exit_code;
+    if !failures.is_empty()
+        && matches!(
+            snapshot.overall.gate.as_str(),
+            "helperAssignmentBarrier" | "dependencyBarrier" | "clarificationBarrier"
+        )
+    {
+        exit_code = crate::exit::Code::BLOCKED.0;
+    }
+    Ok(WaveOutcome {
+        wave: plan.wave,
+        attempts: launched_per_attempt.len() as u64,
+        snapshot,
+        failures,
+        exit_code,
+        launched: launched_per_attempt,
+    })
+}
+
+/// The highest attempt number the store holds for the wave (0 when none), and the attempts a
+/// previous launcher left running (it is gone: this one holds the lock).
+fn previous_attempts(
+    cfg: &LaunchConfig<'_>,
+    store: &dyn EventStore,
+    wave: u64,
+) -> Result<(u64, Vec<u64>), LaunchError> {
+    let results = store.list_results(&cfg.lane.lane, wave32(wave))?;
+    let mut max = results
+        .iter()
+        .map(|k| u64::from(k.attempt))
+        .max()
+        .unwrap_or(0);
+    let stream = StreamId::control(cfg.lane.lane.clone(), wave32(wave));
+    let needle = format!("\"entityId\":\"wave-{wave}-attempt-");
+    let mut last_action: BTreeMap<u64, (String, bool)> = BTreeMap::new();
+    store.visit(&stream, &mut |line| {
+        if let Some(i) = line.text.find(&needle) {
+            let rest = &line.text[i + needle.len()..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(a) = digits.parse::<u64>() {
+                max = max.max(a);
+                let whole_attempt = rest[digits.len()..].starts_with('"');
+                if whole_attempt {
+                    let at = line.text.find("\"at\":\"").map_or("", |j| {
+                        let t = &line.text[j + 6..];
+                        &t[..t.find('"').unwrap_or(0)]
+                    });
+                    let started = line.text.contains("\"action\":\"started\"");
+                    let e = last_action.entry(a).or_insert((String::new(), false));
+                    if at >= e.0.as_str() {
+                        *e = (at.to_owned(), started);
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let open = last_action
+        .into_iter()
+        .filter(|(_, (_, started))| *started)
+        .map(|(a, _)| a)
+        .collect();
+    Ok((max, open))
+}
+
+fn files_and_summary_prove(run: &WaveRun<'_, '_>, agent: &Agent) -> bool {
+    let files = file_facts(run.cfg.repo_root, run.plan);
+    let facts = (run.cfg.facts)(run.plan.wave);
+    gate_inputs_eval(run.cfg, run.plan, &run.summaries, &files, &facts, |i| {
+        gates::owned_slice(i, agent).proven
+    })
+}
+
+/// Writes the gate snapshot projection and the attempt's trace bundle.
+fn write_snapshot(
+    cfg: &LaunchConfig<'_>,
+    wave: u64,
+    attempt: u64,
+    snapshot: &GateSnapshot,
+    run: &WaveRun<'_, '_>,
+) -> Result<(), LaunchError> {
+    let s = state_dir(cfg);
+    let text = serde_json::to_string_pretty(&snapshot.to_value()).unwrap_or_default() + "\n";
+    write_file(&s.join(format!("gates/wave-{wave}.json")), text.as_bytes())?;
+    let trace = s.join(format!("traces/wave-{wave}/attempt-{attempt}"));
+    write_file(&trace.join("gate-snapshot.json"), text.as_bytes())?;
+    let mut summaries = Map::new();
+    for (id, sm) in &run.summaries {
+        summaries.insert(id.clone(), sm.to_value());
+    }
+    let agents: Vec<Value> = run
+        .plan
+        .agents
+        .iter()
+        .map(|a| {
+            let st = run.agents.get(&a.agent_id);
+            json!({
+                "agentId": a.agent_id,
+                "executorId": st.map(|s| s.executor.as_str()),
+                "launched": run.launched.contains(&a.agent_id),
+                "promptHash": st.and_then(|s| s.status.as_ref()).and_then(|s| s.prompt_hash.clone()),
+            })
+        })
+        .collect();
+    let files = file_facts(cfg.repo_root, run.plan);
+    let file_map: Map<String, Value> = files
+        .iter()
+        .map(|(k, v)| (k.clone(), json!({"exists": v.exists})))
+        .collect();
+    let manifest = json!({
+        "traceVersion": 1,
+        "lane": cfg.lane.lane,
+        "wave": wave,
+        "attempt": attempt,
+        "waveFile": run.plan.file,
+        "gateMode": snapshot.gate_mode,
+        "agents": agents,
+        "files": Value::Object(file_map),
+        "summaries": Value::Object(summaries),
+        "overall": snapshot.overall,
+    });
+    write_file(
+        &trace.join("manifest.json"),
+        (serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n").as_bytes(),
+    )?;
+    for id in &run.launched {
+        if let Some(a) = run.plan.agent(id) {
+            let log = agent_paths(cfg, wave, a).log;
+            let _ = std::fs::create_dir_all(trace.join("logs"));
+            let _ = std::fs::copy(&log, trace.join(format!("logs/{id}.log")));
+        }
+    }
+    Ok(())
+}

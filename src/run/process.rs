@@ -1,0 +1,171 @@
+//! Agent processes: one child per agent run, in its own process group, with its output in the
+//! agent log, an environment scrubbed of write tokens and a deadline that kills the whole tree.
+//!
+//! Owns: spawning, waiting, the timeout kill (`SIGTERM` to the group, one second of grace, then
+//! `SIGKILL`) and the reaping of anything the agent left running in its group. Must not: append
+//! to the store or decide what an exit means (the dispatcher does both).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, kill_process_group};
+
+/// Variables never passed to an agent: tokens that can write to the repository host.
+pub const ALWAYS_SCRUBBED: [&str; 2] = ["GITHUB_TOKEN", "GH_TOKEN"];
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Program {
+    /// A program and its arguments; its stdout and stderr are the log.
+    Direct {
+        /// Program path.
+        program: PathBuf,
+        /// Arguments.
+        args: Vec<String>,
+    },
+    /// A `bash -c` script that writes the log itself (the agent CLIs' `| tee -a <log>` lines).
+    Shell {
+        /// Script text.
+        script: String,
+    },
+}
+
+/// One agent process to run.
+#[derive(Debug, Clone)]
+pub struct AgentProcess {
+    /// What to run.
+    pub program: Program,
+    /// Working directory (the repository root).
+    pub cwd: PathBuf,
+    /// Variables to set.
+    pub env: Vec<(String, String)>,
+    /// Variables to remove.
+    pub scrub: Vec<String>,
+    /// The agent log (truncated at start).
+    pub log_path: PathBuf,
+    /// Deadline after start.
+    pub timeout: Duration,
+}
+
+/// How the process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessOutcome {
+    /// It exited; signal deaths are `128 + signal`.
+    Exited(i64),
+    /// It was killed at its deadline.
+    TimedOut,
+    /// It could not be started.
+    SpawnFailed(String),
+}
+
+/// The end of a run and how long it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// Outcome.
+    pub outcome: ProcessOutcome,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+fn kill_group(pgid: Option<u32>, signal: Signal) {
+    if let Some(pid) = pgid
+        .and_then(|p| i32::try_from(p).ok())
+        .and_then(Pid::from_raw)
+    {
+        // The group may already be gone; nothing to do then.
+        let _ = kill_process_group(pid, signal);
+    }
+}
+
+/// Runs one agent process to its end or its deadline.
+pub async fn run(p: AgentProcess) -> Finished {
+    let start = Instant::now();
+    let done = |outcome| Finished {
+        outcome,
+        elapsed: start.elapsed(),
+    };
+    if let Some(parent) = p.log_path.parent()
+        && let Err(e) = std::fs::create_dir_all(parent)
+    {
+        return done(ProcessOutcome::SpawnFailed(format!(
+            "cannot create {}: {e}",
+            parent.display()
+        )));
+    }
+    let log = match std::fs::File::create(&p.log_path) {
+        Ok(f) => f,
+        Err(e) => {
+            return done(ProcessOutcome::SpawnFailed(format!(
+                "cannot create log {}: {e}",
+                p.log_path.display()
+            )));
+        }
+    };
+    let mut cmd = match &p.program {
+        Program::Direct { program, args } => {
+            let mut c = tokio::process::Command::new(program);
+            c.args(args);
+            let err = log.try_clone();
+            c.stdout(Stdio::from(log));
+            match err {
+                Ok(e) => c.stderr(Stdio::from(e)),
+                Err(_) => c.stderr(Stdio::null()),
+            };
+            c
+        }
+        Program::Shell { script } => {
+            drop(log);
+            let mut c = tokio::process::Command::new("bash");
+            c.arg("-c").arg(script);
+            c.stdout(Stdio::null()).stderr(Stdio::null());
+            c
+        }
+    };
+    cmd.current_dir(&p.cwd)
+        .stdin(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    for name in &p.scrub {
+        cmd.env_remove(name);
+    }
+    for (k, v) in &p.env {
+        cmd.env(k, v);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return done(ProcessOutcome::SpawnFailed(format!(
+                "cannot start {:?}: {e}",
+                p.program
+            )));
+        }
+    };
+    let pgid = child.id();
+    let outcome = match tokio::time::timeout(p.timeout, child.wait()).await {
+        Ok(Ok(status)) => {
+            use std::os::unix::process::ExitStatusExt;
+            let code = status
+                .code()
+                .map(i64::from)
+                .or_else(|| status.signal().map(|s| 128 + i64::from(s)))
+                .unwrap_or(1);
+            ProcessOutcome::Exited(code)
+        }
+        Ok(Err(e)) => ProcessOutcome::SpawnFailed(format!("waiting failed: {e}")),
+        Err(_) => {
+            kill_group(pgid, Signal::TERM);
+            if tokio::time::timeout(Duration::from_secs(1), child.wait())
+                .await
+                .is_err()
+            {
+                kill_group(pgid, Signal::KILL);
+                let _ = child.wait().await;
+            }
+            ProcessOutcome::TimedOut
+        }
+    };
+    // Whatever the agent left running in its group goes with it.
+    kill_group(pgid, Signal::KILL);
+    done(outcome)
+}
