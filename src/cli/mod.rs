@@ -10,6 +10,7 @@ pub mod output;
 mod benchmark;
 mod control;
 mod coord;
+mod coord_render;
 mod dep;
 mod doctor;
 mod feedback;

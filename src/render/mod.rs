@@ -2,6 +2,7 @@
 //!
 //! Owns: text layout of dashboards, summaries, inboxes and reports. Must not: do I/O.
 pub mod benchmark;
+pub mod coord;
 pub mod inbox;
 pub mod summary;
 

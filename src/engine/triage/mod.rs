@@ -562,17 +562,29 @@ impl Pass<'_, '_> {
             i.now,
         )?;
         self.both(escalation);
+        let question = if c.summary.trim().is_empty() {
+            "Clarification requested".to_owned()
+        } else {
+            c.summary.trim().to_owned()
+        };
+        // The request's mirror record (§3.6), so the request is listed and answerable at once.
+        let mirror = build(
+            json!({
+                "id": request_id, "lane": i.lane, "wave": i.wave, "agentId": c.agent_id,
+                "kind": "human-feedback", "targets": [format!("agent:{}", c.agent_id)],
+                "priority": "high", "summary": question, "detail": c.detail.trim(),
+                "status": "open", "source": "launcher", "createdAt": i.now, "updatedAt": i.now,
+            }),
+            i.now,
+        )?;
+        self.out.coordination.push(mirror);
         self.out.human_requests.push(HumanRequest {
             id: request_id.clone(),
             lane: i.lane.to_owned(),
             wave: i.wave,
             agent_id: c.agent_id.clone(),
             clarification_id: c.id.clone(),
-            question: if c.summary.trim().is_empty() {
-                "Clarification requested".into()
-            } else {
-                c.summary.trim().to_owned()
-            },
+            question,
             context: c.detail.trim().to_owned(),
             created_at: i.now.to_owned(),
         });
