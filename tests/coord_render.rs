@@ -133,7 +133,9 @@ fn unacknowledged_route_is_rerouted_after_the_ack_timeout() {
         ],
     );
     let out = render(r.path());
-    assert_eq!(out["appendedRecords"], 4, "{out}");
+    // Three launcher seeds, the superseded route, the new route and its guidance, the
+    // clarification's new detail.
+    assert_eq!(out["appendedRecords"], 7, "{out}");
     let records = latest(r.path());
     assert_eq!(status_of(&records, "route-clar-1-1"), "superseded");
     assert_eq!(status_of(&records, "route-clar-1-2"), "open");
@@ -293,4 +295,131 @@ fn projections_are_written_within_their_budgets() {
             .iter()
             .all(|f| !f.to_string_lossy().ends_with(".tmp"))
     );
+}
+
+fn fixture(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/coord_render")
+        .join(name);
+    std::fs::read_to_string(&p).expect("fixture")
+}
+
+/// The oracle scenario: two open clarifications 30 min old (one naming `src/render.rs`, owned
+/// by A2; one nobody owns) and a decision with an empty summary.
+fn oracle_scenario(repo: &Path) {
+    upstream_log(
+        repo,
+        &[
+            record(
+                "clar-1",
+                "clarification-request",
+                "A1",
+                "open",
+                30,
+                json!({"summary": CLAR}),
+            ),
+            record(
+                "clar-2",
+                "clarification-request",
+                "A1",
+                "open",
+                30,
+                json!({"summary": "What is the product vision?"}),
+            ),
+            record(
+                "d-empty",
+                "decision",
+                "A2",
+                "resolved",
+                40,
+                json!({"summary": ""}),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn seeds_match_the_oracle() {
+    // upstream CS-01: one launcher seed request per agent, summary "Wave 0 assigned to <id>: <title>".
+    let r = repo();
+    oracle_scenario(r.path());
+    render(r.path());
+    let ours = latest(r.path());
+    let comparable = [
+        "kind",
+        "wave",
+        "lane",
+        "agentId",
+        "targets",
+        "status",
+        "priority",
+        "blocking",
+        "blockerSeverity",
+        "artifactRefs",
+        "dependsOn",
+        "closureCondition",
+        "confidence",
+        "summary",
+        "detail",
+        "source",
+    ];
+    let oracle: Vec<Value> = fixture("oracle-seeds-base-wave-0.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("fixture line"))
+        .collect();
+    assert_eq!(oracle.len(), 3);
+    for expected in &oracle {
+        let id = expected["id"].as_str().expect("id");
+        let got = ours
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("missing seed {id}"));
+        for key in comparable {
+            assert_eq!(got[key], expected[key], "{id}.{key}");
+        }
+    }
+}
+
+#[test]
+fn board_and_dependency_structure_match_the_oracle() {
+    let r = repo();
+    oracle_scenario(r.path());
+    render(r.path());
+    let s = r.path().join(".tmp/main-wave-launcher");
+    let board = std::fs::read_to_string(s.join("messageboards/wave-0.md")).expect("board");
+    let headings = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| {
+                l.starts_with('#') || l.starts_with("- Wave file") || l.starts_with("- Agents")
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        headings(&board),
+        headings(&fixture("oracle-board-base-wave-0.md"))
+    );
+    let deps = std::fs::read_to_string(s.join("dependencies/wave-0.md")).expect("deps");
+    let strip = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.starts_with("- Generated"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        strip(&deps),
+        strip(&fixture("oracle-dependencies-base-wave-0.md"))
+    );
+    // Upstream's coord render does not triage; ours does. The empty decision must not resolve
+    // anything (§14.3): clar-1 is routed to A2, clar-2 goes to a human.
+    let records = latest(r.path());
+    assert_eq!(status_of(&records, "triage-clar-1-policy"), "missing");
+    assert_eq!(status_of(&records, "route-clar-1-1"), "open");
+    let esc = records
+        .iter()
+        .filter(|r| {
+            r["kind"] == "human-escalation" && r["closureCondition"] == "clarification:clar-2"
+        })
+        .count();
+    assert_eq!(esc, 1);
 }

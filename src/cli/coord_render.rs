@@ -58,6 +58,9 @@ pub(crate) fn to_store(r: &CoordinationRecord, now: &str) -> Result<CoordRecord,
 /// Plan details the reducer's roster does not carry: owned paths, components, promotions.
 struct PlanFacts {
     agents: Vec<(String, Vec<String>, Vec<String>)>,
+    seeds: Vec<triage::SeedAgent>,
+    promotions: Vec<(String, String)>,
+    shared_plan_docs: Vec<String>,
     wave_file: String,
 }
 
@@ -66,11 +69,13 @@ fn plan_facts(settings: &Settings, lane: &str, wave: u32, waves_dir: &Path) -> P
     let rel = path
         .strip_prefix(&settings.repo_root)
         .map_or_else(|_| path.display().to_string(), |p| p.display().to_string());
-    let parsed = crate::plan::load_config(&settings.repo_root)
-        .and_then(|c| c.lane_profile(Some(lane)))
-        .and_then(|p| crate::plan::load_wave_file(&settings.repo_root, Path::new(&rel), &p));
+    let profile =
+        crate::plan::load_config(&settings.repo_root).and_then(|c| c.lane_profile(Some(lane)));
+    let parsed = profile.and_then(|p| {
+        crate::plan::load_wave_file(&settings.repo_root, Path::new(&rel), &p).map(|w| (w, p))
+    });
     match parsed {
-        Ok(p) => PlanFacts {
+        Ok((p, profile)) => PlanFacts {
             agents: p
                 .plan
                 .agents
@@ -83,15 +88,40 @@ fn plan_facts(settings: &Settings, lane: &str, wave: u32, waves_dir: &Path) -> P
                     )
                 })
                 .collect(),
+            seeds: p
+                .plan
+                .agents
+                .iter()
+                .map(|a| triage::SeedAgent {
+                    id: a.agent_id.clone(),
+                    title: a.title.clone(),
+                    prompt_overlay: if a.prompt_overlay.trim().is_empty() {
+                        a.prompt.clone()
+                    } else {
+                        a.prompt_overlay.clone()
+                    },
+                    owned_paths: a.owned_paths.clone(),
+                })
+                .collect(),
+            promotions: p
+                .plan
+                .component_promotions
+                .iter()
+                .map(|c| (c.component_id.clone(), c.target_level.clone()))
+                .collect(),
+            shared_plan_docs: profile.shared_plan_docs.clone(),
             wave_file: rel,
         },
         Err(e) => {
             output::eprint_line(&format!(
-                "warning: {}: {e}; owned paths and components are not used for routing",
+                "warning: {}: {e}; seeds are not re-synced and owned paths are not used for routing",
                 path.display()
             ));
             PlanFacts {
                 agents: Vec::new(),
+                seeds: Vec::new(),
+                promotions: Vec::new(),
+                shared_plan_docs: Vec::new(),
                 wave_file: rel,
             }
         }
@@ -282,6 +312,36 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
         Ok(materialize(records))
     };
     let mut state = engine_records(&loaded)?;
+    // Re-sync the launcher seeds first (§10 build order), then triage the refreshed state.
+    let seeds = triage::seed_records(&triage::SeedInputs {
+        lane: &lane,
+        wave: u64::from(wave),
+        agents: &facts.seeds,
+        roles: &roles,
+        promotions: &facts.promotions,
+        shared_plan_docs: &facts.shared_plan_docs,
+        feedback: &[],
+        state: &state,
+        now: &now_text,
+    })
+    .map_err(|e| CliError::internal(e.to_string()))?;
+    let mut appended = 0;
+    if !seeds.is_empty() {
+        let records = seeds
+            .iter()
+            .map(|r| to_store(r, &now_text))
+            .collect::<Result<Vec<_>, _>>()?;
+        append(
+            settings,
+            &*loaded.store,
+            &StreamId::coordination(&lane, wave),
+            now,
+            &records,
+        )?;
+        appended += records.len();
+        loaded = Loaded::read(settings, &a.sel, &now_text)?;
+        state = engine_records(&loaded)?;
+    }
     let outcome = triage::triage(&TriageInputs {
         lane: &lane,
         wave: u64::from(wave),
@@ -295,7 +355,7 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
         now: &now_text,
     })
     .map_err(|e| CliError::internal(e.to_string()))?;
-    let appended = apply(settings, &loaded, wave, now, &now_text, &outcome)?;
+    appended += apply(settings, &loaded, wave, now, &now_text, &outcome)?;
     // The human-input clock: record every due escalation as a control-plane event.
     let items = triage::human_input_items(&state, &loaded.control.human_inputs);
     let transitions = triage::advance(
@@ -396,7 +456,7 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
     )?;
     put(
         format!("dependencies/wave-{wave}.md"),
-        render::coord::dependencies_md(w64, &deps),
+        render::coord::dependencies_md(&lane, w64, &deps, &now_text),
     )?;
     put(
         format!("ledger/wave-{wave}.json"),

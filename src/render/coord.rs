@@ -37,13 +37,6 @@ fn age(v: Option<i64>) -> String {
 }
 
 fn timing_lines(metrics: &ResponseMetrics) -> Vec<String> {
-    let list = |ids: &[String]| {
-        if ids.is_empty() {
-            "none".to_owned()
-        } else {
-            ids.join(", ")
-        }
-    };
     vec![
         format!(
             "- Oldest open coordination age: {}",
@@ -55,11 +48,11 @@ fn timing_lines(metrics: &ResponseMetrics) -> Vec<String> {
         ),
         format!(
             "- Overdue acknowledgements: {}",
-            list(&metrics.overdue_ack_record_ids)
+            metrics.overdue_ack_record_ids.len()
         ),
         format!(
             "- Overdue clarification chains: {}",
-            list(&metrics.overdue_clarification_ids)
+            metrics.overdue_clarification_ids.len()
         ),
     ]
 }
@@ -183,10 +176,8 @@ pub fn assignments_json(
     generated_at: &str,
 ) -> Value {
     json!({
-        "lane": lane, "wave": wave, "generatedAt": generated_at,
-        "assignments": assignments,
-        "openAssignments": assignments.iter().filter(|a| a.blocking).count(),
-        "unresolvedAssignments": assignments.iter().filter(|a| a.blocking && a.assigned_agent_id.is_none()).count(),
+        "schemaVersion": 1, "kind": "wave-assignment-snapshot", "lane": lane, "wave": wave,
+        "generatedAt": generated_at, "assignments": assignments,
     })
 }
 
@@ -198,6 +189,12 @@ fn dep_value(i: &crate::engine::coordination::DependencyItem) -> Value {
     })
 }
 
+fn dep_list<'a>(
+    items: impl Iterator<Item = &'a crate::engine::coordination::DependencyItem>,
+) -> Vec<Value> {
+    items.map(dep_value).collect()
+}
+
 /// The dependency snapshot (`S/dependencies/wave-N.json`).
 pub fn dependencies_json(
     lane: &str,
@@ -205,23 +202,64 @@ pub fn dependencies_json(
     deps: &DependencySnapshot,
     generated_at: &str,
 ) -> Value {
-    let required_in = deps.open_inbound().filter(|i| i.required).count();
     json!({
-        "lane": lane, "wave": wave, "generatedAt": generated_at,
-        "inbound": deps.inbound.iter().map(dep_value).collect::<Vec<_>>(),
-        "outbound": deps.outbound.iter().map(dep_value).collect::<Vec<_>>(),
-        "openInbound": deps.open_inbound().count(),
-        "openOutbound": deps.open_outbound().count(),
-        "requiredInbound": required_in,
-        "requiredOutbound": deps.open_outbound().filter(|i| i.required).count(),
-        "unresolvedInboundAssignments": deps.open_inbound().filter(|i| i.required && i.assigned_agent_id.is_none()).count(),
+        "schemaVersion": 1, "kind": "wave-dependency-snapshot", "lane": lane, "wave": wave,
+        "generatedAt": generated_at,
+        "inbound": dep_list(deps.inbound.iter()),
+        "outbound": dep_list(deps.outbound.iter()),
+        "openInbound": dep_list(deps.open_inbound()),
+        "openOutbound": dep_list(deps.open_outbound()),
+        "requiredInbound": dep_list(deps.open_inbound().filter(|i| i.required)),
+        "requiredOutbound": dep_list(deps.open_outbound().filter(|i| i.required)),
+        "unresolvedInboundAssignments": dep_list(deps.open_inbound().filter(|i| i.required && i.assigned_agent_id.is_none())),
     })
 }
 
 /// The dependency snapshot as markdown (`S/dependencies/wave-N.md`).
-pub fn dependencies_md(wave: u64, deps: &DependencySnapshot) -> String {
-    let mut lines = vec![format!("# Wave {wave} Dependencies"), String::new()];
-    lines.extend(dependency_lines(Some(deps)));
+pub fn dependencies_md(
+    lane: &str,
+    wave: u64,
+    deps: &DependencySnapshot,
+    generated_at: &str,
+) -> String {
+    let line = |i: &crate::engine::coordination::DependencyItem| {
+        format!(
+            "- [{}] {}{}: {}{}",
+            i.priority,
+            i.id,
+            if i.required { " (required)" } else { "" },
+            compact_single_line(&i.summary, 160),
+            i.assigned_agent_id
+                .as_deref()
+                .map(|a| format!(" -> {a}"))
+                .unwrap_or_default()
+        )
+    };
+    let mut lines = vec![
+        format!("# Lane {lane} Dependency Snapshot"),
+        String::new(),
+        format!("- Wave: {wave}"),
+        format!("- Generated: {generated_at}"),
+        format!("- Open inbound: {}", deps.open_inbound().count()),
+        format!("- Open outbound: {}", deps.open_outbound().count()),
+        format!(
+            "- Required inbound: {}",
+            deps.open_inbound().filter(|i| i.required).count()
+        ),
+        format!(
+            "- Required outbound: {}",
+            deps.open_outbound().filter(|i| i.required).count()
+        ),
+    ];
+    for (title, items) in [("Inbound", &deps.inbound), ("Outbound", &deps.outbound)] {
+        lines.push(String::new());
+        lines.push(format!("## {title}"));
+        if items.is_empty() {
+            lines.push("- None.".into());
+        }
+        lines.extend(items.iter().map(line));
+    }
+    lines.push(String::new());
     lines.push(String::new());
     lines.join("\n")
 }
