@@ -32,6 +32,8 @@ pub use human_input::{
 };
 pub use seeds::{SeedAgent, SeedFeedbackRequest, SeedInputs, seed_records};
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -229,32 +231,71 @@ fn searchable(record: &CoordinationRecord) -> String {
     parts.join("\n")
 }
 
+/// Decision records prepared for matching: lowercased needles, launcher records left out.
+struct DecisionNeedles {
+    guidance: String,
+    refs: Vec<String>,
+    needles: Vec<String>,
+}
+
+fn decision_needles(state: &CoordinationState) -> Vec<DecisionNeedles> {
+    state
+        .decisions()
+        .filter(|d| d.agent_id != "launcher")
+        .map(|d| {
+            let refs: Vec<String> = d
+                .artifact_refs
+                .iter()
+                .map(|r| lower(r))
+                .filter(|r| !r.is_empty())
+                .collect();
+            let mut needles: Vec<String> = [lower(&d.summary), lower(&d.detail)]
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .collect();
+            needles.extend(refs.iter().cloned());
+            let guidance = [d.detail.trim(), d.summary.trim()]
+                .into_iter()
+                .find(|s| !s.is_empty())
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("Resolved from coordination decision {}.", d.id));
+            DecisionNeedles {
+                guidance,
+                refs,
+                needles,
+            }
+        })
+        .collect()
+}
+
 /// Policy resolution for one clarification (§3.8 step 2), first hit wins.
 pub fn resolve(
     clarification: &CoordinationRecord,
     inputs: &TriageInputs<'_>,
 ) -> Option<Resolution> {
+    resolve_with(clarification, inputs, &decision_needles(inputs.state))
+}
+
+fn resolve_with(
+    clarification: &CoordinationRecord,
+    inputs: &TriageInputs<'_>,
+    decisions: &[DecisionNeedles],
+) -> Option<Resolution> {
     let text = searchable(clarification);
-    let decision = inputs.state.decisions().find(|d| {
-        if d.agent_id == "launcher" {
-            return false;
-        }
-        let refs: Vec<&str> = d.artifact_refs.iter().map(String::as_str).collect();
-        refs_intersect(clarification, &refs)
-            || mentions_any(
-                &text,
-                [d.summary.as_str(), d.detail.as_str()]
-                    .into_iter()
-                    .chain(refs.iter().copied()),
-            )
+    let hay = lower(&text);
+    let own_refs: Vec<String> = clarification
+        .artifact_refs
+        .iter()
+        .map(|r| lower(r))
+        .collect();
+    let decision = decisions.iter().find(|d| {
+        d.refs.iter().any(|r| own_refs.contains(r))
+            || d.needles.iter().any(|n| hay.contains(n.as_str()))
     });
     if let Some(d) = decision {
-        let guidance = [d.detail.trim(), d.summary.trim()]
-            .into_iter()
-            .find(|s| !s.is_empty())
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("Resolved from coordination decision {}.", d.id));
-        return Some(Resolution::Policy { guidance });
+        return Some(Resolution::Policy {
+            guidance: d.guidance.clone(),
+        });
     }
     let roles = inputs.roles;
     let route = |agent: &str, guidance: String| {
@@ -472,10 +513,15 @@ pub fn human_request_id(
 
 struct Pass<'a, 'i> {
     inputs: &'a TriageInputs<'i>,
+    decisions: Vec<DecisionNeedles>,
+    /// Requests linked to each clarification id (closure condition or `dependsOn`).
+    linked: HashMap<&'i str, Vec<&'i CoordinationRecord>>,
+    /// Escalations by closure condition.
+    escalations: HashMap<&'i str, Vec<&'i CoordinationRecord>>,
     out: TriageOutput,
 }
 
-impl Pass<'_, '_> {
+impl<'i> Pass<'_, 'i> {
     fn both(&mut self, record: CoordinationRecord) {
         self.out.triage_log.push(record.clone());
         self.out.coordination.push(record);
@@ -598,23 +644,19 @@ impl Pass<'_, '_> {
         Ok(())
     }
 
-    fn one(&mut self, c: &CoordinationRecord) -> Result<(), TriageError> {
+    fn one(&mut self, c: &'i CoordinationRecord) -> Result<(), TriageError> {
         let i = self.inputs;
         let state = i.state;
         let cond = closure_condition(&c.id);
-        let linked: Vec<&CoordinationRecord> = state
-            .requests()
-            .filter(|r| {
-                clarification_id_from_closure(&r.closure_condition) == Some(c.id.as_str())
-                    || r.depends_on.iter().any(|d| d.trim() == c.id)
-            })
-            .collect();
+        let linked: Vec<&CoordinationRecord> =
+            self.linked.get(c.id.as_str()).cloned().unwrap_or_default();
         let open_linked: Vec<&CoordinationRecord> =
             linked.iter().copied().filter(|r| blocks_wave(r)).collect();
-        let escalations: Vec<&CoordinationRecord> = state
-            .human_escalations()
-            .filter(|e| e.closure_condition == cond)
-            .collect();
+        let escalations: Vec<&CoordinationRecord> = self
+            .escalations
+            .get(cond.as_str())
+            .cloned()
+            .unwrap_or_default();
         let open_escalations: Vec<&CoordinationRecord> = escalations
             .iter()
             .copied()
@@ -642,7 +684,7 @@ impl Pass<'_, '_> {
             ));
             return Ok(());
         }
-        match resolve(c, i) {
+        match resolve_with(c, i, &self.decisions) {
             Some(Resolution::Policy { guidance }) => {
                 self.supersede_escalations(
                     &open_escalations,
@@ -737,8 +779,31 @@ impl Pass<'_, '_> {
 
 /// One triage pass over every clarification that blocks the wave (§3.8).
 pub fn triage(inputs: &TriageInputs<'_>) -> Result<TriageOutput, TriageError> {
+    let state = inputs.state;
+    let mut linked: HashMap<&str, Vec<&CoordinationRecord>> = HashMap::new();
+    for r in state.requests() {
+        let mut ids: Vec<&str> = r.depends_on.iter().map(|d| d.trim()).collect();
+        if let Some(id) = clarification_id_from_closure(&r.closure_condition) {
+            ids.push(id);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            linked.entry(id).or_default().push(r);
+        }
+    }
+    let mut escalations: HashMap<&str, Vec<&CoordinationRecord>> = HashMap::new();
+    for e in state.human_escalations() {
+        escalations
+            .entry(e.closure_condition.as_str())
+            .or_default()
+            .push(e);
+    }
     let mut pass = Pass {
         inputs,
+        decisions: decision_needles(state),
+        linked,
+        escalations,
         out: TriageOutput::default(),
     };
     let clarifications: Vec<&CoordinationRecord> = inputs
