@@ -13,8 +13,8 @@ use super::coord::{WaveSel, append};
 use super::{CliError, output};
 use crate::engine::coordination::{
     AgentProfile, CapabilityRouting, CoordinationState, DependencyItem, DependencySnapshot,
-    ProjectionInputs, RoutingLedger, TimingOptions, build_request_assignments, inbox_view,
-    materialize, response_metrics, shared_summary_view,
+    DocsQueueItem, ProjectionInputs, RoutingLedger, TimingOptions, build_request_assignments,
+    inbox_view, materialize, response_metrics, shared_summary_view,
 };
 use crate::engine::reducer::{self, CoordRecord};
 use crate::engine::triage::{self, TriageAgent, TriageInputs, TriageOutput, TriageRoles};
@@ -311,6 +311,36 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
             .collect::<Result<Vec<_>, _>>()?;
         Ok(materialize(records))
     };
+    // Docs queue (§10.5): one component-matrix item per promotion. Owned-doc and shared-plan
+    // items need agent summaries' doc deltas, which this command does not read.
+    let docs_items: Vec<render::coord::DocsQueueEntry> = facts
+        .promotions
+        .iter()
+        .map(|(cid, level)| render::coord::DocsQueueEntry {
+            id: format!("component-matrix:{cid}"),
+            kind: "component-matrix".into(),
+            path: cid.clone(),
+            owner_agent_id: None,
+            summary: format!("Component matrix currentLevel must reflect {cid} -> {level}"),
+        })
+        .collect();
+    let triage_docs: Vec<triage::TriageDocsItem> = docs_items
+        .iter()
+        .map(|d| triage::TriageDocsItem {
+            id: d.id.clone(),
+            path: d.path.clone(),
+            summary: d.summary.clone(),
+        })
+        .collect();
+    let view_docs: Vec<DocsQueueItem> = docs_items
+        .iter()
+        .map(|d| DocsQueueItem {
+            kind: Some(d.kind.clone()),
+            summary: Some(d.summary.clone()),
+            path: Some(d.path.clone()),
+            ..DocsQueueItem::default()
+        })
+        .collect();
     let mut state = engine_records(&loaded)?;
     // Re-sync the launcher seeds first (§10 build order), then triage the refreshed state.
     let seeds = triage::seed_records(&triage::SeedInputs {
@@ -348,7 +378,7 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
         state: &state,
         agents: &triage_agents,
         roles: &roles,
-        docs_queue: &[],
+        docs_queue: &triage_docs,
         integration: None,
         attempt: None,
         now_ms,
@@ -393,7 +423,7 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
     let phase = status.phase.to_owned();
     let inputs = ProjectionInputs {
         ledger: None,
-        docs_queue: None,
+        docs_queue: Some(&view_docs),
         integration: None,
         dependencies: Some(&deps),
     };
@@ -472,7 +502,12 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
     )?;
     put(
         format!("docs-queue/wave-{wave}.json"),
-        json_text(&render::coord::docs_queue_json(&lane, w64, &[], &now_text))?,
+        json_text(&render::coord::docs_queue_json(
+            &lane,
+            w64,
+            &docs_items,
+            &now_text,
+        ))?,
     )?;
     let evidence = render::coord::integration_evidence(&state);
     let mut integration =
