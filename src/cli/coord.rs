@@ -31,6 +31,8 @@ enum CoordCommand {
     List(ListArgs),
     /// Show one record's latest version.
     Show(ShowArgs),
+    /// Run clarification triage and write the wave's derived projections.
+    Render(super::coord_render::RenderArgs),
 }
 
 /// Which wave.
@@ -113,6 +115,7 @@ pub fn run(settings: &Settings, args: CoordArgs) -> Result<Code, CliError> {
         CoordCommand::Post(a) => post(settings, *a),
         CoordCommand::List(a) => list(settings, a),
         CoordCommand::Show(a) => show(settings, a),
+        CoordCommand::Render(a) => super::coord_render::run(settings, a),
     }
 }
 

@@ -131,23 +131,18 @@ fn respond(settings: &Settings, a: RespondArgs) -> Result<Code, CliError> {
         "answered",
         data,
     )?;
-    // Resolve the request's open records: itself, and any that reference it.
-    let updates: Vec<_> = loaded
+    // Reconcile: the request's records, the clarifications they answer, and those
+    // clarifications' follow-up requests and escalations (§3.10).
+    let records = loaded
         .coordination
         .iter()
-        .filter(|r| {
-            r.is_open()
-                && (*r.id == *a.id
-                    || r.artifact_refs.iter().any(|x| **x == *a.id)
-                    || r.depends_on.iter().any(|x| **x == *a.id))
-        })
-        .map(|r| {
-            let mut r = r.clone();
-            r.status = "resolved";
-            r.updated_at = now_text.as_str().into();
-            r
-        })
-        .collect();
+        .map(|r| super::coord_render::to_engine(r, &now_text))
+        .collect::<Result<Vec<_>, _>>()?;
+    let state = crate::engine::coordination::materialize(records);
+    let updates = crate::engine::triage::reconcile_answer(&state, &a.id, &a.response, &now_text)
+        .iter()
+        .map(|r| super::coord_render::to_store(r, &now_text))
+        .collect::<Result<Vec<_>, _>>()?;
     if !updates.is_empty() {
         append(
             settings,

@@ -11,6 +11,7 @@ mod benchmark;
 mod control;
 mod control_run;
 mod coord;
+mod coord_render;
 mod dep;
 mod doctor;
 mod feedback;

@@ -16,3 +16,4 @@ pub mod ladder;
 pub mod markers;
 pub mod retry;
 pub mod summary;
+pub mod triage;
