@@ -2,8 +2,8 @@
 //!
 //! Owns: text layout of dashboards, summaries, inboxes and reports. Must not: do I/O.
 pub mod benchmark;
-pub mod github;
 pub mod coord;
+pub mod github;
 pub mod inbox;
 pub mod launch;
 pub mod summary;
