@@ -21,6 +21,7 @@ use super::{CliError, ErrorKind};
 use crate::engine::control::ControlLog;
 use crate::engine::reducer::{self, CoordFold, CoordRecord, Position, RoleIds, Roster, WaveInputs};
 use crate::event::control::{ControlEvent, EventDefaults};
+use crate::event::coordination::{Kind, Status};
 use crate::event::envelope::ResultEnvelope;
 use crate::event::time;
 use crate::exit::Code;
@@ -651,11 +652,11 @@ fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
         next.detail = d.as_str().into();
     }
     match a.action {
-        TaskAction::Ack => next.status = "acknowledged",
-        TaskAction::Dismiss => next.status = "cancelled",
+        TaskAction::Ack => next.status = Status::Acknowledged,
+        TaskAction::Dismiss => next.status = Status::Cancelled,
         TaskAction::Resolve => {
-            next.status = "resolved";
-            if record.kind == "clarification-request" {
+            next.status = Status::Resolved;
+            if record.kind == Kind::ClarificationRequest {
                 let condition = format!("clarification:{}", record.id);
                 for linked in loaded.coordination.iter().filter(|r| {
                     r.is_open()
@@ -663,7 +664,7 @@ fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
                             || r.depends_on.iter().any(|d| **d == *record.id))
                 }) {
                     let mut l = linked.clone();
-                    l.status = "resolved";
+                    l.status = Status::Resolved;
                     l.updated_at = now_text.as_str().into();
                     updates.push(l);
                 }
@@ -680,7 +681,7 @@ fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
                 );
             }
             next.targets = vec![format!("agent:{to}").into_boxed_str()].into_boxed_slice();
-            next.status = "open";
+            next.status = Status::Open;
         }
         TaskAction::Escalate => {
             let mut obj = serde_json::Map::new();
@@ -694,7 +695,7 @@ fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
                 vec![format!("agent:{}", record.agent_id)].into(),
             );
             obj.insert("dependsOn".into(), vec![record.id.to_string()].into());
-            if record.kind == "clarification-request" {
+            if record.kind == Kind::ClarificationRequest {
                 obj.insert(
                     "closureCondition".into(),
                     format!("clarification:{}", record.id).into(),
@@ -709,7 +710,7 @@ fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
             obj.insert("source".into(), "operator".into());
             obj.insert("createdAt".into(), now_text.clone().into());
             updates.push(normalize(obj, &now_text)?);
-            next.status = "in_progress";
+            next.status = Status::InProgress;
         }
     }
     updates.insert(0, next);

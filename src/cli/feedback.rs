@@ -9,6 +9,7 @@ use super::control::{Loaded, append_event};
 use super::coord::{WaveSel, append};
 use super::{CliError, output};
 use crate::engine::reducer;
+use crate::event::coordination::Status;
 use crate::event::time;
 use crate::exit::Code;
 use crate::settings::Settings;
@@ -143,7 +144,7 @@ fn respond(settings: &Settings, a: RespondArgs) -> Result<Code, CliError> {
         })
         .map(|r| {
             let mut r = r.clone();
-            r.status = "resolved";
+            r.status = Status::Resolved;
             r.updated_at = now_text.as_str().into();
             r
         })

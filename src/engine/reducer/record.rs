@@ -12,56 +12,18 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-/// Record kinds (§3.2).
-pub const KINDS: [&str; 13] = [
-    "request",
-    "ack",
-    "claim",
-    "evidence",
-    "decision",
-    "blocker",
-    "handoff",
-    "clarification-request",
-    "orchestrator-guidance",
-    "resolved-by-policy",
-    "human-escalation",
-    "human-feedback",
-    "integration-summary",
-];
-
-const STATUSES: [&str; 7] = [
-    "open",
-    "acknowledged",
-    "in_progress",
-    "resolved",
-    "closed",
-    "superseded",
-    "cancelled",
-];
-
-const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
-
-/// The table's own `'static` copy of `value`, if the table has it.
-fn interned(table: &[&'static str], value: &str) -> Option<&'static str> {
-    table.iter().copied().find(|t| *t == value)
-}
-
-const SEVERITIES: [&str; 6] = [
-    "hard",
-    "soft",
-    "stale",
-    "advisory",
-    "proof-critical",
-    "closure-critical",
-];
+use crate::engine::coordination;
+use crate::event::coordination::{
+    BlockerSeverity, Kind, Priority, Status, default_severity, timestamp_millis,
+};
 
 /// A coordination record, normalized, with the fields the reducer reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoordRecord {
     /// Record id.
     pub id: Box<str>,
-    /// Kind (one of [`KINDS`]).
-    pub kind: &'static str,
+    /// Kind.
+    pub kind: Kind,
     /// Lane.
     pub lane: Arc<str>,
     /// Wave.
@@ -70,14 +32,14 @@ pub struct CoordRecord {
     pub agent_id: Arc<str>,
     /// Targets (`agent:<id>`, `capability:<cap>`, bare ids).
     pub targets: Box<[Box<str>]>,
-    /// Status (open, acknowledged, in_progress, resolved, closed, superseded, cancelled).
-    pub status: &'static str,
-    /// Priority (low, normal, high, urgent).
-    pub priority: &'static str,
+    /// Status.
+    pub status: Status,
+    /// Priority.
+    pub priority: Priority,
     /// Whether it may block the wave.
     pub blocking: bool,
     /// Blocker severity.
-    pub blocker_severity: &'static str,
+    pub blocker_severity: BlockerSeverity,
     /// Artifact references.
     pub artifact_refs: Box<[Box<str>]>,
     /// Ids it depends on.
@@ -261,28 +223,6 @@ fn list(values: Option<Vec<Cow<'_, str>>>) -> Box<[Box<str>]> {
     out.into_boxed_slice()
 }
 
-/// Default `blocking` for a kind (§3.2).
-pub fn default_blocking(kind: &str) -> bool {
-    matches!(
-        kind,
-        "request" | "blocker" | "clarification-request" | "human-escalation" | "human-feedback"
-    )
-}
-
-/// Default severity for a kind, priority and blocking flag (§3.2).
-pub fn default_severity(kind: &str, priority: &str, blocking: bool) -> &'static str {
-    if !blocking {
-        return "advisory";
-    }
-    match kind {
-        "human-escalation" | "human-feedback" => "hard",
-        "request" | "clarification-request" => "closure-critical",
-        "blocker" if matches!(priority, "high" | "urgent") => "hard",
-        "blocker" => "soft",
-        _ => "advisory",
-    }
-}
-
 impl CoordRecord {
     /// Parses and normalizes one JSONL line. `now` fills a missing `createdAt`.
     pub fn from_line(line: &str, now: &str) -> Result<Self, RecordError> {
@@ -297,7 +237,7 @@ impl CoordRecord {
         if kind_text.is_empty() {
             return Err(RecordError::Missing { field: "kind" });
         }
-        let kind = interned(&KINDS, &kind_text).ok_or(RecordError::Invalid {
+        let kind = Kind::parse(&kind_text).ok_or(RecordError::Invalid {
             field: "kind",
             value: kind_text,
         })?;
@@ -311,16 +251,16 @@ impl CoordRecord {
         }
         let wave = raw.wave.and_then(|w| w.0);
         let status = match trimmed(raw.status).to_ascii_lowercase() {
-            s if s.is_empty() && kind == "resolved-by-policy" => "resolved",
-            s if s.is_empty() => "open",
-            s => interned(&STATUSES, &s).ok_or(RecordError::Invalid {
+            s if s.is_empty() && kind == Kind::ResolvedByPolicy => Status::Resolved,
+            s if s.is_empty() => Status::Open,
+            s => Status::parse(&s).ok_or(RecordError::Invalid {
                 field: "status",
                 value: s,
             })?,
         };
         let priority = match trimmed(raw.priority).to_ascii_lowercase() {
-            p if p.is_empty() => "normal",
-            p => interned(&PRIORITIES, &p).ok_or(RecordError::Invalid {
+            p if p.is_empty() => Priority::Normal,
+            p => Priority::parse(&p).ok_or(RecordError::Invalid {
                 field: "priority",
                 value: p,
             })?,
@@ -328,12 +268,10 @@ impl CoordRecord {
         let blocking = raw
             .blocking
             .and_then(|b| b.0)
-            .unwrap_or_else(|| default_blocking(kind));
-        let blocker_severity = interned(
-            &SEVERITIES,
-            &trimmed(raw.blocker_severity).to_ascii_lowercase(),
-        )
-        .unwrap_or_else(|| default_severity(kind, priority, blocking));
+            .unwrap_or_else(|| kind.blocks_by_default());
+        let blocker_severity =
+            BlockerSeverity::parse(&trimmed(raw.blocker_severity).to_ascii_lowercase())
+                .unwrap_or_else(|| default_severity(kind, priority, blocking));
         let id = match trimmed(raw.id) {
             id if id.is_empty() => return Err(RecordError::Missing { field: "id" }),
             id => id,
@@ -392,15 +330,15 @@ impl CoordRecord {
         let opt = |v: Option<u64>| v.map_or(Value::Null, Value::from);
         o.insert("recordVersion".into(), Value::from(1));
         o.insert("id".into(), s(&self.id));
-        o.insert("kind".into(), s(self.kind));
+        o.insert("kind".into(), s(self.kind.as_str()));
         o.insert("wave".into(), opt(self.wave));
         o.insert("lane".into(), s(&self.lane));
         o.insert("agentId".into(), s(&self.agent_id));
         o.insert("targets".into(), list(&self.targets));
-        o.insert("status".into(), s(self.status));
-        o.insert("priority".into(), s(self.priority));
+        o.insert("status".into(), s(self.status.as_str()));
+        o.insert("priority".into(), s(self.priority.as_str()));
         o.insert("blocking".into(), Value::from(self.blocking));
-        o.insert("blockerSeverity".into(), s(self.blocker_severity));
+        o.insert("blockerSeverity".into(), s(self.blocker_severity.as_str()));
         o.insert("artifactRefs".into(), list(&self.artifact_refs));
         o.insert("dependsOn".into(), list(&self.depends_on));
         o.insert("closureCondition".into(), s(&self.closure_condition));
@@ -425,19 +363,17 @@ impl CoordRecord {
 
     /// Open statuses: open, acknowledged, in_progress.
     pub fn is_open(&self) -> bool {
-        matches!(self.status, "open" | "acknowledged" | "in_progress")
+        self.status.is_open()
     }
 
-    /// `blocksWave` (§3.4): open, blocking, and not a stale or advisory severity.
+    /// `blocksWave` (§3.4), as [`coordination::blocks_wave`] decides it.
     pub fn blocks_wave(&self) -> bool {
-        self.is_open() && self.blocking && !matches!(self.blocker_severity, "stale" | "advisory")
+        coordination::blocks_wave(self)
     }
 
     /// The clarification id of a `clarification:<id>` closure condition.
     pub fn clarification_condition(&self) -> Option<&str> {
-        self.closure_condition
-            .strip_prefix("clarification:")
-            .filter(|s| !s.is_empty())
+        coordination::clarification_id_from_closure(&self.closure_condition)
     }
 
     /// The first `agent:<id>` target.
@@ -548,63 +484,9 @@ struct Winner {
     record: Option<CoordRecord>,
 }
 
-/// Milliseconds of a stored timestamp; unparsable times sort first. The common wire form
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ` is decoded directly, anything else goes through the full parser.
+/// Milliseconds of a stored timestamp ([`timestamp_millis`]); unparsable times sort first.
 pub fn millis(text: &str) -> i64 {
-    fast_millis(text.as_bytes())
-        .or_else(|| crate::event::time::parse_millis(text))
-        .unwrap_or(i64::MIN)
-}
-
-fn fast_millis(b: &[u8]) -> Option<i64> {
-    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
-        return None;
-    }
-    if b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let mut n = 0i64;
-        for &c in b.get(r)? {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            n = n * 10 + i64::from(c - b'0');
-        }
-        Some(n)
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss, ms) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 59 {
-        return None;
-    }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if d > *month_days.get(usize::try_from(m - 1).ok()?)? {
-        return None;
-    }
-    // Days from the civil date (proleptic Gregorian), Howard Hinnant's algorithm.
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms)
+    timestamp_millis(text).unwrap_or(i64::MIN)
 }
 
 impl CoordFold {
@@ -866,10 +748,10 @@ mod tests {
             "2026-01-01T00:00:00.000Z",
         )
         .expect("valid");
-        assert_eq!(r.kind, "blocker");
-        assert_eq!(r.status, "open");
+        assert_eq!(r.kind, Kind::Blocker);
+        assert_eq!(r.status, Status::Open);
         assert!(r.blocking);
-        assert_eq!(r.blocker_severity, "hard");
+        assert_eq!(r.blocker_severity, BlockerSeverity::Hard);
         assert_eq!(r.wave, Some(1));
         assert_eq!(&*r.created_at, "2026-01-01T00:00:00.000Z");
         assert_eq!(r.updated_at, r.created_at);
@@ -904,17 +786,17 @@ mod tests {
             (line("r", "open", T1, T1), 0),
         ];
         let r = finished(&lines);
-        assert_eq!((r[0].status, &*r[0].created_at), ("resolved", T1));
+        assert_eq!((r[0].status, &*r[0].created_at), (Status::Resolved, T1));
         // Equal times: the later position wins.
         lines.push((line("r", "closed", T9, T5), 2));
         let r = finished(&lines);
-        assert_eq!((r[0].status, &*r[0].created_at), ("closed", T1));
+        assert_eq!((r[0].status, &*r[0].created_at), (Status::Closed, T1));
         // A parsed record folds like its line.
         let mut other = CoordFold::new();
         other.push(rec(&line("r", "open", T1, T1)), Position::line(0));
         other.push(rec(&line("r", "resolved", T5, T5)), Position::line(1));
         let (r, _) = other.winners().finish("now");
-        assert_eq!(r[0].status, "resolved");
+        assert_eq!(r[0].status, Status::Resolved);
     }
 
     #[test]
@@ -928,7 +810,7 @@ mod tests {
         ] {
             assert_eq!(Some(millis(t)), crate::event::time::parse_millis(t), "{t}");
         }
-        assert_eq!(fast_millis(b"2026-02-30T00:00:00.000Z"), None);
+        assert_eq!(millis("2026-02-30T00:00:00.000Z"), i64::MIN);
         assert_eq!(millis("2026-01-01T00:00:00Z"), 1_767_225_600_000);
         assert_eq!(millis("garbage"), i64::MIN);
     }
