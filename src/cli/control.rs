@@ -27,9 +27,7 @@ use crate::event::time;
 use crate::exit::Code;
 use crate::render;
 use crate::settings::Settings;
-use crate::store::{
-    self, EventStore, LegacyUpstream, Problem, RawLine, StoreError, StreamId, WithLegacy,
-};
+use crate::store::{self, EventStore, LegacyUpstream, Problem, RawLine, StoreError, StreamId};
 
 /// Arguments of `wave control`.
 #[derive(Debug, Args)]
@@ -259,12 +257,13 @@ pub(crate) fn open_store(
     settings: &Settings,
     layout: &Layout,
 ) -> Result<Box<dyn EventStore>, CliError> {
-    let inner = store::open_store(settings).map_err(store_error)?;
+    // One upstream view only, at the lane's configured directories: wrapping the default view
+    // again would deliver every upstream line twice.
     let legacy = LegacyUpstream::new(
         layout.state_root_base.clone(),
         layout.orchestrator_dir.clone(),
     );
-    Ok(Box::new(WithLegacy::new(inner, legacy)))
+    store::open_store_with_legacy(settings, legacy).map_err(store_error)
 }
 
 /// A store failure as a CLI error.
