@@ -175,49 +175,76 @@ impl<'de> Deserialize<'de> for UintLike {
 
 /// The wire form, borrowed from the line where possible. Unknown fields are ignored here; the
 /// coordination log keeps them.
+/// A string field borrowed from the line unless it holds escapes (`Option<Cow<str>>` with
+/// serde's `borrow` would always copy).
+#[derive(Debug, Clone)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Raw<'a> {
     #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow, default)]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(borrow, default)]
-    lane: Option<Cow<'a, str>>,
+    lane: Option<Text<'a>>,
     #[serde(default)]
     wave: Option<UintLike>,
     #[serde(borrow, default)]
-    agent_id: Option<Cow<'a, str>>,
+    agent_id: Option<Text<'a>>,
     #[serde(borrow, default)]
-    targets: Option<Vec<Cow<'a, str>>>,
+    targets: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    status: Option<Cow<'a, str>>,
+    status: Option<Text<'a>>,
     #[serde(borrow, default)]
-    priority: Option<Cow<'a, str>>,
+    priority: Option<Text<'a>>,
     #[serde(default)]
     blocking: Option<BoolLike>,
     #[serde(borrow, default)]
-    blocker_severity: Option<Cow<'a, str>>,
+    blocker_severity: Option<Text<'a>>,
     #[serde(borrow, default)]
-    artifact_refs: Option<Vec<Cow<'a, str>>>,
+    artifact_refs: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    depends_on: Option<Vec<Cow<'a, str>>>,
+    depends_on: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    closure_condition: Option<Cow<'a, str>>,
+    closure_condition: Option<Text<'a>>,
     #[serde(borrow, default)]
-    created_at: Option<Cow<'a, str>>,
+    created_at: Option<Text<'a>>,
     #[serde(borrow, default)]
-    updated_at: Option<Cow<'a, str>>,
+    updated_at: Option<Text<'a>>,
     #[serde(borrow, default)]
-    summary: Option<Cow<'a, str>>,
+    summary: Option<Text<'a>>,
     #[serde(borrow, default)]
-    detail: Option<Cow<'a, str>>,
+    detail: Option<Text<'a>>,
     #[serde(borrow, default)]
-    source: Option<Cow<'a, str>>,
+    source: Option<Text<'a>>,
     #[serde(borrow, default)]
-    requester_lane: Option<Cow<'a, str>>,
+    requester_lane: Option<Text<'a>>,
     #[serde(borrow, default)]
-    owner_lane: Option<Cow<'a, str>>,
+    owner_lane: Option<Text<'a>>,
     #[serde(default)]
     requester_wave: Option<UintLike>,
     #[serde(default)]
@@ -226,8 +253,8 @@ struct Raw<'a> {
     required: Option<BoolLike>,
 }
 
-fn trimmed(value: Option<Cow<'_, str>>) -> String {
-    match value {
+fn trimmed(value: Option<Text<'_>>) -> String {
+    match value.map(|t| t.0) {
         Some(v) => {
             let t = v.trim();
             if t.len() == v.len() {
@@ -240,10 +267,10 @@ fn trimmed(value: Option<Cow<'_, str>>) -> String {
     }
 }
 
-fn list(values: Option<Vec<Cow<'_, str>>>) -> Box<[Box<str>]> {
+fn list(values: Option<Vec<Text<'_>>>) -> Box<[Box<str>]> {
     let mut out: Vec<Box<str>> = Vec::new();
     for v in values.into_iter().flatten() {
-        let t = v.trim();
+        let t = v.0.trim();
         if !t.is_empty() && !out.iter().any(|o| &**o == t) {
             out.push(t.into());
         }
@@ -795,6 +822,25 @@ mod tests {
         .expect_err("invalid kind");
         assert!(matches!(e, RecordError::Invalid { field: "kind", .. }));
         assert!(CoordRecord::from_line("{", "t").is_err());
+    }
+
+    #[test]
+    fn escaped_and_plain_strings_both_read() {
+        let r = rec(
+            r#"{"id":"x","kind":"request","lane":"main","agentId":"A1","summary":" say \"hi\" ","targets":["agent:A2","a\u0067ent:A3"],"wave":null,"blocking":0}"#,
+        );
+        assert_eq!(&*r.summary, "say \"hi\"");
+        assert_eq!(r.wave, None);
+        assert!(!r.blocking);
+        assert!(
+            CoordRecord::from_line(
+                r#"{"id":"x","kind":"request","lane":"m","agentId":"A","targets":["a",1]}"#,
+                "t"
+            )
+            .is_err()
+        );
+        let t: Vec<&str> = r.targets.iter().map(|t| &**t).collect();
+        assert_eq!(t, ["agent:A2", "agent:A3"]);
     }
 
     fn finished(lines: &[(String, u64)]) -> Vec<CoordRecord> {
