@@ -251,7 +251,7 @@ fn clarification_links_and_hard_blockers() {
     let hard: Vec<&str> = state
         .latest_records()
         .iter()
-        .filter(|r| wave_runner::engine::coordination::is_hard_blocker(r))
+        .filter(wave_runner::engine::coordination::is_hard_blocker)
         .map(|r| r.id.as_str())
         .collect();
     assert_eq!(

@@ -21,14 +21,13 @@ use super::{CliError, ErrorKind};
 use crate::engine::control::ControlLog;
 use crate::engine::reducer::{self, CoordFold, CoordRecord, Position, RoleIds, Roster, WaveInputs};
 use crate::event::control::{ControlEvent, EventDefaults};
+use crate::event::coordination::{Kind, Status};
 use crate::event::envelope::ResultEnvelope;
 use crate::event::time;
 use crate::exit::Code;
 use crate::render;
 use crate::settings::Settings;
-use crate::store::{
-    self, EventStore, LegacyUpstream, Problem, RawLine, StoreError, StreamId, WithLegacy,
-};
+use crate::store::{self, EventStore, LegacyUpstream, Problem, RawLine, StoreError, StreamId};
 
 /// Arguments of `wave control`.
 #[derive(Debug, Args)]
@@ -266,12 +265,13 @@ pub(crate) fn open_store(
     settings: &Settings,
     layout: &Layout,
 ) -> Result<Box<dyn EventStore>, CliError> {
-    let inner = store::open_store(settings).map_err(store_error)?;
+    // One upstream view only, at the lane's configured directories: wrapping the default view
+    // again would deliver every upstream line twice.
     let legacy = LegacyUpstream::new(
         layout.state_root_base.clone(),
         layout.orchestrator_dir.clone(),
     );
-    Ok(Box::new(WithLegacy::new(inner, legacy)))
+    store::open_store_with_legacy(settings, legacy).map_err(store_error)
 }
 
 /// A store failure as a CLI error.
@@ -659,11 +659,11 @@ fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
         next.detail = d.as_str().into();
     }
     match a.action {
-        TaskAction::Ack => next.status = "acknowledged",
-        TaskAction::Dismiss => next.status = "cancelled",
+        TaskAction::Ack => next.status = Status::Acknowledged,
+        TaskAction::Dismiss => next.status = Status::Cancelled,
         TaskAction::Resolve => {
-            next.status = "resolved";
-            if record.kind == "clarification-request" {
+            next.status = Status::Resolved;
+            if record.kind == Kind::ClarificationRequest {
                 let condition = format!("clarification:{}", record.id);
                 for linked in loaded.coordination.iter().filter(|r| {
                     r.is_open()
@@ -671,7 +671,7 @@ fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
                             || r.depends_on.iter().any(|d| **d == *record.id))
                 }) {
                     let mut l = linked.clone();
-                    l.status = "resolved";
+                    l.status = Status::Resolved;
                     l.updated_at = now_text.as_str().into();
                     updates.push(l);
                 }
@@ -688,7 +688,7 @@ fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
                 );
             }
             next.targets = vec![format!("agent:{to}").into_boxed_str()].into_boxed_slice();
-            next.status = "open";
+            next.status = Status::Open;
         }
         TaskAction::Escalate => {
             let mut obj = serde_json::Map::new();
@@ -702,7 +702,7 @@ fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
                 vec![format!("agent:{}", record.agent_id)].into(),
             );
             obj.insert("dependsOn".into(), vec![record.id.to_string()].into());
-            if record.kind == "clarification-request" {
+            if record.kind == Kind::ClarificationRequest {
                 obj.insert(
                     "closureCondition".into(),
                     format!("clarification:{}", record.id).into(),
@@ -717,7 +717,7 @@ fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
             obj.insert("source".into(), "operator".into());
             obj.insert("createdAt".into(), now_text.clone().into());
             updates.push(normalize(obj, &now_text)?);
-            next.status = "in_progress";
+            next.status = Status::InProgress;
         }
     }
     updates.insert(0, next);

@@ -151,7 +151,7 @@ fn dependency_snapshot(
             open: d.is_open(),
             summary: d.summary.to_string(),
             detail: d.detail.to_string(),
-            priority: d.priority.to_owned(),
+            priority: d.priority.as_str().to_owned(),
             targets: d.targets.iter().map(|t| t.to_string()).collect(),
             artifact_refs: d.artifact_refs.iter().map(|t| t.to_string()).collect(),
             assigned_agent_id: (direction == "inbound")

@@ -29,7 +29,7 @@ struct Payload<'s, 'a> {
     blocking_edge: &'s Option<BlockingEdge>,
     logical_agents: &'s [LogicalAgent],
     tasks: TasksView<'s, 'a>,
-    helper_assignments: &'s [Assignment<'a>],
+    helper_assignments: &'s [Assignment],
     dependencies: &'s [Dependency<'a>],
     proof_bundles: &'s [&'a ProofBundle],
     feedback_requests: &'s [FeedbackRequest],

@@ -41,7 +41,7 @@ pub use legacy::{LegacyUpstream, WithLegacy};
 pub use line::{Envelope, RawLine, StoredRecord};
 pub use mem::MemStore;
 pub use merge::{MergeKey, merge};
-pub use spec::{ACCEPTED_SPECS, DEFAULT_SPEC, StoreSpec, open_store};
+pub use spec::{ACCEPTED_SPECS, DEFAULT_SPEC, StoreSpec, open_store, open_store_with_legacy};
 
 /// A record as the store sees it: a JSON object it does not interpret.
 pub type Record = serde_json::Map<String, serde_json::Value>;

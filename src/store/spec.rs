@@ -63,6 +63,15 @@ impl StoreSpec {
 /// Opens the store the settings name, with the repository's upstream state (if any) merged in
 /// read-only. Opening creates nothing; the first append creates what it needs.
 pub fn open_store(settings: &Settings) -> Result<Box<dyn EventStore>, StoreError> {
+    open_store_with_legacy(settings, LegacyUpstream::for_repo(&settings.repo_root))
+}
+
+/// Opens the store the settings name with the given upstream state merged in read-only (for
+/// callers that know where the lane's upstream directories are).
+pub fn open_store_with_legacy(
+    settings: &Settings,
+    legacy: LegacyUpstream,
+) -> Result<Box<dyn EventStore>, StoreError> {
     let inner: Box<dyn EventStore> =
         match StoreSpec::from_settings(settings)?.resolve(&settings.repo_root) {
             StoreSpec::Dir(path) => Box::new(DirStore::new(path)),
@@ -72,10 +81,7 @@ pub fn open_store(settings: &Settings) -> Result<Box<dyn EventStore>, StoreError
                 Box::new(GitBranchStore::new(spec, &cache, token))
             }
         };
-    Ok(Box::new(WithLegacy::new(
-        inner,
-        LegacyUpstream::for_repo(&settings.repo_root),
-    )))
+    Ok(Box::new(WithLegacy::new(inner, legacy)))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::event::coordination::{BlockerSeverity, CoordinationRecord, Kind, Priority, Status};
 
 use super::views::AgentProfile;
-use super::{CoordinationState, blocks_wave, locale_cmp};
+use super::{CoordinationState, RecordView, blocks_wave, locale_cmp};
 
 /// `capabilityRouting`: preferred agents per capability, tried in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -227,16 +227,25 @@ pub struct Assignment {
     pub resolved_by_record_id: Option<String>,
 }
 
-struct Resolution {
-    assigned: Option<String>,
-    target: String,
-    target_type: TargetType,
-    capability: Option<String>,
-    reason: AssignmentReason,
-    detail: String,
+/// How one target resolves to an agent (§3.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// The agent, when one was found.
+    pub assigned: Option<String>,
+    /// The target as written (trimmed).
+    pub target: String,
+    /// Kind of target.
+    pub target_type: TargetType,
+    /// Capability for capability targets.
+    pub capability: Option<String>,
+    /// How it was resolved.
+    pub reason: AssignmentReason,
+    /// Human-readable resolution detail.
+    pub detail: String,
 }
 
-fn resolve_target(
+/// Resolves one request target (or dependency ticket target) against the wave's agents.
+pub fn resolve_target(
     target: &str,
     agents: &[AgentProfile],
     ledger: &RoutingLedger,
@@ -368,17 +377,11 @@ fn resolve_target(
 }
 
 /// `wave-<n>-agent-<id>-request` from the launcher with no dependencies or closure condition.
-fn is_launcher_seed_request(record: &CoordinationRecord) -> bool {
-    if record.source != "launcher"
-        || !record
-            .closure_condition
-            .trim_matches(is_js_space)
-            .is_empty()
-        || !record.depends_on.is_empty()
-    {
+pub fn is_launcher_seed_request<R: RecordView + ?Sized>(record: &R) -> bool {
+    if !is_launcher_request(record) {
         return false;
     }
-    let Some(rest) = record.id.strip_prefix("wave-") else {
+    let Some(rest) = record.id().strip_prefix("wave-") else {
         return false;
     };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -395,7 +398,7 @@ fn is_launcher_seed_request(record: &CoordinationRecord) -> bool {
 }
 
 /// `targetSlug`: lowercase, runs outside `[a-z0-9._:-]` → `-`, dashes collapsed and trimmed.
-pub(crate) fn target_slug(value: &str) -> String {
+pub fn target_slug(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.trim_matches(is_js_space).to_lowercase().chars() {
         let keep =
@@ -409,6 +412,17 @@ pub(crate) fn target_slug(value: &str) -> String {
     out.trim_matches('-').to_owned()
 }
 
+/// From the launcher, with no dependencies and no closure condition: such requests never
+/// become helper assignments.
+fn is_launcher_request<R: RecordView + ?Sized>(record: &R) -> bool {
+    record.source() == "launcher"
+        && record
+            .closure_condition()
+            .trim_matches(is_js_space)
+            .is_empty()
+        && record.depends_on().is_empty()
+}
+
 fn target_matches_agent(target: &str, agent_id: &str) -> bool {
     let target = target.trim_matches(is_js_space);
     let agent_id = agent_id.trim_matches(is_js_space);
@@ -418,45 +432,45 @@ fn target_matches_agent(target: &str, agent_id: &str) -> bool {
     target == agent_id || target.strip_prefix("agent:") == Some(agent_id)
 }
 
-fn record_targets_agent(record: &CoordinationRecord, agent_id: Option<&str>) -> bool {
+fn record_targets_agent<R: RecordView + ?Sized>(record: &R, agent_id: Option<&str>) -> bool {
     let Some(agent_id) = agent_id.map(str::trim).filter(|a| !a.is_empty()) else {
         return false;
     };
-    record.agent_id.trim_matches(is_js_space) == agent_id
+    record.agent_id().trim_matches(is_js_space) == agent_id
         || record
-            .targets
+            .targets()
             .iter()
-            .any(|t| target_matches_agent(t, agent_id))
+            .any(|t| target_matches_agent(t.as_ref(), agent_id))
 }
 
-fn resolved_by_policy<'a>(
-    policies: &[&'a CoordinationRecord],
-    request: &CoordinationRecord,
+fn resolved_by_policy<'a, R: RecordView>(
+    policies: &[&'a R],
+    request: &R,
     assignment_id: &str,
     assigned: Option<&str>,
     target: &str,
-) -> Option<&'a CoordinationRecord> {
-    let request_id = request.id.trim_matches(is_js_space).to_lowercase();
+) -> Option<&'a R> {
+    let request_id = request.id().trim_matches(is_js_space).to_lowercase();
     if request_id.is_empty() {
         return None;
     }
     let assignment_id = assignment_id.trim_matches(is_js_space).to_lowercase();
-    let specific_only = request.targets.len() > 1;
-    for record in policies.iter().rev() {
+    let specific_only = request.targets().len() > 1;
+    for record in policies.iter().rev().copied() {
         let depends_assignment = !assignment_id.is_empty()
             && record
-                .depends_on
+                .depends_on()
                 .iter()
-                .any(|d| d.trim_matches(is_js_space).to_lowercase() == assignment_id);
+                .any(|d| d.as_ref().trim_matches(is_js_space).to_lowercase() == assignment_id);
         let depends_request = record
-            .depends_on
+            .depends_on()
             .iter()
-            .any(|d| d.trim_matches(is_js_space).to_lowercase() == request_id);
+            .any(|d| d.as_ref().trim_matches(is_js_space).to_lowercase() == request_id);
         if depends_assignment || (!specific_only && depends_request) {
             return Some(record);
         }
         let closure = record
-            .closure_condition
+            .closure_condition()
             .trim_matches(is_js_space)
             .to_lowercase();
         let closure_assignment = !assignment_id.is_empty() && closure.contains(&assignment_id);
@@ -464,11 +478,11 @@ fn resolved_by_policy<'a>(
             return Some(record);
         }
         if !record_targets_agent(record, assigned)
-            && !target_matches_agent(target, &record.agent_id)
+            && !target_matches_agent(target, record.agent_id())
         {
             continue;
         }
-        let text = format!("{}\n{}", record.summary, record.detail)
+        let text = format!("{}\n{}", record.summary(), record.detail())
             .trim_matches(is_js_space)
             .to_lowercase();
         let text_assignment = !assignment_id.is_empty() && text.contains(&assignment_id);
@@ -487,26 +501,31 @@ pub fn build_request_assignments(
     routing: &CapabilityRouting,
 ) -> Vec<Assignment> {
     let policies: Vec<&CoordinationRecord> = state.resolved_by_policy().collect();
+    request_assignments(state.requests(), &policies, agents, ledger, routing)
+}
+
+/// Builds the helper assignments of the given latest `requests`, closed by the given
+/// `resolved-by-policy` records (both in materialization order), over any record view.
+pub fn request_assignments<'r, R: RecordView + 'r>(
+    requests: impl IntoIterator<Item = &'r R>,
+    policies: &[&'r R],
+    agents: &[AgentProfile],
+    ledger: &RoutingLedger,
+    routing: &CapabilityRouting,
+) -> Vec<Assignment> {
+    let to_strings = |v: &[R::Text]| v.iter().map(|t| t.as_ref().to_owned()).collect();
     let mut assignments = Vec::new();
-    for record in state.requests() {
-        if is_launcher_seed_request(record) {
+    for record in requests {
+        if is_launcher_request(record) {
             continue;
         }
-        if record.source == "launcher"
-            && record.depends_on.is_empty()
-            && record
-                .closure_condition
-                .trim_matches(is_js_space)
-                .is_empty()
-        {
-            continue;
-        }
-        for target in &record.targets {
+        for target in record.targets() {
+            let target = target.as_ref();
             let resolution = resolve_target(target, agents, ledger, routing);
             let slug = target_slug(target);
             let id = format!(
                 "assignment:{}:{}",
-                record.id,
+                record.id(),
                 if slug.is_empty() {
                     "target"
                 } else {
@@ -514,7 +533,7 @@ pub fn build_request_assignments(
                 }
             );
             let policy = resolved_by_policy(
-                &policies,
+                policies,
                 record,
                 &id,
                 resolution.assigned.as_deref(),
@@ -523,17 +542,17 @@ pub fn build_request_assignments(
             let status = if policy.is_some() {
                 Status::Resolved
             } else {
-                record.status
+                record.status()
             };
             assignments.push(Assignment {
                 id,
-                request_id: record.id.clone(),
-                record_id: record.id.clone(),
-                source_kind: record.kind,
-                source_agent_id: record.agent_id.clone(),
-                summary: record.summary.clone(),
-                detail: record.detail.clone(),
-                priority: record.priority,
+                request_id: record.id().to_owned(),
+                record_id: record.id().to_owned(),
+                source_kind: record.kind(),
+                source_agent_id: record.agent_id().to_owned(),
+                summary: record.summary().to_owned(),
+                detail: record.detail().to_owned(),
+                priority: record.priority(),
                 request_status: status,
                 state: AssignmentState::from_status(status),
                 target: resolution.target,
@@ -543,13 +562,13 @@ pub fn build_request_assignments(
                 assignment_reason: resolution.reason,
                 assignment_detail: resolution.detail,
                 blocking: policy.is_none() && blocks_wave(record),
-                blocker_severity: record.blocker_severity,
-                artifact_refs: record.artifact_refs.clone(),
-                depends_on: record.depends_on.clone(),
-                closure_condition: record.closure_condition.clone(),
-                created_at: record.created_at.clone(),
-                updated_at: record.updated_at.clone(),
-                resolved_by_record_id: policy.map(|p| p.id.clone()),
+                blocker_severity: record.blocker_severity(),
+                artifact_refs: to_strings(record.artifact_refs()),
+                depends_on: to_strings(record.depends_on()),
+                closure_condition: record.closure_condition().to_owned(),
+                created_at: record.created_at().to_owned(),
+                updated_at: record.updated_at().to_owned(),
+                resolved_by_record_id: policy.map(|p| p.id().to_owned()),
             });
         }
     }

@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
-use crate::event::coordination::{CoordinationRecord, Kind, Status};
+use crate::event::coordination::{Kind, Status, timestamp_millis};
 
 use super::{
-    CoordinationState, blocks_wave, clarification_id_from_closure, is_clarification_linked,
-    locale_cmp,
+    CoordinationState, RecordView, blocks_wave, clarification_id_from_closure,
+    is_clarification_linked, locale_cmp,
 };
 
 /// Default acknowledgement timeout: 5 minutes.
@@ -98,15 +98,57 @@ pub fn format_age(age_ms: i64) -> String {
     format!("{}h {}m", minutes / 60, minutes % 60)
 }
 
-fn start_ms(record: &CoordinationRecord) -> Option<i64> {
-    record.created_millis().or_else(|| record.updated_millis())
+fn start_ms<R: RecordView + ?Sized>(record: &R) -> Option<i64> {
+    timestamp_millis(record.created_at()).or_else(|| timestamp_millis(record.updated_at()))
 }
 
-fn is_ack_tracked(record: &CoordinationRecord) -> bool {
-    match record.kind {
+/// `ackTracked` before the blocking test: clarifications, human feedback and escalations, and
+/// requests not seeded by the launcher or linked to a clarification.
+fn is_ack_tracked<R: RecordView + ?Sized>(record: &R) -> bool {
+    match record.kind() {
         Kind::ClarificationRequest | Kind::HumanFeedback | Kind::HumanEscalation => true,
-        Kind::Request => record.source != "launcher" || is_clarification_linked(record, None),
+        Kind::Request => record.source() != "launcher" || is_clarification_linked(record, None),
         _ => false,
+    }
+}
+
+/// The timing facts of one record at `timing.now_ms` (§3.9); closed records are never
+/// blocking, tracked, overdue or stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordTiming {
+    /// Age from `createdAt` (else `updatedAt`), when either parses.
+    pub age_ms: Option<i64>,
+    /// `blocksWave`.
+    pub blocking: bool,
+    /// Blocking and needs an acknowledgement.
+    pub ack_tracked: bool,
+    /// Tracked and still `open`.
+    pub ack_pending: bool,
+    /// Pending for at least the ack timeout.
+    pub overdue_ack: bool,
+    /// A blocking clarification or clarification-linked request.
+    pub clarification_linked: bool,
+    /// Clarification-linked and older than the staleness threshold.
+    pub stale_clarification: bool,
+}
+
+/// Computes the timing facts of one record: the single place the §3.9 rules live.
+pub fn record_timing<R: RecordView + ?Sized>(record: &R, timing: TimingOptions) -> RecordTiming {
+    let age_ms = start_ms(record).map(|start| (timing.now_ms - start).max(0));
+    let blocking = blocks_wave(record);
+    let ack_tracked = blocking && is_ack_tracked(record);
+    let ack_pending = ack_tracked && record.status() == Status::Open;
+    let clarification_linked = blocking
+        && (record.kind() == Kind::ClarificationRequest || is_clarification_linked(record, None));
+    RecordTiming {
+        age_ms,
+        blocking,
+        ack_tracked,
+        ack_pending,
+        overdue_ack: ack_pending && age_ms.is_some_and(|a| a >= timing.ack_timeout_ms),
+        clarification_linked,
+        stale_clarification: clarification_linked
+            && age_ms.is_some_and(|a| a >= timing.resolution_stale_ms),
     }
 }
 
@@ -118,14 +160,15 @@ pub fn response_metrics(state: &CoordinationState, timing: TimingOptions) -> Res
     let mut oldest_open: Option<i64> = None;
     let mut oldest_unacked: Option<i64> = None;
     for record in state.open_records() {
-        let age_ms = start_ms(record).map(|start| (timing.now_ms - start).max(0));
-        let blocking = blocks_wave(record);
-        let ack_tracked = blocking && is_ack_tracked(record);
-        let ack_pending = ack_tracked && record.status == Status::Open;
-        let clarification_linked = blocking
-            && (record.kind == Kind::ClarificationRequest || is_clarification_linked(record, None));
-        let is_overdue = ack_pending && age_ms.is_some_and(|a| a >= timing.ack_timeout_ms);
-        let stale = clarification_linked && age_ms.is_some_and(|a| a >= timing.resolution_stale_ms);
+        let RecordTiming {
+            age_ms,
+            blocking,
+            ack_tracked,
+            ack_pending,
+            overdue_ack: is_overdue,
+            clarification_linked,
+            stale_clarification: stale,
+        } = record_timing(record, timing);
         if let (true, Some(age)) = (blocking, age_ms) {
             oldest_open = Some(oldest_open.map_or(age, |o| o.max(age)));
             if ack_pending {
@@ -168,7 +211,10 @@ pub fn response_metrics(state: &CoordinationState, timing: TimingOptions) -> Res
         oldest_unacked_request_age_ms: oldest_unacked,
         overdue_ack_record_ids: overdue_ack,
         overdue_clarification_ids: overdue_clarifications,
-        open_human_escalation_count: state.human_escalations().filter(|r| blocks_wave(r)).count(),
+        open_human_escalation_count: state
+            .human_escalations()
+            .filter(|r| blocks_wave(*r))
+            .count(),
         records,
     }
 }

@@ -16,6 +16,7 @@
 mod assignments;
 mod collate;
 mod metrics;
+mod record_view;
 mod views;
 
 use crate::event::coordination::is_js_space;
@@ -28,13 +29,15 @@ use crate::event::coordination::{CoordinationRecord, Kind, Status};
 
 pub use assignments::{
     Assignment, AssignmentReason, AssignmentState, CapabilityRouting, LedgerAssignment, LedgerTask,
-    RoutingLedger, TargetType, build_request_assignments,
+    Resolution, RoutingLedger, TargetType, build_request_assignments, is_launcher_seed_request,
+    request_assignments, resolve_target, target_slug,
 };
 pub use collate::locale_cmp;
 pub use metrics::{
-    ACK_TIMEOUT_MS, RESOLUTION_STALE_MS, RecordMetrics, ResponseMetrics, TimingOptions, format_age,
-    response_metrics,
+    ACK_TIMEOUT_MS, RESOLUTION_STALE_MS, RecordMetrics, RecordTiming, ResponseMetrics,
+    TimingOptions, format_age, record_timing, response_metrics,
 };
+pub use record_view::RecordView;
 pub use views::{
     AgentProfile, DependencyItem, DependencySnapshot, DocsQueueItem, INBOX_MAX_CHARS, InboxView,
     IntegrationSummary, LedgerTaskView, LedgerView, ProjectionInputs, RuntimeAssignment,
@@ -79,14 +82,14 @@ fn sort_records(records: &mut [CoordinationRecord], keys: &[Option<i64>]) {
 }
 
 /// `blocksWave` (§3.4): open status, `blocking` set, severity neither `stale` nor `advisory`.
-pub fn blocks_wave(record: &CoordinationRecord) -> bool {
-    record.status.is_open() && record.blocking && !record.blocker_severity.is_non_blocking()
+pub fn blocks_wave<R: RecordView + ?Sized>(record: &R) -> bool {
+    record.status().is_open() && record.blocking() && !record.blocker_severity().is_non_blocking()
 }
 
 /// `isHardBlocker` (§3.4): blocks the wave with severity hard, proof-critical or
 /// closure-critical.
-pub fn is_hard_blocker(record: &CoordinationRecord) -> bool {
-    blocks_wave(record) && record.blocker_severity.is_hard()
+pub fn is_hard_blocker<R: RecordView + ?Sized>(record: &R) -> bool {
+    blocks_wave(record) && record.blocker_severity().is_hard()
 }
 
 /// Prefix of closure conditions that link a request to a clarification.
@@ -103,19 +106,19 @@ pub fn clarification_id_from_closure(condition: &str) -> Option<&str> {
 
 /// Whether a request is linked to a clarification: by its closure condition (to any
 /// clarification when `clarification_ids` is `None`) or, given ids, by `dependsOn`.
-pub fn is_clarification_linked(
-    record: &CoordinationRecord,
+pub fn is_clarification_linked<R: RecordView + ?Sized>(
+    record: &R,
     clarification_ids: Option<&[&str]>,
 ) -> bool {
-    if let Some(id) = clarification_id_from_closure(&record.closure_condition) {
+    if let Some(id) = clarification_id_from_closure(record.closure_condition()) {
         return clarification_ids.is_none_or(|ids| ids.contains(&id));
     }
     match clarification_ids {
         None => false,
         Some(ids) => record
-            .depends_on
+            .depends_on()
             .iter()
-            .any(|d| ids.contains(&d.trim_matches(is_js_space))),
+            .any(|d| ids.contains(&d.as_ref().trim_matches(is_js_space))),
     }
 }
 
@@ -271,7 +274,7 @@ impl CoordinationState {
             .map(|r| r.id.trim_matches(is_js_space))
             .collect();
         self.requests()
-            .filter(move |r| is_clarification_linked(r, Some(&ids)))
+            .filter(move |r| is_clarification_linked(*r, Some(&ids)))
     }
 
     /// Open requests linked to any clarification (`openClarificationLinkedRequests(state)`).

@@ -1,6 +1,7 @@
 //! Adapters from the reducer's reduced coordination state to the gates' [`CoordinationFacts`].
 //! Pure: reads the reducer's values, copies what the barriers need.
 
+use crate::engine::coordination::AssignmentState;
 use crate::engine::reducer::{Assignment, CoordRecord, Dependency, FeedbackRequest};
 
 use super::{CoordinationFacts, DependencyTicket, HelperAssignment, OpenRecord};
@@ -10,7 +11,7 @@ impl OpenRecord {
     pub fn from_record(r: &CoordRecord) -> Self {
         OpenRecord {
             id: r.id.to_string(),
-            kind: r.kind.to_owned(),
+            kind: r.kind.as_str().to_owned(),
             agent_id: r.agent_id.to_string(),
             targets: r.targets.iter().map(|t| t.to_string()).collect(),
             blocking: r.blocks_wave(),
@@ -24,7 +25,7 @@ impl CoordinationFacts {
     /// reducer's helper assignments and dependencies, and the feedback requests.
     pub fn from_reduced<'r>(
         records: impl IntoIterator<Item = &'r CoordRecord>,
-        assignments: &[Assignment<'_>],
+        assignments: &[Assignment],
         dependencies: &[Dependency<'_>],
         feedback: &[FeedbackRequest],
     ) -> Self {
@@ -36,7 +37,7 @@ impl CoordinationFacts {
                 .collect(),
             helper_assignments: assignments
                 .iter()
-                .filter(|a| a.state != "resolved")
+                .filter(|a| a.state != AssignmentState::Resolved)
                 .map(|a| HelperAssignment {
                     request_id: a.request_id.to_owned(),
                     assigned_agent_id: a.assigned_agent_id.clone(),

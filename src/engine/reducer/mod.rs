@@ -15,7 +15,20 @@
 //!   separate ticket, so an update line never closes one).
 //! - an agent's outcome comes from its latest `agent_run` event and result envelope, not from
 //!   status files.
-//! - resolved-by-policy records do not yet close helper assignments here.
+//! - capability targets are ranked against a ledger of the wave's own tasks (open work per
+//!   agent); same-wave capability completions, which need the persisted ledger, do not count.
+//!
+//! Helper assignments, their target resolution and `resolved-by-policy` matching, the blocking
+//! predicates and the acknowledgement/staleness rules are the coordination engine's
+//! ([`crate::engine::coordination`]), applied to [`CoordRecord`] through
+//! [`crate::engine::coordination::RecordView`]; this module only combines them.
+//!
+//! [`ClosureEligibility`] is not the gates' [`crate::engine::gates::closure_readiness`]: that one
+//! asks whether every owned slice is proven by the agents' summaries and artifacts and every
+//! gate passes, and needs the plan and the files; this one asks, from the runtime streams only,
+//! whether every agent's latest run exited 0 with its proof met and nothing in the
+//! coordination or control plane still blocks. A wave is closed by the gates; the status
+//! reports the runtime side so an operator sees why a wave waits.
 //!
 //! Must not: do I/O, read the clock or the environment.
 
@@ -29,16 +42,18 @@ use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
 use crate::engine::control::{BundleState, ControlState, ProofBundle, RerunRequest};
+use crate::engine::coordination::{
+    AgentProfile, CapabilityRouting, LedgerTask, RoutingLedger, TimingOptions,
+    is_launcher_seed_request, record_timing, request_assignments, resolve_target,
+};
+use crate::event::coordination::{BlockerSeverity, Kind, Status};
 use crate::event::envelope::ResultEnvelope;
 use crate::event::time;
 
 pub use record::{CoordFold, CoordRecord, Position, RecordError, Rejected, WinnerIndex, Winners};
 pub use roster::{RoleIds, Roster, RosterAgent};
 
-/// Acknowledgement timeout (§3.9): 5 minutes.
-pub const ACK_TIMEOUT_MS: i64 = 5 * 60 * 1000;
-/// Clarification resolution staleness (§3.9): 30 minutes.
-pub const RESOLUTION_STALE_MS: i64 = 30 * 60 * 1000;
+pub use crate::engine::coordination::{ACK_TIMEOUT_MS, Assignment, RESOLUTION_STALE_MS};
 
 /// Everything a wave's state is reduced from.
 #[derive(Debug, Clone, Copy)]
@@ -162,60 +177,6 @@ impl Task<'_> {
             "request" | "blocker" | "clarification" | "human-input" | "escalation"
         ) && self.blocking
     }
-}
-
-/// A helper assignment (§3.7).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Assignment<'a> {
-    /// `assignment:<requestId>:<targetSlug>`.
-    pub id: String,
-    /// The request.
-    pub request_id: &'a str,
-    /// The request record.
-    pub record_id: &'a str,
-    /// The request's kind.
-    pub source_kind: &'a str,
-    /// Who asked.
-    pub source_agent_id: &'a str,
-    /// Summary.
-    pub summary: &'a str,
-    /// Detail.
-    pub detail: &'a str,
-    /// Priority.
-    pub priority: &'a str,
-    /// The request's status.
-    pub request_status: &'a str,
-    /// `open`, `acknowledged`, `in_progress` or `resolved`.
-    pub state: &'static str,
-    /// The target.
-    pub target: &'a str,
-    /// `agent`, `capability` or `unknown`.
-    pub target_type: &'static str,
-    /// The capability, for capability targets.
-    pub capability: Option<String>,
-    /// The resolved agent.
-    pub assigned_agent_id: Option<String>,
-    /// How it was resolved.
-    pub assignment_reason: &'static str,
-    /// Why, in words.
-    pub assignment_detail: String,
-    /// Whether it blocks the wave.
-    pub blocking: bool,
-    /// Severity.
-    pub blocker_severity: &'a str,
-    /// Artifact references.
-    pub artifact_refs: &'a [Box<str>],
-    /// Dependencies.
-    pub depends_on: &'a [Box<str>],
-    /// Closure condition.
-    pub closure_condition: &'a str,
-    /// Created.
-    pub created_at: &'a str,
-    /// Updated.
-    pub updated_at: &'a str,
-    /// The resolved-by-policy record that closed it.
-    pub resolved_by_record_id: Option<&'a str>,
 }
 
 /// A cross-lane dependency ticket as it concerns this wave (§3.11).
@@ -366,7 +327,7 @@ pub struct WaveStatus<'a> {
     task_records: Vec<&'a CoordRecord>,
     feedback_by_id: HashMap<String, usize>,
     /// Blocking helper assignments.
-    pub helper_assignments: Vec<Assignment<'a>>,
+    pub helper_assignments: Vec<Assignment>,
     /// Open inbound and outbound dependencies.
     pub dependencies: Vec<Dependency<'a>>,
     /// Proof bundles.
@@ -446,50 +407,28 @@ fn deadline(base: &str, offset_ms: i64) -> Option<Stamp> {
     (ms != i64::MIN).then(|| Stamp(ms.saturating_add(offset_ms)))
 }
 
-fn task_type_of(kind: &str) -> &str {
+fn task_type_of(kind: Kind) -> &'static str {
     match kind {
-        "clarification-request" => "clarification",
-        "human-feedback" => "human-input",
-        "human-escalation" => "escalation",
-        other => other,
+        Kind::ClarificationRequest => "clarification",
+        Kind::HumanFeedback => "human-input",
+        Kind::HumanEscalation => "escalation",
+        other => other.as_str(),
     }
 }
 
-const TASKABLE: [&str; 9] = [
-    "request",
-    "blocker",
-    "handoff",
-    "evidence",
-    "claim",
-    "decision",
-    "clarification-request",
-    "human-feedback",
-    "human-escalation",
-];
-
-/// Launcher seed requests (`wave-N-agent-<id>-request`) are not tasks.
-fn is_launcher_seed(r: &CoordRecord) -> bool {
-    &*r.source == "launcher"
-        && r.closure_condition.is_empty()
-        && r.depends_on.is_empty()
-        && r.id
-            .strip_prefix("wave-")
-            .and_then(|rest| rest.split_once("-agent-"))
-            .is_some_and(|(n, tail)| {
-                !n.is_empty()
-                    && n.bytes().all(|b| b.is_ascii_digit())
-                    && tail
-                        .strip_suffix("-request")
-                        .is_some_and(|id| !id.is_empty() && !id.contains('-'))
-            })
-}
-
-fn ack_tracked(r: &CoordRecord) -> bool {
-    match r.kind {
-        "clarification-request" | "human-feedback" | "human-escalation" => true,
-        "request" => &*r.source != "launcher" || r.clarification_condition().is_some(),
-        _ => false,
-    }
+fn is_taskable(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Request
+            | Kind::Blocker
+            | Kind::Handoff
+            | Kind::Evidence
+            | Kind::Claim
+            | Kind::Decision
+            | Kind::ClarificationRequest
+            | Kind::HumanFeedback
+            | Kind::HumanEscalation
+    )
 }
 
 fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64) -> Task<'a> {
@@ -498,27 +437,18 @@ fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64)
         "resolved"
     } else {
         match r.status {
-            "open" if r.kind == "human-feedback" => "input-required",
-            "open" => "open",
-            "acknowledged" | "in_progress" => "working",
-            "resolved" | "closed" => "resolved",
-            "cancelled" => "cancelled",
-            "superseded" => "superseded",
-            _ => "dismissed",
+            Status::Open if r.kind == Kind::HumanFeedback => "input-required",
+            Status::Open => "open",
+            Status::Acknowledged | Status::InProgress => "working",
+            Status::Resolved | Status::Closed => "resolved",
+            Status::Cancelled => "cancelled",
+            Status::Superseded => "superseded",
         }
     };
-    let blocking = r.blocks_wave();
-    let start = match record::millis(&r.created_at) {
-        i64::MIN => record::millis(&r.updated_at),
-        ms => ms,
-    };
-    let age = (start != i64::MIN).then(|| (now_ms - start).max(0));
-    let tracked = r.is_open() && blocking && ack_tracked(r);
-    let linked = r.is_open()
-        && blocking
-        && (r.kind == "clarification-request" || r.clarification_condition().is_some());
-    let overdue_ack = tracked && r.status == "open" && age.is_some_and(|a| a >= ACK_TIMEOUT_MS);
-    let stale_clar = linked && age.is_some_and(|a| a >= RESOLUTION_STALE_MS);
+    let timing = record_timing(r, TimingOptions::at(now_ms));
+    let blocking = timing.blocking;
+    let tracked = timing.ack_tracked;
+    let linked = timing.clarification_linked;
     let base = if r.created_at.is_empty() {
         &r.updated_at
     } else {
@@ -538,23 +468,23 @@ fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64)
             text_or(&r.summary, &r.detail)
         },
         detail: text_or(&r.detail, &r.summary),
-        priority: r.priority,
+        priority: r.priority.as_str(),
         owner_agent_id: non_empty(&r.agent_id),
         assignee_agent_id: r.first_agent_target(),
-        lease_owner_agent_id: matches!(r.status, "acknowledged" | "in_progress")
+        lease_owner_agent_id: matches!(r.status, Status::Acknowledged | Status::InProgress)
             .then(|| r.first_agent_target())
             .flatten(),
         blocking,
-        blocker_severity: r.blocker_severity,
-        needs_human: r.kind == "human-feedback"
+        blocker_severity: r.blocker_severity.as_str(),
+        needs_human: r.kind == Kind::HumanFeedback
             || fb.is_some_and(|f| f.status == "pending")
             || state == "input-required",
         depends_on: &r.depends_on,
         evidence_refs: &r.artifact_refs,
-        blocker_reason: (r.kind == "blocker").then(|| text_or(&r.detail, &r.summary)),
-        retry_reason: (r.kind == "request").then(|| text_or(&r.detail, &r.summary)),
-        supersedes: (r.status == "superseded").then_some(&*r.id),
-        clarification_id: if r.kind == "clarification-request" {
+        blocker_reason: (r.kind == Kind::Blocker).then(|| text_or(&r.detail, &r.summary)),
+        retry_reason: (r.kind == Kind::Request).then(|| text_or(&r.detail, &r.summary)),
+        supersedes: (r.status == Status::Superseded).then_some(&*r.id),
+        clarification_id: if r.kind == Kind::ClarificationRequest {
             Some(&r.id)
         } else {
             r.clarification_condition()
@@ -564,189 +494,76 @@ fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64)
         ack_deadline_at: (tracked && state == "open")
             .then(|| deadline(base, ACK_TIMEOUT_MS))
             .flatten(),
-        resolve_deadline_at: ((r.kind == "clarification-request" || linked)
+        resolve_deadline_at: ((r.kind == Kind::ClarificationRequest || linked)
             && matches!(state, "open" | "working" | "input-required"))
         .then(|| deadline(base, RESOLUTION_STALE_MS))
         .flatten(),
         last_heartbeat_at: (state == "working").then_some(updated_at),
-        overdue_ack,
-        stale: stale_clar || r.blocker_severity == "stale",
+        overdue_ack: timing.overdue_ack,
+        stale: timing.stale_clarification || r.blocker_severity == BlockerSeverity::Stale,
         feedback_request_id: fb.map(|f| f.id.as_str()),
         human_response: fb.and_then(|f| non_empty(&f.response_text)),
         human_operator: fb.and_then(|f| non_empty(&f.response_operator)),
     }
 }
 
-fn target_slug(target: &str) -> String {
-    let mut out = String::new();
-    for c in target.trim().to_lowercase().chars() {
-        let ok = c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | ':' | '-');
-        if ok && c != '-' {
-            out.push(c);
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_owned()
+/// What target resolution reads: the wave's agents, its routing preferences and its ledger.
+struct Routing {
+    agents: Vec<AgentProfile>,
+    preferences: CapabilityRouting,
+    ledger: RoutingLedger,
 }
 
-struct Resolution {
-    agent: Option<String>,
-    target_type: &'static str,
-    capability: Option<String>,
-    reason: &'static str,
-    detail: String,
-}
-
-fn resolve_target(target: &str, roster: &Roster) -> Resolution {
-    let t = target.trim();
-    if t.is_empty() {
-        return Resolution {
-            agent: None,
-            target_type: "unknown",
-            capability: None,
-            reason: "empty-target",
-            detail: "Request target was empty.".into(),
-        };
-    }
-    if let Some(id) = t.strip_prefix("agent:") {
-        let id = id.trim();
-        let known = roster.has(id);
-        return Resolution {
-            agent: known.then(|| id.to_owned()),
-            target_type: "agent",
-            capability: None,
-            reason: if known {
-                "explicit-agent"
-            } else {
-                "missing-agent"
-            },
-            detail: if known {
-                format!("Assigned explicitly to {id}.")
-            } else {
-                format!("No matching agent exists for {t}.")
-            },
-        };
-    }
-    if roster.has(t) {
-        return Resolution {
-            agent: Some(t.to_owned()),
-            target_type: "agent",
-            capability: None,
-            reason: "exact-agent-id",
-            detail: format!("Assigned directly to {t}."),
-        };
-    }
-    if let Some(cap) = t.strip_prefix("capability:") {
-        let cap = cap.trim().to_ascii_lowercase();
-        let lists = |id: &str| {
-            roster
-                .agents
-                .iter()
-                .any(|a| a.id == id && a.capabilities.contains(&cap))
-        };
-        if let Some((_, preferred)) = roster.preferred_agents.iter().find(|(c, _)| *c == cap)
-            && let Some(id) = preferred.iter().find(|id| lists(id))
-        {
-            return Resolution {
-                agent: Some(id.clone()),
-                target_type: "capability",
-                detail: format!("Capability {cap} routed to preferred agent {id}."),
-                capability: Some(cap),
-                reason: "preferred-agent",
-            };
-        }
-        let mut candidates: Vec<&str> = roster
+impl Routing {
+    /// The routing facts of a wave: its roster, and a ledger of its own tasks (each owned by
+    /// its assignee, else its author), which ranks capable agents by open work.
+    fn of(roster: &Roster, tasks: &[&CoordRecord]) -> Self {
+        let agents = roster
             .agents
             .iter()
-            .filter(|a| a.capabilities.contains(&cap))
-            .map(|a| a.id.as_str())
+            .map(|a| AgentProfile {
+                agent_id: a.id.clone(),
+                title: a.title.clone(),
+                capabilities: a.capabilities.clone(),
+                ..AgentProfile::default()
+            })
             .collect();
-        candidates.sort_unstable();
-        return match candidates.first() {
-            Some(id) => Resolution {
-                agent: Some((*id).to_owned()),
-                target_type: "capability",
-                detail: format!("Capability {cap} routed to {id}."),
-                capability: Some(cap),
-                reason: "least-busy-capability",
-            },
-            None => Resolution {
-                agent: None,
-                target_type: "capability",
-                detail: format!("No agent advertises capability {cap}."),
-                capability: Some(cap),
-                reason: "missing-capability-owner",
-            },
+        let preferences = CapabilityRouting {
+            preferred_agents: roster.preferred_agents.iter().cloned().collect(),
         };
+        let ledger = RoutingLedger {
+            tasks: tasks
+                .iter()
+                .filter_map(|r| {
+                    let owner = r
+                        .first_agent_target()
+                        .or((!r.agent_id.is_empty()).then_some(&*r.agent_id))?;
+                    Some(LedgerTask {
+                        owner: owner.to_owned(),
+                        state: if r.is_open() { "open" } else { "done" }.to_owned(),
+                        capability: String::new(),
+                    })
+                })
+                .collect(),
+            capability_assignments: Vec::new(),
+        };
+        Routing {
+            agents,
+            preferences,
+            ledger,
+        }
     }
-    Resolution {
-        agent: None,
-        target_type: "unknown",
-        capability: None,
-        reason: "unsupported-target",
-        detail: format!("Unsupported assignment target {t}."),
-    }
-}
 
-fn assignments<'a>(latest: &[&'a CoordRecord], roster: &Roster) -> Vec<Assignment<'a>> {
-    let mut out = Vec::new();
-    for r in latest.iter().copied().filter(|r| r.kind == "request") {
-        if is_launcher_seed(r)
-            || (&*r.source == "launcher"
-                && r.depends_on.is_empty()
-                && r.closure_condition.is_empty())
-        {
-            continue;
-        }
-        for target in &r.targets {
-            let res = resolve_target(target, roster);
-            let slug = target_slug(target);
-            out.push(Assignment {
-                id: format!(
-                    "assignment:{}:{}",
-                    r.id,
-                    if slug.is_empty() { "target" } else { &slug }
-                ),
-                request_id: &r.id,
-                record_id: &r.id,
-                source_kind: r.kind,
-                source_agent_id: &r.agent_id,
-                summary: &r.summary,
-                detail: &r.detail,
-                priority: r.priority,
-                request_status: r.status,
-                state: match r.status {
-                    "resolved" | "closed" | "superseded" | "cancelled" => "resolved",
-                    "in_progress" => "in_progress",
-                    "acknowledged" => "acknowledged",
-                    _ => "open",
-                },
-                target,
-                target_type: res.target_type,
-                capability: res.capability,
-                assigned_agent_id: res.agent,
-                assignment_reason: res.reason,
-                assignment_detail: res.detail,
-                blocking: r.blocks_wave(),
-                blocker_severity: r.blocker_severity,
-                artifact_refs: &r.artifact_refs,
-                depends_on: &r.depends_on,
-                closure_condition: &r.closure_condition,
-                created_at: &r.created_at,
-                updated_at: &r.updated_at,
-                resolved_by_record_id: None,
-            });
-        }
+    fn resolve(&self, target: &str) -> crate::engine::coordination::Resolution {
+        resolve_target(target, &self.agents, &self.ledger, &self.preferences)
     }
-    out
 }
 
 fn dependencies<'a>(
     tickets: &'a [CoordRecord],
     lane: &str,
     wave: u64,
-    roster: &Roster,
+    routing: &Routing,
 ) -> Vec<Dependency<'a>> {
     let relevant = |w: Option<u64>| w.is_none_or(|w| w == wave);
     let mut inbound = Vec::new();
@@ -770,10 +587,10 @@ fn dependencies<'a>(
             requester_wave: r.requester_wave,
             owner_wave: r.owner_wave,
             required,
-            status: r.status,
+            status: r.status.as_str(),
             summary: &r.summary,
             detail: &r.detail,
-            priority: r.priority,
+            priority: r.priority.as_str(),
             targets: &r.targets,
             artifact_refs: &r.artifact_refs,
             assigned_agent_id: agent,
@@ -784,13 +601,14 @@ fn dependencies<'a>(
             updated_at: &r.updated_at,
         };
         if owner.trim() == lane && relevant(r.owner_wave) && r.is_open() {
-            let resolutions: Vec<Resolution> = r
-                .targets
-                .iter()
-                .map(|t| resolve_target(t, roster))
-                .collect();
-            let dep = match resolutions.iter().find(|x| x.agent.is_some()) {
-                Some(x) => summarize("inbound", x.agent.clone(), Some(x.reason), x.detail.clone()),
+            let resolutions: Vec<_> = r.targets.iter().map(|t| routing.resolve(t)).collect();
+            let dep = match resolutions.iter().find(|x| x.assigned.is_some()) {
+                Some(x) => summarize(
+                    "inbound",
+                    x.assigned.clone(),
+                    Some(x.reason.as_str()),
+                    x.detail.clone(),
+                ),
                 None if r.targets.is_empty() => summarize(
                     "inbound",
                     None,
@@ -824,7 +642,7 @@ fn feedback_requests(
     roster: &Roster,
 ) -> Vec<FeedbackRequest> {
     let mut out: Vec<FeedbackRequest> = Vec::new();
-    for r in latest.iter().filter(|r| r.kind == "human-feedback") {
+    for r in latest.iter().filter(|r| r.kind == Kind::HumanFeedback) {
         if !roster.agents.is_empty() && !roster.has(&r.agent_id) {
             continue;
         }
@@ -833,7 +651,7 @@ fn feedback_requests(
             .iter()
             .find(|h| h.request_id.as_deref() == Some(&*r.id) || *h.human_input_id == *r.id);
         let answered = input.is_some_and(|h| h.state == "answered")
-            || (input.is_none() && matches!(r.status, "resolved" | "closed"));
+            || (input.is_none() && matches!(r.status, Status::Resolved | Status::Closed));
         out.push(FeedbackRequest {
             id: r.id.to_string(),
             agent_id: r.agent_id.to_string(),
@@ -929,12 +747,24 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
     let mut task_records: Vec<&CoordRecord> = latest
         .iter()
         .copied()
-        .filter(|r| TASKABLE.contains(&r.kind) && !is_launcher_seed(r))
+        .filter(|r| is_taskable(r.kind) && !is_launcher_seed_request(*r))
         .collect();
     task_records.sort_by(|a, b| a.created_at.cmp(&b.created_at));
 
-    let all_assignments = assignments(&latest, roster);
-    let deps = dependencies(inputs.dependencies, inputs.lane, inputs.wave, roster);
+    let routing = Routing::of(roster, &task_records);
+    let policies: Vec<&CoordRecord> = latest
+        .iter()
+        .copied()
+        .filter(|r| r.kind == Kind::ResolvedByPolicy)
+        .collect();
+    let all_assignments = request_assignments(
+        latest.iter().copied().filter(|r| r.kind == Kind::Request),
+        &policies,
+        &routing.agents,
+        &routing.ledger,
+        &routing.preferences,
+    );
+    let deps = dependencies(inputs.dependencies, inputs.lane, inputs.wave, &routing);
     let control = inputs.control;
     let active_attempt = control.active_attempt();
     let rerun = control.active_rerun_request();
@@ -1081,13 +911,15 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
     let blocking_edge = if completed {
         None
     } else {
-        let scoped_assignments: Vec<&Assignment<'_>> = all_assignments
+        let scoped_assignments: Vec<&Assignment> = all_assignments
             .iter()
             .filter(|a| {
-                !scoped || in_sel(a.assigned_agent_id.as_deref()) || in_sel(Some(a.source_agent_id))
+                !scoped
+                    || in_sel(a.assigned_agent_id.as_deref())
+                    || in_sel(Some(&a.source_agent_id))
             })
             .collect();
-        let assignment_detail = |a: &Assignment<'_>| {
+        let assignment_detail = |a: &Assignment| {
             if !a.assignment_detail.is_empty() {
                 a.assignment_detail.clone()
             } else if !a.summary.is_empty() {
@@ -1263,7 +1095,7 @@ fn logical_agent(
     out: Outcome,
     selection: &Selection,
     tasks: &AgentTasks<'_>,
-    assignments: &[Assignment<'_>],
+    assignments: &[Assignment],
     deps: &[Dependency<'_>],
     roster: &Roster,
     control: &ControlState,
@@ -1353,5 +1185,72 @@ fn logical_agent(
             .filter(|b| b.agent_id == id && b.state == BundleState::Active)
             .map(|b| b.proof_bundle_id.clone())
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(line: &str) -> CoordRecord {
+        CoordRecord::from_line(line, "2026-01-01T00:00:00.000Z").expect("valid record")
+    }
+
+    fn roster() -> Roster {
+        let agent = |id: &str, caps: &[&str]| RosterAgent {
+            id: id.into(),
+            title: id.into(),
+            capabilities: caps.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        Roster {
+            agents: vec![
+                agent("A1", &[]),
+                agent("A2", &["docs"]),
+                agent("A3", &["docs"]),
+            ],
+            ..Roster::default()
+        }
+    }
+
+    fn reduce_lines(lines: &[&str]) -> Vec<Assignment> {
+        let records: Vec<CoordRecord> = lines.iter().map(|l| rec(l)).collect();
+        let roster = roster();
+        let control = ControlState::default();
+        let inputs = WaveInputs {
+            lane: "main",
+            wave: 0,
+            roster: &roster,
+            coordination: &records,
+            dependencies: &[],
+            control: &control,
+            envelopes: &[],
+            now_ms: 1_767_230_000_000,
+        };
+        let status = reduce(&inputs);
+        status.helper_assignments
+    }
+
+    const ASK: &str = r#"{"id":"ask","kind":"request","lane":"main","agentId":"A1","source":"agent","targets":["capability:docs"],"createdAt":"2026-01-01T00:00:00.000Z"}"#;
+
+    #[test]
+    fn capability_targets_go_to_the_least_busy_capable_agent() {
+        // A2 owns an open task, so A3 (alphabetically later) is less busy.
+        let busy = r#"{"id":"work","kind":"blocker","lane":"main","agentId":"A2","source":"agent","createdAt":"2026-01-01T00:00:01.000Z"}"#;
+        let assignments = reduce_lines(&[ASK, busy]);
+        assert_eq!(assignments.len(), 1);
+        assert_eq!(assignments[0].assigned_agent_id.as_deref(), Some("A3"));
+        assert_eq!(
+            assignments[0].assignment_reason.as_str(),
+            "least-busy-capability"
+        );
+        let assignments = reduce_lines(&[ASK]);
+        assert_eq!(assignments[0].assigned_agent_id.as_deref(), Some("A2"));
+    }
+
+    #[test]
+    fn resolved_by_policy_closes_the_assignment() {
+        let policy = r#"{"id":"p","kind":"resolved-by-policy","lane":"main","agentId":"A1","source":"agent","dependsOn":["ask"],"createdAt":"2026-01-01T00:00:02.000Z"}"#;
+        assert_eq!(reduce_lines(&[ASK]).len(), 1);
+        assert!(reduce_lines(&[ASK, policy]).is_empty());
     }
 }

@@ -8,60 +8,29 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+
+/// Maps on the fold's hot path hash with foldhash: the keys are ids and line positions from the
+/// wave's own logs, and SipHash cost a tenth of the fold.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Winning line positions `(writer, seq)` → winner slot.
+pub type PositionMap = FastMap<(u32, u64), usize>;
 use std::sync::Arc;
 
 use serde::Deserialize;
 
-/// Record kinds (§3.2).
-pub const KINDS: [&str; 13] = [
-    "request",
-    "ack",
-    "claim",
-    "evidence",
-    "decision",
-    "blocker",
-    "handoff",
-    "clarification-request",
-    "orchestrator-guidance",
-    "resolved-by-policy",
-    "human-escalation",
-    "human-feedback",
-    "integration-summary",
-];
-
-const STATUSES: [&str; 7] = [
-    "open",
-    "acknowledged",
-    "in_progress",
-    "resolved",
-    "closed",
-    "superseded",
-    "cancelled",
-];
-
-const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
-
-/// The table's own `'static` copy of `value`, if the table has it.
-fn interned(table: &[&'static str], value: &str) -> Option<&'static str> {
-    table.iter().copied().find(|t| *t == value)
-}
-
-const SEVERITIES: [&str; 6] = [
-    "hard",
-    "soft",
-    "stale",
-    "advisory",
-    "proof-critical",
-    "closure-critical",
-];
+use crate::engine::coordination;
+use crate::event::coordination::{
+    BlockerSeverity, Kind, Priority, Status, default_severity, timestamp_millis,
+};
 
 /// A coordination record, normalized, with the fields the reducer reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoordRecord {
     /// Record id.
     pub id: Box<str>,
-    /// Kind (one of [`KINDS`]).
-    pub kind: &'static str,
+    /// Kind.
+    pub kind: Kind,
     /// Lane.
     pub lane: Arc<str>,
     /// Wave.
@@ -70,14 +39,14 @@ pub struct CoordRecord {
     pub agent_id: Arc<str>,
     /// Targets (`agent:<id>`, `capability:<cap>`, bare ids).
     pub targets: Box<[Box<str>]>,
-    /// Status (open, acknowledged, in_progress, resolved, closed, superseded, cancelled).
-    pub status: &'static str,
-    /// Priority (low, normal, high, urgent).
-    pub priority: &'static str,
+    /// Status.
+    pub status: Status,
+    /// Priority.
+    pub priority: Priority,
     /// Whether it may block the wave.
     pub blocking: bool,
     /// Blocker severity.
-    pub blocker_severity: &'static str,
+    pub blocker_severity: BlockerSeverity,
     /// Artifact references.
     pub artifact_refs: Box<[Box<str>]>,
     /// Ids it depends on.
@@ -135,99 +104,147 @@ pub enum RecordError {
 #[derive(Debug, Clone, Copy)]
 struct BoolLike(Option<bool>);
 
-impl<'de> Deserialize<'de> for BoolLike {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw<'a> {
-            Bool(bool),
-            Num(f64),
-            #[serde(borrow)]
-            Text(Cow<'a, str>),
-            Null(()),
-        }
-        Ok(BoolLike(match Raw::deserialize(d)? {
-            Raw::Bool(b) => Some(b),
-            Raw::Num(n) => Some(n != 0.0),
-            Raw::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "y" | "on" => Some(true),
-                "false" | "0" | "no" | "n" | "off" => Some(false),
-                _ => None,
-            },
-            Raw::Null(()) => None,
-        }))
-    }
-}
-
 /// A non-negative integer that may be written as a number or as text.
 #[derive(Debug, Clone, Copy)]
 struct UintLike(Option<u64>);
 
+/// Reads a scalar of any JSON type straight from the parser (no buffering, unlike an untagged
+/// enum), mapping it with the given functions; arrays and objects are errors.
+struct Loose<T> {
+    from_bool: fn(bool) -> Option<T>,
+    from_u64: fn(u64) -> Option<T>,
+    from_i64: fn(i64) -> Option<T>,
+    from_f64: fn(f64) -> Option<T>,
+    from_str: fn(&str) -> Option<T>,
+}
+
+impl<'de, T> serde::de::Visitor<'de> for Loose<T> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a boolean, number, string or null")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok((self.from_bool)(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok((self.from_u64)(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok((self.from_i64)(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok((self.from_f64)(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((self.from_str)(v))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+impl<'de> Deserialize<'de> for BoolLike {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Loose {
+            from_bool: Some,
+            from_u64: |n| Some(n != 0),
+            from_i64: |n| Some(n != 0),
+            from_f64: |n| Some(n != 0.0),
+            from_str: |t| match t.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "y" | "on" => Some(true),
+                "false" | "0" | "no" | "n" | "off" => Some(false),
+                _ => None,
+            },
+        })
+        .map(BoolLike)
+    }
+}
+
 impl<'de> Deserialize<'de> for UintLike {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw<'a> {
-            Int(u64),
-            Num(f64),
-            #[serde(borrow)]
-            Text(Cow<'a, str>),
-            Null(()),
-        }
-        Ok(UintLike(match Raw::deserialize(d)? {
-            Raw::Int(n) => Some(n),
-            Raw::Num(n) if n >= 0.0 => Some(n.trunc() as u64),
-            Raw::Num(_) | Raw::Null(()) => None,
-            Raw::Text(t) => t.trim().parse().ok(),
-        }))
+        d.deserialize_any(Loose {
+            from_bool: |_| None,
+            from_u64: Some,
+            from_i64: |n| u64::try_from(n).ok(),
+            from_f64: |n| (n >= 0.0).then(|| n.trunc() as u64),
+            from_str: |t| t.trim().parse().ok(),
+        })
+        .map(UintLike)
     }
 }
 
 /// The wire form, borrowed from the line where possible. Unknown fields are ignored here; the
 /// coordination log keeps them.
+/// A string field borrowed from the line unless it holds escapes (`Option<Cow<str>>` with
+/// serde's `borrow` would always copy).
+#[derive(Debug, Clone)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Raw<'a> {
     #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow, default)]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(borrow, default)]
-    lane: Option<Cow<'a, str>>,
+    lane: Option<Text<'a>>,
     #[serde(default)]
     wave: Option<UintLike>,
     #[serde(borrow, default)]
-    agent_id: Option<Cow<'a, str>>,
+    agent_id: Option<Text<'a>>,
     #[serde(borrow, default)]
-    targets: Option<Vec<Cow<'a, str>>>,
+    targets: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    status: Option<Cow<'a, str>>,
+    status: Option<Text<'a>>,
     #[serde(borrow, default)]
-    priority: Option<Cow<'a, str>>,
+    priority: Option<Text<'a>>,
     #[serde(default)]
     blocking: Option<BoolLike>,
     #[serde(borrow, default)]
-    blocker_severity: Option<Cow<'a, str>>,
+    blocker_severity: Option<Text<'a>>,
     #[serde(borrow, default)]
-    artifact_refs: Option<Vec<Cow<'a, str>>>,
+    artifact_refs: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    depends_on: Option<Vec<Cow<'a, str>>>,
+    depends_on: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    closure_condition: Option<Cow<'a, str>>,
+    closure_condition: Option<Text<'a>>,
     #[serde(borrow, default)]
-    created_at: Option<Cow<'a, str>>,
+    created_at: Option<Text<'a>>,
     #[serde(borrow, default)]
-    updated_at: Option<Cow<'a, str>>,
+    updated_at: Option<Text<'a>>,
     #[serde(borrow, default)]
-    summary: Option<Cow<'a, str>>,
+    summary: Option<Text<'a>>,
     #[serde(borrow, default)]
-    detail: Option<Cow<'a, str>>,
+    detail: Option<Text<'a>>,
     #[serde(borrow, default)]
-    source: Option<Cow<'a, str>>,
+    source: Option<Text<'a>>,
     #[serde(borrow, default)]
-    requester_lane: Option<Cow<'a, str>>,
+    requester_lane: Option<Text<'a>>,
     #[serde(borrow, default)]
-    owner_lane: Option<Cow<'a, str>>,
+    owner_lane: Option<Text<'a>>,
     #[serde(default)]
     requester_wave: Option<UintLike>,
     #[serde(default)]
@@ -236,8 +253,8 @@ struct Raw<'a> {
     required: Option<BoolLike>,
 }
 
-fn trimmed(value: Option<Cow<'_, str>>) -> String {
-    match value {
+fn trimmed(value: Option<Text<'_>>) -> String {
+    match value.map(|t| t.0) {
         Some(v) => {
             let t = v.trim();
             if t.len() == v.len() {
@@ -250,37 +267,15 @@ fn trimmed(value: Option<Cow<'_, str>>) -> String {
     }
 }
 
-fn list(values: Option<Vec<Cow<'_, str>>>) -> Box<[Box<str>]> {
+fn list(values: Option<Vec<Text<'_>>>) -> Box<[Box<str>]> {
     let mut out: Vec<Box<str>> = Vec::new();
     for v in values.into_iter().flatten() {
-        let t = v.trim();
+        let t = v.0.trim();
         if !t.is_empty() && !out.iter().any(|o| &**o == t) {
             out.push(t.into());
         }
     }
     out.into_boxed_slice()
-}
-
-/// Default `blocking` for a kind (§3.2).
-pub fn default_blocking(kind: &str) -> bool {
-    matches!(
-        kind,
-        "request" | "blocker" | "clarification-request" | "human-escalation" | "human-feedback"
-    )
-}
-
-/// Default severity for a kind, priority and blocking flag (§3.2).
-pub fn default_severity(kind: &str, priority: &str, blocking: bool) -> &'static str {
-    if !blocking {
-        return "advisory";
-    }
-    match kind {
-        "human-escalation" | "human-feedback" => "hard",
-        "request" | "clarification-request" => "closure-critical",
-        "blocker" if matches!(priority, "high" | "urgent") => "hard",
-        "blocker" => "soft",
-        _ => "advisory",
-    }
 }
 
 impl CoordRecord {
@@ -297,7 +292,7 @@ impl CoordRecord {
         if kind_text.is_empty() {
             return Err(RecordError::Missing { field: "kind" });
         }
-        let kind = interned(&KINDS, &kind_text).ok_or(RecordError::Invalid {
+        let kind = Kind::parse(&kind_text).ok_or(RecordError::Invalid {
             field: "kind",
             value: kind_text,
         })?;
@@ -311,16 +306,16 @@ impl CoordRecord {
         }
         let wave = raw.wave.and_then(|w| w.0);
         let status = match trimmed(raw.status).to_ascii_lowercase() {
-            s if s.is_empty() && kind == "resolved-by-policy" => "resolved",
-            s if s.is_empty() => "open",
-            s => interned(&STATUSES, &s).ok_or(RecordError::Invalid {
+            s if s.is_empty() && kind == Kind::ResolvedByPolicy => Status::Resolved,
+            s if s.is_empty() => Status::Open,
+            s => Status::parse(&s).ok_or(RecordError::Invalid {
                 field: "status",
                 value: s,
             })?,
         };
         let priority = match trimmed(raw.priority).to_ascii_lowercase() {
-            p if p.is_empty() => "normal",
-            p => interned(&PRIORITIES, &p).ok_or(RecordError::Invalid {
+            p if p.is_empty() => Priority::Normal,
+            p => Priority::parse(&p).ok_or(RecordError::Invalid {
                 field: "priority",
                 value: p,
             })?,
@@ -328,12 +323,10 @@ impl CoordRecord {
         let blocking = raw
             .blocking
             .and_then(|b| b.0)
-            .unwrap_or_else(|| default_blocking(kind));
-        let blocker_severity = interned(
-            &SEVERITIES,
-            &trimmed(raw.blocker_severity).to_ascii_lowercase(),
-        )
-        .unwrap_or_else(|| default_severity(kind, priority, blocking));
+            .unwrap_or_else(|| kind.blocks_by_default());
+        let blocker_severity =
+            BlockerSeverity::parse(&trimmed(raw.blocker_severity).to_ascii_lowercase())
+                .unwrap_or_else(|| default_severity(kind, priority, blocking));
         let id = match trimmed(raw.id) {
             id if id.is_empty() => return Err(RecordError::Missing { field: "id" }),
             id => id,
@@ -392,15 +385,15 @@ impl CoordRecord {
         let opt = |v: Option<u64>| v.map_or(Value::Null, Value::from);
         o.insert("recordVersion".into(), Value::from(1));
         o.insert("id".into(), s(&self.id));
-        o.insert("kind".into(), s(self.kind));
+        o.insert("kind".into(), s(self.kind.as_str()));
         o.insert("wave".into(), opt(self.wave));
         o.insert("lane".into(), s(&self.lane));
         o.insert("agentId".into(), s(&self.agent_id));
         o.insert("targets".into(), list(&self.targets));
-        o.insert("status".into(), s(self.status));
-        o.insert("priority".into(), s(self.priority));
+        o.insert("status".into(), s(self.status.as_str()));
+        o.insert("priority".into(), s(self.priority.as_str()));
         o.insert("blocking".into(), Value::from(self.blocking));
-        o.insert("blockerSeverity".into(), s(self.blocker_severity));
+        o.insert("blockerSeverity".into(), s(self.blocker_severity.as_str()));
         o.insert("artifactRefs".into(), list(&self.artifact_refs));
         o.insert("dependsOn".into(), list(&self.depends_on));
         o.insert("closureCondition".into(), s(&self.closure_condition));
@@ -425,19 +418,17 @@ impl CoordRecord {
 
     /// Open statuses: open, acknowledged, in_progress.
     pub fn is_open(&self) -> bool {
-        matches!(self.status, "open" | "acknowledged" | "in_progress")
+        self.status.is_open()
     }
 
-    /// `blocksWave` (§3.4): open, blocking, and not a stale or advisory severity.
+    /// `blocksWave` (§3.4), as [`coordination::blocks_wave`] decides it.
     pub fn blocks_wave(&self) -> bool {
-        self.is_open() && self.blocking && !matches!(self.blocker_severity, "stale" | "advisory")
+        coordination::blocks_wave(self)
     }
 
     /// The clarification id of a `clarification:<id>` closure condition.
     pub fn clarification_condition(&self) -> Option<&str> {
-        self.closure_condition
-            .strip_prefix("clarification:")
-            .filter(|s| !s.is_empty())
+        coordination::clarification_id_from_closure(&self.closure_condition)
     }
 
     /// The first `agent:<id>` target.
@@ -506,7 +497,7 @@ pub struct Rejected {
 /// over lines held in memory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CoordFold {
-    slots: HashMap<Box<str>, Slot>,
+    slots: FastMap<Box<str>, Slot>,
     rejected: Vec<Rejected>,
 }
 
@@ -514,7 +505,7 @@ pub struct CoordFold {
 #[derive(Debug, Clone)]
 pub struct Winners {
     slots: Vec<Winner>,
-    by_position: HashMap<(u32, u64), usize>,
+    by_position: PositionMap,
     rejected: Vec<Rejected>,
     /// Shared copies of the few distinct lanes, authors and sources.
     interned: HashSet<Arc<str>>,
@@ -522,7 +513,7 @@ pub struct Winners {
 
 /// Finds winning lines in pass two; see [`Winners::index`].
 #[derive(Debug, Clone, Copy)]
-pub struct WinnerIndex<'w>(pub &'w HashMap<(u32, u64), usize>);
+pub struct WinnerIndex<'w>(pub &'w PositionMap);
 
 impl WinnerIndex<'_> {
     /// Parses the line at `position` when it is a winner (`None` for any other line).
@@ -548,63 +539,9 @@ struct Winner {
     record: Option<CoordRecord>,
 }
 
-/// Milliseconds of a stored timestamp; unparsable times sort first. The common wire form
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ` is decoded directly, anything else goes through the full parser.
+/// Milliseconds of a stored timestamp ([`timestamp_millis`]); unparsable times sort first.
 pub fn millis(text: &str) -> i64 {
-    fast_millis(text.as_bytes())
-        .or_else(|| crate::event::time::parse_millis(text))
-        .unwrap_or(i64::MIN)
-}
-
-fn fast_millis(b: &[u8]) -> Option<i64> {
-    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
-        return None;
-    }
-    if b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let mut n = 0i64;
-        for &c in b.get(r)? {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            n = n * 10 + i64::from(c - b'0');
-        }
-        Some(n)
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss, ms) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 59 {
-        return None;
-    }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if d > *month_days.get(usize::try_from(m - 1).ok()?)? {
-        return None;
-    }
-    // Days from the civil date (proleptic Gregorian), Howard Hinnant's algorithm.
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms)
+    timestamp_millis(text).unwrap_or(i64::MIN)
 }
 
 impl CoordFold {
@@ -717,7 +654,10 @@ impl CoordFold {
 
     /// Ends pass one.
     pub fn winners(self) -> Winners {
-        let mut by_position = HashMap::new();
+        let mut by_position = PositionMap::with_capacity_and_hasher(
+            self.slots.len(),
+            foldhash::fast::RandomState::default(),
+        );
         let slots: Vec<Winner> = self
             .slots
             .into_iter()
@@ -783,7 +723,7 @@ impl Winners {
     }
 
     /// Moves the lookup out, leaving the winners free to be locked and filled.
-    pub fn take_index(&mut self) -> HashMap<(u32, u64), usize> {
+    pub fn take_index(&mut self) -> PositionMap {
         std::mem::take(&mut self.by_position)
     }
 
@@ -866,10 +806,10 @@ mod tests {
             "2026-01-01T00:00:00.000Z",
         )
         .expect("valid");
-        assert_eq!(r.kind, "blocker");
-        assert_eq!(r.status, "open");
+        assert_eq!(r.kind, Kind::Blocker);
+        assert_eq!(r.status, Status::Open);
         assert!(r.blocking);
-        assert_eq!(r.blocker_severity, "hard");
+        assert_eq!(r.blocker_severity, BlockerSeverity::Hard);
         assert_eq!(r.wave, Some(1));
         assert_eq!(&*r.created_at, "2026-01-01T00:00:00.000Z");
         assert_eq!(r.updated_at, r.created_at);
@@ -882,6 +822,25 @@ mod tests {
         .expect_err("invalid kind");
         assert!(matches!(e, RecordError::Invalid { field: "kind", .. }));
         assert!(CoordRecord::from_line("{", "t").is_err());
+    }
+
+    #[test]
+    fn escaped_and_plain_strings_both_read() {
+        let r = rec(
+            r#"{"id":"x","kind":"request","lane":"main","agentId":"A1","summary":" say \"hi\" ","targets":["agent:A2","a\u0067ent:A3"],"wave":null,"blocking":0}"#,
+        );
+        assert_eq!(&*r.summary, "say \"hi\"");
+        assert_eq!(r.wave, None);
+        assert!(!r.blocking);
+        assert!(
+            CoordRecord::from_line(
+                r#"{"id":"x","kind":"request","lane":"m","agentId":"A","targets":["a",1]}"#,
+                "t"
+            )
+            .is_err()
+        );
+        let t: Vec<&str> = r.targets.iter().map(|t| &**t).collect();
+        assert_eq!(t, ["agent:A2", "agent:A3"]);
     }
 
     fn finished(lines: &[(String, u64)]) -> Vec<CoordRecord> {
@@ -904,17 +863,17 @@ mod tests {
             (line("r", "open", T1, T1), 0),
         ];
         let r = finished(&lines);
-        assert_eq!((r[0].status, &*r[0].created_at), ("resolved", T1));
+        assert_eq!((r[0].status, &*r[0].created_at), (Status::Resolved, T1));
         // Equal times: the later position wins.
         lines.push((line("r", "closed", T9, T5), 2));
         let r = finished(&lines);
-        assert_eq!((r[0].status, &*r[0].created_at), ("closed", T1));
+        assert_eq!((r[0].status, &*r[0].created_at), (Status::Closed, T1));
         // A parsed record folds like its line.
         let mut other = CoordFold::new();
         other.push(rec(&line("r", "open", T1, T1)), Position::line(0));
         other.push(rec(&line("r", "resolved", T5, T5)), Position::line(1));
         let (r, _) = other.winners().finish("now");
-        assert_eq!(r[0].status, "resolved");
+        assert_eq!(r[0].status, Status::Resolved);
     }
 
     #[test]
@@ -928,7 +887,7 @@ mod tests {
         ] {
             assert_eq!(Some(millis(t)), crate::event::time::parse_millis(t), "{t}");
         }
-        assert_eq!(fast_millis(b"2026-02-30T00:00:00.000Z"), None);
+        assert_eq!(millis("2026-02-30T00:00:00.000Z"), i64::MIN);
         assert_eq!(millis("2026-01-01T00:00:00Z"), 1_767_225_600_000);
         assert_eq!(millis("garbage"), i64::MIN);
     }

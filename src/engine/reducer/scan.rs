@@ -3,9 +3,11 @@
 //!
 //! The fold uses it to decide which line of an id wins before paying for a full parse; only the
 //! winners are parsed. The scan checks the object grammar (keys, colons, commas, balanced
-//! strings and brackets) but not scalar spelling; the full parse of a winner reports anything
-//! else. It returns `None` when the line is not a well-formed object or when one of the three
-//! values contains an escape, so the caller falls back to the full parser.
+//! strings and brackets) up to the point where all three keys are found, and stops there: what
+//! follows, like scalar spelling, is checked by the full parse, which every winning line gets
+//! (a malformed line that loses to a later version of its id is not reported). It returns
+//! `None` when the scanned part is not well-formed or when one of the three values contains an
+//! escape, so the caller falls back to the full parser.
 
 /// The three keys the fold orders by, as raw string contents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -105,6 +107,9 @@ pub fn line_keys(line: &str) -> Option<LineKeys<'_>> {
                         return None;
                     }
                     *slot = line.get(value_start + 1..end - 1);
+                    if keys.id.is_some() && keys.updated_at.is_some() && keys.created_at.is_some() {
+                        return Some(keys);
+                    }
                 }
                 i = end;
             }
@@ -158,9 +163,13 @@ mod tests {
             r#"{"id":"a\"b"}"#,
             r#"{"a":[1,2}"#,
             r#"{"a":tru"e"}"#,
+            r#"{"id":"a","a":[1,2}"#,
         ] {
             assert_eq!(line_keys(bad), None, "{bad}");
         }
         assert_eq!(line_keys(" {} "), Some(LineKeys::default()));
+        // Once the three keys are found the rest is left to the full parse.
+        let early = r#"{"id":"a","createdAt":"c","updatedAt":"u","x":[broken"#;
+        assert_eq!(line_keys(early).and_then(|k| k.updated_at), Some("u"));
     }
 }
