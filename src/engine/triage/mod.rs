@@ -651,17 +651,14 @@ impl<'i> Pass<'_, 'i> {
         let linked: Vec<&CoordinationRecord> =
             self.linked.get(c.id.as_str()).cloned().unwrap_or_default();
         let open_linked: Vec<&CoordinationRecord> =
-            linked.iter().copied().filter(|r| blocks_wave(r)).collect();
+            linked.iter().copied().filter(blocks_wave).collect();
         let escalations: Vec<&CoordinationRecord> = self
             .escalations
             .get(cond.as_str())
             .cloned()
             .unwrap_or_default();
-        let open_escalations: Vec<&CoordinationRecord> = escalations
-            .iter()
-            .copied()
-            .filter(|e| blocks_wave(e))
-            .collect();
+        let open_escalations: Vec<&CoordinationRecord> =
+            escalations.iter().copied().filter(blocks_wave).collect();
         let done = |s: Status| matches!(s, Status::Resolved | Status::Closed);
         let resolved_by = linked
             .iter()
@@ -806,11 +803,8 @@ pub fn triage(inputs: &TriageInputs<'_>) -> Result<TriageOutput, TriageError> {
         escalations,
         out: TriageOutput::default(),
     };
-    let clarifications: Vec<&CoordinationRecord> = inputs
-        .state
-        .clarifications()
-        .filter(|c| blocks_wave(c))
-        .collect();
+    let clarifications: Vec<&CoordinationRecord> =
+        inputs.state.clarifications().filter(blocks_wave).collect();
     for c in clarifications {
         pass.one(c)?;
     }
