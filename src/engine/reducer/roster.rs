@@ -3,29 +3,7 @@
 //! just these facts from wave markdown (agent headings and `### Capabilities` bullets) for callers
 //! that do not need a validated plan.
 
-/// Ids of the closure roles (config `roles.*AgentId`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleIds {
-    /// cont-QA (default `A0`).
-    pub cont_qa: String,
-    /// cont-EVAL (default `E0`).
-    pub cont_eval: String,
-    /// Integration steward (default `A8`).
-    pub integration: String,
-    /// Documentation steward (default `A9`).
-    pub documentation: String,
-}
-
-impl Default for RoleIds {
-    fn default() -> Self {
-        Self {
-            cont_qa: "A0".into(),
-            cont_eval: "E0".into(),
-            integration: "A8".into(),
-            documentation: "A9".into(),
-        }
-    }
-}
+pub use crate::engine::prompt::RoleIds;
 
 /// One agent of the wave.
 #[derive(Debug, Clone, PartialEq, Eq)]
