@@ -21,6 +21,7 @@ const CAPTURED_NAMES: &[&str] = &["CI", "NO_COLOR", "HOSTNAME", "PATH", "HOME"];
 
 impl EnvSnapshot {
     /// Captures the variables the runner uses from the current process environment.
+    #[allow(clippy::disallowed_methods)] // the one place the process environment is read
     pub fn capture() -> Self {
         let vars = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
