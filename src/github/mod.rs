@@ -7,6 +7,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`report`] | the [`report::WaveReport`] input view and its adapter from `wave control status --json` |
+//! | [`verdict`] | the report built from the engine's recorded state (the verdict mapping) and the plan hash |
 //! | [`client`] | the [`client::Api`] trait, the octocrab transport (auth, headers, retries, rate limits) and the dry-run transport |
 //! | [`publish`] | idempotent publishing: lookup before every create, edit in place, write budget |
 //! | [`ingest`] | event payloads → authorized, sanitized human-feedback / rerun / resolve records |
@@ -21,6 +22,7 @@ pub mod ingest;
 pub mod publish;
 pub mod report;
 pub mod sanitize;
+pub mod verdict;
 
 use crate::store::StoreError;
 
