@@ -158,13 +158,8 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
     if !plans.is_valid() {
         if settings.github_actions {
             for d in plans.errors() {
-                let title = format!("plan: {}:{}", d.file, d.line);
-                output::eprint_line(&actions::error(
-                    &d.file,
-                    Some(d.line),
-                    Some(&title),
-                    &d.message,
-                ));
+                let line = actions::error(&d.file, Some(d.line), Some("wave plan"), &d.message);
+                output::eprint_line(&line);
             }
         }
         return Err(plan_error(PlanError::Invalid(plans.findings)).hint(

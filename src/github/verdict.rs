@@ -477,6 +477,241 @@ pub fn plan_files(plan: &WavePlan) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::reducer::{CoordRecord, Roster, RosterAgent, WaveInputs, reduce};
+    use crate::event::control::{ControlEvent, EventDefaults};
+    use serde_json::json;
+
+    const SHA: &str = "c0ffee";
+
+    fn event(n: u32, entity: &str, id: &str, action: &str, attempt: u64, data: Value) -> Value {
+        json!({"id": format!("e{n}"), "lane": "main", "wave": 1, "entityType": entity,
+               "entityId": id, "action": action, "attempt": attempt,
+               "recordedAt": format!("2026-01-01T00:00:{n:02}.000Z"), "data": data})
+    }
+
+    fn attempt(n: u32, number: u64, action: &str) -> Value {
+        event(
+            n,
+            "attempt",
+            &format!("wave-1-attempt-{number}"),
+            action,
+            number,
+            json!({"attemptNumber": number, "state": action, "detail": "cont-qa-concerns"}),
+        )
+    }
+
+    fn evaluation(n: u32, number: u64, failing: Option<(&str, &str)>) -> Value {
+        let mut data = json!({
+            "implementationGate": {"ok": true, "statusCode": "pass", "agentId": null, "detail": ""},
+            "contQaGate": {"ok": true, "statusCode": "pass", "agentId": "A0", "detail": ""},
+            "clarificationBarrier": {"ok": true, "statusCode": "pass", "agentId": null, "detail": ""},
+            "advisoryFailures": [],
+            "overall": {"ok": true, "gate": "pass", "statusCode": "pass"}
+        });
+        if let Some((gate, code)) = failing {
+            data[gate] = json!({"ok": false, "statusCode": code, "agentId": "A1", "detail": "why"});
+            data["overall"] = json!({"ok": false, "gate": gate, "statusCode": code});
+        }
+        event(
+            n,
+            "gate",
+            &format!("wave-1-attempt-{number}-gates"),
+            "evaluated",
+            number,
+            data,
+        )
+    }
+
+    fn agent_run(n: u32, number: u64, agent: &str, action: &str, exit: i64) -> Value {
+        event(
+            n,
+            "agent_run",
+            &format!("wave-1-attempt-{number}-agent-{agent}"),
+            action,
+            number,
+            json!({"agentId": agent, "attemptNumber": number, "exitCode": exit}),
+        )
+    }
+
+    /// The report of wave 1 (agents A0, A1) given control events and coordination records.
+    fn report_of(events: &[Value], records: &[&str]) -> WaveReport {
+        let mut log = ControlLog::new();
+        for e in events {
+            log.insert(
+                ControlEvent::from_value(e.clone(), &EventDefaults::default()).expect("event"),
+            );
+        }
+        let control = log.materialize();
+        let records: Vec<CoordRecord> = records
+            .iter()
+            .map(|l| CoordRecord::from_line(l, "2026-01-01T00:00:00.000Z").expect("record"))
+            .collect();
+        let roster = Roster {
+            agents: ["A0", "A1"]
+                .iter()
+                .map(|id| RosterAgent {
+                    id: (*id).into(),
+                    title: (*id).into(),
+                    capabilities: Vec::new(),
+                })
+                .collect(),
+            ..Roster::default()
+        };
+        let inputs = WaveInputs {
+            lane: "main",
+            wave: 1,
+            roster: &roster,
+            coordination: &records,
+            dependencies: &[],
+            control: &control,
+            envelopes: &[],
+            now_ms: 1_767_230_000_000,
+        };
+        let status = reduce(&inputs);
+        from_engine(&EngineView {
+            status: &status,
+            log: &log,
+            control: &control,
+            plan: None,
+            exists: &|_| true,
+            stamp: Stamp {
+                commit: SHA.into(),
+                plan_hash: "p".into(),
+                runner_version: "0.1.0".into(),
+            },
+        })
+    }
+
+    #[test]
+    fn nothing_recorded_or_a_running_attempt_is_running() {
+        let r = report_of(&[], &[]);
+        assert_eq!(r.state, ReportState::Running);
+        assert_eq!(r.note.as_deref(), Some("not launched yet"));
+        let r = report_of(&[attempt(1, 1, "started")], &[]);
+        assert_eq!(r.state, ReportState::Running);
+        assert_eq!(r.note.as_deref(), Some("attempt 1 running"));
+    }
+
+    #[test]
+    fn success_only_when_the_latest_attempt_passed_closure() {
+        let passed = [
+            attempt(1, 1, "started"),
+            evaluation(2, 1, None),
+            attempt(3, 1, "completed"),
+        ];
+        assert_eq!(report_of(&passed, &[]).state, ReportState::Passed);
+        // A later failed attempt wins over an earlier pass.
+        let mut later = passed.to_vec();
+        later.extend([
+            attempt(4, 2, "started"),
+            evaluation(5, 2, Some(("contQaGate", "cont-qa-concerns"))),
+            attempt(6, 2, "failed"),
+        ]);
+        let r = report_of(&later, &[]);
+        assert_eq!(r.state, ReportState::Failed);
+        let gate = r.first_failing_gate().expect("failing gate");
+        assert_eq!(
+            (gate.name.as_str(), gate.status_code.as_str()),
+            ("contQaGate", "cont-qa-concerns")
+        );
+        assert!(r.blockers.iter().any(|b| b.kind == "gate-failure"
+            && b.id == "contQaGate"
+            && b.owner.as_deref() == Some("A1")));
+        assert_eq!(r.retry_targets, ["A1"]);
+        // A blocker posted after closure passed keeps the wave from passing.
+        let blocker = r#"{"id":"b1","kind":"blocker","lane":"main","wave":1,"agentId":"A1","source":"agent","blocking":true,"summary":"tests red","createdAt":"2026-01-01T00:00:09.000Z"}"#;
+        let r = report_of(&passed, &[blocker]);
+        assert_eq!(r.state, ReportState::Failed);
+        assert_eq!(r.blockers[0].id, "b1");
+    }
+
+    #[test]
+    fn a_person_is_awaited_only_for_human_requests() {
+        let failed = [
+            attempt(1, 1, "started"),
+            evaluation(2, 1, Some(("clarificationBarrier", "clarification-open"))),
+            attempt(3, 1, "failed"),
+        ];
+        let clarification = r#"{"id":"clar-1","kind":"clarification-request","lane":"main","wave":1,"agentId":"A1","source":"agent","blocking":true,"summary":"Which schema?","createdAt":"2026-01-01T00:00:01.000Z"}"#;
+        let r = report_of(&failed, &[clarification]);
+        assert_eq!(r.state, ReportState::Failed);
+        assert_eq!(r.requests.len(), 1, "still answerable");
+        assert_eq!(r.requests[0].id, "clar-1");
+        assert!(
+            r.retry_targets.is_empty(),
+            "a rerun cannot answer a question"
+        );
+        let human = r#"{"id":"hf-1","kind":"human-feedback","lane":"main","wave":1,"agentId":"A1","source":"agent","blocking":true,"summary":"May we drop v1?","createdAt":"2026-01-01T00:00:01.000Z"}"#;
+        let r = report_of(&failed, &[human]);
+        assert_eq!(r.state, ReportState::AwaitingHuman);
+        assert_eq!(r.requests[0].id, "hf-1");
+        assert_eq!(r.blockers[0].owner.as_deref(), Some("human"));
+    }
+
+    #[test]
+    fn runner_failures_are_infra_errors() {
+        let cancelled = [attempt(1, 1, "started"), attempt(2, 1, "cancelled")];
+        let r = report_of(&cancelled, &[]);
+        assert_eq!(r.state, ReportState::InfraError);
+        let unevaluated = [attempt(1, 1, "started"), attempt(2, 1, "failed")];
+        let r = report_of(&unevaluated, &[]);
+        assert_eq!(r.state, ReportState::InfraError);
+        assert_eq!(
+            r.infra_error.as_deref(),
+            Some("attempt 1 ended without a gate evaluation")
+        );
+        let unstartable = [
+            attempt(1, 1, "started"),
+            agent_run(2, 1, "A1", "failed", 127),
+            evaluation(3, 1, Some(("implementationGate", "missing-proof"))),
+            attempt(4, 1, "failed"),
+        ];
+        let r = report_of(&unstartable, &[]);
+        assert_eq!(r.state, ReportState::InfraError);
+        assert!(
+            r.infra_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("agent A1 could not be started")),
+            "{:?}",
+            r.infra_error
+        );
+        assert_eq!(r.agents[1].attempts, 1);
+        assert_eq!(r.agents[1].detail, "attempt 1: exit 127");
+    }
+
+    #[test]
+    fn a_push_after_the_verdict_makes_it_stale_and_not_inherited() {
+        let mut events = vec![
+            attempt(1, 1, "started"),
+            evaluation(2, 1, None),
+            attempt(3, 1, "completed"),
+        ];
+        events.push(event(
+            4,
+            "verification",
+            &format!("verdict-{SHA}"),
+            "stale",
+            0,
+            json!({"commit": SHA, "supersededBy": "beef"}),
+        ));
+        let old = report_of(&events, &[]);
+        assert_eq!(old.state, ReportState::Passed);
+        assert_eq!(old.stale_by.as_deref(), Some("beef"));
+        // The same records reported for another commit: no verdict yet.
+        let mut other = events.clone();
+        other[3]["entityId"] = json!("verdict-0ld");
+        other[3]["data"]["commit"] = json!("0ld");
+        let new = report_of(&other, &[]);
+        assert_eq!(new.state, ReportState::Running);
+        assert!(new.stale_by.is_none());
+        // A launch after the push evaluates again and the verdict stands.
+        other.extend([
+            attempt(5, 2, "started"),
+            evaluation(6, 2, None),
+            attempt(7, 2, "completed"),
+        ]);
+        assert_eq!(report_of(&other, &[]).state, ReportState::Passed);
+    }
 
     #[test]
     fn plan_hash_covers_every_file_and_ignores_order() {
