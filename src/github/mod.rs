@@ -1,8 +1,9 @@
 //! GitHub: the API client, check runs, comments, webhook-event ingestion and Actions plumbing.
 //!
 //! Owns: every call to GitHub and every write to the Actions runner's files and workflow
-//! commands. Must not: decide anything; its surfaces are projections of the engine's verdicts,
-//! handed in as a plain [`report::WaveReport`]. octocrab types never leave [`client`].
+//! commands. Must not: evaluate a gate or decide closure; its surfaces are projections of the
+//! engine's recorded verdicts ([`verdict`] reads them into a plain [`report::WaveReport`]).
+//! octocrab types never leave [`client`].
 //!
 //! | module | owns |
 //! |---|---|

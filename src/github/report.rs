@@ -13,7 +13,8 @@ use serde_json::Value;
 pub enum ReportState {
     /// Closure passed: every gate passes and the wave is closed with proof.
     Passed,
-    /// Waiting on a human: an open clarification or human-input request blocks closure.
+    /// Waiting on a human: an open blocking request only a person can answer (human input,
+    /// an escalation) stands between the wave and closure.
     AwaitingHuman,
     /// A gate fails (or a blocker stands) and no human is awaited.
     Failed,
