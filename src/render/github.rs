@@ -124,8 +124,13 @@ pub fn title(report: &WaveReport) -> String {
         ReportState::Passed => "closed: every gate passes".to_owned(),
         ReportState::AwaitingHuman => {
             let n = report.requests.len();
+            let gate = match report.first_failing_gate() {
+                Some(g) if g.status_code.is_empty() => format!(" ({})", g.name),
+                Some(g) => format!(" ({}: {})", g.name, g.status_code),
+                None => String::new(),
+            };
             format!(
-                "waiting on a human: {n} open request{}",
+                "waiting on a human: {n} open request{}{gate}",
                 if n == 1 { "" } else { "s" }
             )
         }
@@ -574,6 +579,37 @@ mod tests {
         let mut r = report(ReportState::InfraError);
         r.infra_error = Some("executor crashed".into());
         assert_eq!(title(&r), "infra: executor crashed");
+        assert_eq!(
+            title(&report(ReportState::AwaitingHuman)),
+            "waiting on a human: 1 open request (contQaGate: missing-verdict)"
+        );
+        let mut r = report(ReportState::Running);
+        assert_eq!(title(&r), "running");
+        r.note = Some("attempt 2 running".into());
+        assert_eq!(title(&r), "running: attempt 2 running");
+        let mut r = report(ReportState::Failed);
+        r.gates.clear();
+        r.blockers.clear();
+        r.note = Some("timeout-no-status".into());
+        assert_eq!(title(&r), "failed: timeout-no-status");
+    }
+
+    #[test]
+    fn stale_verdicts_and_advisory_gates_are_shown() {
+        let mut r = report(ReportState::Passed);
+        r.stale_by = Some("beef".into());
+        r.gates[1].ok = false;
+        r.gates[1].advisory = true;
+        assert_eq!(title(&r), "closed: every gate passes");
+        let view = check_run(&r);
+        assert!(
+            view.summary
+                .contains("the pull request has moved to `beef`"),
+            "{}",
+            view.summary
+        );
+        assert!(view.summary.contains("| contQaGate | ⚠️ advisory |"));
+        assert!(sticky_comment(&r).contains("Stale"));
     }
 
     #[test]
