@@ -371,6 +371,8 @@ fn launch_report_answer_relaunch_report_turns_the_same_check_run_green() {
 
     let old = repo.report(&fake, &sha);
     assert_eq!(old["published"]["conclusion"], "success");
+    assert_eq!(old["published"]["checkRun"], "updated");
+    assert_eq!(old["published"]["writes"], 2, "check run + sticky comment");
     let old_summary = check_runs(&fake)[0]["output"]["summary"]
         .as_str()
         .unwrap_or_default()
@@ -384,6 +386,7 @@ fn launch_report_answer_relaunch_report_turns_the_same_check_run_green() {
     assert_eq!(new["state"], "running");
     assert_eq!(new["published"]["checkRun"], "created");
     assert_eq!(new["published"]["conclusion"], Value::Null);
+    assert_eq!(new["published"]["writes"], 2, "new check run + sticky comment");
     let runs = check_runs(&fake);
     assert_eq!(runs.len(), 2);
     let newest = runs

@@ -766,6 +766,43 @@ mod tests {
     }
 
     #[test]
+    fn missing_deliverables_and_required_proof_artifacts_are_problems_at_their_paths() {
+        use crate::plan::config::WaveConfig;
+        use crate::plan::parse::{ParseContext, parse_wave};
+        let lane = WaveConfig::defaults()
+            .lane_profile(None)
+            .expect("default lane");
+        let prompts: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+        let ctx = ParseContext {
+            lane: &lane,
+            role_prompts: &prompts,
+        };
+        let text = "## Agent A1: Parser\n\n### Deliverables\n\n- src/parser.rs\n- src/lexer.rs\n\n\
+            ### Proof artifacts\n\n- path: proof/always.json | kind: replay-summary\n\
+            - path: proof/live.json | required-for: pilot-live\n\n\
+            ### Prompt\n```text\nFile ownership:\n- src/parser.rs\n- src/lexer.rs\n- proof/always.json\n- proof/live.json\n```\n";
+        let plan = parse_wave(text, "docs/plans/waves/wave-2.md", &ctx)
+            .expect("parses")
+            .plan;
+        let exists = |p: &str| p == "src/parser.rs";
+        let problems = missing_files(&plan, &exists);
+        let found: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p.path.as_str(), p.title.as_str()))
+            .collect();
+        // The live artifact is required only for a `pilot-live` promotion, which A1 has not.
+        assert_eq!(
+            found,
+            [
+                ("src/lexer.rs", "missing deliverable"),
+                ("proof/always.json", "missing proof artifact")
+            ]
+        );
+        assert!(problems[1].message.contains("(replay-summary)"));
+        assert!(problems[0].message.contains("docs/plans/waves/wave-2.md"));
+    }
+
+    #[test]
     fn gate_rows_follow_the_gate_order_and_mark_advisory_failures() {
         let snapshot = serde_json::json!({
             "contQaGate": {"ok": false, "statusCode": "missing-verdict", "agentId": "A0", "detail": "no verdict"},
