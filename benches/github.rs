@@ -23,6 +23,7 @@ fn big_report(agents: usize) -> WaveReport {
                 status_code: "missing-proof".into(),
                 agent_id: Some(format!("A{i}")),
                 detail: "detail text".into(),
+                advisory: false,
             })
             .collect(),
         blockers: (0..agents / 2)
@@ -57,6 +58,8 @@ fn big_report(agents: usize) -> WaveReport {
             runner_version: "0.1.0".into(),
         },
         details_url: None,
+        note: None,
+        stale_by: None,
     }
 }
 

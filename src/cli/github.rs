@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::{CliError, ErrorKind, output};
+use crate::engine::reducer::{self, WaveInputs};
 use crate::exit::Code;
 use crate::github::GithubError;
 use crate::github::actions;
@@ -15,8 +16,13 @@ use crate::github::client::{
 use crate::github::ingest::{self, IngestPolicy, Target};
 use crate::github::publish::{self, Destination};
 use crate::github::report::{self, ReportState, Stamp, WaveReport};
+use crate::github::verdict::{self, EngineView};
+use crate::plan::WavePlan;
 use crate::render::github as text;
 use crate::settings::Settings;
+use crate::store::StreamId;
+
+use super::control;
 
 /// Arguments of `wave github`.
 #[derive(Debug, Args)]
@@ -36,9 +42,9 @@ enum GithubCommand {
 /// Arguments of `wave github report`.
 #[derive(Debug, Args)]
 struct ReportArgs {
-    /// Lane.
-    #[arg(long, default_value = "main")]
-    lane: String,
+    /// Lane (default: the config's `defaultLane`, else `main`).
+    #[arg(long)]
+    lane: Option<String>,
     /// Wave number.
     #[arg(long)]
     wave: u32,
@@ -51,13 +57,19 @@ struct ReportArgs {
     /// Repository `owner/name` (default: $GITHUB_REPOSITORY).
     #[arg(long)]
     repo: Option<String>,
-    /// The report to publish, as `WaveReport` JSON (see docs/github.md).
+    /// Publish this `WaveReport` JSON instead of reading the wave's state (see docs/github.md).
     #[arg(long, value_name = "PATH", conflicts_with = "status_json")]
     report_json: Option<PathBuf>,
-    /// Build the report from `wave control status --json` output.
+    /// Build the report from `wave control status --json` output instead of reading the
+    /// wave's state.
     #[arg(long, value_name = "PATH")]
     status_json: Option<PathBuf>,
-    /// Plan hash for the verdict stamp (default: sha256 of the wave file).
+    /// Report a runner or infrastructure failure (`infra: TEXT`) instead of a verdict, e.g.
+    /// when `wave launch` itself crashed.
+    #[arg(long, value_name = "TEXT")]
+    infra_error: Option<String>,
+    /// Plan hash for the verdict stamp (default: sha256 of the wave file, the role prompts it
+    /// imports and wave.config.json).
     #[arg(long)]
     plan_hash: Option<String>,
     /// Print every request that would be sent; send none.
@@ -129,16 +141,8 @@ fn mask_secrets(settings: &Settings) -> Result<(), CliError> {
     if !settings.github_actions {
         return Ok(());
     }
-    for key in [
-        "GITHUB_TOKEN",
-        "WAVE_GITHUB_TOKEN",
-        "WAVE_GITHUB_APP_PRIVATE_KEY",
-    ] {
-        if let Some(secret) = settings.env.get(key) {
-            for line in actions::add_mask(secret) {
-                output::eprint_line(&line);
-            }
-        }
+    for line in actions::mask_vars([], |name| settings.env.get(name)) {
+        output::eprint_line(&line);
     }
     Ok(())
 }
@@ -167,20 +171,77 @@ fn split_repo(repo: &str) -> Result<(String, String), CliError> {
     }
 }
 
-fn plan_hash(settings: &Settings, wave: u32) -> String {
-    let path = settings
-        .repo_root
-        .join(format!("docs/plans/waves/wave-{wave}.md"));
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            use sha2::{Digest, Sha256};
-            hex::encode(Sha256::digest(&bytes))
-                .chars()
-                .take(12)
-                .collect()
-        }
-        Err(_) => "unknown".to_owned(),
-    }
+/// The wave's plan, when the lane loads and the wave parses.
+fn load_plan(settings: &Settings, lane: &str, wave: u32) -> Option<WavePlan> {
+    let plans = crate::plan::load_lane(&settings.repo_root, Some(lane)).ok()?;
+    plans.waves.into_iter().find(|w| w.wave == u64::from(wave))
+}
+
+/// The plan hash of the stamp: the wave file, the role prompts it imports and
+/// wave.config.json. Without a plan that parses, the wave file at its default place and the
+/// config.
+fn plan_hash(settings: &Settings, plan: Option<&WavePlan>, wave: u32) -> String {
+    let paths = match plan {
+        Some(plan) => verdict::plan_files(plan),
+        None => vec![
+            format!("docs/plans/waves/wave-{wave}.md"),
+            "wave.config.json".to_owned(),
+        ],
+    };
+    let contents: Vec<(String, Option<Vec<u8>>)> = paths
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(settings.repo_root.join(&p)).ok();
+            (p, bytes)
+        })
+        .collect();
+    let files: Vec<(&str, Option<&[u8]>)> = contents
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_deref()))
+        .collect();
+    verdict::plan_hash(&files)
+}
+
+/// Reads the wave's state from the store and builds its report from the engine's records.
+fn report_from_store(
+    settings: &Settings,
+    lane: &str,
+    wave: u32,
+    plan: Option<&WavePlan>,
+    stamp: Stamp,
+) -> Result<WaveReport, CliError> {
+    let now = jiff::Timestamp::now();
+    let now_text = crate::event::time::format(now);
+    let layout = control::Layout::read(&settings.repo_root, Some(lane.to_owned()))?;
+    let roster = layout.roster(u64::from(wave))?;
+    let store = control::open_store(settings, &layout)?;
+    let coordination =
+        control::read_records(&*store, &StreamId::coordination(lane, wave), &now_text)?;
+    let dependencies = control::read_dependencies(&*store, &now_text)?;
+    let log = control::read_control(&*store, lane, wave)?;
+    let control_state = log.materialize();
+    let envelopes = control::read_envelopes(&*store, lane, wave, &roster)?;
+    let inputs = WaveInputs {
+        lane,
+        wave: u64::from(wave),
+        roster: &roster,
+        coordination: &coordination,
+        dependencies: &dependencies,
+        control: &control_state,
+        envelopes: &envelopes,
+        now_ms: now.as_millisecond(),
+    };
+    let status = reducer::reduce(&inputs);
+    let root = settings.repo_root.clone();
+    let exists = move |path: &str| root.join(path).exists();
+    Ok(verdict::from_engine(&EngineView {
+        status: &status,
+        log: &log,
+        control: &control_state,
+        plan,
+        exists: &exists,
+        stamp,
+    }))
 }
 
 fn event_payload(settings: &Settings) -> Option<Value> {
@@ -189,13 +250,19 @@ fn event_payload(settings: &Settings) -> Option<Value> {
     serde_json::from_str(&text).ok()
 }
 
-fn load_report(settings: &Settings, args: &ReportArgs, sha: &str) -> Result<WaveReport, CliError> {
+fn load_report(
+    settings: &Settings,
+    args: &ReportArgs,
+    lane: &str,
+    sha: &str,
+) -> Result<WaveReport, CliError> {
+    let plan = load_plan(settings, lane, args.wave);
     let stamp = Stamp {
         commit: sha.to_owned(),
         plan_hash: args
             .plan_hash
             .clone()
-            .unwrap_or_else(|| plan_hash(settings, args.wave)),
+            .unwrap_or_else(|| plan_hash(settings, plan.as_ref(), args.wave)),
         runner_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     let mut report = if let Some(path) = &args.report_json {
@@ -208,15 +275,24 @@ fn load_report(settings: &Settings, args: &ReportArgs, sha: &str) -> Result<Wave
         report::from_control_status(&read_json(path)?, stamp.clone())
             .map_err(|e| CliError::user(format!("{}: {e}", path.display())))?
     } else {
-        return Err(CliError::usage(
-            "say what to publish: --report-json PATH or --status-json PATH",
-        )
-        .hint("`wave control status --lane L --wave N --json > status.json` makes the latter"));
+        match report_from_store(settings, lane, args.wave, plan.as_ref(), stamp.clone()) {
+            Ok(report) => report,
+            // The state could not be read: that is the runner's failure, never a verdict.
+            Err(e) if e.kind == ErrorKind::Internal => {
+                output::eprint_line(&format!("warning: {}", e.message));
+                infra_report(lane, args.wave, stamp.clone(), &e.message)
+            }
+            Err(e) => return Err(e),
+        }
     };
-    if report.lane != args.lane || report.wave != args.wave {
+    if let Some(text) = &args.infra_error {
+        report.state = ReportState::InfraError;
+        report.infra_error = Some(text.clone());
+    }
+    if report.lane != lane || report.wave != args.wave {
         return Err(CliError::user(format!(
-            "the report is for {}/{} but --lane/--wave say {}/{}",
-            report.lane, report.wave, args.lane, args.wave
+            "the report is for {}/{} but --lane/--wave say {lane}/{}",
+            report.lane, report.wave, args.wave
         )));
     }
     if report.stamp.commit.is_empty() {
@@ -237,6 +313,26 @@ fn load_report(settings: &Settings, args: &ReportArgs, sha: &str) -> Result<Wave
         report.details_url = Some(format!("{server}/{repo}/actions/runs/{run}"));
     }
     Ok(report)
+}
+
+/// A report that says only that the runner failed.
+fn infra_report(lane: &str, wave: u32, stamp: Stamp, message: &str) -> WaveReport {
+    WaveReport {
+        lane: lane.to_owned(),
+        wave,
+        state: ReportState::InfraError,
+        infra_error: Some(message.to_owned()),
+        gates: Vec::new(),
+        blockers: Vec::new(),
+        requests: Vec::new(),
+        agents: Vec::new(),
+        problems: Vec::new(),
+        retry_targets: Vec::new(),
+        stamp,
+        details_url: None,
+        note: None,
+        stale_by: None,
+    }
 }
 
 fn credentials(settings: &Settings) -> Result<Credentials, CliError> {
@@ -325,7 +421,11 @@ fn report_cmd(settings: &Settings, args: ReportArgs) -> Result<Code, CliError> {
             .or_else(|| p.pointer("/issue/number"))
             .and_then(Value::as_u64)
     });
-    let report = load_report(settings, &args, &sha)?;
+    let lane = match &args.lane {
+        Some(lane) => lane.clone(),
+        None => control::Layout::read(&settings.repo_root, None)?.lane,
+    };
+    let report = load_report(settings, &args, &lane, &sha)?;
     let dest = Destination {
         owner: owner.clone(),
         repo: name.clone(),

@@ -11,6 +11,7 @@ use crate::engine::gates::CoordinationFacts;
 use crate::engine::reducer::{self, WaveInputs};
 use crate::event::time;
 use crate::exit::Code;
+use crate::github::actions;
 use crate::plan::{self, ExecutorId, LaneProfile, PlanError, WavePlan};
 use crate::run::executor::dryrun::{self, DryRunError, DryRunOptions};
 use crate::run::executor::preview::CredentialRef;
@@ -155,6 +156,12 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
     let root = std::path::absolute(&settings.repo_root)?;
     let plans = plan::load_lane(&root, args.lane.as_deref()).map_err(plan_error)?;
     if !plans.is_valid() {
+        if settings.github_actions {
+            for d in plans.errors() {
+                let line = actions::error(&d.file, Some(d.line), Some("wave plan"), &d.message);
+                output::eprint_line(&line);
+            }
+        }
         return Err(plan_error(PlanError::Invalid(plans.findings)).hint(
             "every wave of the lane must be valid before any is launched; see `wave plan validate`",
         ));
@@ -446,6 +453,20 @@ fn launch_real(
         let _ = ci;
         output::eprint_line(line);
     };
+    let in_actions = settings.github_actions;
+    if in_actions {
+        let names: Vec<&str> = scrub.iter().map(String::as_str).collect();
+        for line in actions::mask_vars(names, |name| settings.env.get(name)) {
+            output::eprint_line(&line);
+        }
+    }
+    let agent_log = move |agent: &str, log: &std::path::Path| {
+        if in_actions {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let nonce = format!("{}:{}", std::process::id(), log.display());
+            output::eprint_line(&actions::agent_output(agent, &text, &nonce));
+        }
+    };
     let cfg = LaunchConfig {
         repo_root: root,
         lane,
@@ -465,6 +486,7 @@ fn launch_real(
         facts: &facts,
         rerun: &rerun,
         progress: &progress,
+        agent_log: &agent_log,
     };
     let outcome = launch::run(&cfg, &*store).map_err(|e| {
         CliError::from_error(ErrorKind::Internal, &e, Code::INTERNAL)

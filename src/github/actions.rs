@@ -41,6 +41,46 @@ pub fn add_mask(secret: &str) -> Vec<String> {
     lines
 }
 
+/// Environment variables whose values are secrets wherever the runner meets them.
+pub const SECRET_VARS: [&str; 4] = [
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "WAVE_GITHUB_TOKEN",
+    "WAVE_GITHUB_APP_PRIVATE_KEY",
+];
+
+/// `::add-mask::` lines for the values of the named variables that are set (the
+/// [`SECRET_VARS`] and any extra names, e.g. the credential variables of wave.config.json).
+/// Each name counts once; unset and empty values mask nothing.
+pub fn mask_vars<'n>(
+    extra: impl IntoIterator<Item = &'n str>,
+    lookup: impl Fn(&str) -> Option<&'n str>,
+) -> Vec<String> {
+    let mut names: Vec<&str> = SECRET_VARS.to_vec();
+    for name in extra {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+        .into_iter()
+        .filter_map(lookup)
+        .flat_map(add_mask)
+        .collect()
+}
+
+/// An agent's echoed output: a collapsible group named after the agent, holding the text
+/// between `::stop-commands::` and its resume line, so nothing the agent printed runs as a
+/// workflow command.
+pub fn agent_output(agent: &str, text: &str, nonce: &str) -> String {
+    let mut out = group(agent);
+    out.push('\n');
+    out.push_str(&without_commands(text, nonce));
+    out.push('\n');
+    out.push_str(&endgroup());
+    out
+}
+
 /// Opens a collapsible group in the log.
 pub fn group(title: &str) -> String {
     format!("::group::{}", escape_data(title))
@@ -156,6 +196,26 @@ mod tests {
         assert_eq!(add_mask("s3cret"), vec!["::add-mask::s3cret"]);
         assert_eq!(add_mask("a\nb").len(), 3);
         assert!(add_mask("").is_empty());
+    }
+
+    #[test]
+    fn agent_output_is_grouped_and_inert() {
+        let out = agent_output("A1", "::error::boom\ndone", "n");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.first(), Some(&"::group::A1"));
+        assert!(lines[1].starts_with("::stop-commands::wave-"));
+        assert_eq!(&lines[2..4], ["::error::boom", "done"]);
+        let token = lines[1].trim_start_matches("::stop-commands::");
+        assert_eq!(lines[4], format!("::{token}::"));
+        assert_eq!(lines.last(), Some(&"::endgroup::"));
+    }
+
+    #[test]
+    fn masks_known_and_extra_secret_variables_once() {
+        let env = [("GITHUB_TOKEN", "ghs_1"), ("API_KEY", "k2"), ("EMPTY", "")];
+        let lookup = |name: &str| env.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let lines = mask_vars(["API_KEY", "GITHUB_TOKEN", "EMPTY", "UNSET"], lookup);
+        assert_eq!(lines, ["::add-mask::ghs_1", "::add-mask::k2"]);
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! GitHub: the API client, check runs, comments, webhook-event ingestion and Actions plumbing.
 //!
 //! Owns: every call to GitHub and every write to the Actions runner's files and workflow
-//! commands. Must not: decide anything; its surfaces are projections of the engine's verdicts,
-//! handed in as a plain [`report::WaveReport`]. octocrab types never leave [`client`].
+//! commands. Must not: evaluate a gate or decide closure; its surfaces are projections of the
+//! engine's recorded verdicts ([`verdict`] reads them into a plain [`report::WaveReport`]).
+//! octocrab types never leave [`client`].
 //!
 //! | module | owns |
 //! |---|---|
 //! | [`report`] | the [`report::WaveReport`] input view and its adapter from `wave control status --json` |
+//! | [`verdict`] | the report built from the engine's recorded state (the verdict mapping) and the plan hash |
 //! | [`client`] | the [`client::Api`] trait, the octocrab transport (auth, headers, retries, rate limits) and the dry-run transport |
 //! | [`publish`] | idempotent publishing: lookup before every create, edit in place, write budget |
 //! | [`ingest`] | event payloads → authorized, sanitized human-feedback / rerun / resolve records |
@@ -21,6 +23,7 @@ pub mod ingest;
 pub mod publish;
 pub mod report;
 pub mod sanitize;
+pub mod verdict;
 
 use crate::store::StoreError;
 

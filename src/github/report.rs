@@ -13,7 +13,8 @@ use serde_json::Value;
 pub enum ReportState {
     /// Closure passed: every gate passes and the wave is closed with proof.
     Passed,
-    /// Waiting on a human: an open clarification or human-input request blocks closure.
+    /// Waiting on a human: an open blocking request only a person can answer (human input,
+    /// an escalation) stands between the wave and closure.
     AwaitingHuman,
     /// A gate fails (or a blocker stands) and no human is awaited.
     Failed,
@@ -53,6 +54,9 @@ pub struct GateRow {
     /// One-line detail.
     #[serde(default)]
     pub detail: String,
+    /// A failure the gate mode reports without blocking closure (bootstrap mode).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub advisory: bool,
 }
 
 /// An open blocker with its owner.
@@ -169,26 +173,111 @@ pub struct WaveReport {
     /// Where the full report lives (a run URL), pointed at when text is truncated.
     #[serde(default)]
     pub details_url: Option<String>,
+    /// Why the state is what it is, when the gates alone do not say (`attempt 2 running`, `not
+    /// launched yet`, the failures of the last attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The commit that superseded the stamp's commit (a push to the pull request), when the
+    /// verdict is stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_by: Option<String>,
 }
 
 impl WaveReport {
-    /// The first failing gate, if any.
+    /// The first gate that fails and blocks closure, if any (advisory failures never block).
     pub fn first_failing_gate(&self) -> Option<&GateRow> {
-        self.gates.iter().find(|g| !g.ok)
+        self.gates.iter().find(|g| !g.ok && !g.advisory)
     }
 }
 
 /// Task states that still need someone to act.
 const OPEN_TASK_STATES: [&str; 4] = ["open", "input-required", "working", "blocked"];
-/// Task types a human answers.
-const HUMAN_TASK_TYPES: [&str; 3] = ["clarification", "human-input", "escalation"];
+/// Task types a person can answer with `/wave answer`.
+const ANSWERABLE_TASK_TYPES: [&str; 3] = ["clarification", "human-input", "escalation"];
+/// Task types that wait on a person by definition.
+const HUMAN_TASK_TYPES: [&str; 2] = ["human-input", "escalation"];
+
+/// The fields of one control-plane task the report reads, from either the reducer or its JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskFacts<'t> {
+    /// Task id.
+    pub id: &'t str,
+    /// Task type (`clarification`, `human-input`, `blocker`, …).
+    pub kind: &'t str,
+    /// Task state (`open`, `working`, `resolved`, …).
+    pub state: &'t str,
+    /// Title (the question, for requests).
+    pub title: &'t str,
+    /// Detail.
+    pub detail: &'t str,
+    /// The agent that owns (asked) it.
+    pub owner: Option<&'t str>,
+    /// The agent it is assigned to.
+    pub assignee: Option<&'t str>,
+    /// Whether it blocks closure.
+    pub blocking: bool,
+    /// Whether the control plane says a person must act.
+    pub needs_human: bool,
+}
+
+/// Open blockers and answerable requests of a wave's tasks, and whether a person is awaited.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskSummary {
+    /// Open blocking tasks with their owners.
+    pub blockers: Vec<Blocker>,
+    /// Open tasks a person can answer (clarifications, human input, escalations).
+    pub requests: Vec<HumanRequest>,
+    /// True when an open blocking task waits on a person: human input, an escalation, or a
+    /// task the control plane marks `needsHuman`. An open clarification no one escalated to a
+    /// person is answerable but does not make the wave wait on one: its gate fails instead.
+    pub awaits_human: bool,
+}
+
+/// Sorts tasks into blockers and requests (the rule both report adapters share).
+pub fn summarize_tasks<'t>(tasks: impl IntoIterator<Item = TaskFacts<'t>>) -> TaskSummary {
+    let mut out = TaskSummary::default();
+    for task in tasks {
+        if !OPEN_TASK_STATES.contains(&task.state) {
+            continue;
+        }
+        let human = task.needs_human || HUMAN_TASK_TYPES.contains(&task.kind);
+        let answerable = human || ANSWERABLE_TASK_TYPES.contains(&task.kind);
+        if answerable && task.state != "working" {
+            out.requests.push(HumanRequest {
+                id: task.id.to_owned(),
+                kind: task.kind.to_owned(),
+                agent_id: task.owner.map(str::to_owned),
+                question: task.title.to_owned(),
+                context: task.detail.to_owned(),
+            });
+        }
+        if task.blocking {
+            out.awaits_human |= human && task.state != "working";
+            let owner = if human {
+                Some("human")
+            } else if answerable {
+                task.assignee.or(Some("human"))
+            } else {
+                task.assignee.or(task.owner)
+            };
+            out.blockers.push(Blocker {
+                id: task.id.to_owned(),
+                kind: task.kind.to_owned(),
+                owner: owner.map(str::to_owned),
+                detail: task.title.to_owned(),
+            });
+        }
+    }
+    out
+}
 
 /// Builds a report from `wave control status --json` output (upstream's field names).
 ///
 /// The status view carries no gate table, so gates stay empty and the state follows the
 /// status's `closureState` and `executionState`: `passed` → passed; an active attempt →
-/// running; blocked with an open human request → awaiting a human; blocked otherwise → failed
-/// (the blocking edge is named as the failing gate); anything else → running.
+/// running; blocked with an open blocking task that waits on a person (human input, an
+/// escalation, `needsHuman`) → awaiting a human; blocked otherwise → failed (the blocking edge
+/// is named as the failing gate); anything else → running.
 pub fn from_control_status(status: &Value, stamp: Stamp) -> Result<WaveReport, String> {
     let obj = status
         .as_object()
@@ -208,41 +297,24 @@ pub fn from_control_status(status: &Value, stamp: Stamp) -> Result<WaveReport, S
 
     let empty = Vec::new();
     let tasks = obj.get("tasks").and_then(Value::as_array).unwrap_or(&empty);
-    let mut blockers = Vec::new();
-    let mut requests = Vec::new();
-    for task in tasks {
-        let state = text(task.get("state"));
-        if !OPEN_TASK_STATES.contains(&state.as_str()) {
-            continue;
-        }
-        let kind = text(task.get("taskType"));
-        let id = text(task.get("taskId"));
-        let blocking = task.get("blocking").and_then(Value::as_bool) == Some(true);
-        let human = HUMAN_TASK_TYPES.contains(&kind.as_str())
-            || task.get("needsHuman").and_then(Value::as_bool) == Some(true);
-        if human && state != "working" {
-            requests.push(HumanRequest {
-                id: id.clone(),
-                kind: kind.clone(),
-                agent_id: opt_text(task.get("ownerAgentId")),
-                question: text(task.get("title")),
-                context: text(task.get("detail")),
-            });
-        }
-        if blocking {
-            let owner = if human {
-                Some("human".to_owned())
-            } else {
-                opt_text(task.get("assigneeAgentId")).or_else(|| opt_text(task.get("ownerAgentId")))
-            };
-            blockers.push(Blocker {
-                id,
-                kind,
-                owner,
-                detail: text(task.get("title")),
-            });
-        }
+    fn str_of<'v>(task: &'v Value, key: &str) -> Option<&'v str> {
+        task.get(key).and_then(Value::as_str)
     }
+    let TaskSummary {
+        blockers,
+        requests,
+        awaits_human,
+    } = summarize_tasks(tasks.iter().map(|task| TaskFacts {
+        id: str_of(task, "taskId").unwrap_or_default(),
+        kind: str_of(task, "taskType").unwrap_or_default(),
+        state: str_of(task, "state").unwrap_or_default(),
+        title: str_of(task, "title").unwrap_or_default(),
+        detail: str_of(task, "detail").unwrap_or_default(),
+        owner: str_of(task, "ownerAgentId"),
+        assignee: str_of(task, "assigneeAgentId"),
+        blocking: task.get("blocking").and_then(Value::as_bool) == Some(true),
+        needs_human: task.get("needsHuman").and_then(Value::as_bool) == Some(true),
+    }));
 
     let agents = obj
         .get("logicalAgents")
@@ -265,7 +337,7 @@ pub fn from_control_status(status: &Value, stamp: Stamp) -> Result<WaveReport, S
         ReportState::Passed
     } else if execution == "active" {
         ReportState::Running
-    } else if closure == "blocked" && !requests.is_empty() {
+    } else if closure == "blocked" && awaits_human {
         ReportState::AwaitingHuman
     } else if closure == "blocked" {
         let kind = edge
@@ -278,6 +350,7 @@ pub fn from_control_status(status: &Value, stamp: Stamp) -> Result<WaveReport, S
             status_code: "blocked".to_owned(),
             agent_id: edge.and_then(|e| opt_text(e.get("agentId"))),
             detail: edge.map(|e| text(e.get("detail"))).unwrap_or_default(),
+            advisory: false,
         });
         ReportState::Failed
     } else {
@@ -297,6 +370,8 @@ pub fn from_control_status(status: &Value, stamp: Stamp) -> Result<WaveReport, S
         retry_targets: Vec::new(),
         stamp,
         details_url: None,
+        note: None,
+        stale_by: None,
     })
 }
 

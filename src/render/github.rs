@@ -124,20 +124,29 @@ pub fn title(report: &WaveReport) -> String {
         ReportState::Passed => "closed: every gate passes".to_owned(),
         ReportState::AwaitingHuman => {
             let n = report.requests.len();
+            let gate = match report.first_failing_gate() {
+                Some(g) if g.status_code.is_empty() => format!(" ({})", g.name),
+                Some(g) => format!(" ({}: {})", g.name, g.status_code),
+                None => String::new(),
+            };
             format!(
-                "waiting on a human: {n} open request{}",
+                "waiting on a human: {n} open request{}{gate}",
                 if n == 1 { "" } else { "s" }
             )
         }
         ReportState::Failed => match report.first_failing_gate() {
             Some(gate) if gate.status_code.is_empty() => format!("failing gate: {}", gate.name),
             Some(gate) => format!("failing gate: {} ({})", gate.name, gate.status_code),
-            None => match report.blockers.first() {
-                Some(b) => format!("blocked: {}", b.kind),
-                None => "failed".to_owned(),
+            None => match (report.blockers.first(), &report.note) {
+                (Some(b), _) => format!("blocked: {}", b.kind),
+                (None, Some(note)) => format!("failed: {note}"),
+                (None, None) => "failed".to_owned(),
             },
         },
-        ReportState::Running => "running".to_owned(),
+        ReportState::Running => match &report.note {
+            Some(note) => format!("running: {note}"),
+            None => "running".to_owned(),
+        },
         ReportState::InfraError => format!(
             "infra: {}",
             report
@@ -186,6 +195,7 @@ pub fn summary_markdown(report: &WaveReport) -> String {
         check_run_name(&report.lane, report.wave),
         title(report)
     );
+    stale_line(&mut out, report);
     gate_table(&mut out, report);
     blockers_section(&mut out, report);
     requests_section(&mut out, report);
@@ -229,6 +239,7 @@ pub fn sticky_comment(report: &WaveReport) -> String {
         check_run_name(&report.lane, report.wave),
         title(report)
     );
+    stale_line(&mut out, report);
     gate_table(&mut out, report);
     blockers_section(&mut out, report);
     requests_section(&mut out, report);
@@ -259,7 +270,7 @@ pub fn request_comment(
     for line in neutralize(&request.question).lines() {
         let _ = writeln!(out, "> {line}");
     }
-    if !request.context.trim().is_empty() {
+    if !request.context.trim().is_empty() && request.context.trim() != request.question.trim() {
         let _ = writeln!(out, "\n{}", neutralize(&request.context));
     }
     let _ = writeln!(
@@ -307,6 +318,7 @@ pub fn step_summary(report: &WaveReport) -> String {
         check_run_name(&report.lane, report.wave),
         title(report)
     );
+    stale_line(&mut out, report);
     gate_table(&mut out, report);
     blockers_section(&mut out, report);
     stamp_line(&mut out, report);
@@ -337,6 +349,18 @@ fn full_report_pointer(report: &WaveReport) -> String {
     }
 }
 
+/// Says when the verdict no longer describes the pull request's head.
+fn stale_line(out: &mut String, report: &WaveReport) {
+    if let Some(after) = &report.stale_by {
+        let _ = writeln!(
+            out,
+            "> ⚠️ Stale: this verdict is for commit `{}`; the pull request has moved to `{}`.\n",
+            inline(&report.stamp.commit),
+            inline(after)
+        );
+    }
+}
+
 fn gate_table(out: &mut String, report: &WaveReport) {
     if report.gates.is_empty() {
         let _ = writeln!(out, "_No gate results yet._\n");
@@ -349,7 +373,11 @@ fn gate_table(out: &mut String, report: &WaveReport) {
             out,
             "| {} | {} | {} | {} | {} |",
             cell(&gate.name),
-            if gate.ok { "✅ pass" } else { "❌ fail" },
+            match (gate.ok, gate.advisory) {
+                (true, _) => "✅ pass",
+                (false, true) => "⚠️ advisory",
+                (false, false) => "❌ fail",
+            },
             cell(&gate.status_code),
             cell(gate.agent_id.as_deref().unwrap_or("")),
             cell(&gate.detail)
@@ -380,7 +408,7 @@ fn requests_section(out: &mut String, report: &WaveReport) {
     if report.requests.is_empty() {
         return;
     }
-    let _ = writeln!(out, "### Waiting on a human\n");
+    let _ = writeln!(out, "### Open questions\n");
     for r in &report.requests {
         let _ = writeln!(
             out,
@@ -481,6 +509,7 @@ mod tests {
                     status_code: "pass".into(),
                     agent_id: None,
                     detail: String::new(),
+                    advisory: false,
                 },
                 GateRow {
                     name: "contQaGate".into(),
@@ -488,6 +517,7 @@ mod tests {
                     status_code: "missing-verdict".into(),
                     agent_id: Some("A0".into()),
                     detail: "no | verdict".into(),
+                    advisory: false,
                 },
             ],
             blockers: vec![Blocker {
@@ -522,6 +552,8 @@ mod tests {
                 runner_version: "0.1.0".into(),
             },
             details_url: None,
+            note: None,
+            stale_by: None,
         }
     }
 
@@ -547,6 +579,37 @@ mod tests {
         let mut r = report(ReportState::InfraError);
         r.infra_error = Some("executor crashed".into());
         assert_eq!(title(&r), "infra: executor crashed");
+        assert_eq!(
+            title(&report(ReportState::AwaitingHuman)),
+            "waiting on a human: 1 open request (contQaGate: missing-verdict)"
+        );
+        let mut r = report(ReportState::Running);
+        assert_eq!(title(&r), "running");
+        r.note = Some("attempt 2 running".into());
+        assert_eq!(title(&r), "running: attempt 2 running");
+        let mut r = report(ReportState::Failed);
+        r.gates.clear();
+        r.blockers.clear();
+        r.note = Some("timeout-no-status".into());
+        assert_eq!(title(&r), "failed: timeout-no-status");
+    }
+
+    #[test]
+    fn stale_verdicts_and_advisory_gates_are_shown() {
+        let mut r = report(ReportState::Passed);
+        r.stale_by = Some("beef".into());
+        r.gates[1].ok = false;
+        r.gates[1].advisory = true;
+        assert_eq!(title(&r), "closed: every gate passes");
+        let view = check_run(&r);
+        assert!(
+            view.summary
+                .contains("the pull request has moved to `beef`"),
+            "{}",
+            view.summary
+        );
+        assert!(view.summary.contains("| contQaGate | ⚠️ advisory |"));
+        assert!(sticky_comment(&r).contains("Stale"));
     }
 
     #[test]

@@ -118,6 +118,8 @@ pub struct LaunchConfig<'a> {
     pub rerun: &'a dyn Fn(u64) -> Option<(String, Vec<String>)>,
     /// Progress line sink.
     pub progress: &'a dyn Fn(&str),
+    /// Called with each finished agent's id and log file (echoes the log under CI).
+    pub agent_log: &'a dyn Fn(&str, &Path),
 }
 
 /// The result of one wave.
@@ -728,6 +730,7 @@ impl WaveRun<'_, '_> {
                 code.map(|c| format!(" (exit {c})")).unwrap_or_default(),
                 f.elapsed.as_millis()
             ));
+            (self.cfg.agent_log)(&j.agent_id, &j.process.log_path);
             let log_rel = rel(self.cfg.repo_root, &j.process.log_path);
             if let Some(fail) = Failure::from_process(&j.agent_id, end, Some(&log_rel)) {
                 failures.push(fail);
