@@ -2,6 +2,7 @@
 //!
 //! Runs over the in-tree fixture repository and, when present, the shared corpus repository
 //! (`$WAVE_SHARED_DIR`, else `../shared`).
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)] // tests read the environment and print freely
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,7 @@
 //! Plan layer benchmarks: parsing and validating every corpus plan (in memory), and loading a
 //! whole lane from disk. The corpus is `../shared` (or `$WAVE_SHARED_DIR`); without it the
 //! in-memory benches use the edge-case fixtures and the lane bench measures the error path.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)] // tests read the environment and print freely
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 //! ingested from a real `issue_comment` payload, the next launch closing the wave, and the
 //! same check run turning green. Also: a push marking the old verdict stale, the plan hash of
 //! the stamp, and the Actions plumbing of `wave launch`.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)] // tests read the environment and print freely
 
 mod common;
 #[path = "support/fake_github/mod.rs"]
@@ -386,7 +387,10 @@ fn launch_report_answer_relaunch_report_turns_the_same_check_run_green() {
     assert_eq!(new["state"], "running");
     assert_eq!(new["published"]["checkRun"], "created");
     assert_eq!(new["published"]["conclusion"], Value::Null);
-    assert_eq!(new["published"]["writes"], 2, "new check run + sticky comment");
+    assert_eq!(
+        new["published"]["writes"], 2,
+        "new check run + sticky comment"
+    );
     let runs = check_runs(&fake);
     assert_eq!(runs.len(), 2);
     let newest = runs

@@ -1,5 +1,6 @@
 //! `wave github report` against a stateful fake GitHub that validates every request and
 //! response against GitHub's official OpenAPI description.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)] // tests read the environment and print freely
 
 mod common;
 #[path = "support/fake_github/mod.rs"]

@@ -1,6 +1,7 @@
 //! Real `wave launch` runs with real processes (the local executor, fake agents through
 //! `--force-executor command:<program>`, a hanging stand-in for an agent CLI), each in a scratch
 //! git repository.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)] // tests read the environment and print freely
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The state branch through the `wave` binary against real git servers on loopback: concurrent
 //! writers, a writer killed mid-push, a refused token, and a remote that goes away and comes
 //! back. The servers are started and stopped here; nothing uses `file://`.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)] // tests read the environment and print freely
 
 mod common;
 #[path = "support/gitserver.rs"]

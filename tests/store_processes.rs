@@ -3,6 +3,7 @@
 //! The child processes are this test binary itself, re-run on the ignored test
 //! [`child_process_entry`] with its instructions in an environment variable, so no extra
 //! binary is built for the tests.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)] // tests read the environment and print freely
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::OpenOptions;

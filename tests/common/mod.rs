@@ -1,4 +1,5 @@
 //! Helpers shared by integration tests.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
 #![allow(dead_code)]
 
 use std::path::PathBuf;
