@@ -340,8 +340,12 @@ fn an_open_targeted_request_blocks_until_it_is_resolved() {
         "helper-assignment-open"
     );
     assert_eq!(gates["overall"]["gate"], "helperAssignmentBarrier");
-    // Retrying cannot resolve a request: one attempt only.
-    assert_eq!(report["waves"][0]["attempts"], 1);
+    // The retry targets the request's assignee: a closure-only retry (no implementation agent
+    // reruns) whose sweep relaunches A8.
+    assert_eq!(report["waves"][0]["attempts"], 2);
+    let retry = launched(&report, 1);
+    assert!(retry.contains(&"A8".to_owned()), "{retry:?}");
+    assert!(!retry.iter().any(|a| a == "A1" || a == "A2"), "{retry:?}");
     assert_ne!(status(root, "1")["closureState"], "passed");
 
     post(Some("resolved"));
@@ -359,27 +363,28 @@ fn an_open_targeted_request_blocks_until_it_is_resolved() {
     assert_eq!(status(root, "1")["closureState"], "passed");
     // Attempt numbers continue across launches (envelopes are immutable).
     assert!(
-        root.join(".wave/state/main/wave-1/results/attempt-2/A1.json")
+        root.join(".wave/state/main/wave-1/results/attempt-3/A1.json")
             .is_file()
     );
 }
 
+/// The coordination record `id`'s latest status, from `wave coord show`.
+fn record_status(root: &Path, id: &str, now: &str) -> String {
+    let out = wave(
+        root,
+        &["coord", "show", "--wave", "1", "--id", id],
+        &[("WAVE_NOW", now)],
+    );
+    json(&out)["status"].as_str().unwrap_or_default().to_owned()
+}
+
 #[test]
-fn a_clarification_then_human_feedback_block_until_answered() {
+fn a_clarification_is_routed_rerouted_and_escalated_on_an_injected_clock_then_answered() {
     let dir = scenario_repo();
     let root = dir.path();
-    let post = |args: &[&str]| {
-        let mut all = vec!["coord", "post", "--wave", "1", "--agent", "A1"];
-        all.extend_from_slice(args);
-        let out = wave(root, &all, &[]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let launch = || {
+    let forced = fake_agent();
+    // A1 asks, on its first run, which error type src/runner.rs (owned by A2) returns.
+    let launch = |now: &str| {
         let out = wave(
             root,
             &[
@@ -387,55 +392,68 @@ fn a_clarification_then_human_feedback_block_until_answered() {
                 "--wave",
                 "1",
                 "--force-executor",
-                "local",
+                &forced,
                 "--json",
             ],
-            &[],
+            &[("WAVE_TEST_MODE", "clarify"), ("WAVE_NOW", now)],
         );
         (out.status.code(), json(&out))
     };
-    post(&[
-        "--kind",
-        "clarification-request",
-        "--summary",
-        "Which schema version?",
-        "--target",
-        "agent:A8",
-        "--id",
-        "clar-1",
-    ]);
-    let (code, report) = launch();
+    // Routed to the owner of the path it names; the retry relaunches that owner only.
+    let (code, report) = launch("2030-01-01T00:00:00Z");
     assert_eq!(code, Some(43));
-    let gate = &report["waves"][0]["gates"]["clarificationBarrier"];
-    assert_eq!(gate["statusCode"], "clarification-open");
-    // The clarification is escalated to a human; the clarification itself is closed.
-    post(&[
-        "--kind",
-        "human-feedback",
-        "--summary",
-        "Which schema version?",
-        "--id",
-        "hf-1",
-        "--blocking",
-        "true",
-    ]);
-    post(&[
-        "--kind",
-        "clarification-request",
-        "--summary",
-        "Which schema version?",
-        "--target",
-        "agent:A8",
-        "--id",
-        "clar-1",
-        "--status",
-        "resolved",
-    ]);
-    let (code, report) = launch();
+    assert_eq!(launched(&report, 1), ["A2"]);
+    let gates = &report["waves"][0]["gates"];
+    assert_eq!(
+        gates["helperAssignmentBarrier"]["statusCode"],
+        "helper-assignment-open"
+    );
+    assert_eq!(
+        gates["clarificationBarrier"]["statusCode"],
+        "clarification-open"
+    );
+    let now = "2030-01-01T00:01:00Z";
+    assert_eq!(record_status(root, "clar-1", now), "in_progress");
+    assert_eq!(record_status(root, "route-clar-1-1", now), "open");
+    // A2's prompt carried the follow-up in its inbox and the clarification in the summary.
+    let prompt =
+        std::fs::read_to_string(root.join(".tmp/main-wave-launcher/prompts/wave-1-1-a2.prompt.md"))
+            .unwrap();
+    let inbox = prompt.split("Current agent inbox:").nth(1).unwrap();
+    assert!(
+        inbox.contains("id=route-clar-1-1: Clarification follow-up for A1"),
+        "{inbox}"
+    );
+    let summary = prompt.split("Current wave shared summary:").nth(1).unwrap();
+    assert!(summary.contains("- Open clarifications: 1"), "{summary}");
+
+    // Six minutes on, the unacknowledged follow-up is superseded by a second routed cycle.
+    let (code, _) = launch("2030-01-01T00:06:00Z");
+    assert_eq!(code, Some(43));
+    let now = "2030-01-01T00:07:00Z";
+    assert_eq!(record_status(root, "route-clar-1-1", now), "superseded");
+    assert_eq!(record_status(root, "route-clar-1-2", now), "open");
+
+    // After two routed cycles it goes to a human: a feedback request; no retry can help.
+    let (code, report) = launch("2030-01-01T00:12:00Z");
     assert_eq!(code, Some(43));
     assert_eq!(report["waves"][0]["attempts"], 1);
-    let gate = &report["waves"][0]["gates"]["clarificationBarrier"];
-    assert_eq!(gate["statusCode"], "human-feedback-open");
+    let pending = json(&wave(
+        root,
+        &["feedback", "list", "--wave", "1", "--pending", "--json"],
+        &[("WAVE_NOW", "2030-01-01T00:13:00Z")],
+    ));
+    let pending = pending.as_array().unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let id = pending[0]["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("20300101001200"), "{id}");
+    assert!(id.contains("-main-w1-A1-"), "{id}");
+    assert_eq!(
+        record_status(root, &format!("escalation-{id}"), "2030-01-01T00:13:00Z"),
+        "open"
+    );
+
+    // The answer resolves the request, the escalation, the clarification and its follow-up.
     let out = wave(
         root,
         &[
@@ -444,11 +462,11 @@ fn a_clarification_then_human_feedback_block_until_answered() {
             "--wave",
             "1",
             "--id",
-            "hf-1",
+            &id,
             "--response",
-            "Use v2",
+            "It returns ParseError.",
         ],
-        &[],
+        &[("WAVE_NOW", "2030-01-01T00:13:00Z")],
     );
     assert_eq!(
         out.status.code(),
@@ -456,8 +474,13 @@ fn a_clarification_then_human_feedback_block_until_answered() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (code, _) = launch();
-    assert_eq!(code, Some(0));
+    let now = "2030-01-01T00:13:30Z";
+    for r in ["clar-1", "route-clar-1-2"] {
+        assert_eq!(record_status(root, r, now), "resolved", "{r}");
+    }
+    let (code, report) = launch("2030-01-01T00:14:00Z");
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["waves"][0]["gates"]["overall"]["gate"], "pass");
     assert_eq!(status(root, "1")["closureState"], "passed");
 }
 

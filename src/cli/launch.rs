@@ -376,7 +376,7 @@ fn read_facts(settings: &Settings, lane: &str, wave: u64) -> Result<Coordination
     let layout = Layout::read(&settings.repo_root, Some(lane.to_owned()))?;
     let roster = layout.roster(wave)?;
     let store = open_store(settings, &layout)?;
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let now_text = time::format(now);
     let w32 = u32::try_from(wave).unwrap_or(u32::MAX);
     let coordination = read_records(&*store, &StreamId::coordination(lane, w32), &now_text)?;
@@ -399,6 +399,52 @@ fn read_facts(settings: &Settings, lane: &str, wave: u64) -> Result<Coordination
         &state.dependencies,
         &state.feedback_requests,
     ))
+}
+
+/// Rebuilds the wave's derived coordination state (seeds, triage, human-input clock,
+/// projections) and returns the views prompts embed; a failure is reported and leaves the
+/// prompts as compiled.
+fn refresh_views(
+    settings: &Settings,
+    lane: &str,
+    wave: u64,
+    attempt: u64,
+    closed: bool,
+) -> Option<launch::LiveViews> {
+    let sel = super::coord::WaveSel {
+        lane: Some(lane.to_owned()),
+        wave: u32::try_from(wave).ok()?,
+    };
+    let reason = closed.then(|| format!("Wave {wave} closed in attempt {attempt}."));
+    match super::coord_render::refresh(
+        settings,
+        &sel,
+        i64::try_from(attempt).ok(),
+        reason.as_deref(),
+    ) {
+        Ok(r) => Some(launch::LiveViews {
+            shared_summary: r.shared_summary,
+            inboxes: r.inboxes,
+        }),
+        Err(e) => {
+            output::eprint_line(&format!("warning: coordination state not refreshed: {e}"));
+            None
+        }
+    }
+}
+
+/// True when `command` names an executable file, directly (a path) or in a `PATH` directory.
+fn on_search_path(search_path: &str, command: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if command.contains('/') {
+        return executable(std::path::Path::new(command));
+    }
+    std::env::split_paths(search_path)
+        .filter(|d| !d.as_os_str().is_empty())
+        .any(|d| executable(&d.join(command)))
 }
 
 /// The wave's active rerun request: its id and selected agents.
@@ -440,6 +486,11 @@ fn launch_real(
     let (_, creds) = credentials(&plans.config.raw);
     scrub.extend(creds.into_iter().map(|c| c.env_var));
     let facts = |wave: u64| coordination_facts(settings, &lane.lane, wave);
+    let search_path = settings.env.get("PATH").unwrap_or_default().to_owned();
+    let on_path = move |command: &str| on_search_path(&search_path, command);
+    let coordinate = |wave: u64, attempt: u64, closed: bool| {
+        refresh_views(settings, &lane.lane, wave, attempt, closed)
+    };
     let rerun = |wave: u64| active_rerun(settings, &lane.lane, wave);
     let ci = settings.ci;
     let progress = move |line: &str| {
@@ -465,6 +516,9 @@ fn launch_real(
         facts: &facts,
         rerun: &rerun,
         progress: &progress,
+        clock: settings.clock,
+        coordinate: &coordinate,
+        on_path: &on_path,
     };
     let outcome = launch::run(&cfg, &*store).map_err(|e| {
         CliError::from_error(ErrorKind::Internal, &e, Code::INTERNAL)

@@ -12,7 +12,7 @@
 //! Must not: decide gate verdicts, closure order or exit codes (the engine does: [`gates`],
 //! [`closure`], [`retry::final_outcome`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -36,6 +36,7 @@ use crate::event::control::{ControlEvent, EventDefaults};
 use crate::event::time;
 use crate::plan::matrix::{BenchmarkCatalog, ComponentMatrix, parse_matrix};
 use crate::plan::{Agent, ExecutorId, LaneProfile, WavePlan, roles};
+use crate::settings::Clock;
 use crate::store::{EventStore, Record, ResultKey, StoreError, StreamId};
 
 /// How every agent is run when `--force-executor` is given.
@@ -80,6 +81,23 @@ pub enum LaunchError {
 /// Coordination facts for the gates, read fresh from the store before each evaluation.
 pub type FactsSource<'a> = dyn Fn(u64) -> CoordinationFacts + 'a;
 
+/// The current derived coordination views of a wave (spec §10.2, §10.3), already within their
+/// budgets: what each agent's prompt embeds when it starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveViews {
+    /// The shared summary.
+    pub shared_summary: String,
+    /// Each agent's inbox, by agent id.
+    pub inboxes: BTreeMap<String, String>,
+}
+
+/// Rebuilds a wave's derived coordination state at the launch's clock — seed records,
+/// clarification triage and the human-input clock, appended through the store, then the
+/// projections — for `(wave, attempt, closed)`, and returns the views prompts embed (`None`
+/// when the state could not be read; the caller reports why). `closed` is true once, after
+/// the attempt that closed the wave: the launcher's open request seeds are then resolved.
+pub type CoordinateFn<'a> = dyn Fn(u64, u64, bool) -> Option<LiveViews> + 'a;
+
 /// Everything a launch needs.
 pub struct LaunchConfig<'a> {
     /// Absolute repository root.
@@ -118,6 +136,12 @@ pub struct LaunchConfig<'a> {
     pub rerun: &'a dyn Fn(u64) -> Option<(String, Vec<String>)>,
     /// Progress line sink.
     pub progress: &'a dyn Fn(&str),
+    /// The clock events, envelopes and timers use (the system clock unless injected).
+    pub clock: Clock,
+    /// Derived-state refresh, run before agents start and after they finish.
+    pub coordinate: &'a CoordinateFn<'a>,
+    /// Whether a command (an executor's binary) is on the search path.
+    pub on_path: &'a dyn Fn(&str) -> bool,
 }
 
 /// The result of one wave.
@@ -155,8 +179,8 @@ impl Outcome {
     }
 }
 
-fn now_text() -> String {
-    time::format(jiff::Timestamp::now())
+fn now_text(cfg: &LaunchConfig<'_>) -> String {
+    time::format(cfg.clock.now())
 }
 
 /// Per-agent run facts the dispatcher keeps between attempts.
@@ -245,6 +269,65 @@ fn write_prepared(cfg: &LaunchConfig<'_>, wave: u64) -> Result<(), LaunchError> 
     Ok(())
 }
 
+/// The prepared (dry-run) text of a file of the preparation, by its path under the preparation
+/// directory.
+fn prepared_text<'p>(cfg: &'p LaunchConfig<'_>, rel_path: &str) -> Option<&'p str> {
+    let path = cfg.prepared.dir.join(rel_path);
+    cfg.prepared
+        .files
+        .iter()
+        .find(|f| f.path == path)
+        .map(|f| f.contents.as_str())
+}
+
+/// Replaces the text embedded under `heading` (a fenced markdown block) when it is `old`.
+fn replace_embedded(prompt: &str, heading: &str, old: &str, new: &str) -> String {
+    let fence = format!("{heading}\n```markdown\n");
+    let needle = format!("{fence}{old}");
+    let mut body = new.trim_end_matches('\n').to_owned();
+    if old.ends_with('\n') {
+        body.push('\n');
+    }
+    prompt.replacen(&needle, &format!("{fence}{body}"), 1)
+}
+
+/// The prompt an agent starts with: the compiled prompt with the current shared summary and
+/// its current inbox in place of the preparation's placeholders (spec §9.2 items 5–6).
+fn live_prompt(
+    cfg: &LaunchConfig<'_>,
+    wave: u64,
+    agent: &Agent,
+    views: &LiveViews,
+) -> Option<String> {
+    let prompt = prepared_text(
+        cfg,
+        &format!("prompts/wave-{wave}-{}.prompt.md", agent.slug),
+    )?;
+    let mut text = prompt.to_owned();
+    if let Some(old) = prepared_text(cfg, &format!("inboxes/wave-{wave}/shared-summary.md")) {
+        text = replace_embedded(
+            &text,
+            "Current wave shared summary:",
+            old,
+            &views.shared_summary,
+        );
+    }
+    if let (Some(old), Some(new)) = (
+        prepared_text(cfg, &format!("inboxes/wave-{wave}/{}.md", agent.agent_id)),
+        views.inboxes.get(&agent.agent_id),
+    ) {
+        text = replace_embedded(&text, "Current agent inbox:", old, new);
+    }
+    let old = cfg.prepared.dir.to_string_lossy().into_owned();
+    let new = state_dir(cfg).to_string_lossy().into_owned();
+    let old_rel = rel(cfg.repo_root, &cfg.prepared.dir);
+    let new_rel = rel(cfg.repo_root, &state_dir(cfg));
+    Some(
+        text.replace(&old, &new)
+            .replace(&format!("{old_rel}/"), &format!("{new_rel}/")),
+    )
+}
+
 fn rel(root: &Path, p: &Path) -> String {
     p.strip_prefix(root)
         .unwrap_or(p)
@@ -258,7 +341,7 @@ fn append(
     wave: u64,
     event: Value,
 ) -> Result<(), LaunchError> {
-    let now = jiff::Timestamp::now();
+    let now = cfg.clock.now();
     let defaults = EventDefaults {
         lane: Some(cfg.lane.lane.clone()),
         wave: Some(wave),
@@ -415,6 +498,10 @@ fn job(
         ),
         ("WAVE_EXECUTOR_MODE".into(), executor.as_str().to_owned()),
     ];
+    if cfg.clock.is_injected() {
+        // An injected clock carries on in the agent's own `wave` commands from now.
+        env.push(("WAVE_NOW".into(), now_text(cfg)));
+    }
     let program = match (&cfg.force, executor) {
         (Some(Forced::Command(program)), _) => Program::Direct {
             program: program.clone(),
@@ -606,13 +693,30 @@ impl WaveRun<'_, '_> {
         ));
     }
 
-    /// Launches agents concurrently and records their ends, summaries and envelopes.
+    /// Rebuilds the wave's derived coordination state (triage, timers, projections).
+    fn coordinate(&self) -> Option<LiveViews> {
+        (self.cfg.coordinate)(self.plan.wave, self.attempt, false)
+    }
+
+    /// Launches agents concurrently and records their ends, summaries and envelopes. The
+    /// derived coordination state is rebuilt first (each prompt embeds the current shared
+    /// summary and the agent's inbox) and again once the agents have finished.
     async fn launch(&mut self, ids: &[String]) -> Result<Vec<Failure>, LaunchError> {
+        let views = self.coordinate();
         let mut jobs = Vec::new();
         for id in ids {
             let Some(agent) = self.plan.agent(id) else {
                 continue;
             };
+            if let Some(text) = views
+                .as_ref()
+                .and_then(|v| live_prompt(self.cfg, self.plan.wave, agent, v))
+            {
+                write_file(
+                    &agent_paths(self.cfg, self.plan.wave, agent).prompt,
+                    text.as_bytes(),
+                )?;
+            }
             let executor = self
                 .agents
                 .get(id)
@@ -630,7 +734,7 @@ impl WaveRun<'_, '_> {
                     "entityType": "agent_run", "entityId": run_id, "action": "started",
                     "attempt": self.attempt,
                     "data": {"agentId": id, "attemptNumber": self.attempt,
-                             "executorId": executor.as_str(), "startedAt": now_text()},
+                             "executorId": executor.as_str(), "startedAt": now_text(self.cfg)},
                 }),
             )?;
             let label = match &self.cfg.force {
@@ -647,7 +751,7 @@ impl WaveRun<'_, '_> {
             let Some(agent) = self.plan.agent(&j.agent_id) else {
                 continue;
             };
-            let completed_at = now_text();
+            let completed_at = now_text(self.cfg);
             let hash = prompt_hash(agent, j.executor);
             let (action, code, status_code, end) = match &f.outcome {
                 ProcessOutcome::Exited(0) => ("completed", Some(0), None, ProcessEnd::Exited(0)),
@@ -743,6 +847,8 @@ impl WaveRun<'_, '_> {
                 }
             }
         }
+        // Agents' records (clarifications, answers) are triaged before the gates read them.
+        let _ = self.coordinate();
         Ok(failures)
     }
 
@@ -762,7 +868,7 @@ impl WaveRun<'_, '_> {
                    "attempt": self.attempt,
                    "data": {"agentId": agent_id, "attemptNumber": self.attempt, "exitCode": 0,
                             "statusCode": "closure-skipped", "stage": stage,
-                            "detail": reason, "completedAt": now_text()}}),
+                            "detail": reason, "completedAt": now_text(self.cfg)}}),
         )
     }
 
@@ -794,6 +900,37 @@ impl WaveRun<'_, '_> {
         let body: Record = body;
         self.store.put_result(&key, &body)?;
         Ok(())
+    }
+
+    /// The retry decision after a failed attempt (spec §8.4), from the current gates,
+    /// closure readiness and coordination facts.
+    fn plan_retry(
+        &self,
+        snapshot: &GateSnapshot,
+        failures: &[Failure],
+        executors: &BTreeMap<String, retry::ExecutorState>,
+        models: &BTreeMap<ExecutorId, String>,
+        next_attempt: u64,
+    ) -> retry::RetryPlan {
+        let files = file_facts(self.cfg.repo_root, self.plan);
+        let facts = (self.cfg.facts)(self.plan.wave);
+        let available = available_executors(self.cfg, executors);
+        gate_inputs_eval(self.cfg, self.plan, &self.summaries, &files, &facts, |i| {
+            let readiness = gates::closure_readiness(i, snapshot);
+            retry::resolve_retry(&retry::RetryInputs {
+                plan: self.plan,
+                lane: self.cfg.lane,
+                failures,
+                coordination: &facts,
+                snapshot,
+                readiness: &readiness,
+                executors,
+                available_executors: &available,
+                lane_models: models,
+                next_attempt,
+                rerun: None,
+            })
+        })
     }
 
     fn evaluate(&self) -> Evaluation {
@@ -862,26 +999,108 @@ fn envelope_role(plan: &WavePlan, lane: &LaneProfile, agent: &Agent) -> Option<&
     }
 }
 
-/// True when the agent's last run can be reused: exit 0, same prompt hash, its slice proven.
-fn reusable(st: &AgentState, agent: &Agent, proven: bool) -> bool {
-    let hash = prompt_hash(agent, st.executor);
-    proven && retry::reusable_status(st.status.as_ref(), &hash)
+/// How an agent's executor was chosen (spec §9.1 `selectedBy`).
+fn selected_by(cfg: &LaunchConfig<'_>, agent: &Agent) -> &'static str {
+    let config = agent.executor.as_ref();
+    let profile = config
+        .and_then(|c| c.profile.as_ref())
+        .and_then(|p| cfg.lane.executors.profiles.get(p));
+    if cfg.force.is_some() {
+        "forced"
+    } else if config.and_then(|c| c.id).is_some() {
+        "agent-id"
+    } else if profile.and_then(|p| p.id).is_some() {
+        "agent-profile"
+    } else if cfg.cli_executor.is_some() {
+        "cli-default"
+    } else {
+        "lane-default"
+    }
 }
 
-/// The next executor for an agent whose process failed: its first untried fallback.
-fn fallback(cfg: &LaunchConfig<'_>, agent: &Agent, st: &AgentState) -> Option<ExecutorId> {
-    if cfg.force.is_some() {
-        return None;
+/// The retry-planning view of an agent's executor (spec §9.1): its fallback chain is the
+/// profile's and the agent's fallbacks, else the lane's fallback order; none when every agent
+/// is forced onto one executor.
+fn executor_state(cfg: &LaunchConfig<'_>, agent: &Agent, id: ExecutorId) -> retry::ExecutorState {
+    let config = agent.executor.as_ref();
+    let profile = config
+        .and_then(|c| c.profile.as_ref())
+        .and_then(|p| cfg.lane.executors.profiles.get(p));
+    let mut chain: Vec<ExecutorId> = Vec::new();
+    for e in profile
+        .map(|p| p.fallbacks.iter())
+        .into_iter()
+        .flatten()
+        .chain(config.map(|c| c.fallbacks.iter()).into_iter().flatten())
+    {
+        if !chain.contains(e) {
+            chain.push(*e);
+        }
     }
-    let mut chain: Vec<ExecutorId> = agent
-        .executor
-        .as_ref()
-        .map(|e| e.fallbacks.clone())
-        .unwrap_or_default();
     if chain.is_empty() {
         chain = cfg.lane.runtime_policy.fallback_executor_order.clone();
     }
-    chain.into_iter().find(|e| !st.tried.contains(e))
+    if cfg.force.is_some() {
+        chain.clear();
+    }
+    let model = resolve::resolve_executor(agent, cfg.lane, cfg.cli_executor)
+        .ok()
+        .and_then(|r| r.model);
+    retry::ExecutorState::initial(
+        id,
+        selected_by(cfg, agent),
+        config.and_then(|c| c.retry_policy),
+        config.and_then(|c| c.allow_fallback_on_retry),
+        retry::is_proof_centric(agent),
+        chain,
+        model,
+    )
+}
+
+/// Lane models per executor (claude, opencode), for fallback states.
+fn lane_models(lane: &LaneProfile) -> BTreeMap<ExecutorId, String> {
+    let mut out = BTreeMap::new();
+    for (id, runtime) in [
+        (ExecutorId::Claude, &lane.executors.claude),
+        (ExecutorId::Opencode, &lane.executors.opencode),
+    ] {
+        if let Some(m) = runtime.get("model").and_then(Value::as_str) {
+            out.insert(id, m.to_owned());
+        }
+    }
+    out
+}
+
+/// The executors of the fallback chains whose command can run: `local` always, the others
+/// when their command is on the search path.
+fn available_executors(
+    cfg: &LaunchConfig<'_>,
+    states: &BTreeMap<String, retry::ExecutorState>,
+) -> BTreeSet<ExecutorId> {
+    let mut out = BTreeSet::new();
+    for id in states
+        .values()
+        .flat_map(|s| s.fallbacks.iter().chain([&s.id]))
+    {
+        if out.contains(id) {
+            continue;
+        }
+        let command = ResolvedExecutor::new(*id)
+            .command(cfg.local_command)
+            .to_owned();
+        if *id == ExecutorId::Local || (cfg.on_path)(&command) {
+            out.insert(*id);
+        }
+    }
+    out
+}
+
+/// Closure barriers no rerun of an agent settles by itself: the wave waits for coordination.
+fn coordination_barrier(gate: &str) -> bool {
+    matches!(
+        gate,
+        "helperAssignmentBarrier" | "dependencyBarrier" | "clarificationBarrier"
+    )
 }
 
 async fn run_wave(
@@ -967,64 +1186,62 @@ async fn run_wave(
             }
         }
     }
+    let mut executors: BTreeMap<String, retry::ExecutorState> = run
+        .agents
+        .iter()
+        .filter_map(|(id, st)| {
+            Some((
+                id.clone(),
+                executor_state(cfg, plan.agent(id)?, st.executor),
+            ))
+        })
+        .collect();
+    let models = lane_models(cfg.lane);
+    let closure_all: Vec<String> = plan
+        .agents
+        .iter()
+        .filter(|a| is_closure_agent(plan, cfg.lane, a))
+        .map(|a| a.agent_id.clone())
+        .collect();
+    // The retry decision for the next attempt (spec §8.4), once an attempt has failed.
+    let mut retry_plan: Option<retry::RetryPlan> = None;
     for n in 1..=max_attempts {
         let attempt = base + n;
         run.attempt = attempt;
         run.launched.clear();
-        // Implementation agents to (re)run: every one on attempt 1, later those not reusable.
-        let snapshot_before = (n > 1).then(|| run.evaluate());
-        let mut impl_ids = Vec::new();
-        for a in plan
-            .agents
-            .iter()
-            .filter(|a| !is_closure_agent(plan, cfg.lane, a))
-        {
-            let Some(st) = run.agents.get(&a.agent_id) else {
-                continue;
-            };
-            let proven = snapshot_before.is_some() && files_and_summary_prove(&run, a);
-            if n > 1 && reusable(st, a, proven) {
-                continue;
+        let (impl_ids, closure_ids, closure_only) = match &retry_plan {
+            None => {
+                // Every implementation agent, or those of an active rerun request.
+                let ids: Vec<String> = plan
+                    .agents
+                    .iter()
+                    .filter(|a| !is_closure_agent(plan, cfg.lane, a))
+                    .filter(|a| match &rerun {
+                        Some((_, ids)) => {
+                            ids.contains(&a.agent_id) || !run.summaries.contains_key(&a.agent_id)
+                        }
+                        None => true,
+                    })
+                    .map(|a| a.agent_id.clone())
+                    .collect();
+                (ids, closure_all.clone(), false)
             }
-            if n == 1
-                && let Some((_, ids)) = &rerun
-                && !ids.contains(&a.agent_id)
-                && run.summaries.contains_key(&a.agent_id)
-            {
-                continue;
-            }
-            impl_ids.push(a.agent_id.clone());
-        }
-        // Executor fallback for agents whose process failed last time.
-        for id in &impl_ids {
-            let Some(agent) = plan.agent(id) else {
-                continue;
-            };
-            let Some(st) = run.agents.get(id) else {
-                continue;
-            };
-            let failed = matches!(
-                st.last_end,
-                Some(ProcessOutcome::TimedOut | ProcessOutcome::SpawnFailed(_))
-                    | Some(ProcessOutcome::Exited(1..))
-            );
-            if failed && let Some(next) = fallback(cfg, agent, st) {
-                run.progress(&format!(
-                    "{id}: falling back from {} to {}",
-                    st.executor.as_str(),
-                    next.as_str()
-                ));
-                if let Some(s) = run.agents.get_mut(id) {
-                    s.executor = next;
+            Some(p) => {
+                let (closure, implementation): (Vec<String>, Vec<String>) = p
+                    .selected_agent_ids
+                    .iter()
+                    .cloned()
+                    .partition(|id| closure_all.contains(id));
+                if implementation.is_empty() {
+                    // A closure-only retry: the sweep reruns every stage, since a stage's
+                    // verdict reads the stages before it.
+                    let _ = closure;
+                    (implementation, closure_all.clone(), true)
+                } else {
+                    (implementation, closure_all.clone(), false)
                 }
             }
-        }
-        let closure_ids: Vec<String> = plan
-            .agents
-            .iter()
-            .filter(|a| is_closure_agent(plan, cfg.lane, a))
-            .map(|a| a.agent_id.clone())
-            .collect();
+        };
         let mut selected = impl_ids.clone();
         selected.extend(closure_ids.iter().cloned());
         append(
@@ -1035,7 +1252,8 @@ async fn run_wave(
         )?;
         let mut failures = run.launch(&impl_ids).await?;
         let mid = run.evaluate();
-        // The sweep starts only once implementation passes.
+        // The sweep starts only once implementation passes (a closure-only retry runs it
+        // regardless: only the stewards were selected).
         let impl_gates = [
             "designGate",
             "implementationGate",
@@ -1049,7 +1267,7 @@ async fn run_wave(
                 .filter(|r| !r.ok && !mid.snapshot.advisory_failures.iter().any(|a| a.gate == *g))
                 .cloned()
         });
-        if failures.is_empty() && blocking.is_none() {
+        if failures.is_empty() && (blocking.is_none() || closure_only) {
             let sweep_failures = run.sweep(&closure_ids).await?;
             failures.extend(sweep_failures.iter().map(Failure::from_gate));
         } else if let Some(g) = &blocking {
@@ -1111,29 +1329,53 @@ async fn run_wave(
         }
         launched_per_attempt.push(run.launched.clone());
         let done = failures.is_empty();
-        last = Some((eval.snapshot, failures));
         if done {
+            let _ = (cfg.coordinate)(plan.wave, attempt, true);
+            last = Some((eval.snapshot, failures));
+            retry_plan = None;
             break;
         }
-        // Nothing a retry could change: a wave blocked on coordination waits for people.
-        if let Some((snap, _)) = &last
-            && matches!(
-                snap.overall.gate.as_str(),
-                "helperAssignmentBarrier" | "dependencyBarrier" | "clarificationBarrier"
-            )
-        {
+        // What the next attempt would run (spec §8.4), also for the final classification.
+        let next = run.plan_retry(&eval.snapshot, &failures, &executors, &models, attempt + 1);
+        last = Some((eval.snapshot, failures));
+        let stop = next.source == retry::RetrySource::HumanWait
+            || next.barrier.is_some()
+            || next.selected_agent_ids.is_empty();
+        if !stop && n < max_attempts {
+            for (id, st) in &next.executor_changes {
+                if let Some(a) = run.agents.get_mut(id) {
+                    if a.executor != st.id {
+                        (cfg.progress)(&format!(
+                            "[{}] wave {} attempt {attempt}: {id}: falling back from {} to {}",
+                            cfg.lane.lane,
+                            plan.wave,
+                            a.executor.as_str(),
+                            st.id.as_str()
+                        ));
+                    }
+                    a.executor = st.id;
+                }
+                executors.insert(id.clone(), st.clone());
+            }
+            run.progress(&format!(
+                "retry selects {} ({})",
+                next.selected_agent_ids.join(", "),
+                serde_json::to_value(next.source)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ));
+        }
+        retry_plan = Some(next);
+        if stop {
             break;
         }
     }
     let (snapshot, failures) = last.unwrap_or_else(|| (run.evaluate().snapshot, Vec::new()));
-    let final_outcome = retry::final_outcome(&failures, &run.summaries, None);
+    let final_outcome = retry::final_outcome(&failures, &run.summaries, retry_plan.as_ref());
     let mut exit_code = final_outcome.exit_code;
-    if !failures.is_empty()
-        && matches!(
-            snapshot.overall.gate.as_str(),
-            "helperAssignmentBarrier" | "dependencyBarrier" | "clarificationBarrier"
-        )
-    {
+    // A wave blocked on coordination waits for people or other agents: recoverable.
+    if !failures.is_empty() && coordination_barrier(&snapshot.overall.gate) {
         exit_code = crate::exit::Code::BLOCKED.0;
     }
     Ok(WaveOutcome {
@@ -1190,14 +1432,6 @@ fn previous_attempts(
         .map(|(a, _)| a)
         .collect();
     Ok((max, open))
-}
-
-fn files_and_summary_prove(run: &WaveRun<'_, '_>, agent: &Agent) -> bool {
-    let files = file_facts(run.cfg.repo_root, run.plan);
-    let facts = (run.cfg.facts)(run.plan.wave);
-    gate_inputs_eval(run.cfg, run.plan, &run.summaries, &files, &facts, |i| {
-        gates::owned_slice(i, agent).proven
-    })
 }
 
 /// Writes the gate snapshot projection and the attempt's trace bundle.
