@@ -591,8 +591,28 @@ fn command_agents_get_the_wave_environment_without_write_tokens() {
     assert!(line.contains("gh=unset github=unset"), "{line}");
 }
 
+fn git(root: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=wave",
+            "-c",
+            "user.email=wave@example.invalid",
+        ])
+        .args(args)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
-fn the_starter_example_closes_and_its_matrix_records_the_promotion() {
+fn the_starter_example_closes_records_the_promotion_and_leaves_the_checkout_clean() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     copy_tree(
@@ -603,19 +623,30 @@ fn the_starter_example_closes_and_its_matrix_records_the_promotion() {
     let _ = std::fs::remove_dir_all(root.join(".tmp"));
     let _ = std::fs::remove_dir_all(root.join(".wave"));
     git_init(root);
-    let out = wave(root, &["launch", "--force-executor", "local"], &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "starter"]);
+    // The README's first command, twice: a rerun closes again.
+    for _ in 0..2 {
+        let out = wave(root, &["launch", "--force-executor", "local"], &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(git(root, &["status", "--porcelain"]), "");
+    }
     let matrix =
         std::fs::read_to_string(root.join("docs/plans/component-cutover-matrix.json")).unwrap();
     assert!(
         matrix.contains("\"currentLevel\": \"repo-landed\""),
         "{matrix}"
+    );
+    // The stewards' outputs exist; they are ignored, not missing.
+    assert!(
+        root.join("docs/plans/waves/reviews/wave-0-cont-qa.md")
+            .is_file()
     );
     assert_eq!(status(root, "0")["closureState"], "passed");
 }
