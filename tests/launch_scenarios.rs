@@ -754,3 +754,67 @@ fn a_rerun_request_reruns_only_its_agents_then_is_applied() {
         .clone();
     assert_eq!(a1["activeProofBundleIds"][0], "pb-1");
 }
+
+#[test]
+fn replaying_a_trace_bundle_reproduces_each_attempts_gate_snapshot() {
+    let dir = scenario_repo();
+    let root = dir.path();
+    let forced = fake_agent();
+    let out = wave(
+        root,
+        &["launch", "--wave", "1", "--force-executor", &forced],
+        &[("WAVE_TEST_MODE", "noproof")],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // The bundles are hermetic: replay them away from the repository.
+    let elsewhere = tempfile::tempdir().unwrap();
+    copy_tree(
+        &root.join(".tmp/main-wave-launcher/traces/wave-1"),
+        elsewhere.path(),
+    )
+    .unwrap();
+    drop(dir);
+    let replay = |attempt: &str| {
+        let bundle = elsewhere.path().join(attempt);
+        let out = Command::new(wave_bin())
+            .arg("replay")
+            .arg("--trace")
+            .arg(&bundle)
+            .current_dir(elsewhere.path())
+            .output()
+            .unwrap();
+        (out.status.code(), json(&out))
+    };
+    let (code, first) = replay("attempt-1");
+    assert_eq!(code, Some(0), "{first}");
+    assert_eq!(first["matches"], true);
+    assert_eq!(first["ok"], false);
+    assert_eq!(
+        first["gateSnapshot"]["implementationGate"]["statusCode"],
+        "missing-wave-proof"
+    );
+    let (code, second) = replay("attempt-2");
+    assert_eq!(code, Some(0), "{second}");
+    assert_eq!(
+        (second["matches"].clone(), second["ok"].clone()),
+        (true.into(), true.into())
+    );
+    // A bundle whose recorded inputs changed no longer reproduces its verdicts.
+    let log = elsewhere.path().join("attempt-1/summaries/A1.log");
+    let proof = "[wave-proof] completion=integrated durability=durable proof=integration state=met";
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, format!("{text}{proof}\n")).unwrap();
+    let (code, changed) = replay("attempt-1");
+    assert_eq!(code, Some(1), "{changed}");
+    assert_eq!(changed["matches"], false);
+    let paths: Vec<&str> = changed["diffPaths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        paths.contains(&"implementationGate.statusCode"),
+        "{paths:?}"
+    );
+}

@@ -3,14 +3,18 @@
 //! sweep's stewards one at a time in stage order, each agent's log turned into a summary and a
 //! result envelope, the gates evaluated on the result.
 //!
-//! Owns: the attempt loop, agent selection per attempt (reuse of agents whose last run exited 0
-//! with the same prompt hash and still proves its slice), executor fallback on retry, the
+//! Owns: the attempt loop; the first attempt's selection (every implementation agent, or those
+//! of an active rerun request) and, after a failed attempt, applying the retry engine's
+//! decision ([`retry::resolve_retry`]: its targets and executor fallbacks); rebuilding the
+//! wave's derived coordination state (through [`LaunchConfig::coordinate`]) before agents start
+//! and after they finish, so each prompt embeds the current shared summary and inbox; the
 //! control-plane events of the run (`attempt`, `agent_run`, `gate`), result envelopes, the gate
-//! snapshot projection and the per-attempt trace bundle. The dispatcher is the only code that
-//! appends to the store while a launch runs; agent processes run concurrently under tokio and
-//! report back through their join handles.
-//! Must not: decide gate verdicts, closure order or exit codes (the engine does: [`gates`],
-//! [`closure`], [`retry::final_outcome`]).
+//! snapshot projection and the per-attempt trace bundle ([`super::trace`]). The dispatcher is
+//! the only code that appends to the store while a launch runs; agent processes run
+//! concurrently under tokio and report back through their join handles.
+//! Must not: decide gate verdicts, retry targets, closure order or exit codes (the engine does:
+//! [`gates`], [`retry`], [`closure`], [`retry::final_outcome`]); read the clock other than
+//! through [`LaunchConfig::clock`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -22,19 +26,17 @@ use super::executor::command::{LaunchInput, ResolvedExecutor, build_launch_plan}
 use super::executor::dryrun::{DryRun, lane_state_dir};
 use super::executor::resolve;
 use super::process::{self, AgentProcess, ProcessOutcome, Program};
+use super::trace::{self, Material, SummarySource};
 use crate::engine::closure::{ClosureSweep, SweepAction, stage_of};
-use crate::engine::gates::{
-    self, CoordinationFacts, DocsQueue, GateInputs, GateResult, GateSnapshot, IntegrationSummary,
-};
-use crate::engine::markers;
+use crate::engine::gates::{self, CoordinationFacts, GateInputs, GateResult, GateSnapshot};
 use crate::engine::retry::{self, Failure, FingerprintParts, ProcessEnd};
 use crate::engine::summary::{
-    EnvelopeContext, ExecutionSummary, FileFact, FileFacts, StatusRecord, SummaryInputs,
-    build_envelope, build_summary, envelope_value,
+    EnvelopeContext, ExecutionSummary, FileFact, FileFacts, StatusRecord, build_envelope,
+    envelope_value,
 };
 use crate::event::control::{ControlEvent, EventDefaults};
 use crate::event::time;
-use crate::plan::matrix::{BenchmarkCatalog, ComponentMatrix, parse_matrix};
+use crate::plan::matrix::{BenchmarkCatalog, ComponentMatrix};
 use crate::plan::{Agent, ExecutorId, LaneProfile, WavePlan, roles};
 use crate::settings::Clock;
 use crate::store::{EventStore, Record, ResultKey, StoreError, StreamId};
@@ -569,35 +571,56 @@ fn job(
     })
 }
 
-fn summarize(
+/// The inputs an agent's summary is built from, read now (its log and report).
+fn summary_source(
     cfg: &LaunchConfig<'_>,
     plan: &WavePlan,
     agent: &Agent,
     executor: ExecutorId,
     status: &StatusRecord,
     files: &FileFacts,
-) -> ExecutionSummary {
+) -> SummarySource {
     let paths = agent_paths(cfg, plan.wave, agent);
-    let log_text = std::fs::read_to_string(&paths.log).unwrap_or_default();
-    let report = report_path_of(plan, cfg.lane, agent);
-    let report_text = report
+    let report_path = report_path_of(plan, cfg.lane, agent);
+    let report_text = report_path
         .as_deref()
         .and_then(|p| std::fs::read_to_string(cfg.repo_root.join(p)).ok());
-    let log_rel = rel(cfg.repo_root, &paths.log);
-    build_summary(&SummaryInputs {
-        agent,
+    SummarySource {
         executor: Some(executor),
-        status: Some(status),
-        log_text: &log_text,
-        log_path: &log_rel,
-        report_path: report.as_deref(),
-        report_text: report_text.as_deref(),
-        files,
-    })
+        status: status.clone(),
+        log_text: std::fs::read_to_string(&paths.log).unwrap_or_default(),
+        log_path: rel(cfg.repo_root, &paths.log),
+        report_path,
+        report_text,
+        files: files.clone(),
+    }
 }
 
 struct Evaluation {
     snapshot: GateSnapshot,
+    material: Material,
+}
+
+/// What the gates read besides summaries, read now: file facts, coordination facts, agent logs
+/// and the component matrix (agents may move it forward: the documentation steward records
+/// promotions).
+fn gather(cfg: &LaunchConfig<'_>, plan: &WavePlan) -> Material {
+    let mut logs = BTreeMap::new();
+    for a in &plan.agents {
+        if let Ok(text) = std::fs::read_to_string(agent_paths(cfg, plan.wave, a).log) {
+            logs.insert(a.agent_id.clone(), text);
+        }
+    }
+    Material {
+        files: file_facts(cfg.repo_root, plan),
+        coordination: (cfg.facts)(plan.wave),
+        logs,
+        matrix_text: std::fs::read_to_string(
+            cfg.repo_root
+                .join(&cfg.lane.paths.component_cutover_matrix_json_path),
+        )
+        .ok(),
+    }
 }
 
 fn gate_inputs_eval<R>(
@@ -608,49 +631,28 @@ fn gate_inputs_eval<R>(
     coordination: &CoordinationFacts,
     f: impl FnOnce(&GateInputs<'_>) -> R,
 ) -> R {
-    let mut infra = Vec::new();
-    let mut deploy = Vec::new();
-    for a in &plan.agents {
-        let paths = agent_paths(cfg, plan.wave, a);
-        if let Ok(text) = std::fs::read_to_string(&paths.log) {
-            let tail = markers::tail(&text, markers::LOG_TAIL_CHARS);
-            if let Some(i) = markers::latest_infra_status(tail) {
-                infra.push((a.agent_id.clone(), i));
-            }
-            for d in markers::latest_deploy_statuses(tail) {
-                deploy.push((a.agent_id.clone(), d));
-            }
-        }
-    }
-    let integration =
-        IntegrationSummary::build(plan, cfg.lane, summaries, coordination, &deploy, &infra);
-    let adjudications = BTreeMap::new();
-    // Agents may move the matrix forward (the documentation steward records promotions): read
-    // it again for every evaluation.
-    let matrix_path = &cfg.lane.paths.component_cutover_matrix_json_path;
-    let fresh = std::fs::read_to_string(cfg.repo_root.join(matrix_path))
-        .ok()
-        .and_then(|t| parse_matrix(Some(&t), matrix_path).ok());
-    let inputs = GateInputs {
+    let mut material = gather(cfg, plan);
+    material.files = files.clone();
+    material.coordination = coordination.clone();
+    with_material(cfg, plan, summaries, &material, f)
+}
+
+fn with_material<R>(
+    cfg: &LaunchConfig<'_>,
+    plan: &WavePlan,
+    summaries: &BTreeMap<String, ExecutionSummary>,
+    material: &Material,
+    f: impl FnOnce(&GateInputs<'_>) -> R,
+) -> R {
+    trace::with_gate_inputs(
         plan,
-        lane: cfg.lane,
+        cfg.lane,
+        cfg.matrix,
+        cfg.catalog,
         summaries,
-        files,
-        matrix: fresh.as_ref().or(cfg.matrix),
-        catalog: cfg.catalog,
-        coordination,
-        integration: Some(&integration),
-        contradictions: &[],
-        corridor: None,
-        docs_queue: DocsQueue::default(),
-        infra: &infra,
-        adjudications: &adjudications,
-        gate_mode: gates::resolve_gate_mode(
-            plan.wave,
-            Some(&cfg.lane.validation.gate_mode_thresholds),
-        ),
-    };
-    f(&inputs)
+        material,
+        f,
+    )
 }
 
 async fn run_jobs(cfg: &LaunchConfig<'_>, jobs: Vec<Job>) -> Vec<(Job, process::Finished)> {
@@ -682,6 +684,8 @@ struct WaveRun<'c, 'a> {
     attempt: u64,
     agents: BTreeMap<String, AgentState>,
     summaries: BTreeMap<String, ExecutionSummary>,
+    /// The inputs each summary was built from (for the trace bundle).
+    sources: BTreeMap<String, SummarySource>,
     launched: Vec<String>,
 }
 
@@ -801,7 +805,9 @@ impl WaveRun<'_, '_> {
                 completed_at: Some(completed_at.clone()),
                 ..StatusRecord::default()
             };
-            let summary = summarize(self.cfg, self.plan, agent, j.executor, &status, &files);
+            let source = summary_source(self.cfg, self.plan, agent, j.executor, &status, &files);
+            let summary = source.summary(agent);
+            self.sources.insert(j.agent_id.clone(), source);
             let run_id = format!(
                 "wave-{}-attempt-{}-agent-{}",
                 self.plan.wave, self.attempt, j.agent_id
@@ -934,13 +940,15 @@ impl WaveRun<'_, '_> {
     }
 
     fn evaluate(&self) -> Evaluation {
-        let files = file_facts(self.cfg.repo_root, self.plan);
-        let facts = (self.cfg.facts)(self.plan.wave);
-        gate_inputs_eval(self.cfg, self.plan, &self.summaries, &files, &facts, |i| {
-            Evaluation {
-                snapshot: gates::evaluate(i),
-            }
-        })
+        let material = gather(self.cfg, self.plan);
+        let snapshot = with_material(
+            self.cfg,
+            self.plan,
+            &self.summaries,
+            &material,
+            gates::evaluate,
+        );
+        Evaluation { snapshot, material }
     }
 
     /// The closure sweep: stewards one at a time, in stage order.
@@ -952,12 +960,10 @@ impl WaveRun<'_, '_> {
         let mut sweep =
             ClosureSweep::new(self.plan, self.cfg.lane, closure, self.attempt, gate_mode);
         loop {
-            let files = file_facts(self.cfg.repo_root, self.plan);
-            let facts = (self.cfg.facts)(self.plan.wave);
-            let action =
-                gate_inputs_eval(self.cfg, self.plan, &self.summaries, &files, &facts, |i| {
-                    sweep.next(i)
-                });
+            let material = gather(self.cfg, self.plan);
+            let action = with_material(self.cfg, self.plan, &self.summaries, &material, |i| {
+                sweep.next(i)
+            });
             match action {
                 SweepAction::Launch { agent_id, .. } => {
                     let fails = self.launch(std::slice::from_ref(&agent_id)).await?;
@@ -1140,6 +1146,7 @@ async fn run_wave(
         attempt: 0,
         agents,
         summaries: BTreeMap::new(),
+        sources: BTreeMap::new(),
         launched: Vec::new(),
     };
     let max_attempts = cfg.max_retries.saturating_add(1);
@@ -1178,7 +1185,9 @@ async fn run_wave(
                 prompt_hash: Some(prompt_hash(a, st.executor)),
                 ..StatusRecord::default()
             };
-            let summary = summarize(cfg, plan, a, st.executor, &status, &files);
+            let source = summary_source(cfg, plan, a, st.executor, &status, &files);
+            let summary = source.summary(a);
+            run.sources.insert(a.agent_id.clone(), source);
             run.summaries.insert(a.agent_id.clone(), summary.clone());
             if let Some(s) = run.agents.get_mut(&a.agent_id) {
                 s.status = Some(status);
@@ -1289,7 +1298,7 @@ async fn run_wave(
         } else {
             "failed"
         };
-        write_snapshot(cfg, plan.wave, attempt, &eval.snapshot, &run)?;
+        write_snapshot(cfg, plan.wave, attempt, &eval, &run)?;
         let gate_id = format!("wave-{}-attempt-{attempt}-gates", plan.wave);
         append(
             cfg,
@@ -1439,18 +1448,14 @@ fn write_snapshot(
     cfg: &LaunchConfig<'_>,
     wave: u64,
     attempt: u64,
-    snapshot: &GateSnapshot,
+    eval: &Evaluation,
     run: &WaveRun<'_, '_>,
 ) -> Result<(), LaunchError> {
     let s = state_dir(cfg);
+    let snapshot = &eval.snapshot;
     let text = serde_json::to_string_pretty(&snapshot.to_value()).unwrap_or_default() + "\n";
     write_file(&s.join(format!("gates/wave-{wave}.json")), text.as_bytes())?;
-    let trace = s.join(format!("traces/wave-{wave}/attempt-{attempt}"));
-    write_file(&trace.join("gate-snapshot.json"), text.as_bytes())?;
-    let mut summaries = Map::new();
-    for (id, sm) in &run.summaries {
-        summaries.insert(id.clone(), sm.to_value());
-    }
+    let trace_dir = s.join(format!("traces/wave-{wave}/attempt-{attempt}"));
     let agents: Vec<Value> = run
         .plan
         .agents
@@ -1465,33 +1470,21 @@ fn write_snapshot(
             })
         })
         .collect();
-    let files = file_facts(cfg.repo_root, run.plan);
-    let file_map: Map<String, Value> = files
-        .iter()
-        .map(|(k, v)| (k.clone(), json!({"exists": v.exists})))
-        .collect();
-    let manifest = json!({
-        "traceVersion": 1,
-        "lane": cfg.lane.lane,
-        "wave": wave,
-        "attempt": attempt,
-        "waveFile": run.plan.file,
-        "gateMode": snapshot.gate_mode,
-        "agents": agents,
-        "files": Value::Object(file_map),
-        "summaries": Value::Object(summaries),
-        "overall": snapshot.overall,
-    });
-    write_file(
-        &trace.join("manifest.json"),
-        (serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n").as_bytes(),
-    )?;
-    for id in &run.launched {
-        if let Some(a) = run.plan.agent(id) {
-            let log = agent_paths(cfg, wave, a).log;
-            let _ = std::fs::create_dir_all(trace.join("logs"));
-            let _ = std::fs::copy(&log, trace.join(format!("logs/{id}.log")));
-        }
-    }
-    Ok(())
+    trace::write(
+        &trace_dir,
+        &trace::Bundle {
+            repo_root: cfg.repo_root,
+            lane: cfg.lane,
+            plan: run.plan,
+            attempt,
+            snapshot,
+            material: &eval.material,
+            sources: &run.sources,
+            agents,
+        },
+    )
+    .map_err(|e| LaunchError::Io {
+        path: trace_dir.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })
 }
