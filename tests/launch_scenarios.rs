@@ -818,3 +818,56 @@ fn replaying_a_trace_bundle_reproduces_each_attempts_gate_snapshot() {
         "{paths:?}"
     );
 }
+
+#[test]
+fn an_agent_cli_refused_by_a_rate_limit_is_tried_again_within_the_attempt() {
+    let dir = scenario_repo();
+    let root = dir.path();
+    let bin = root.join(".fakebin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(
+        fixtures().join("launch/codex-rate-limited.sh"),
+        bin.join("codex"),
+    )
+    .unwrap();
+    let counter = bin.join("tries");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = wave(
+        root,
+        &[
+            "launch",
+            "--wave",
+            "2",
+            "--agent-rate-limit-base-delay-seconds",
+            "0",
+            "--launch-stagger-ms",
+            "0",
+            "--json",
+        ],
+        &[
+            ("PATH", &path),
+            ("WAVE_TEST_COUNTER", counter.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    // One attempt: the retry happened inside A1's run, on codex, not through a fallback.
+    assert_eq!(report["waves"][0]["attempts"], 1);
+    let log =
+        std::fs::read_to_string(root.join(".tmp/main-wave-launcher/logs/wave-2-2-a1.log")).unwrap();
+    let refused = log.find("429 Too Many Requests").expect("the refused try");
+    let notice = log
+        .find("[main-wave-launcher] rate-limit detected for A1; retry 1/2 after 0s")
+        .expect("the retry notice");
+    let proof = log.find("[wave-proof]").expect("the second try's output");
+    assert!(refused < notice && notice < proof, "{log}");
+}

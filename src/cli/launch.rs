@@ -69,6 +69,18 @@ pub struct LaunchArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub max_retries_per_wave: u64,
 
+    /// Retries of an agent CLI whose output shows a rate limit (HTTP 429).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub agent_rate_limit_retries: u64,
+
+    /// Delay before the first rate-limit retry, in seconds (doubled per retry).
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    pub agent_rate_limit_base_delay_seconds: u64,
+
+    /// Longest delay between rate-limit retries, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+    pub agent_rate_limit_max_delay_seconds: u64,
+
     /// Delay between concurrent launches of agent CLIs, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1200)]
     pub launch_stagger_ms: u64,
@@ -519,6 +531,11 @@ fn launch_real(
         clock: settings.clock,
         coordinate: &coordinate,
         on_path: &on_path,
+        rate_limit: launch::RateLimitRetry {
+            retries: args.agent_rate_limit_retries,
+            base_delay: Duration::from_secs(args.agent_rate_limit_base_delay_seconds),
+            max_delay: Duration::from_secs(args.agent_rate_limit_max_delay_seconds),
+        },
     };
     let outcome = launch::run(&cfg, &*store).map_err(|e| {
         CliError::from_error(ErrorKind::Internal, &e, Code::INTERNAL)

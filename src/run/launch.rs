@@ -144,6 +144,8 @@ pub struct LaunchConfig<'a> {
     pub coordinate: &'a CoordinateFn<'a>,
     /// Whether a command (an executor's binary) is on the search path.
     pub on_path: &'a dyn Fn(&str) -> bool,
+    /// Retries of agent CLIs refused by a rate limit.
+    pub rate_limit: RateLimitRetry,
 }
 
 /// The result of one wave.
@@ -655,6 +657,112 @@ fn with_material<R>(
     )
 }
 
+/// Retries of agent CLIs refused by a rate limit (spec §9.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitRetry {
+    /// Retries after the first try (`--agent-rate-limit-retries`, default 2).
+    pub retries: u64,
+    /// Delay before the first retry, doubled for each later one.
+    pub base_delay: Duration,
+    /// Longest delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RateLimitRetry {
+    fn default() -> Self {
+        Self {
+            retries: 2,
+            base_delay: Duration::from_secs(20),
+            max_delay: Duration::from_secs(180),
+        }
+    }
+}
+
+/// True when a try's output says the model provider refused it for its rate limit.
+pub fn rate_limited(output: &str) -> bool {
+    let low = output.to_lowercase();
+    [
+        "429 too many requests",
+        "exceeded retry limit",
+        "last status: 429",
+        "rate limit",
+    ]
+    .iter()
+    .any(|p| low.contains(p))
+}
+
+/// The wait before retry `n` (1-based): `min(base * 2^(n-1), max)` plus up to four seconds of
+/// jitter derived from the agent and the retry (none when the base delay is zero).
+pub fn rate_limit_delay(policy: &RateLimitRetry, agent_id: &str, n: u64) -> Duration {
+    let factor = 1u32
+        .checked_shl(u32::try_from(n.saturating_sub(1)).unwrap_or(31))
+        .unwrap_or(u32::MAX);
+    let delay = policy
+        .base_delay
+        .checked_mul(factor)
+        .unwrap_or(policy.max_delay)
+        .min(policy.max_delay);
+    if policy.base_delay.is_zero() {
+        return delay;
+    }
+    let mut h: u64 = 1469598103934665603;
+    for b in agent_id.bytes().chain(n.to_le_bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(1099511628211);
+    }
+    delay + Duration::from_secs(h % 5)
+}
+
+/// Runs an agent CLI, trying again while its output shows a rate limit (spec §9.5): the log
+/// keeps every try, with a launcher line before each retry; the agent's deadline covers all
+/// tries.
+async fn run_with_rate_limit(
+    p: AgentProcess,
+    policy: RateLimitRetry,
+    lane: String,
+    agent_id: String,
+) -> process::Finished {
+    let start = std::time::Instant::now();
+    let mut earlier = String::new();
+    let mut n = 0;
+    loop {
+        let mut try_p = p.clone();
+        try_p.timeout = p.timeout.saturating_sub(start.elapsed());
+        let f = process::run(try_p).await;
+        let output = std::fs::read_to_string(&p.log_path).unwrap_or_default();
+        let retry = matches!(f.outcome, ProcessOutcome::Exited(c) if c != 0)
+            && n < policy.retries
+            && rate_limited(&output);
+        if !retry {
+            if !earlier.is_empty() {
+                let _ = std::fs::write(&p.log_path, format!("{earlier}{output}"));
+            }
+            return process::Finished {
+                outcome: f.outcome,
+                elapsed: start.elapsed(),
+            };
+        }
+        n += 1;
+        let delay = rate_limit_delay(&policy, &agent_id, n);
+        earlier.push_str(&output);
+        if !earlier.ends_with('\n') && !earlier.is_empty() {
+            earlier.push('\n');
+        }
+        earlier.push_str(&format!(
+            "[{lane}-wave-launcher] rate-limit detected for {agent_id}; retry {n}/{} after {}s\n",
+            policy.retries,
+            delay.as_secs()
+        ));
+        if start.elapsed() + delay >= p.timeout {
+            let _ = std::fs::write(&p.log_path, &earlier);
+            return process::Finished {
+                outcome: ProcessOutcome::TimedOut,
+                elapsed: start.elapsed(),
+            };
+        }
+        tokio::time::sleep(delay).await;
+    }
+}
+
 async fn run_jobs(cfg: &LaunchConfig<'_>, jobs: Vec<Job>) -> Vec<(Job, process::Finished)> {
     let mut set = tokio::task::JoinSet::new();
     let count = jobs.len();
@@ -663,8 +771,16 @@ async fn run_jobs(cfg: &LaunchConfig<'_>, jobs: Vec<Job>) -> Vec<(Job, process::
             tokio::time::sleep(cfg.stagger).await;
         }
         let p = j.process.clone();
+        // Agent CLIs get the rate-limit wrapper; the local executor and forced programs do not.
+        let wrapped = j.executor != ExecutorId::Local && cfg.force.is_none();
+        let policy = cfg.rate_limit;
+        let lane = cfg.lane.lane.clone();
         set.spawn(async move {
-            let f = process::run(p).await;
+            let f = if wrapped {
+                run_with_rate_limit(p, policy, lane, j.agent_id.clone()).await
+            } else {
+                process::run(p).await
+            };
             (j, f)
         });
     }
@@ -1487,4 +1603,36 @@ fn write_snapshot(
         path: trace_dir.clone(),
         source: std::io::Error::other(e.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limits_are_recognised_in_any_case() {
+        assert!(rate_limited(
+            "ERROR: unexpected status 429 Too Many Requests"
+        ));
+        assert!(rate_limited(
+            "stream error: exceeded retry limit, last status: 429"
+        ));
+        assert!(rate_limited("Rate limit reached for gpt"));
+        assert!(!rate_limited("error: file not found\n"));
+    }
+
+    #[test]
+    fn rate_limit_delays_double_up_to_the_cap_with_bounded_jitter() {
+        let p = RateLimitRetry::default();
+        for (n, base) in [(1, 20), (2, 40), (3, 80), (4, 160), (5, 180), (40, 180)] {
+            let d = rate_limit_delay(&p, "A1", n).as_secs();
+            assert!((base..base + 5).contains(&d), "retry {n}: {d}");
+            assert_eq!(rate_limit_delay(&p, "A1", n), rate_limit_delay(&p, "A1", n));
+        }
+        let none = RateLimitRetry {
+            base_delay: Duration::ZERO,
+            ..p
+        };
+        assert_eq!(rate_limit_delay(&none, "A1", 3), Duration::ZERO);
+    }
 }
