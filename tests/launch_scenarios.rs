@@ -871,3 +871,53 @@ fn an_agent_cli_refused_by_a_rate_limit_is_tried_again_within_the_attempt() {
     let proof = log.find("[wave-proof]").expect("the second try's output");
     assert!(refused < notice && notice < proof, "{log}");
 }
+
+#[test]
+fn a_fallback_that_would_break_the_runtime_mix_targets_blocks_the_retry() {
+    let dir = scenario_repo();
+    let root = dir.path();
+    // Three agents of wave 2 already run locally; a fourth would exceed the target.
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("wave.config.json")).unwrap())
+            .unwrap();
+    config["lanes"] = serde_json::json!({"main": {"runtimeMixTargets": {"local": 3}}});
+    std::fs::write(root.join("wave.config.json"), config.to_string()).unwrap();
+    let bin = root.join(".fakebin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(fixtures().join("launch/codex-hang.sh"), bin.join("codex")).unwrap();
+    let pidfile = bin.join("child.pid");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = wave(
+        root,
+        &[
+            "launch",
+            "--wave",
+            "2",
+            "--timeout-minutes",
+            "0.01",
+            "--launch-stagger-ms",
+            "0",
+            "--json",
+        ],
+        &[
+            ("PATH", &path),
+            ("WAVE_TEST_PIDFILE", pidfile.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(43),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let w = &report["waves"][0];
+    assert_eq!(w["attempts"], 1);
+    assert_eq!(w["retryBarrier"]["statusCode"], "retry-fallback-blocked");
+    let detail = w["retryBarrier"]["detail"].as_str().unwrap();
+    assert!(detail.contains("runtime mix"), "{detail}");
+}

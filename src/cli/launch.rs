@@ -554,6 +554,7 @@ fn launch_real(
                     "launched": w.launched,
                     "gates": w.snapshot.to_value(),
                     "failures": w.failures,
+                    "retryBarrier": w.retry_barrier,
                 })
             })
             .collect();

@@ -163,6 +163,8 @@ pub struct WaveOutcome {
     pub exit_code: u8,
     /// Agents launched per attempt.
     pub launched: Vec<Vec<String>>,
+    /// What stopped retrying, when a retry barrier did (`retry-fallback-blocked`, …).
+    pub retry_barrier: Option<retry::RetryBarrier>,
 }
 
 /// The result of a launch.
@@ -1491,6 +1493,9 @@ async fn run_wave(
                     .unwrap_or_default()
             ));
         }
+        if let Some(b) = &next.barrier {
+            run.progress(&format!("retry blocked ({}): {}", b.status_code, b.detail));
+        }
         retry_plan = Some(next);
         if stop {
             break;
@@ -1510,6 +1515,7 @@ async fn run_wave(
         failures,
         exit_code,
         launched: launched_per_attempt,
+        retry_barrier: retry_plan.and_then(|p| p.barrier),
     })
 }
 
