@@ -1,8 +1,8 @@
 //! Settings: the one module that reads the process environment.
 //!
 //! Owns: turning global flags plus environment variables (`WAVE_REPO_ROOT`, `WAVE_STORE`,
-//! `NO_COLOR`, `CI`, `GITHUB_*`) into a plain [`Settings`] value, and naming this process as a
-//! store writer. Everything below the CLI receives settings as parameters.
+//! `WAVE_NOW`, `NO_COLOR`, `CI`, `GITHUB_*`) into a plain [`Settings`] value, naming this process
+//! as a store writer, and the process clock ([`Clock`]: the system clock, or an injected one). Everything below the CLI receives settings as parameters.
 //! Must not: be called from `plan`, `engine`, `render` or `store` code; hold logic beyond lookup
 //! and defaults.
 
@@ -82,6 +82,49 @@ pub struct Settings {
     pub writer: String,
     /// The captured environment, for the few effect modules that need more.
     pub env: EnvSnapshot,
+    /// The clock every command stamps records and evaluates timers with.
+    pub clock: Clock,
+    /// Why `WAVE_NOW` was not used, when it is set but is not an RFC 3339 timestamp.
+    pub clock_error: Option<String>,
+}
+
+/// The process clock: the system clock, or an injected start time (`WAVE_NOW`, RFC 3339) that
+/// advances with the real time elapsed since the process started, so timestamps stay ordered
+/// within a run while timers (acknowledgement timeouts, escalation deadlines) can be exercised
+/// without waiting.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    injected: Option<(jiff::Timestamp, std::time::Instant)>,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self { injected: None }
+    }
+
+    /// A clock that reads `start` now and advances in real time.
+    pub fn starting_at(start: jiff::Timestamp) -> Self {
+        Self {
+            injected: Some((start, std::time::Instant::now())),
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> jiff::Timestamp {
+        match self.injected {
+            None => jiff::Timestamp::now(),
+            Some((start, at)) => {
+                let elapsed = jiff::SignedDuration::try_from(at.elapsed()).unwrap_or_default();
+                start.checked_add(elapsed).unwrap_or(start)
+            }
+        }
+    }
+
+    /// True when the time is injected rather than read from the system.
+    pub fn is_injected(&self) -> bool {
+        self.injected.is_some()
+    }
 }
 
 impl Settings {
@@ -96,6 +139,18 @@ impl Settings {
         let github_actions = env.flag("GITHUB_ACTIONS");
         let color = env.get("NO_COLOR").is_none();
         let writer = writer_name(&env, std::process::id());
+        let (clock, clock_error) = match env.get("WAVE_NOW") {
+            None => (Clock::system(), None),
+            Some(text) => match text.trim().parse::<jiff::Timestamp>() {
+                Ok(t) => (Clock::starting_at(t), None),
+                Err(e) => (
+                    Clock::system(),
+                    Some(format!(
+                        "WAVE_NOW={text:?} is not an RFC 3339 timestamp ({e}); use e.g. 2026-01-01T00:00:00Z"
+                    )),
+                ),
+            },
+        };
         Self {
             repo_root,
             store,
@@ -104,7 +159,14 @@ impl Settings {
             color,
             writer,
             env,
+            clock,
+            clock_error,
         }
+    }
+
+    /// The current time of this process's clock.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
     }
 }
 
@@ -158,6 +220,30 @@ mod tests {
             ("WAVE_MATRIX_KEY", "A1/x"),
         ]);
         assert_eq!(writer_name(&env, 9), "gha-123-2-agents-A1-x");
+    }
+
+    #[test]
+    fn wave_now_injects_a_clock_that_advances_from_it() {
+        let env = EnvSnapshot::from_pairs([("WAVE_NOW", "2030-01-02T03:04:05Z")]);
+        let s = Settings::resolve(Some(PathBuf::from(".")), None, env);
+        assert!(s.clock.is_injected());
+        assert!(s.clock_error.is_none());
+        let start: jiff::Timestamp = "2030-01-02T03:04:05Z".parse().unwrap();
+        let now = s.now();
+        assert!(now >= start);
+        assert!(
+            now < start
+                .checked_add(jiff::SignedDuration::from_secs(60))
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn a_malformed_wave_now_is_reported_and_the_system_clock_used() {
+        let env = EnvSnapshot::from_pairs([("WAVE_NOW", "yesterday")]);
+        let s = Settings::resolve(Some(PathBuf::from(".")), None, env);
+        assert!(!s.clock.is_injected());
+        assert!(s.clock_error.as_deref().unwrap().contains("WAVE_NOW"));
     }
 
     #[test]

@@ -620,3 +620,25 @@ fn repair_requests_relaunch_plans_and_recovery_rerun_requests() {
     assert_eq!(req["resumeCursor"], "implementation");
     assert_eq!(req["clearReusableAgentIds"], serde_json::json!(["A1"]));
 }
+
+#[test]
+fn a_failed_implementation_agent_reruns_even_when_a_closure_gate_fails_first() {
+    // A2's process timed out; the integration steward never ran, so the first failing gate
+    // is a closure gate. Resuming from the integration stage would never rerun A2.
+    let mut w = World::passing();
+    w.logs.remove("A8");
+    w.rebuild();
+    let (snapshot, _) = w.evaluate();
+    assert!(!snapshot.overall.ok);
+    let failures = [
+        Failure::from_process("A2", ProcessEnd::TimeoutNoStatus, None).unwrap(),
+        failure("A8", &snapshot.overall.status_code),
+    ];
+    let plan = resolve(&w, &failures, &Ctx::new(), None);
+    assert_eq!(plan.resume.resume_from_phase, "implementation");
+    assert!(plan.resume.invalidated_agent_ids.contains(&"A2".to_owned()));
+    assert!(
+        plan.selected_agent_ids.contains(&"A2".to_owned()),
+        "{plan:?}"
+    );
+}

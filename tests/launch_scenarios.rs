@@ -341,8 +341,12 @@ fn an_open_targeted_request_blocks_until_it_is_resolved() {
         "helper-assignment-open"
     );
     assert_eq!(gates["overall"]["gate"], "helperAssignmentBarrier");
-    // Retrying cannot resolve a request: one attempt only.
-    assert_eq!(report["waves"][0]["attempts"], 1);
+    // The retry targets the request's assignee: a closure-only retry (no implementation agent
+    // reruns) whose sweep relaunches A8.
+    assert_eq!(report["waves"][0]["attempts"], 2);
+    let retry = launched(&report, 1);
+    assert!(retry.contains(&"A8".to_owned()), "{retry:?}");
+    assert!(!retry.iter().any(|a| a == "A1" || a == "A2"), "{retry:?}");
     assert_ne!(status(root, "1")["closureState"], "passed");
 
     post(Some("resolved"));
@@ -360,27 +364,28 @@ fn an_open_targeted_request_blocks_until_it_is_resolved() {
     assert_eq!(status(root, "1")["closureState"], "passed");
     // Attempt numbers continue across launches (envelopes are immutable).
     assert!(
-        root.join(".wave/state/main/wave-1/results/attempt-2/A1.json")
+        root.join(".wave/state/main/wave-1/results/attempt-3/A1.json")
             .is_file()
     );
 }
 
+/// The coordination record `id`'s latest status, from `wave coord show`.
+fn record_status(root: &Path, id: &str, now: &str) -> String {
+    let out = wave(
+        root,
+        &["coord", "show", "--wave", "1", "--id", id],
+        &[("WAVE_NOW", now)],
+    );
+    json(&out)["status"].as_str().unwrap_or_default().to_owned()
+}
+
 #[test]
-fn a_clarification_then_human_feedback_block_until_answered() {
+fn a_clarification_is_routed_rerouted_and_escalated_on_an_injected_clock_then_answered() {
     let dir = scenario_repo();
     let root = dir.path();
-    let post = |args: &[&str]| {
-        let mut all = vec!["coord", "post", "--wave", "1", "--agent", "A1"];
-        all.extend_from_slice(args);
-        let out = wave(root, &all, &[]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let launch = || {
+    let forced = fake_agent();
+    // A1 asks, on its first run, which error type src/runner.rs (owned by A2) returns.
+    let launch = |now: &str| {
         let out = wave(
             root,
             &[
@@ -388,55 +393,68 @@ fn a_clarification_then_human_feedback_block_until_answered() {
                 "--wave",
                 "1",
                 "--force-executor",
-                "local",
+                &forced,
                 "--json",
             ],
-            &[],
+            &[("WAVE_TEST_MODE", "clarify"), ("WAVE_NOW", now)],
         );
         (out.status.code(), json(&out))
     };
-    post(&[
-        "--kind",
-        "clarification-request",
-        "--summary",
-        "Which schema version?",
-        "--target",
-        "agent:A8",
-        "--id",
-        "clar-1",
-    ]);
-    let (code, report) = launch();
+    // Routed to the owner of the path it names; the retry relaunches that owner only.
+    let (code, report) = launch("2030-01-01T00:00:00Z");
     assert_eq!(code, Some(43));
-    let gate = &report["waves"][0]["gates"]["clarificationBarrier"];
-    assert_eq!(gate["statusCode"], "clarification-open");
-    // The clarification is escalated to a human; the clarification itself is closed.
-    post(&[
-        "--kind",
-        "human-feedback",
-        "--summary",
-        "Which schema version?",
-        "--id",
-        "hf-1",
-        "--blocking",
-        "true",
-    ]);
-    post(&[
-        "--kind",
-        "clarification-request",
-        "--summary",
-        "Which schema version?",
-        "--target",
-        "agent:A8",
-        "--id",
-        "clar-1",
-        "--status",
-        "resolved",
-    ]);
-    let (code, report) = launch();
+    assert_eq!(launched(&report, 1), ["A2"]);
+    let gates = &report["waves"][0]["gates"];
+    assert_eq!(
+        gates["helperAssignmentBarrier"]["statusCode"],
+        "helper-assignment-open"
+    );
+    assert_eq!(
+        gates["clarificationBarrier"]["statusCode"],
+        "clarification-open"
+    );
+    let now = "2030-01-01T00:01:00Z";
+    assert_eq!(record_status(root, "clar-1", now), "in_progress");
+    assert_eq!(record_status(root, "route-clar-1-1", now), "open");
+    // A2's prompt carried the follow-up in its inbox and the clarification in the summary.
+    let prompt =
+        std::fs::read_to_string(root.join(".tmp/main-wave-launcher/prompts/wave-1-1-a2.prompt.md"))
+            .unwrap();
+    let inbox = prompt.split("Current agent inbox:").nth(1).unwrap();
+    assert!(
+        inbox.contains("id=route-clar-1-1: Clarification follow-up for A1"),
+        "{inbox}"
+    );
+    let summary = prompt.split("Current wave shared summary:").nth(1).unwrap();
+    assert!(summary.contains("- Open clarifications: 1"), "{summary}");
+
+    // Six minutes on, the unacknowledged follow-up is superseded by a second routed cycle.
+    let (code, _) = launch("2030-01-01T00:06:00Z");
+    assert_eq!(code, Some(43));
+    let now = "2030-01-01T00:07:00Z";
+    assert_eq!(record_status(root, "route-clar-1-1", now), "superseded");
+    assert_eq!(record_status(root, "route-clar-1-2", now), "open");
+
+    // After two routed cycles it goes to a human: a feedback request; no retry can help.
+    let (code, report) = launch("2030-01-01T00:12:00Z");
     assert_eq!(code, Some(43));
     assert_eq!(report["waves"][0]["attempts"], 1);
-    let gate = &report["waves"][0]["gates"]["clarificationBarrier"];
-    assert_eq!(gate["statusCode"], "human-feedback-open");
+    let pending = json(&wave(
+        root,
+        &["feedback", "list", "--wave", "1", "--pending", "--json"],
+        &[("WAVE_NOW", "2030-01-01T00:13:00Z")],
+    ));
+    let pending = pending.as_array().unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let id = pending[0]["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("20300101001200"), "{id}");
+    assert!(id.contains("-main-w1-A1-"), "{id}");
+    assert_eq!(
+        record_status(root, &format!("escalation-{id}"), "2030-01-01T00:13:00Z"),
+        "open"
+    );
+
+    // The answer resolves the request, the escalation, the clarification and its follow-up.
     let out = wave(
         root,
         &[
@@ -445,11 +463,11 @@ fn a_clarification_then_human_feedback_block_until_answered() {
             "--wave",
             "1",
             "--id",
-            "hf-1",
+            &id,
             "--response",
-            "Use v2",
+            "It returns ParseError.",
         ],
-        &[],
+        &[("WAVE_NOW", "2030-01-01T00:13:00Z")],
     );
     assert_eq!(
         out.status.code(),
@@ -457,8 +475,13 @@ fn a_clarification_then_human_feedback_block_until_answered() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (code, _) = launch();
-    assert_eq!(code, Some(0));
+    let now = "2030-01-01T00:13:30Z";
+    for r in ["clar-1", "route-clar-1-2"] {
+        assert_eq!(record_status(root, r, now), "resolved", "{r}");
+    }
+    let (code, report) = launch("2030-01-01T00:14:00Z");
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["waves"][0]["gates"]["overall"]["gate"], "pass");
     assert_eq!(status(root, "1")["closureState"], "passed");
 }
 
@@ -569,8 +592,28 @@ fn command_agents_get_the_wave_environment_without_write_tokens() {
     assert!(line.contains("gh=unset github=unset"), "{line}");
 }
 
+fn git(root: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=wave",
+            "-c",
+            "user.email=wave@example.invalid",
+        ])
+        .args(args)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
-fn the_starter_example_closes_and_its_matrix_records_the_promotion() {
+fn the_starter_example_closes_records_the_promotion_and_leaves_the_checkout_clean() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     copy_tree(
@@ -581,19 +624,30 @@ fn the_starter_example_closes_and_its_matrix_records_the_promotion() {
     let _ = std::fs::remove_dir_all(root.join(".tmp"));
     let _ = std::fs::remove_dir_all(root.join(".wave"));
     git_init(root);
-    let out = wave(root, &["launch", "--force-executor", "local"], &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "starter"]);
+    // The README's first command, twice: a rerun closes again.
+    for _ in 0..2 {
+        let out = wave(root, &["launch", "--force-executor", "local"], &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(git(root, &["status", "--porcelain"]), "");
+    }
     let matrix =
         std::fs::read_to_string(root.join("docs/plans/component-cutover-matrix.json")).unwrap();
     assert!(
         matrix.contains("\"currentLevel\": \"repo-landed\""),
         "{matrix}"
+    );
+    // The stewards' outputs exist; they are ignored, not missing.
+    assert!(
+        root.join("docs/plans/waves/reviews/wave-0-cont-qa.md")
+            .is_file()
     );
     assert_eq!(status(root, "0")["closureState"], "passed");
 }
@@ -700,4 +754,171 @@ fn a_rerun_request_reruns_only_its_agents_then_is_applied() {
         .unwrap()
         .clone();
     assert_eq!(a1["activeProofBundleIds"][0], "pb-1");
+}
+
+#[test]
+fn replaying_a_trace_bundle_reproduces_each_attempts_gate_snapshot() {
+    let dir = scenario_repo();
+    let root = dir.path();
+    let forced = fake_agent();
+    let out = wave(
+        root,
+        &["launch", "--wave", "1", "--force-executor", &forced],
+        &[("WAVE_TEST_MODE", "noproof")],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // The bundles are hermetic: replay them away from the repository.
+    let elsewhere = tempfile::tempdir().unwrap();
+    copy_tree(
+        &root.join(".tmp/main-wave-launcher/traces/wave-1"),
+        elsewhere.path(),
+    )
+    .unwrap();
+    drop(dir);
+    let replay = |attempt: &str| {
+        let bundle = elsewhere.path().join(attempt);
+        let out = Command::new(wave_bin())
+            .arg("replay")
+            .arg("--trace")
+            .arg(&bundle)
+            .current_dir(elsewhere.path())
+            .output()
+            .unwrap();
+        (out.status.code(), json(&out))
+    };
+    let (code, first) = replay("attempt-1");
+    assert_eq!(code, Some(0), "{first}");
+    assert_eq!(first["matches"], true);
+    assert_eq!(first["ok"], false);
+    assert_eq!(
+        first["gateSnapshot"]["implementationGate"]["statusCode"],
+        "missing-wave-proof"
+    );
+    let (code, second) = replay("attempt-2");
+    assert_eq!(code, Some(0), "{second}");
+    assert_eq!(
+        (second["matches"].clone(), second["ok"].clone()),
+        (true.into(), true.into())
+    );
+    // A bundle whose recorded inputs changed no longer reproduces its verdicts.
+    let log = elsewhere.path().join("attempt-1/summaries/A1.log");
+    let proof = "[wave-proof] completion=integrated durability=durable proof=integration state=met";
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, format!("{text}{proof}\n")).unwrap();
+    let (code, changed) = replay("attempt-1");
+    assert_eq!(code, Some(1), "{changed}");
+    assert_eq!(changed["matches"], false);
+    let paths: Vec<&str> = changed["diffPaths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        paths.contains(&"implementationGate.statusCode"),
+        "{paths:?}"
+    );
+}
+
+#[test]
+fn an_agent_cli_refused_by_a_rate_limit_is_tried_again_within_the_attempt() {
+    let dir = scenario_repo();
+    let root = dir.path();
+    let bin = root.join(".fakebin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(
+        fixtures().join("launch/codex-rate-limited.sh"),
+        bin.join("codex"),
+    )
+    .unwrap();
+    let counter = bin.join("tries");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = wave(
+        root,
+        &[
+            "launch",
+            "--wave",
+            "2",
+            "--agent-rate-limit-base-delay-seconds",
+            "0",
+            "--launch-stagger-ms",
+            "0",
+            "--json",
+        ],
+        &[
+            ("PATH", &path),
+            ("WAVE_TEST_COUNTER", counter.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    // One attempt: the retry happened inside A1's run, on codex, not through a fallback.
+    assert_eq!(report["waves"][0]["attempts"], 1);
+    let log =
+        std::fs::read_to_string(root.join(".tmp/main-wave-launcher/logs/wave-2-2-a1.log")).unwrap();
+    let refused = log.find("429 Too Many Requests").expect("the refused try");
+    let notice = log
+        .find("[main-wave-launcher] rate-limit detected for A1; retry 1/2 after 0s")
+        .expect("the retry notice");
+    let proof = log.find("[wave-proof]").expect("the second try's output");
+    assert!(refused < notice && notice < proof, "{log}");
+}
+
+#[test]
+fn a_fallback_that_would_break_the_runtime_mix_targets_blocks_the_retry() {
+    let dir = scenario_repo();
+    let root = dir.path();
+    // Three agents of wave 2 already run locally; a fourth would exceed the target.
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("wave.config.json")).unwrap())
+            .unwrap();
+    config["lanes"] = serde_json::json!({"main": {"runtimeMixTargets": {"local": 3}}});
+    std::fs::write(root.join("wave.config.json"), config.to_string()).unwrap();
+    let bin = root.join(".fakebin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(fixtures().join("launch/codex-hang.sh"), bin.join("codex")).unwrap();
+    let pidfile = bin.join("child.pid");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = wave(
+        root,
+        &[
+            "launch",
+            "--wave",
+            "2",
+            "--timeout-minutes",
+            "0.01",
+            "--launch-stagger-ms",
+            "0",
+            "--json",
+        ],
+        &[
+            ("PATH", &path),
+            ("WAVE_TEST_PIDFILE", pidfile.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(43),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let w = &report["waves"][0];
+    assert_eq!(w["attempts"], 1);
+    assert_eq!(w["retryBarrier"]["statusCode"], "retry-fallback-blocked");
+    let detail = w["retryBarrier"]["detail"].as_str().unwrap();
+    assert!(detail.contains("runtime mix"), "{detail}");
 }

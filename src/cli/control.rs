@@ -417,7 +417,7 @@ fn status(settings: &Settings, args: StatusArgs) -> Result<Code, CliError> {
     let layout = Layout::read(&settings.repo_root, args.lane)?;
     let roster = layout.roster(args.wave)?;
     let store = open_store(settings, &layout)?;
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let now_text = time::format(now);
     let wave = u32::try_from(args.wave)
         .map_err(|_| CliError::usage(format!("--wave {} is too large", args.wave)))?;
@@ -508,7 +508,7 @@ impl Loaded {
 }
 
 fn task_create(settings: &Settings, a: TaskCreateArgs) -> Result<Code, CliError> {
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let now_text = time::format(now);
     let layout = Layout::read(&settings.repo_root, a.sel.lane.clone())?;
     let store = open_store(settings, &layout)?;
@@ -606,7 +606,7 @@ pub(crate) fn append_event(
 }
 
 fn task_get(settings: &Settings, a: TaskGetArgs) -> Result<Code, CliError> {
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let loaded = Loaded::read(settings, &a.sel, &time::format(now))?;
     let state = reducer::reduce(&loaded.inputs(a.sel.wave, now.as_millisecond()));
     match state.tasks().find(|t| t.task_id == a.id) {
@@ -620,7 +620,7 @@ fn task_get(settings: &Settings, a: TaskGetArgs) -> Result<Code, CliError> {
 }
 
 fn task_list(settings: &Settings, a: TaskListArgs) -> Result<Code, CliError> {
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let loaded = Loaded::read(settings, &a.sel, &time::format(now))?;
     let state = reducer::reduce(&loaded.inputs(a.sel.wave, now.as_millisecond()));
     let wanted = |id: Option<&str>| id.is_some_and(|id| a.agent.iter().any(|x| x == id));
@@ -648,7 +648,7 @@ fn task_list(settings: &Settings, a: TaskListArgs) -> Result<Code, CliError> {
 }
 
 fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let now_text = time::format(now);
     let loaded = Loaded::read(settings, &a.sel, &now_text)?;
     let record = loaded.record(&a.id)?;

@@ -119,7 +119,7 @@ fn request(settings: &Settings, a: RerunRequestArgs) -> Result<Code, CliError> {
     }
     let layout = Layout::read(&settings.repo_root, a.sel.lane)?;
     let store = open_store(settings, &layout)?;
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let id =
         a.id.unwrap_or_else(|| format!("rerun-wave-{}-{}", a.sel.wave, now.as_millisecond()));
     let mut data = Map::new();
@@ -176,7 +176,7 @@ fn clear(settings: &Settings, a: WaveArgs) -> Result<Code, CliError> {
         &*store,
         &layout.lane,
         a.wave,
-        jiff::Timestamp::now(),
+        settings.now(),
         "rerun_request",
         &id,
         "cleared",
@@ -189,7 +189,7 @@ fn clear(settings: &Settings, a: WaveArgs) -> Result<Code, CliError> {
 fn register(settings: &Settings, a: ProofRegisterArgs) -> Result<Code, CliError> {
     let layout = Layout::read(&settings.repo_root, a.sel.lane)?;
     let store = open_store(settings, &layout)?;
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let id = a.id.unwrap_or_else(|| {
         format!(
             "proof-{}-wave-{}-{}",

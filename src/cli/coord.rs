@@ -153,7 +153,7 @@ pub(crate) fn append(
 fn post(settings: &Settings, a: PostArgs) -> Result<Code, CliError> {
     let layout = Layout::read(&settings.repo_root, a.sel.lane.clone())?;
     let store = open_store(settings, &layout)?;
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let now_text = time::format(now);
     let id =
         a.id.unwrap_or_else(|| default_id("coord", &a.kind, &[&a.agent, &a.summary, &now_text]));
@@ -200,7 +200,7 @@ fn post(settings: &Settings, a: PostArgs) -> Result<Code, CliError> {
 fn list(settings: &Settings, a: ListArgs) -> Result<Code, CliError> {
     let layout = Layout::read(&settings.repo_root, a.sel.lane)?;
     let store = open_store(settings, &layout)?;
-    let now = time::format(jiff::Timestamp::now());
+    let now = time::format(settings.now());
     let records = read_records(
         &*store,
         &StreamId::coordination(&layout.lane, a.sel.wave),
@@ -226,7 +226,7 @@ fn list(settings: &Settings, a: ListArgs) -> Result<Code, CliError> {
 fn show(settings: &Settings, a: ShowArgs) -> Result<Code, CliError> {
     let layout = Layout::read(&settings.repo_root, a.sel.lane)?;
     let store = open_store(settings, &layout)?;
-    let now = time::format(jiff::Timestamp::now());
+    let now = time::format(settings.now());
     let records = read_records(
         &*store,
         &StreamId::coordination(&layout.lane, a.sel.wave),

@@ -256,13 +256,65 @@ fn apply(
     Ok(records.len())
 }
 
+/// What one refresh of a wave's derived state did and produced.
+pub(crate) struct Refreshed {
+    /// The lane.
+    pub lane: String,
+    /// The lane state directory the projections were written under.
+    pub dir: PathBuf,
+    /// Records appended (seeds and triage).
+    pub appended: usize,
+    /// Human-input requests the triage opened.
+    pub human_requests: Vec<triage::HumanRequest>,
+    /// Human-input clock transitions recorded.
+    pub transitions: Vec<triage::HumanInputTransition>,
+    /// The rendered shared summary (within its budget).
+    pub shared_summary: String,
+    /// Each agent's rendered inbox (within its budget), by agent id.
+    pub inboxes: std::collections::BTreeMap<String, String>,
+    /// Every projection written.
+    pub written: Vec<PathBuf>,
+}
+
 /// Runs `wave coord render`.
 pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> {
-    let now = jiff::Timestamp::now();
+    let r = refresh(settings, &a.sel, None, None)?;
+    if a.json {
+        let files: Vec<String> = r.written.iter().map(|p| p.display().to_string()).collect();
+        output::print_json(&serde_json::json!({
+            "lane": r.lane,
+            "wave": a.sel.wave, "appendedRecords": r.appended,
+            "humanRequests": r.human_requests, "humanInputTransitions": r.transitions, "files": files,
+        }))?;
+    } else {
+        output::print_text(&format!(
+            "rendered {} file(s) under {}; triage appended {} record(s), opened {} human request(s)",
+            r.written.len(),
+            r.dir.display(),
+            r.appended,
+            r.human_requests.len()
+        ))?;
+    }
+    Ok(Code::OK)
+}
+
+/// Rebuilds one wave's derived state (§10 build order): re-syncs the launcher seeds, runs
+/// clarification triage and the human-input clock at the settings' clock (appending what they
+/// produce, stamped with `attempt` when given), then writes every projection. `wave launch`
+/// runs it at attempt boundaries and before each agent starts, so prompts carry the current
+/// shared summary and inbox. `closing` (the reason) marks a wave that just closed: the
+/// launcher's open request seeds are resolved with it.
+pub(crate) fn refresh(
+    settings: &Settings,
+    sel: &WaveSel,
+    attempt: Option<i64>,
+    closing: Option<&str>,
+) -> Result<Refreshed, CliError> {
+    let now = settings.now();
     let now_text = time::format(now);
     let now_ms = now.as_millisecond();
-    let wave = a.sel.wave;
-    let mut loaded = Loaded::read(settings, &a.sel, &now_text)?;
+    let wave = sel.wave;
+    let mut loaded = Loaded::read(settings, sel, &now_text)?;
     let lane = loaded.layout.lane.clone();
     let facts = plan_facts(settings, &lane, wave, &loaded.layout.waves_dir);
     let profiles: Vec<AgentProfile> = loaded
@@ -369,7 +421,7 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
             &records,
         )?;
         appended += records.len();
-        loaded = Loaded::read(settings, &a.sel, &now_text)?;
+        loaded = Loaded::read(settings, sel, &now_text)?;
         state = engine_records(&loaded)?;
     }
     let outcome = triage::triage(&TriageInputs {
@@ -380,7 +432,7 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
         roles: &roles,
         docs_queue: &triage_docs,
         integration: None,
-        attempt: None,
+        attempt,
         now_ms,
         now: &now_text,
     })
@@ -407,8 +459,26 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
             t.event_data(),
         )?;
     }
-    if !outcome.is_empty() || !transitions.is_empty() {
-        loaded = Loaded::read(settings, &a.sel, &now_text)?;
+    let mut closed_seeds = 0;
+    if let Some(reason) = closing {
+        let records = triage::close_seeds(&state, u64::from(wave), reason, &now_text)
+            .iter()
+            .map(|r| to_store(r, &now_text))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !records.is_empty() {
+            append(
+                settings,
+                &*loaded.store,
+                &StreamId::coordination(&lane, wave),
+                now,
+                &records,
+            )?;
+            closed_seeds = records.len();
+            appended += closed_seeds;
+        }
+    }
+    if !outcome.is_empty() || !transitions.is_empty() || closed_seeds > 0 {
+        loaded = Loaded::read(settings, sel, &now_text)?;
         state = engine_records(&loaded)?;
     }
     let deps = dependency_snapshot(&loaded.dependencies, &lane, wave, &profiles);
@@ -447,16 +517,20 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
         inputs,
         timing,
     ));
+    let summary_text = summary.text;
     put(
         format!("inboxes/wave-{wave}/shared-summary.md"),
-        summary.text,
+        summary_text.clone(),
     )?;
+    let mut inboxes = std::collections::BTreeMap::new();
     for p in &profiles {
         let view = inbox_view(wi, p, &state, &assignments, inputs, timing);
+        let text = render::inbox::render_inbox(&view).text;
         put(
             format!("inboxes/wave-{wave}/{}.md", p.agent_id),
-            render::inbox::render_inbox(&view).text,
+            text.clone(),
         )?;
+        inboxes.insert(p.agent_id.clone(), text);
     }
     let agent_ids: Vec<String> = profiles.iter().map(|p| p.agent_id.clone()).collect();
     let header = render::coord::BoardHeader {
@@ -529,19 +603,14 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
         format!("feedback/triage/wave-{wave}/pending-human.md"),
         render::coord::pending_human_md(&state),
     )?;
-    if a.json {
-        let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-        output::print_json(&serde_json::json!({
-            "lane": lane, "wave": wave, "appendedRecords": appended,
-            "humanRequests": outcome.human_requests, "humanInputTransitions": transitions, "files": files,
-        }))?;
-    } else {
-        output::print_text(&format!(
-            "rendered {} file(s) under {}; triage appended {appended} record(s), opened {} human request(s)",
-            written.len(),
-            s.display(),
-            outcome.human_requests.len()
-        ))?;
-    }
-    Ok(Code::OK)
+    Ok(Refreshed {
+        lane,
+        dir: s,
+        appended,
+        human_requests: outcome.human_requests,
+        transitions,
+        shared_summary: summary_text,
+        inboxes,
+        written,
+    })
 }

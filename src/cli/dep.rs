@@ -91,7 +91,7 @@ pub fn run(settings: &Settings, args: DepArgs) -> Result<Code, CliError> {
 fn post(settings: &Settings, a: PostArgs) -> Result<Code, CliError> {
     let layout = Layout::read(&settings.repo_root, Some(a.owner_lane.clone()))?;
     let store = open_store(settings, &layout)?;
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let now_text = time::format(now);
     let id =
         a.id.unwrap_or_else(|| default_id("dep", "request", &[&a.agent, &a.summary, &now_text]));
@@ -140,7 +140,7 @@ fn post(settings: &Settings, a: PostArgs) -> Result<Code, CliError> {
 }
 
 fn show(settings: &Settings, a: ShowArgs) -> Result<Code, CliError> {
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let loaded = Loaded::read(settings, &a.sel, &time::format(now))?;
     let state = reducer::reduce(&loaded.inputs(a.sel.wave, now.as_millisecond()));
     if a.json {

@@ -210,7 +210,7 @@ fn show(settings: &Settings, a: ShowArgs) -> Result<Code, CliError> {
 }
 
 fn list(settings: &Settings, a: ListArgs) -> Result<Code, CliError> {
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let loaded = Loaded::read(settings, &a.sel, &time::format(now))?;
     let state = reducer::reduce(&loaded.inputs(a.sel.wave, now.as_millisecond()));
     let shown: Vec<_> = state
@@ -237,7 +237,7 @@ fn list(settings: &Settings, a: ListArgs) -> Result<Code, CliError> {
 }
 
 fn respond(settings: &Settings, a: RespondArgs) -> Result<Code, CliError> {
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let now_text = time::format(now);
     let loaded = Loaded::read(settings, &a.sel, &now_text)?;
     let state = reducer::reduce(&loaded.inputs(a.sel.wave, now.as_millisecond()));

@@ -70,6 +70,18 @@ pub struct LaunchArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub max_retries_per_wave: u64,
 
+    /// Retries of an agent CLI whose output shows a rate limit (HTTP 429).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub agent_rate_limit_retries: u64,
+
+    /// Delay before the first rate-limit retry, in seconds (doubled per retry).
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    pub agent_rate_limit_base_delay_seconds: u64,
+
+    /// Longest delay between rate-limit retries, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+    pub agent_rate_limit_max_delay_seconds: u64,
+
     /// Delay between concurrent launches of agent CLIs, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1200)]
     pub launch_stagger_ms: u64,
@@ -383,7 +395,7 @@ fn read_facts(settings: &Settings, lane: &str, wave: u64) -> Result<Coordination
     let layout = Layout::read(&settings.repo_root, Some(lane.to_owned()))?;
     let roster = layout.roster(wave)?;
     let store = open_store(settings, &layout)?;
-    let now = jiff::Timestamp::now();
+    let now = settings.now();
     let now_text = time::format(now);
     let w32 = u32::try_from(wave).unwrap_or(u32::MAX);
     let coordination = read_records(&*store, &StreamId::coordination(lane, w32), &now_text)?;
@@ -406,6 +418,52 @@ fn read_facts(settings: &Settings, lane: &str, wave: u64) -> Result<Coordination
         &state.dependencies,
         &state.feedback_requests,
     ))
+}
+
+/// Rebuilds the wave's derived coordination state (seeds, triage, human-input clock,
+/// projections) and returns the views prompts embed; a failure is reported and leaves the
+/// prompts as compiled.
+fn refresh_views(
+    settings: &Settings,
+    lane: &str,
+    wave: u64,
+    attempt: u64,
+    closed: bool,
+) -> Option<launch::LiveViews> {
+    let sel = super::coord::WaveSel {
+        lane: Some(lane.to_owned()),
+        wave: u32::try_from(wave).ok()?,
+    };
+    let reason = closed.then(|| format!("Wave {wave} closed in attempt {attempt}."));
+    match super::coord_render::refresh(
+        settings,
+        &sel,
+        i64::try_from(attempt).ok(),
+        reason.as_deref(),
+    ) {
+        Ok(r) => Some(launch::LiveViews {
+            shared_summary: r.shared_summary,
+            inboxes: r.inboxes,
+        }),
+        Err(e) => {
+            output::eprint_line(&format!("warning: coordination state not refreshed: {e}"));
+            None
+        }
+    }
+}
+
+/// True when `command` names an executable file, directly (a path) or in a `PATH` directory.
+fn on_search_path(search_path: &str, command: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if command.contains('/') {
+        return executable(std::path::Path::new(command));
+    }
+    std::env::split_paths(search_path)
+        .filter(|d| !d.as_os_str().is_empty())
+        .any(|d| executable(&d.join(command)))
 }
 
 /// The wave's active rerun request: its id and selected agents.
@@ -447,6 +505,11 @@ fn launch_real(
     let (_, creds) = credentials(&plans.config.raw);
     scrub.extend(creds.into_iter().map(|c| c.env_var));
     let facts = |wave: u64| coordination_facts(settings, &lane.lane, wave);
+    let search_path = settings.env.get("PATH").unwrap_or_default().to_owned();
+    let on_path = move |command: &str| on_search_path(&search_path, command);
+    let coordinate = |wave: u64, attempt: u64, closed: bool| {
+        refresh_views(settings, &lane.lane, wave, attempt, closed)
+    };
     let rerun = |wave: u64| active_rerun(settings, &lane.lane, wave);
     let ci = settings.ci;
     let progress = move |line: &str| {
@@ -487,6 +550,14 @@ fn launch_real(
         rerun: &rerun,
         progress: &progress,
         agent_log: &agent_log,
+        clock: settings.clock,
+        coordinate: &coordinate,
+        on_path: &on_path,
+        rate_limit: launch::RateLimitRetry {
+            retries: args.agent_rate_limit_retries,
+            base_delay: Duration::from_secs(args.agent_rate_limit_base_delay_seconds),
+            max_delay: Duration::from_secs(args.agent_rate_limit_max_delay_seconds),
+        },
     };
     let outcome = launch::run(&cfg, &*store).map_err(|e| {
         CliError::from_error(ErrorKind::Internal, &e, Code::INTERNAL)
@@ -505,6 +576,7 @@ fn launch_real(
                     "launched": w.launched,
                     "gates": w.snapshot.to_value(),
                     "failures": w.failures,
+                    "retryBarrier": w.retry_barrier,
                 })
             })
             .collect();

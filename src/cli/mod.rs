@@ -97,6 +97,10 @@ pub fn main() -> ExitCode {
         }
     };
     let settings = Settings::resolve(cli.repo_root, cli.store, EnvSnapshot::capture());
+    if let Some(problem) = &settings.clock_error {
+        output::eprint_line(&format!("error: {problem}"));
+        return Code::USAGE.into();
+    }
     let result = dispatch(&settings, cli.command);
     for notice in crate::store::git::take_notices() {
         output::eprint_line(&notice);

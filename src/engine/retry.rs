@@ -15,6 +15,9 @@
 //! - Executor fallback is attempted for every failed agent unless its policy is sticky (upstream
 //!   behaviour, kept: a failure on one runtime is evidence enough to try another).
 //! - `control rerun`-style overrides with unknown agent ids are reported and ignored.
+//! - An implementation agent that failed the attempt (its process, or a gate naming it) puts
+//!   the resume plan in the implementation phase and is invalidated, even when a later gate is
+//!   the first failing one: resuming from a closure stage would never rerun it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -589,8 +592,19 @@ pub fn resume_plan(
         .filter(|a| stage_of(&a.agent_id, plan, lane).is_some())
         .map(|a| a.agent_id.clone())
         .collect();
+    // Implementation agents that failed this attempt (their process, or a gate naming them).
+    let failed_implementation: BTreeSet<String> = failures
+        .iter()
+        .filter(|f| f.status_code != "shared-component-sibling-pending")
+        .filter_map(|f| f.agent_id.as_deref())
+        .filter(|a| plan.agent(a).is_some() && stage_of(a, plan, lane).is_none())
+        .map(str::to_owned)
+        .collect();
     let phase = if let Some((stage, _)) = gaps.first() {
         stage.phase().to_owned()
+    } else if !failed_implementation.is_empty() {
+        // A failed implementation agent comes before any closure stage.
+        "implementation".to_owned()
     } else if !snapshot.overall.ok {
         phase_from_gate(&snapshot.overall.gate).to_owned()
     } else {
@@ -607,6 +621,9 @@ pub fn resume_plan(
         })
         .cloned()
         .collect();
+    if ClosureStage::from_phase(&phase).is_none() {
+        invalidated.extend(failed_implementation);
+    }
     if let Some((earliest, _)) = gaps.first() {
         for a in &closure_ids {
             if stage_of(a, plan, lane).is_some_and(|s| s >= *earliest) {

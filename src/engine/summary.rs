@@ -34,7 +34,8 @@ use crate::event::envelope::{EnvelopeError, ResultEnvelope};
 use crate::plan::{Agent, ExecutorId};
 
 /// What is known about one repository path at summary time.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct FileFact {
     /// The path exists.
     pub exists: bool,

@@ -3,16 +3,20 @@
 //! sweep's stewards one at a time in stage order, each agent's log turned into a summary and a
 //! result envelope, the gates evaluated on the result.
 //!
-//! Owns: the attempt loop, agent selection per attempt (reuse of agents whose last run exited 0
-//! with the same prompt hash and still proves its slice), executor fallback on retry, the
+//! Owns: the attempt loop; the first attempt's selection (every implementation agent, or those
+//! of an active rerun request) and, after a failed attempt, applying the retry engine's
+//! decision ([`retry::resolve_retry`]: its targets and executor fallbacks); rebuilding the
+//! wave's derived coordination state (through [`LaunchConfig::coordinate`]) before agents start
+//! and after they finish, so each prompt embeds the current shared summary and inbox; the
 //! control-plane events of the run (`attempt`, `agent_run`, `gate`), result envelopes, the gate
-//! snapshot projection and the per-attempt trace bundle. The dispatcher is the only code that
-//! appends to the store while a launch runs; agent processes run concurrently under tokio and
-//! report back through their join handles.
-//! Must not: decide gate verdicts, closure order or exit codes (the engine does: [`gates`],
-//! [`closure`], [`retry::final_outcome`]).
+//! snapshot projection and the per-attempt trace bundle ([`super::trace`]). The dispatcher is
+//! the only code that appends to the store while a launch runs; agent processes run
+//! concurrently under tokio and report back through their join handles.
+//! Must not: decide gate verdicts, retry targets, closure order or exit codes (the engine does:
+//! [`gates`], [`retry`], [`closure`], [`retry::final_outcome`]); read the clock other than
+//! through [`LaunchConfig::clock`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -22,20 +26,19 @@ use super::executor::command::{LaunchInput, ResolvedExecutor, build_launch_plan}
 use super::executor::dryrun::{DryRun, lane_state_dir};
 use super::executor::resolve;
 use super::process::{self, AgentProcess, ProcessOutcome, Program};
+use super::trace::{self, Material, SummarySource};
 use crate::engine::closure::{ClosureSweep, SweepAction, stage_of};
-use crate::engine::gates::{
-    self, CoordinationFacts, DocsQueue, GateInputs, GateResult, GateSnapshot, IntegrationSummary,
-};
-use crate::engine::markers;
+use crate::engine::gates::{self, CoordinationFacts, GateInputs, GateResult, GateSnapshot};
 use crate::engine::retry::{self, Failure, FingerprintParts, ProcessEnd};
 use crate::engine::summary::{
-    EnvelopeContext, ExecutionSummary, FileFact, FileFacts, StatusRecord, SummaryInputs,
-    build_envelope, build_summary, envelope_value,
+    EnvelopeContext, ExecutionSummary, FileFact, FileFacts, StatusRecord, build_envelope,
+    envelope_value,
 };
 use crate::event::control::{ControlEvent, EventDefaults};
 use crate::event::time;
-use crate::plan::matrix::{BenchmarkCatalog, ComponentMatrix, parse_matrix};
+use crate::plan::matrix::{BenchmarkCatalog, ComponentMatrix};
 use crate::plan::{Agent, ExecutorId, LaneProfile, WavePlan, roles};
+use crate::settings::Clock;
 use crate::store::{EventStore, Record, ResultKey, StoreError, StreamId};
 
 /// How every agent is run when `--force-executor` is given.
@@ -80,6 +83,23 @@ pub enum LaunchError {
 /// Coordination facts for the gates, read fresh from the store before each evaluation.
 pub type FactsSource<'a> = dyn Fn(u64) -> CoordinationFacts + 'a;
 
+/// The current derived coordination views of a wave (spec §10.2, §10.3), already within their
+/// budgets: what each agent's prompt embeds when it starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveViews {
+    /// The shared summary.
+    pub shared_summary: String,
+    /// Each agent's inbox, by agent id.
+    pub inboxes: BTreeMap<String, String>,
+}
+
+/// Rebuilds a wave's derived coordination state at the launch's clock — seed records,
+/// clarification triage and the human-input clock, appended through the store, then the
+/// projections — for `(wave, attempt, closed)`, and returns the views prompts embed (`None`
+/// when the state could not be read; the caller reports why). `closed` is true once, after
+/// the attempt that closed the wave: the launcher's open request seeds are then resolved.
+pub type CoordinateFn<'a> = dyn Fn(u64, u64, bool) -> Option<LiveViews> + 'a;
+
 /// Everything a launch needs.
 pub struct LaunchConfig<'a> {
     /// Absolute repository root.
@@ -120,6 +140,14 @@ pub struct LaunchConfig<'a> {
     pub progress: &'a dyn Fn(&str),
     /// Called with each finished agent's id and log file (echoes the log under CI).
     pub agent_log: &'a dyn Fn(&str, &Path),
+    /// The clock events, envelopes and timers use (the system clock unless injected).
+    pub clock: Clock,
+    /// Derived-state refresh, run before agents start and after they finish.
+    pub coordinate: &'a CoordinateFn<'a>,
+    /// Whether a command (an executor's binary) is on the search path.
+    pub on_path: &'a dyn Fn(&str) -> bool,
+    /// Retries of agent CLIs refused by a rate limit.
+    pub rate_limit: RateLimitRetry,
 }
 
 /// The result of one wave.
@@ -137,6 +165,8 @@ pub struct WaveOutcome {
     pub exit_code: u8,
     /// Agents launched per attempt.
     pub launched: Vec<Vec<String>>,
+    /// What stopped retrying, when a retry barrier did (`retry-fallback-blocked`, …).
+    pub retry_barrier: Option<retry::RetryBarrier>,
 }
 
 /// The result of a launch.
@@ -157,8 +187,8 @@ impl Outcome {
     }
 }
 
-fn now_text() -> String {
-    time::format(jiff::Timestamp::now())
+fn now_text(cfg: &LaunchConfig<'_>) -> String {
+    time::format(cfg.clock.now())
 }
 
 /// Per-agent run facts the dispatcher keeps between attempts.
@@ -247,6 +277,65 @@ fn write_prepared(cfg: &LaunchConfig<'_>, wave: u64) -> Result<(), LaunchError> 
     Ok(())
 }
 
+/// The prepared (dry-run) text of a file of the preparation, by its path under the preparation
+/// directory.
+fn prepared_text<'p>(cfg: &'p LaunchConfig<'_>, rel_path: &str) -> Option<&'p str> {
+    let path = cfg.prepared.dir.join(rel_path);
+    cfg.prepared
+        .files
+        .iter()
+        .find(|f| f.path == path)
+        .map(|f| f.contents.as_str())
+}
+
+/// Replaces the text embedded under `heading` (a fenced markdown block) when it is `old`.
+fn replace_embedded(prompt: &str, heading: &str, old: &str, new: &str) -> String {
+    let fence = format!("{heading}\n```markdown\n");
+    let needle = format!("{fence}{old}");
+    let mut body = new.trim_end_matches('\n').to_owned();
+    if old.ends_with('\n') {
+        body.push('\n');
+    }
+    prompt.replacen(&needle, &format!("{fence}{body}"), 1)
+}
+
+/// The prompt an agent starts with: the compiled prompt with the current shared summary and
+/// its current inbox in place of the preparation's placeholders (spec §9.2 items 5–6).
+fn live_prompt(
+    cfg: &LaunchConfig<'_>,
+    wave: u64,
+    agent: &Agent,
+    views: &LiveViews,
+) -> Option<String> {
+    let prompt = prepared_text(
+        cfg,
+        &format!("prompts/wave-{wave}-{}.prompt.md", agent.slug),
+    )?;
+    let mut text = prompt.to_owned();
+    if let Some(old) = prepared_text(cfg, &format!("inboxes/wave-{wave}/shared-summary.md")) {
+        text = replace_embedded(
+            &text,
+            "Current wave shared summary:",
+            old,
+            &views.shared_summary,
+        );
+    }
+    if let (Some(old), Some(new)) = (
+        prepared_text(cfg, &format!("inboxes/wave-{wave}/{}.md", agent.agent_id)),
+        views.inboxes.get(&agent.agent_id),
+    ) {
+        text = replace_embedded(&text, "Current agent inbox:", old, new);
+    }
+    let old = cfg.prepared.dir.to_string_lossy().into_owned();
+    let new = state_dir(cfg).to_string_lossy().into_owned();
+    let old_rel = rel(cfg.repo_root, &cfg.prepared.dir);
+    let new_rel = rel(cfg.repo_root, &state_dir(cfg));
+    Some(
+        text.replace(&old, &new)
+            .replace(&format!("{old_rel}/"), &format!("{new_rel}/")),
+    )
+}
+
 fn rel(root: &Path, p: &Path) -> String {
     p.strip_prefix(root)
         .unwrap_or(p)
@@ -260,7 +349,7 @@ fn append(
     wave: u64,
     event: Value,
 ) -> Result<(), LaunchError> {
-    let now = jiff::Timestamp::now();
+    let now = cfg.clock.now();
     let defaults = EventDefaults {
         lane: Some(cfg.lane.lane.clone()),
         wave: Some(wave),
@@ -417,6 +506,10 @@ fn job(
         ),
         ("WAVE_EXECUTOR_MODE".into(), executor.as_str().to_owned()),
     ];
+    if cfg.clock.is_injected() {
+        // An injected clock carries on in the agent's own `wave` commands from now.
+        env.push(("WAVE_NOW".into(), now_text(cfg)));
+    }
     let program = match (&cfg.force, executor) {
         (Some(Forced::Command(program)), _) => Program::Direct {
             program: program.clone(),
@@ -484,35 +577,56 @@ fn job(
     })
 }
 
-fn summarize(
+/// The inputs an agent's summary is built from, read now (its log and report).
+fn summary_source(
     cfg: &LaunchConfig<'_>,
     plan: &WavePlan,
     agent: &Agent,
     executor: ExecutorId,
     status: &StatusRecord,
     files: &FileFacts,
-) -> ExecutionSummary {
+) -> SummarySource {
     let paths = agent_paths(cfg, plan.wave, agent);
-    let log_text = std::fs::read_to_string(&paths.log).unwrap_or_default();
-    let report = report_path_of(plan, cfg.lane, agent);
-    let report_text = report
+    let report_path = report_path_of(plan, cfg.lane, agent);
+    let report_text = report_path
         .as_deref()
         .and_then(|p| std::fs::read_to_string(cfg.repo_root.join(p)).ok());
-    let log_rel = rel(cfg.repo_root, &paths.log);
-    build_summary(&SummaryInputs {
-        agent,
+    SummarySource {
         executor: Some(executor),
-        status: Some(status),
-        log_text: &log_text,
-        log_path: &log_rel,
-        report_path: report.as_deref(),
-        report_text: report_text.as_deref(),
-        files,
-    })
+        status: status.clone(),
+        log_text: std::fs::read_to_string(&paths.log).unwrap_or_default(),
+        log_path: rel(cfg.repo_root, &paths.log),
+        report_path,
+        report_text,
+        files: files.clone(),
+    }
 }
 
 struct Evaluation {
     snapshot: GateSnapshot,
+    material: Material,
+}
+
+/// What the gates read besides summaries, read now: file facts, coordination facts, agent logs
+/// and the component matrix (agents may move it forward: the documentation steward records
+/// promotions).
+fn gather(cfg: &LaunchConfig<'_>, plan: &WavePlan) -> Material {
+    let mut logs = BTreeMap::new();
+    for a in &plan.agents {
+        if let Ok(text) = std::fs::read_to_string(agent_paths(cfg, plan.wave, a).log) {
+            logs.insert(a.agent_id.clone(), text);
+        }
+    }
+    Material {
+        files: file_facts(cfg.repo_root, plan),
+        coordination: (cfg.facts)(plan.wave),
+        logs,
+        matrix_text: std::fs::read_to_string(
+            cfg.repo_root
+                .join(&cfg.lane.paths.component_cutover_matrix_json_path),
+        )
+        .ok(),
+    }
 }
 
 fn gate_inputs_eval<R>(
@@ -523,49 +637,134 @@ fn gate_inputs_eval<R>(
     coordination: &CoordinationFacts,
     f: impl FnOnce(&GateInputs<'_>) -> R,
 ) -> R {
-    let mut infra = Vec::new();
-    let mut deploy = Vec::new();
-    for a in &plan.agents {
-        let paths = agent_paths(cfg, plan.wave, a);
-        if let Ok(text) = std::fs::read_to_string(&paths.log) {
-            let tail = markers::tail(&text, markers::LOG_TAIL_CHARS);
-            if let Some(i) = markers::latest_infra_status(tail) {
-                infra.push((a.agent_id.clone(), i));
-            }
-            for d in markers::latest_deploy_statuses(tail) {
-                deploy.push((a.agent_id.clone(), d));
-            }
+    let mut material = gather(cfg, plan);
+    material.files = files.clone();
+    material.coordination = coordination.clone();
+    with_material(cfg, plan, summaries, &material, f)
+}
+
+fn with_material<R>(
+    cfg: &LaunchConfig<'_>,
+    plan: &WavePlan,
+    summaries: &BTreeMap<String, ExecutionSummary>,
+    material: &Material,
+    f: impl FnOnce(&GateInputs<'_>) -> R,
+) -> R {
+    trace::with_gate_inputs(
+        plan,
+        cfg.lane,
+        cfg.matrix,
+        cfg.catalog,
+        summaries,
+        material,
+        f,
+    )
+}
+
+/// Retries of agent CLIs refused by a rate limit (spec §9.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitRetry {
+    /// Retries after the first try (`--agent-rate-limit-retries`, default 2).
+    pub retries: u64,
+    /// Delay before the first retry, doubled for each later one.
+    pub base_delay: Duration,
+    /// Longest delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RateLimitRetry {
+    fn default() -> Self {
+        Self {
+            retries: 2,
+            base_delay: Duration::from_secs(20),
+            max_delay: Duration::from_secs(180),
         }
     }
-    let integration =
-        IntegrationSummary::build(plan, cfg.lane, summaries, coordination, &deploy, &infra);
-    let adjudications = BTreeMap::new();
-    // Agents may move the matrix forward (the documentation steward records promotions): read
-    // it again for every evaluation.
-    let matrix_path = &cfg.lane.paths.component_cutover_matrix_json_path;
-    let fresh = std::fs::read_to_string(cfg.repo_root.join(matrix_path))
-        .ok()
-        .and_then(|t| parse_matrix(Some(&t), matrix_path).ok());
-    let inputs = GateInputs {
-        plan,
-        lane: cfg.lane,
-        summaries,
-        files,
-        matrix: fresh.as_ref().or(cfg.matrix),
-        catalog: cfg.catalog,
-        coordination,
-        integration: Some(&integration),
-        contradictions: &[],
-        corridor: None,
-        docs_queue: DocsQueue::default(),
-        infra: &infra,
-        adjudications: &adjudications,
-        gate_mode: gates::resolve_gate_mode(
-            plan.wave,
-            Some(&cfg.lane.validation.gate_mode_thresholds),
-        ),
-    };
-    f(&inputs)
+}
+
+/// True when a try's output says the model provider refused it for its rate limit.
+pub fn rate_limited(output: &str) -> bool {
+    let low = output.to_lowercase();
+    [
+        "429 too many requests",
+        "exceeded retry limit",
+        "last status: 429",
+        "rate limit",
+    ]
+    .iter()
+    .any(|p| low.contains(p))
+}
+
+/// The wait before retry `n` (1-based): `min(base * 2^(n-1), max)` plus up to four seconds of
+/// jitter derived from the agent and the retry (none when the base delay is zero).
+pub fn rate_limit_delay(policy: &RateLimitRetry, agent_id: &str, n: u64) -> Duration {
+    let factor = 1u32
+        .checked_shl(u32::try_from(n.saturating_sub(1)).unwrap_or(31))
+        .unwrap_or(u32::MAX);
+    let delay = policy
+        .base_delay
+        .checked_mul(factor)
+        .unwrap_or(policy.max_delay)
+        .min(policy.max_delay);
+    if policy.base_delay.is_zero() {
+        return delay;
+    }
+    let mut h: u64 = 1469598103934665603;
+    for b in agent_id.bytes().chain(n.to_le_bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(1099511628211);
+    }
+    delay + Duration::from_secs(h % 5)
+}
+
+/// Runs an agent CLI, trying again while its output shows a rate limit (spec §9.5): the log
+/// keeps every try, with a launcher line before each retry; the agent's deadline covers all
+/// tries.
+async fn run_with_rate_limit(
+    p: AgentProcess,
+    policy: RateLimitRetry,
+    lane: String,
+    agent_id: String,
+) -> process::Finished {
+    let start = std::time::Instant::now();
+    let mut earlier = String::new();
+    let mut n = 0;
+    loop {
+        let mut try_p = p.clone();
+        try_p.timeout = p.timeout.saturating_sub(start.elapsed());
+        let f = process::run(try_p).await;
+        let output = std::fs::read_to_string(&p.log_path).unwrap_or_default();
+        let retry = matches!(f.outcome, ProcessOutcome::Exited(c) if c != 0)
+            && n < policy.retries
+            && rate_limited(&output);
+        if !retry {
+            if !earlier.is_empty() {
+                let _ = std::fs::write(&p.log_path, format!("{earlier}{output}"));
+            }
+            return process::Finished {
+                outcome: f.outcome,
+                elapsed: start.elapsed(),
+            };
+        }
+        n += 1;
+        let delay = rate_limit_delay(&policy, &agent_id, n);
+        earlier.push_str(&output);
+        if !earlier.ends_with('\n') && !earlier.is_empty() {
+            earlier.push('\n');
+        }
+        earlier.push_str(&format!(
+            "[{lane}-wave-launcher] rate-limit detected for {agent_id}; retry {n}/{} after {}s\n",
+            policy.retries,
+            delay.as_secs()
+        ));
+        if start.elapsed() + delay >= p.timeout {
+            let _ = std::fs::write(&p.log_path, &earlier);
+            return process::Finished {
+                outcome: ProcessOutcome::TimedOut,
+                elapsed: start.elapsed(),
+            };
+        }
+        tokio::time::sleep(delay).await;
+    }
 }
 
 async fn run_jobs(cfg: &LaunchConfig<'_>, jobs: Vec<Job>) -> Vec<(Job, process::Finished)> {
@@ -576,8 +775,16 @@ async fn run_jobs(cfg: &LaunchConfig<'_>, jobs: Vec<Job>) -> Vec<(Job, process::
             tokio::time::sleep(cfg.stagger).await;
         }
         let p = j.process.clone();
+        // Agent CLIs get the rate-limit wrapper; the local executor and forced programs do not.
+        let wrapped = j.executor != ExecutorId::Local && cfg.force.is_none();
+        let policy = cfg.rate_limit;
+        let lane = cfg.lane.lane.clone();
         set.spawn(async move {
-            let f = process::run(p).await;
+            let f = if wrapped {
+                run_with_rate_limit(p, policy, lane, j.agent_id.clone()).await
+            } else {
+                process::run(p).await
+            };
             (j, f)
         });
     }
@@ -597,6 +804,8 @@ struct WaveRun<'c, 'a> {
     attempt: u64,
     agents: BTreeMap<String, AgentState>,
     summaries: BTreeMap<String, ExecutionSummary>,
+    /// The inputs each summary was built from (for the trace bundle).
+    sources: BTreeMap<String, SummarySource>,
     launched: Vec<String>,
 }
 
@@ -608,13 +817,30 @@ impl WaveRun<'_, '_> {
         ));
     }
 
-    /// Launches agents concurrently and records their ends, summaries and envelopes.
+    /// Rebuilds the wave's derived coordination state (triage, timers, projections).
+    fn coordinate(&self) -> Option<LiveViews> {
+        (self.cfg.coordinate)(self.plan.wave, self.attempt, false)
+    }
+
+    /// Launches agents concurrently and records their ends, summaries and envelopes. The
+    /// derived coordination state is rebuilt first (each prompt embeds the current shared
+    /// summary and the agent's inbox) and again once the agents have finished.
     async fn launch(&mut self, ids: &[String]) -> Result<Vec<Failure>, LaunchError> {
+        let views = self.coordinate();
         let mut jobs = Vec::new();
         for id in ids {
             let Some(agent) = self.plan.agent(id) else {
                 continue;
             };
+            if let Some(text) = views
+                .as_ref()
+                .and_then(|v| live_prompt(self.cfg, self.plan.wave, agent, v))
+            {
+                write_file(
+                    &agent_paths(self.cfg, self.plan.wave, agent).prompt,
+                    text.as_bytes(),
+                )?;
+            }
             let executor = self
                 .agents
                 .get(id)
@@ -632,7 +858,7 @@ impl WaveRun<'_, '_> {
                     "entityType": "agent_run", "entityId": run_id, "action": "started",
                     "attempt": self.attempt,
                     "data": {"agentId": id, "attemptNumber": self.attempt,
-                             "executorId": executor.as_str(), "startedAt": now_text()},
+                             "executorId": executor.as_str(), "startedAt": now_text(self.cfg)},
                 }),
             )?;
             let label = match &self.cfg.force {
@@ -649,7 +875,7 @@ impl WaveRun<'_, '_> {
             let Some(agent) = self.plan.agent(&j.agent_id) else {
                 continue;
             };
-            let completed_at = now_text();
+            let completed_at = now_text(self.cfg);
             let hash = prompt_hash(agent, j.executor);
             let (action, code, status_code, end) = match &f.outcome {
                 ProcessOutcome::Exited(0) => ("completed", Some(0), None, ProcessEnd::Exited(0)),
@@ -699,7 +925,9 @@ impl WaveRun<'_, '_> {
                 completed_at: Some(completed_at.clone()),
                 ..StatusRecord::default()
             };
-            let summary = summarize(self.cfg, self.plan, agent, j.executor, &status, &files);
+            let source = summary_source(self.cfg, self.plan, agent, j.executor, &status, &files);
+            let summary = source.summary(agent);
+            self.sources.insert(j.agent_id.clone(), source);
             let run_id = format!(
                 "wave-{}-attempt-{}-agent-{}",
                 self.plan.wave, self.attempt, j.agent_id
@@ -746,6 +974,8 @@ impl WaveRun<'_, '_> {
                 }
             }
         }
+        // Agents' records (clarifications, answers) are triaged before the gates read them.
+        let _ = self.coordinate();
         Ok(failures)
     }
 
@@ -765,7 +995,7 @@ impl WaveRun<'_, '_> {
                    "attempt": self.attempt,
                    "data": {"agentId": agent_id, "attemptNumber": self.attempt, "exitCode": 0,
                             "statusCode": "closure-skipped", "stage": stage,
-                            "detail": reason, "completedAt": now_text()}}),
+                            "detail": reason, "completedAt": now_text(self.cfg)}}),
         )
     }
 
@@ -799,14 +1029,47 @@ impl WaveRun<'_, '_> {
         Ok(())
     }
 
-    fn evaluate(&self) -> Evaluation {
+    /// The retry decision after a failed attempt (spec §8.4), from the current gates,
+    /// closure readiness and coordination facts.
+    fn plan_retry(
+        &self,
+        snapshot: &GateSnapshot,
+        failures: &[Failure],
+        executors: &BTreeMap<String, retry::ExecutorState>,
+        models: &BTreeMap<ExecutorId, String>,
+        next_attempt: u64,
+    ) -> retry::RetryPlan {
         let files = file_facts(self.cfg.repo_root, self.plan);
         let facts = (self.cfg.facts)(self.plan.wave);
+        let available = available_executors(self.cfg, executors);
         gate_inputs_eval(self.cfg, self.plan, &self.summaries, &files, &facts, |i| {
-            Evaluation {
-                snapshot: gates::evaluate(i),
-            }
+            let readiness = gates::closure_readiness(i, snapshot);
+            retry::resolve_retry(&retry::RetryInputs {
+                plan: self.plan,
+                lane: self.cfg.lane,
+                failures,
+                coordination: &facts,
+                snapshot,
+                readiness: &readiness,
+                executors,
+                available_executors: &available,
+                lane_models: models,
+                next_attempt,
+                rerun: None,
+            })
         })
+    }
+
+    fn evaluate(&self) -> Evaluation {
+        let material = gather(self.cfg, self.plan);
+        let snapshot = with_material(
+            self.cfg,
+            self.plan,
+            &self.summaries,
+            &material,
+            gates::evaluate,
+        );
+        Evaluation { snapshot, material }
     }
 
     /// The closure sweep: stewards one at a time, in stage order.
@@ -818,12 +1081,10 @@ impl WaveRun<'_, '_> {
         let mut sweep =
             ClosureSweep::new(self.plan, self.cfg.lane, closure, self.attempt, gate_mode);
         loop {
-            let files = file_facts(self.cfg.repo_root, self.plan);
-            let facts = (self.cfg.facts)(self.plan.wave);
-            let action =
-                gate_inputs_eval(self.cfg, self.plan, &self.summaries, &files, &facts, |i| {
-                    sweep.next(i)
-                });
+            let material = gather(self.cfg, self.plan);
+            let action = with_material(self.cfg, self.plan, &self.summaries, &material, |i| {
+                sweep.next(i)
+            });
             match action {
                 SweepAction::Launch { agent_id, .. } => {
                     let fails = self.launch(std::slice::from_ref(&agent_id)).await?;
@@ -865,26 +1126,108 @@ fn envelope_role(plan: &WavePlan, lane: &LaneProfile, agent: &Agent) -> Option<&
     }
 }
 
-/// True when the agent's last run can be reused: exit 0, same prompt hash, its slice proven.
-fn reusable(st: &AgentState, agent: &Agent, proven: bool) -> bool {
-    let hash = prompt_hash(agent, st.executor);
-    proven && retry::reusable_status(st.status.as_ref(), &hash)
+/// How an agent's executor was chosen (spec §9.1 `selectedBy`).
+fn selected_by(cfg: &LaunchConfig<'_>, agent: &Agent) -> &'static str {
+    let config = agent.executor.as_ref();
+    let profile = config
+        .and_then(|c| c.profile.as_ref())
+        .and_then(|p| cfg.lane.executors.profiles.get(p));
+    if cfg.force.is_some() {
+        "forced"
+    } else if config.and_then(|c| c.id).is_some() {
+        "agent-id"
+    } else if profile.and_then(|p| p.id).is_some() {
+        "agent-profile"
+    } else if cfg.cli_executor.is_some() {
+        "cli-default"
+    } else {
+        "lane-default"
+    }
 }
 
-/// The next executor for an agent whose process failed: its first untried fallback.
-fn fallback(cfg: &LaunchConfig<'_>, agent: &Agent, st: &AgentState) -> Option<ExecutorId> {
-    if cfg.force.is_some() {
-        return None;
+/// The retry-planning view of an agent's executor (spec §9.1): its fallback chain is the
+/// profile's and the agent's fallbacks, else the lane's fallback order; none when every agent
+/// is forced onto one executor.
+fn executor_state(cfg: &LaunchConfig<'_>, agent: &Agent, id: ExecutorId) -> retry::ExecutorState {
+    let config = agent.executor.as_ref();
+    let profile = config
+        .and_then(|c| c.profile.as_ref())
+        .and_then(|p| cfg.lane.executors.profiles.get(p));
+    let mut chain: Vec<ExecutorId> = Vec::new();
+    for e in profile
+        .map(|p| p.fallbacks.iter())
+        .into_iter()
+        .flatten()
+        .chain(config.map(|c| c.fallbacks.iter()).into_iter().flatten())
+    {
+        if !chain.contains(e) {
+            chain.push(*e);
+        }
     }
-    let mut chain: Vec<ExecutorId> = agent
-        .executor
-        .as_ref()
-        .map(|e| e.fallbacks.clone())
-        .unwrap_or_default();
     if chain.is_empty() {
         chain = cfg.lane.runtime_policy.fallback_executor_order.clone();
     }
-    chain.into_iter().find(|e| !st.tried.contains(e))
+    if cfg.force.is_some() {
+        chain.clear();
+    }
+    let model = resolve::resolve_executor(agent, cfg.lane, cfg.cli_executor)
+        .ok()
+        .and_then(|r| r.model);
+    retry::ExecutorState::initial(
+        id,
+        selected_by(cfg, agent),
+        config.and_then(|c| c.retry_policy),
+        config.and_then(|c| c.allow_fallback_on_retry),
+        retry::is_proof_centric(agent),
+        chain,
+        model,
+    )
+}
+
+/// Lane models per executor (claude, opencode), for fallback states.
+fn lane_models(lane: &LaneProfile) -> BTreeMap<ExecutorId, String> {
+    let mut out = BTreeMap::new();
+    for (id, runtime) in [
+        (ExecutorId::Claude, &lane.executors.claude),
+        (ExecutorId::Opencode, &lane.executors.opencode),
+    ] {
+        if let Some(m) = runtime.get("model").and_then(Value::as_str) {
+            out.insert(id, m.to_owned());
+        }
+    }
+    out
+}
+
+/// The executors of the fallback chains whose command can run: `local` always, the others
+/// when their command is on the search path.
+fn available_executors(
+    cfg: &LaunchConfig<'_>,
+    states: &BTreeMap<String, retry::ExecutorState>,
+) -> BTreeSet<ExecutorId> {
+    let mut out = BTreeSet::new();
+    for id in states
+        .values()
+        .flat_map(|s| s.fallbacks.iter().chain([&s.id]))
+    {
+        if out.contains(id) {
+            continue;
+        }
+        let command = ResolvedExecutor::new(*id)
+            .command(cfg.local_command)
+            .to_owned();
+        if *id == ExecutorId::Local || (cfg.on_path)(&command) {
+            out.insert(*id);
+        }
+    }
+    out
+}
+
+/// Closure barriers no rerun of an agent settles by itself: the wave waits for coordination.
+fn coordination_barrier(gate: &str) -> bool {
+    matches!(
+        gate,
+        "helperAssignmentBarrier" | "dependencyBarrier" | "clarificationBarrier"
+    )
 }
 
 async fn run_wave(
@@ -924,6 +1267,7 @@ async fn run_wave(
         attempt: 0,
         agents,
         summaries: BTreeMap::new(),
+        sources: BTreeMap::new(),
         launched: Vec::new(),
     };
     let max_attempts = cfg.max_retries.saturating_add(1);
@@ -962,7 +1306,9 @@ async fn run_wave(
                 prompt_hash: Some(prompt_hash(a, st.executor)),
                 ..StatusRecord::default()
             };
-            let summary = summarize(cfg, plan, a, st.executor, &status, &files);
+            let source = summary_source(cfg, plan, a, st.executor, &status, &files);
+            let summary = source.summary(a);
+            run.sources.insert(a.agent_id.clone(), source);
             run.summaries.insert(a.agent_id.clone(), summary.clone());
             if let Some(s) = run.agents.get_mut(&a.agent_id) {
                 s.status = Some(status);
@@ -970,64 +1316,62 @@ async fn run_wave(
             }
         }
     }
+    let mut executors: BTreeMap<String, retry::ExecutorState> = run
+        .agents
+        .iter()
+        .filter_map(|(id, st)| {
+            Some((
+                id.clone(),
+                executor_state(cfg, plan.agent(id)?, st.executor),
+            ))
+        })
+        .collect();
+    let models = lane_models(cfg.lane);
+    let closure_all: Vec<String> = plan
+        .agents
+        .iter()
+        .filter(|a| is_closure_agent(plan, cfg.lane, a))
+        .map(|a| a.agent_id.clone())
+        .collect();
+    // The retry decision for the next attempt (spec §8.4), once an attempt has failed.
+    let mut retry_plan: Option<retry::RetryPlan> = None;
     for n in 1..=max_attempts {
         let attempt = base + n;
         run.attempt = attempt;
         run.launched.clear();
-        // Implementation agents to (re)run: every one on attempt 1, later those not reusable.
-        let snapshot_before = (n > 1).then(|| run.evaluate());
-        let mut impl_ids = Vec::new();
-        for a in plan
-            .agents
-            .iter()
-            .filter(|a| !is_closure_agent(plan, cfg.lane, a))
-        {
-            let Some(st) = run.agents.get(&a.agent_id) else {
-                continue;
-            };
-            let proven = snapshot_before.is_some() && files_and_summary_prove(&run, a);
-            if n > 1 && reusable(st, a, proven) {
-                continue;
+        let (impl_ids, closure_ids, closure_only) = match &retry_plan {
+            None => {
+                // Every implementation agent, or those of an active rerun request.
+                let ids: Vec<String> = plan
+                    .agents
+                    .iter()
+                    .filter(|a| !is_closure_agent(plan, cfg.lane, a))
+                    .filter(|a| match &rerun {
+                        Some((_, ids)) => {
+                            ids.contains(&a.agent_id) || !run.summaries.contains_key(&a.agent_id)
+                        }
+                        None => true,
+                    })
+                    .map(|a| a.agent_id.clone())
+                    .collect();
+                (ids, closure_all.clone(), false)
             }
-            if n == 1
-                && let Some((_, ids)) = &rerun
-                && !ids.contains(&a.agent_id)
-                && run.summaries.contains_key(&a.agent_id)
-            {
-                continue;
-            }
-            impl_ids.push(a.agent_id.clone());
-        }
-        // Executor fallback for agents whose process failed last time.
-        for id in &impl_ids {
-            let Some(agent) = plan.agent(id) else {
-                continue;
-            };
-            let Some(st) = run.agents.get(id) else {
-                continue;
-            };
-            let failed = matches!(
-                st.last_end,
-                Some(ProcessOutcome::TimedOut | ProcessOutcome::SpawnFailed(_))
-                    | Some(ProcessOutcome::Exited(1..))
-            );
-            if failed && let Some(next) = fallback(cfg, agent, st) {
-                run.progress(&format!(
-                    "{id}: falling back from {} to {}",
-                    st.executor.as_str(),
-                    next.as_str()
-                ));
-                if let Some(s) = run.agents.get_mut(id) {
-                    s.executor = next;
+            Some(p) => {
+                let (closure, implementation): (Vec<String>, Vec<String>) = p
+                    .selected_agent_ids
+                    .iter()
+                    .cloned()
+                    .partition(|id| closure_all.contains(id));
+                if implementation.is_empty() {
+                    // A closure-only retry: the sweep reruns every stage, since a stage's
+                    // verdict reads the stages before it.
+                    let _ = closure;
+                    (implementation, closure_all.clone(), true)
+                } else {
+                    (implementation, closure_all.clone(), false)
                 }
             }
-        }
-        let closure_ids: Vec<String> = plan
-            .agents
-            .iter()
-            .filter(|a| is_closure_agent(plan, cfg.lane, a))
-            .map(|a| a.agent_id.clone())
-            .collect();
+        };
         let mut selected = impl_ids.clone();
         selected.extend(closure_ids.iter().cloned());
         append(
@@ -1038,7 +1382,8 @@ async fn run_wave(
         )?;
         let mut failures = run.launch(&impl_ids).await?;
         let mid = run.evaluate();
-        // The sweep starts only once implementation passes.
+        // The sweep starts only once implementation passes (a closure-only retry runs it
+        // regardless: only the stewards were selected).
         let impl_gates = [
             "designGate",
             "implementationGate",
@@ -1052,7 +1397,7 @@ async fn run_wave(
                 .filter(|r| !r.ok && !mid.snapshot.advisory_failures.iter().any(|a| a.gate == *g))
                 .cloned()
         });
-        if failures.is_empty() && blocking.is_none() {
+        if failures.is_empty() && (blocking.is_none() || closure_only) {
             let sweep_failures = run.sweep(&closure_ids).await?;
             failures.extend(sweep_failures.iter().map(Failure::from_gate));
         } else if let Some(g) = &blocking {
@@ -1074,7 +1419,7 @@ async fn run_wave(
         } else {
             "failed"
         };
-        write_snapshot(cfg, plan.wave, attempt, &eval.snapshot, &run)?;
+        write_snapshot(cfg, plan.wave, attempt, &eval, &run)?;
         let gate_id = format!("wave-{}-attempt-{attempt}-gates", plan.wave);
         append(
             cfg,
@@ -1114,29 +1459,56 @@ async fn run_wave(
         }
         launched_per_attempt.push(run.launched.clone());
         let done = failures.is_empty();
-        last = Some((eval.snapshot, failures));
         if done {
+            let _ = (cfg.coordinate)(plan.wave, attempt, true);
+            last = Some((eval.snapshot, failures));
+            retry_plan = None;
             break;
         }
-        // Nothing a retry could change: a wave blocked on coordination waits for people.
-        if let Some((snap, _)) = &last
-            && matches!(
-                snap.overall.gate.as_str(),
-                "helperAssignmentBarrier" | "dependencyBarrier" | "clarificationBarrier"
-            )
-        {
+        // What the next attempt would run (spec §8.4), also for the final classification.
+        let next = run.plan_retry(&eval.snapshot, &failures, &executors, &models, attempt + 1);
+        last = Some((eval.snapshot, failures));
+        let stop = next.source == retry::RetrySource::HumanWait
+            || next.barrier.is_some()
+            || next.selected_agent_ids.is_empty();
+        if !stop && n < max_attempts {
+            for (id, st) in &next.executor_changes {
+                if let Some(a) = run.agents.get_mut(id) {
+                    if a.executor != st.id {
+                        (cfg.progress)(&format!(
+                            "[{}] wave {} attempt {attempt}: {id}: falling back from {} to {}",
+                            cfg.lane.lane,
+                            plan.wave,
+                            a.executor.as_str(),
+                            st.id.as_str()
+                        ));
+                    }
+                    a.executor = st.id;
+                }
+                executors.insert(id.clone(), st.clone());
+            }
+            run.progress(&format!(
+                "retry selects {} ({})",
+                next.selected_agent_ids.join(", "),
+                serde_json::to_value(next.source)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(b) = &next.barrier {
+            run.progress(&format!("retry blocked ({}): {}", b.status_code, b.detail));
+        }
+        retry_plan = Some(next);
+        if stop {
             break;
         }
     }
     let (snapshot, failures) = last.unwrap_or_else(|| (run.evaluate().snapshot, Vec::new()));
-    let final_outcome = retry::final_outcome(&failures, &run.summaries, None);
+    let final_outcome = retry::final_outcome(&failures, &run.summaries, retry_plan.as_ref());
     let mut exit_code = final_outcome.exit_code;
-    if !failures.is_empty()
-        && matches!(
-            snapshot.overall.gate.as_str(),
-            "helperAssignmentBarrier" | "dependencyBarrier" | "clarificationBarrier"
-        )
-    {
+    // A wave blocked on coordination waits for people or other agents: recoverable.
+    if !failures.is_empty() && coordination_barrier(&snapshot.overall.gate) {
         exit_code = crate::exit::Code::BLOCKED.0;
     }
     Ok(WaveOutcome {
@@ -1146,6 +1518,7 @@ async fn run_wave(
         failures,
         exit_code,
         launched: launched_per_attempt,
+        retry_barrier: retry_plan.and_then(|p| p.barrier),
     })
 }
 
@@ -1195,31 +1568,19 @@ fn previous_attempts(
     Ok((max, open))
 }
 
-fn files_and_summary_prove(run: &WaveRun<'_, '_>, agent: &Agent) -> bool {
-    let files = file_facts(run.cfg.repo_root, run.plan);
-    let facts = (run.cfg.facts)(run.plan.wave);
-    gate_inputs_eval(run.cfg, run.plan, &run.summaries, &files, &facts, |i| {
-        gates::owned_slice(i, agent).proven
-    })
-}
-
 /// Writes the gate snapshot projection and the attempt's trace bundle.
 fn write_snapshot(
     cfg: &LaunchConfig<'_>,
     wave: u64,
     attempt: u64,
-    snapshot: &GateSnapshot,
+    eval: &Evaluation,
     run: &WaveRun<'_, '_>,
 ) -> Result<(), LaunchError> {
     let s = state_dir(cfg);
+    let snapshot = &eval.snapshot;
     let text = serde_json::to_string_pretty(&snapshot.to_value()).unwrap_or_default() + "\n";
     write_file(&s.join(format!("gates/wave-{wave}.json")), text.as_bytes())?;
-    let trace = s.join(format!("traces/wave-{wave}/attempt-{attempt}"));
-    write_file(&trace.join("gate-snapshot.json"), text.as_bytes())?;
-    let mut summaries = Map::new();
-    for (id, sm) in &run.summaries {
-        summaries.insert(id.clone(), sm.to_value());
-    }
+    let trace_dir = s.join(format!("traces/wave-{wave}/attempt-{attempt}"));
     let agents: Vec<Value> = run
         .plan
         .agents
@@ -1234,33 +1595,53 @@ fn write_snapshot(
             })
         })
         .collect();
-    let files = file_facts(cfg.repo_root, run.plan);
-    let file_map: Map<String, Value> = files
-        .iter()
-        .map(|(k, v)| (k.clone(), json!({"exists": v.exists})))
-        .collect();
-    let manifest = json!({
-        "traceVersion": 1,
-        "lane": cfg.lane.lane,
-        "wave": wave,
-        "attempt": attempt,
-        "waveFile": run.plan.file,
-        "gateMode": snapshot.gate_mode,
-        "agents": agents,
-        "files": Value::Object(file_map),
-        "summaries": Value::Object(summaries),
-        "overall": snapshot.overall,
-    });
-    write_file(
-        &trace.join("manifest.json"),
-        (serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n").as_bytes(),
-    )?;
-    for id in &run.launched {
-        if let Some(a) = run.plan.agent(id) {
-            let log = agent_paths(cfg, wave, a).log;
-            let _ = std::fs::create_dir_all(trace.join("logs"));
-            let _ = std::fs::copy(&log, trace.join(format!("logs/{id}.log")));
-        }
+    trace::write(
+        &trace_dir,
+        &trace::Bundle {
+            repo_root: cfg.repo_root,
+            lane: cfg.lane,
+            plan: run.plan,
+            attempt,
+            snapshot,
+            material: &eval.material,
+            sources: &run.sources,
+            agents,
+        },
+    )
+    .map_err(|e| LaunchError::Io {
+        path: trace_dir.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limits_are_recognised_in_any_case() {
+        assert!(rate_limited(
+            "ERROR: unexpected status 429 Too Many Requests"
+        ));
+        assert!(rate_limited(
+            "stream error: exceeded retry limit, last status: 429"
+        ));
+        assert!(rate_limited("Rate limit reached for gpt"));
+        assert!(!rate_limited("error: file not found\n"));
     }
-    Ok(())
+
+    #[test]
+    fn rate_limit_delays_double_up_to_the_cap_with_bounded_jitter() {
+        let p = RateLimitRetry::default();
+        for (n, base) in [(1, 20), (2, 40), (3, 80), (4, 160), (5, 180), (40, 180)] {
+            let d = rate_limit_delay(&p, "A1", n).as_secs();
+            assert!((base..base + 5).contains(&d), "retry {n}: {d}");
+            assert_eq!(rate_limit_delay(&p, "A1", n), rate_limit_delay(&p, "A1", n));
+        }
+        let none = RateLimitRetry {
+            base_delay: Duration::ZERO,
+            ..p
+        };
+        assert_eq!(rate_limit_delay(&none, "A1", 3), Duration::ZERO);
+    }
 }

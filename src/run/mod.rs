@@ -9,3 +9,4 @@ pub mod local;
 pub mod lock;
 pub mod process;
 pub mod scaffold;
+pub mod trace;

@@ -160,7 +160,8 @@ pub fn resolve_gate_mode(wave: u64, thresholds: Option<&ModeThresholds>) -> Gate
 }
 
 /// An open coordination record, as the barriers need it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct OpenRecord {
     /// Record id.
     pub id: String,
@@ -194,7 +195,8 @@ impl OpenRecord {
 }
 
 /// An open helper assignment (§3.7).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct HelperAssignment {
     /// The request it serves.
     pub request_id: String,
@@ -205,7 +207,8 @@ pub struct HelperAssignment {
 }
 
 /// An open cross-lane dependency ticket (§3.11).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DependencyTicket {
     /// Ticket id.
     pub id: String,
@@ -218,7 +221,8 @@ pub struct DependencyTicket {
 }
 
 /// The coordination facts the barriers read (open items only).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct CoordinationFacts {
     /// Open coordination records.
     pub open_records: Vec<OpenRecord>,

@@ -30,7 +30,7 @@ pub use human_input::{
     HumanInputClock, HumanInputItem, HumanInputKind, HumanInputState, HumanInputTransition,
     TimeoutPolicy, advance, human_input_items,
 };
-pub use seeds::{SeedAgent, SeedFeedbackRequest, SeedInputs, seed_records};
+pub use seeds::{SeedAgent, SeedFeedbackRequest, SeedInputs, close_seeds, seed_records};
 
 use std::collections::HashMap;
 

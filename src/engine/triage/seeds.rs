@@ -3,12 +3,17 @@
 //! shared-plan docs request, the integration-summary seed and a mirror of every human
 //! feedback request. A seed is returned only when one of its comparable fields differs from
 //! the latest stored version (so operator edits to a seed are reverted, as upstream does).
+//!
+//! Deliberate difference from upstream: a request seed whose latest version is resolved or
+//! closed stays so (upstream re-opens it on the next refresh and relies on its ledger phase to
+//! stop the open `wave-N-shared-plan-docs` request from blocking a closed wave). When a wave
+//! closes, [`close_seeds`] resolves the launcher's open request seeds.
 
 use serde_json::json;
 
 use super::{TriageError, TriageRoles, build};
 use crate::engine::coordination::CoordinationState;
-use crate::event::coordination::CoordinationRecord;
+use crate::event::coordination::{CoordinationRecord, Kind, Status};
 
 /// One agent of the plan, as the seeds need it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -186,6 +191,12 @@ pub fn seed_records(inputs: &SeedInputs<'_>) -> Result<Vec<CoordinationRecord>, 
         .into_iter()
         .filter_map(|mut seed| match inputs.state.get(&seed.id) {
             Some(stored) if same(stored, &seed) => None,
+            Some(stored)
+                if stored.kind == Kind::Request
+                    && matches!(stored.status, Status::Resolved | Status::Closed) =>
+            {
+                None
+            }
             Some(stored) => {
                 seed.created_at = stored.created_at.clone();
                 Some(seed)
@@ -193,4 +204,25 @@ pub fn seed_records(inputs: &SeedInputs<'_>) -> Result<Vec<CoordinationRecord>, 
             None => Some(seed),
         })
         .collect())
+}
+
+/// Resolved versions, stamped `now`, of the launcher's open request seeds of a closed wave
+/// (the per-agent assignment requests and the shared-plan docs request), with `detail` saying
+/// why.
+pub fn close_seeds(
+    state: &CoordinationState,
+    wave: u64,
+    detail: &str,
+    now: &str,
+) -> Vec<CoordinationRecord> {
+    let shared = format!("wave-{wave}-shared-plan-docs");
+    let agent_prefix = format!("wave-{wave}-agent-");
+    state
+        .requests()
+        .filter(|r| r.agent_id == "launcher" && r.status.is_open())
+        .filter(|r| {
+            r.id == shared || (r.id.starts_with(&agent_prefix) && r.id.ends_with("-request"))
+        })
+        .filter_map(|r| super::update(r, Status::Resolved, detail, None, now))
+        .collect()
 }

@@ -359,6 +359,20 @@ fn seeds_append_only_on_change() {
         (changed[0].status, changed[0].created_at.clone()),
         (Status::Resolved, at(T0))
     );
+    log.extend(changed);
+    // A closed wave's request seeds are resolved once and stay resolved on later re-syncs.
+    let closed = close_seeds(
+        &materialize(log.clone()),
+        0,
+        "Wave 0 closed.",
+        &at(T0 + 3000),
+    );
+    let ids: Vec<&str> = closed.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["wave-0-agent-A1-request", "wave-0-agent-A8-request"]);
+    assert!(closed.iter().all(|r| r.status == Status::Resolved));
+    log.extend(closed);
+    assert!(run(&log, T0 + 4000, true).is_empty());
+    assert!(close_seeds(&materialize(log.clone()), 0, "again", &at(T0 + 5000)).is_empty());
 }
 
 proptest! {
