@@ -1,8 +1,9 @@
 //! Settings: the one module that reads the process environment.
 //!
 //! Owns: turning global flags plus environment variables (`WAVE_REPO_ROOT`, `WAVE_STORE`,
-//! `NO_COLOR`, `CI`, `GITHUB_*`) into a plain [`Settings`] value, and naming this process as a
-//! store writer. Everything below the CLI receives settings as parameters.
+//! `NO_COLOR`, `CI`, `GITHUB_*`, the agent CLI overrides `WAVE_<ID>_COMMAND` /
+//! `WAVE_<ID>_BASE_URL`) into a plain [`Settings`] value, and naming this process as a
+//! store writer. Secret values (API keys) are read only on demand, for masking. Everything below the CLI receives settings as parameters.
 //! Must not: be called from `plan`, `engine`, `render` or `store` code; hold logic beyond lookup
 //! and defaults.
 
@@ -104,6 +105,41 @@ impl Settings {
             writer,
             env,
         }
+    }
+}
+
+impl Settings {
+    /// `WAVE_<ID>_COMMAND` and `WAVE_<ID>_BASE_URL` for one agent CLI (`codex`, `claude`,
+    /// `opencode`): the program and the model endpoint that override configuration.
+    pub fn agent_cli_override(&self, id: &str) -> (Option<String>, Option<String>) {
+        let upper = id.to_ascii_uppercase();
+        let get = |suffix: &str| {
+            self.env
+                .get(&format!("WAVE_{upper}_{suffix}"))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        (get("COMMAND"), get("BASE_URL"))
+    }
+
+    /// The values of the named secret variables that are set (API keys named by
+    /// `apiKeyEnv`, leased credentials), read on demand and only so that agent logs can be
+    /// masked. Values shorter than 4 characters are not returned: masking them would mangle
+    /// ordinary text.
+    pub fn secret_values(&self, names: &[String]) -> Vec<String> {
+        names
+            .iter()
+            .filter_map(|n| std::env::var(n).ok())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| v.len() >= 4)
+            .collect()
+    }
+
+    /// True when this process runs as root (agent CLIs need to know: Claude Code refuses to
+    /// skip permissions for root outside a declared sandbox).
+    pub fn running_as_root(&self) -> bool {
+        rustix::process::getuid().is_root()
     }
 }
 

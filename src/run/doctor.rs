@@ -393,18 +393,22 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
-fn install_hint(id: ExecutorId) -> &'static str {
-    match id {
-        ExecutorId::Codex => {
-            "install the Codex CLI (`npm install -g @openai/codex`) or set `- id: local` under the agent's `### Executor`"
+fn install_hint(id: ExecutorId) -> String {
+    let name = match id {
+        ExecutorId::Codex => "the Codex CLI",
+        ExecutorId::Claude => "Claude Code",
+        _ => "OpenCode",
+    };
+    match crate::run::executor::pins::install_command(id) {
+        Some(npm) => format!(
+            "install {name} (`{npm}`, or scripts/install-agent-clis.sh), point `executors.{id}.command` or WAVE_{}_COMMAND at it, or set `- id: local` under the agent's `### Executor`",
+            id.as_str().to_ascii_uppercase()
+        ),
+        None if id == ExecutorId::Command => {
+            "make `command.program` (or executors.command.program) name an executable file"
+                .to_owned()
         }
-        ExecutorId::Claude => {
-            "install Claude Code (`npm install -g @anthropic-ai/claude-code`) or set `- id: local` under the agent's `### Executor`"
-        }
-        ExecutorId::Opencode => {
-            "install OpenCode (`npm install -g opencode-ai`) or set `- id: local` under the agent's `### Executor`"
-        }
-        ExecutorId::Local => "",
+        None => String::new(),
     }
 }
 
@@ -453,7 +457,7 @@ fn executors(lane: &LaneProfile, waves: &[WavePlan], path_var: Option<&str>) -> 
                 &name,
                 Status::Fail,
                 format!("`{cmd}` not found on PATH; {used_by}"),
-                Some(install_hint(id)),
+                Some(&install_hint(id)),
             )),
         }
     }

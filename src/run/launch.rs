@@ -110,6 +110,12 @@ pub struct LaunchConfig<'a> {
     pub stagger: Duration,
     /// Variables removed from every agent's environment.
     pub scrub: Vec<String>,
+    /// `WAVE_<ID>_COMMAND` / `WAVE_<ID>_BASE_URL` overrides of the agent CLIs.
+    pub overrides: resolve::EnvOverrides,
+    /// Secret values (API keys) masked in agent logs.
+    pub secrets: Vec<String>,
+    /// The agents run as root.
+    pub running_as_root: bool,
     /// The store writer name.
     pub writer: &'a str,
     /// Where the gates' coordination facts come from.
@@ -426,6 +432,24 @@ fn job(
             // the prompt names the working directory and the process runs there.
             args: vec!["local".into(), "--prompt-file".into(), prompt],
         },
+        (_, ExecutorId::Command) => {
+            let program = crate::plan::command_program(agent, cfg.lane).ok_or_else(|| {
+                LaunchError::Resolve {
+                    wave: plan.wave,
+                    agent: agent.agent_id.clone(),
+                    message: "executor=command needs `- command.program: <path>`".to_owned(),
+                }
+            })?;
+            let path = PathBuf::from(&program);
+            Program::Direct {
+                program: if path.is_relative() && program.contains('/') {
+                    cfg.repo_root.join(path)
+                } else {
+                    path
+                },
+                args: vec![prompt],
+            }
+        }
         (_, id) => {
             let mut resolved: ResolvedExecutor =
                 resolve::resolve_executor(agent, cfg.lane, cfg.cli_executor).map_err(|e| {
@@ -436,8 +460,10 @@ fn job(
                     }
                 })?;
             resolved.id = id;
+            cfg.overrides.apply(&mut resolved);
             let log = paths.log.to_string_lossy().into_owned();
             let overlay = paths.overlay.to_string_lossy().into_owned();
+            let home = paths.overlay.join("home").to_string_lossy().into_owned();
             let lp = build_launch_plan(
                 &resolved,
                 &LaunchInput {
@@ -449,13 +475,14 @@ fn job(
                     local_command: cfg.local_command,
                     skill_text: "",
                     claude_base_settings: None,
+                    isolation: Some(crate::run::executor::command::Isolation {
+                        home_dir: &home,
+                        running_as_root: cfg.running_as_root,
+                    }),
                 },
             );
             for f in &lp.files {
-                let p = paths.overlay.join(f.name);
-                if !p.exists() {
-                    write_file(&p, f.contents.as_bytes())?;
-                }
+                write_file(&paths.overlay.join(f.name), f.contents.as_bytes())?;
             }
             env.extend(lp.spec.env.iter().cloned());
             Program::Shell {
@@ -475,6 +502,7 @@ fn job(
             cwd: cfg.repo_root.to_owned(),
             env,
             scrub: cfg.scrub.clone(),
+            secrets: cfg.secrets.clone(),
             log_path: paths.log,
             timeout,
         },
@@ -686,6 +714,13 @@ impl WaveRun<'_, '_> {
                         "[{}-wave-launcher] {} timed out after {} s",
                         self.cfg.lane.lane,
                         j.agent_id,
+                        j.process.timeout.as_secs()
+                    );
+                    // An infrastructure failure, not a proof gap: the infra gate names it.
+                    let _ = writeln!(
+                        file,
+                        "[infra-status] kind=executor target={} state=failed detail=timed-out-after-{}s-without-a-result",
+                        j.executor.as_str(),
                         j.process.timeout.as_secs()
                     );
                 }
