@@ -196,6 +196,24 @@ mod tests {
     }
 
     #[test]
+    fn agent_cli_overrides_are_read_per_cli() {
+        let env = EnvSnapshot::from_pairs([
+            ("WAVE_CODEX_COMMAND", "/opt/codex"),
+            ("WAVE_CODEX_BASE_URL", " http://127.0.0.1:1/v1 "),
+            ("WAVE_CLAUDE_BASE_URL", ""),
+        ]);
+        let s = Settings::resolve(Some(PathBuf::from("/r")), None, env);
+        assert_eq!(
+            s.agent_cli_override("codex"),
+            (
+                Some("/opt/codex".to_owned()),
+                Some("http://127.0.0.1:1/v1".to_owned())
+            )
+        );
+        assert_eq!(s.agent_cli_override("claude"), (None, None));
+    }
+
+    #[test]
     fn writer_locally_names_host_and_pid() {
         let env = EnvSnapshot::from_pairs([("HOSTNAME", "box")]);
         assert_eq!(writer_name(&env, 42), "local-box-42");

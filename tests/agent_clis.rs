@@ -153,32 +153,45 @@ fn scratch_repo() -> tempfile::TempDir {
         serde_json::to_string_pretty(&config).unwrap(),
     )
     .unwrap();
-    let mut plan =
-        String::from("# Wave 1 - Real agent CLIs\n\n**Commit message**: `Test: agent CLIs`\n\n");
-    plan.push_str(&steward(
-        "A0",
-        "cont-QA",
-        "cont-qa",
-        "docs/plans/waves/reviews/wave-1-cont-qa.md",
-    ));
-    plan.push_str(&implementer("codex", "A1", "- model: fake-codex-model\n"));
-    plan.push_str(&implementer("claude", "A2", ""));
-    plan.push_str(&implementer("opencode", "A3", ""));
-    plan.push_str(&steward(
-        "A8",
-        "Integration Steward",
-        "integration",
-        "docs/plans/integration/wave-1.md",
-    ));
-    plan.push_str(&steward(
-        "A9",
-        "Documentation Steward",
-        "documentation",
-        "docs/plans/current-state.md",
-    ));
     let waves = root.join("docs/plans/waves");
     std::fs::create_dir_all(&waves).unwrap();
-    std::fs::write(waves.join("wave-1.md"), plan).unwrap();
+    // Wave 1 runs all three CLIs; waves 2, 3 and 4 run one each (codex, claude, opencode).
+    for (n, clis) in [
+        (1, &CLIS[..]),
+        (2, &CLIS[0..1]),
+        (3, &CLIS[1..2]),
+        (4, &CLIS[2..3]),
+    ] {
+        let mut plan =
+            format!("# Wave {n} - Real agent CLIs\n\n**Commit message**: `Test: agent CLIs`\n\n");
+        plan.push_str(&steward(
+            "A0",
+            "cont-QA",
+            "cont-qa",
+            &format!("docs/plans/waves/reviews/wave-{n}-cont-qa.md"),
+        ));
+        for (cli, agent, _) in clis {
+            let model_line = if *cli == "codex" {
+                "- model: fake-codex-model\n"
+            } else {
+                ""
+            };
+            plan.push_str(&implementer(cli, agent, model_line));
+        }
+        plan.push_str(&steward(
+            "A8",
+            "Integration Steward",
+            "integration",
+            &format!("docs/plans/integration/wave-{n}.md"),
+        ));
+        plan.push_str(&steward(
+            "A9",
+            "Documentation Steward",
+            "documentation",
+            "docs/plans/current-state.md",
+        ));
+        std::fs::write(waves.join(format!("wave-{n}.md")), plan).unwrap();
+    }
     copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream-init/docs/agents"),
         &root.join("docs/agents"),
@@ -199,7 +212,7 @@ struct Run {
     secs: f64,
 }
 
-fn run(e: &Env, fail_cli: &str, stop_servers: bool, timeout_minutes: &str) -> Run {
+fn run(e: &Env, wave: u32, fail_cli: &str, stop_servers: bool, timeout_minutes: &str) -> Run {
     let repo = scratch_repo();
     let work = tempfile::tempdir().unwrap();
     let driver = support().join("driver.sh");
@@ -219,6 +232,7 @@ fn run(e: &Env, fail_cli: &str, stop_servers: bool, timeout_minutes: &str) -> Ru
         .env("SERVER", support().join("model_server.py"))
         .env("WAVE_FAKE_MODEL_SERVER", &e.server)
         .env("PYTHON", &e.python)
+        .env("WAVE_NUMBER", wave.to_string())
         .env("FAIL_CLI", fail_cli)
         .env("STOP_SERVERS", if stop_servers { "1" } else { "0" })
         .env("TIMEOUT_MINUTES", timeout_minutes)
@@ -256,8 +270,8 @@ fn requests(run: &Run, cli: &str) -> Vec<Value> {
         .collect()
 }
 
-fn control_events(root: &Path) -> Vec<Value> {
-    let dir = root.join(".wave/state/main/wave-1/control");
+fn control_events(root: &Path, wave: u32) -> Vec<Value> {
+    let dir = root.join(format!(".wave/state/main/wave-{wave}/control"));
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         for l in std::fs::read_to_string(e.path()).unwrap().lines() {
@@ -270,11 +284,12 @@ fn control_events(root: &Path) -> Vec<Value> {
 }
 
 /// The end event of an agent's run in attempt 1.
-fn agent_end(root: &Path, agent: &str) -> Value {
-    control_events(root)
+fn agent_end(root: &Path, wave: u32, agent: &str) -> Value {
+    control_events(root, wave)
         .into_iter()
         .find(|v| {
-            v["entityId"] == format!("wave-1-attempt-1-agent-{agent}") && v["action"] != "started"
+            v["entityId"] == format!("wave-{wave}-attempt-1-agent-{agent}")
+                && v["action"] != "started"
         })
         .unwrap_or_else(|| panic!("no end event for {agent}"))
 }
@@ -339,7 +354,7 @@ fn gate<'a>(run: &'a Run, name: &str) -> &'a Value {
 fn a_wave_with_one_agent_on_each_real_cli_closes() {
     let Some(e) = env() else { return };
     let started = Instant::now();
-    let r = run(&e, "", false, "2");
+    let r = run(&e, 1, "", false, "2");
     let root = r.repo.path();
     assert_eq!(r.rc, 0, "launch failed:\n{}\n{}", r.report, r.stderr);
     assert_eq!(gate(&r, "overall")["gate"], "pass", "{}", r.report);
@@ -393,7 +408,7 @@ fn a_wave_with_one_agent_on_each_real_cli_closes() {
                 .any(|q| q["headers"].to_string().contains(API_KEY)),
             "{cli}: the API key never reached the server"
         );
-        let end = agent_end(root, agent);
+        let end = agent_end(root, 1, agent);
         eprintln!(
             "{cli}: agent run {} ms, {} requests",
             end["data"]["elapsedMs"],
@@ -403,6 +418,10 @@ fn a_wave_with_one_agent_on_each_real_cli_closes() {
     // The key reached the agents only: not the repository, its state or its history.
     let leaks = files_containing(root, API_KEY);
     assert!(leaks.is_empty(), "API key written to {leaks:?}");
+    if e.netns {
+        let links = std::fs::read_to_string(r.work.path().join("links")).unwrap();
+        assert_eq!(links.trim(), "lo", "the run was not confined to loopback");
+    }
     eprintln!(
         "wave launch: {:.2} s (test {:.2} s, network namespace: {})",
         r.secs,
@@ -414,8 +433,8 @@ fn a_wave_with_one_agent_on_each_real_cli_closes() {
 #[test]
 fn a_failed_tool_call_fails_the_implementation_gate_naming_that_agent() {
     let Some(e) = env() else { return };
-    for (cli, agent, _) in CLIS {
-        let r = run(&e, cli, false, "2");
+    for (wave, (cli, agent, _)) in (2..).zip(CLIS) {
+        let r = run(&e, wave, cli, false, "2");
         assert_ne!(
             r.rc, 0,
             "{cli}: the wave closed although its tool call failed"
@@ -435,11 +454,11 @@ fn a_failed_tool_call_fails_the_implementation_gate_naming_that_agent() {
 #[test]
 fn with_the_model_server_stopped_each_agent_times_out_and_its_tree_is_gone() {
     let Some(e) = env() else { return };
-    let r = run(&e, "", true, "0.15");
+    let r = run(&e, 1, "", true, "0.15");
     let root = r.repo.path();
     assert_ne!(r.rc, 0, "{}", r.report);
     for (cli, agent, _) in CLIS {
-        let end = agent_end(root, agent);
+        let end = agent_end(root, 1, agent);
         assert_eq!(end["action"], "timed_out", "{cli}: {end}");
         assert_eq!(
             end["data"]["statusCode"], "timeout-no-status",

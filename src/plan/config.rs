@@ -1205,6 +1205,22 @@ mod tests {
             ),
             (r#"{"executors": {"default": "gpt"}}"#, "executors.default"),
             (
+                r#"{"executors": {"codex": {"baseUrl": "ftp://models"}}}"#,
+                "executors.codex.baseUrl must be an http:// or https:// URL",
+            ),
+            (
+                r#"{"executors": {"claude": {"apiKeyEnv": "sk-live-123"}}}"#,
+                "executors.claude.apiKeyEnv must name an environment variable",
+            ),
+            (
+                r#"{"lanes": {"main": {"executors": {"opencode": {"baseUrl": 5}}}}}"#,
+                "executors.opencode.baseUrl",
+            ),
+            (
+                r#"{"executors": {"profiles": {"p": {"codex": {"apiKeyEnv": "a b"}}}}}"#,
+                "executors.profiles.p.codex.apiKeyEnv",
+            ),
+            (
                 r#"{"lanes": {"main": {"runtimeMixTargets": {"codex": -2}}}}"#,
                 "runtimeMixTargets",
             ),

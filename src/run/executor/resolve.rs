@@ -414,3 +414,84 @@ pub fn api_key_env_names(lane: &LaneProfile) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::WaveConfig;
+
+    fn lane(config: &str) -> LaneProfile {
+        WaveConfig::parse(Some(config), "wave.config.json")
+            .unwrap()
+            .lane_profile(None)
+            .unwrap()
+    }
+
+    /// Agent A1 of a one-agent wave with the given `### Executor` lines.
+    fn agent(lane: &LaneProfile, executor: &str) -> Agent {
+        let text = format!(
+            "# Wave 1\n\n## Agent A1: Worker\n\n### Executor\n\n{executor}\n### Prompt\n\
+             ```text\nWork.\n\nFile ownership:\n- src/a.rs\n```\n"
+        );
+        let prompts = std::collections::BTreeMap::new();
+        let ctx = crate::plan::ParseContext {
+            lane,
+            role_prompts: &prompts,
+        };
+        let parsed = crate::plan::parse_wave(&text, "docs/plans/waves/wave-1.md", &ctx).unwrap();
+        parsed.plan.agents.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn endpoints_come_from_the_profile_then_the_lane_then_the_environment() {
+        let lane = lane(
+            r#"{"executors": {
+                "claude": {"baseUrl": "https://lane.example", "apiKeyEnv": "LANE_KEY"},
+                "profiles": {"gw": {"id": "claude", "claude": {"baseUrl": "https://profile.example"}}}
+            }}"#,
+        );
+        let ex = resolve_executor(&agent(&lane, "- id: claude"), &lane, None).unwrap();
+        assert_eq!(
+            ex.endpoint.base_url.as_deref(),
+            Some("https://lane.example")
+        );
+        assert_eq!(ex.endpoint.api_key_env.as_deref(), Some("LANE_KEY"));
+        let mut ex = resolve_executor(&agent(&lane, "- profile: gw"), &lane, None).unwrap();
+        assert_eq!(
+            ex.endpoint.base_url.as_deref(),
+            Some("https://profile.example")
+        );
+        assert_eq!(ex.endpoint.api_key_env.as_deref(), Some("LANE_KEY"));
+        let env = EnvOverrides {
+            claude: CliOverride {
+                command: Some("/opt/claude".into()),
+                base_url: Some("http://127.0.0.1:1/".into()),
+            },
+            ..EnvOverrides::default()
+        };
+        env.apply(&mut ex);
+        assert_eq!(ex.endpoint.base_url.as_deref(), Some("http://127.0.0.1:1/"));
+        assert_eq!(ex.command("wave"), "/opt/claude");
+        // Another CLI's override does not apply.
+        let mut codex = resolve_executor(&agent(&lane, "- id: codex"), &lane, None).unwrap();
+        env.apply(&mut codex);
+        assert_eq!(codex.endpoint.base_url, None);
+        assert_eq!(codex.command("wave"), "codex");
+        assert_eq!(api_key_env_names(&lane), ["LANE_KEY"]);
+    }
+
+    #[test]
+    fn command_programs_resolve_from_agent_profile_then_lane() {
+        let lane = lane(r#"{"executors": {"command": {"program": "bin/lane-agent"}}}"#);
+        let a = agent(&lane, "- id: command");
+        assert_eq!(
+            resolve_executor(&a, &lane, None).unwrap().command("wave"),
+            "bin/lane-agent"
+        );
+        let a = agent(&lane, "- id: command\n- command.program: bin/own");
+        assert_eq!(
+            resolve_executor(&a, &lane, None).unwrap().command("wave"),
+            "bin/own"
+        );
+    }
+}
