@@ -124,7 +124,10 @@ fn implementer(cli: &str, id: &str, model_line: &str) -> String {
 }
 
 /// A scratch repository: wave 1 with one implementation agent per CLI and local stewards.
-fn scratch_repo() -> tempfile::TempDir {
+/// `configured`: API key variables and models in `wave.config.json`; otherwise the config has
+/// no `executors` section and the CLIs are reached only through the `WAVE_*_COMMAND` /
+/// `WAVE_*_BASE_URL` variables (the Codex agent still names its model in the plan).
+fn scratch_repo(configured: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let config = serde_json::json!({
@@ -142,11 +145,11 @@ fn scratch_repo() -> tempfile::TempDir {
             "gateModeThresholds": {"bootstrap": 0, "standard": 0, "strict": 0},
             "closureModeThresholds": {"bootstrap": 0, "standard": 0, "strict": 0}
         },
-        "executors": {
+        "executors": if !configured { serde_json::json!({}) } else { serde_json::json!({
             "codex": {"apiKeyEnv": "TEST_MODEL_KEY", "baseUrl": "http://127.0.0.1:9/v1"},
             "claude": {"apiKeyEnv": "TEST_MODEL_KEY", "model": "fake-claude-model"},
             "opencode": {"apiKeyEnv": "TEST_MODEL_KEY", "model": "fake-opencode-model"}
-        }
+        })}
     });
     std::fs::write(
         root.join("wave.config.json"),
@@ -171,6 +174,7 @@ fn scratch_repo() -> tempfile::TempDir {
             &format!("docs/plans/waves/reviews/wave-{n}-cont-qa.md"),
         ));
         for (cli, agent, _) in clis {
+            // Codex's default model gets no tools from a custom provider: name one.
             let model_line = if *cli == "codex" {
                 "- model: fake-codex-model\n"
             } else {
@@ -213,7 +217,24 @@ struct Run {
 }
 
 fn run(e: &Env, wave: u32, fail_cli: &str, stop_servers: bool, timeout_minutes: &str) -> Run {
-    let repo = scratch_repo();
+    run_in(
+        scratch_repo(true),
+        e,
+        wave,
+        fail_cli,
+        stop_servers,
+        timeout_minutes,
+    )
+}
+
+fn run_in(
+    repo: tempfile::TempDir,
+    e: &Env,
+    wave: u32,
+    fail_cli: &str,
+    stop_servers: bool,
+    timeout_minutes: &str,
+) -> Run {
     let work = tempfile::tempdir().unwrap();
     let driver = support().join("driver.sh");
     let mut c = if e.netns {
@@ -236,7 +257,10 @@ fn run(e: &Env, wave: u32, fail_cli: &str, stop_servers: bool, timeout_minutes: 
         .env("FAIL_CLI", fail_cli)
         .env("STOP_SERVERS", if stop_servers { "1" } else { "0" })
         .env("TIMEOUT_MINUTES", timeout_minutes)
-        .env("API_KEY", API_KEY);
+        .env("API_KEY", API_KEY)
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("ANTHROPIC_AUTH_TOKEN")
+        .env_remove("OPENAI_API_KEY");
     let status = c.status().unwrap();
     assert!(status.success(), "driver failed: {status}");
     let read = |n: &str| std::fs::read_to_string(work.path().join(n)).unwrap_or_default();
@@ -481,4 +505,24 @@ fn with_the_model_server_stopped_each_agent_times_out_and_its_tree_is_gone() {
     let infra = gate(&r, "infraGate");
     assert_eq!(infra["ok"], false, "{infra}");
     assert_eq!(infra["statusCode"], "infra-failed", "{infra}");
+}
+
+#[test]
+fn a_wave_pointed_at_the_clis_only_through_the_environment_closes() {
+    let Some(e) = env() else { return };
+    let r = run_in(scratch_repo(false), &e, 1, "", false, "2");
+    assert_eq!(r.rc, 0, "launch failed:\n{}\n{}", r.report, r.stderr);
+    for (cli, _, _) in CLIS {
+        let proof = std::fs::read_to_string(r.repo.path().join(format!("proof-{cli}.txt")));
+        assert_eq!(
+            proof.ok().as_deref(),
+            Some(format!("proof from {cli}\n").as_str())
+        );
+        assert!(
+            requests(&r, cli)
+                .iter()
+                .any(|q| q["body"].to_string().contains("PROOF-42")),
+            "{cli}: the tool result never came back"
+        );
+    }
 }

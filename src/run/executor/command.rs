@@ -51,6 +51,9 @@ pub struct Isolation<'a> {
 /// The provider id this runner registers for a configured endpoint (Codex and OpenCode).
 pub const ENDPOINT_PROVIDER: &str = "wave";
 
+/// The model name OpenCode asks a configured endpoint for when no model is configured.
+pub const ENDPOINT_DEFAULT_MODEL: &str = "default";
+
 /// A registry address on loopback where nothing listens: OpenCode's start-up plugin install
 /// fails at once instead of reaching the public npm registry.
 pub const NPM_REGISTRY_SINK: &str = "http://127.0.0.1:9/";
@@ -541,10 +544,17 @@ fn claude_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits) -
     if let Some(url) = ex.endpoint.base_url.as_deref() {
         env.push(("ANTHROPIC_BASE_URL".to_owned(), anthropic_base_url(url)));
     }
-    if let Some(key) = ex.endpoint.api_key_env.as_deref()
-        && key != "ANTHROPIC_API_KEY"
-    {
-        lines.push(export_from("ANTHROPIC_API_KEY", key));
+    match (ex.endpoint.api_key_env.as_deref(), &ex.endpoint.base_url) {
+        (Some("ANTHROPIC_API_KEY"), _) => {}
+        (Some(key), _) => lines.push(export_from("ANTHROPIC_API_KEY", key)),
+        // A custom endpoint without a configured key: keep any key or token the environment
+        // has, else give Claude Code a placeholder so it starts (gateways that authenticate
+        // otherwise ignore it).
+        (None, Some(_)) => lines.push(
+            "if [ -z \"${ANTHROPIC_API_KEY:-}${ANTHROPIC_AUTH_TOKEN:-}\" ]; then export ANTHROPIC_API_KEY=wave-no-key; fi"
+                .to_owned(),
+        ),
+        (None, None) => {}
     }
     if let Some(iso) = &input.isolation {
         env.push(("CLAUDE_CONFIG_DIR".to_owned(), home_path(iso, "claude")));
@@ -616,6 +626,12 @@ fn opencode_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits)
     let command = ex.command(input.local_command).to_owned();
     let agent_name = opencode_agent_name(o.agent.as_deref(), input.agent_id);
     let configured_model = o.model.as_deref().or(ex.model.as_deref());
+    // A custom endpoint needs a model of its own provider; without a configured one the
+    // endpoint's model is called `default`.
+    let configured_model = match (&ex.endpoint.base_url, configured_model) {
+        (Some(_), None) => Some(ENDPOINT_DEFAULT_MODEL),
+        (_, m) => m,
+    };
     let endpoint_model = ex
         .endpoint
         .base_url
@@ -1150,6 +1166,14 @@ mod tests {
         );
         // No key value anywhere: only the variable's name.
         assert!(!format!("{plan:?}").contains("sk-"));
+        // A custom endpoint without a key variable keeps the environment's key, else a
+        // placeholder.
+        ex.endpoint.api_key_env = None;
+        let plan = build_launch_plan(&ex, &isolated());
+        assert_eq!(
+            plan.spec.invocation_lines[0],
+            "if [ -z \"${ANTHROPIC_API_KEY:-}${ANTHROPIC_AUTH_TOKEN:-}\" ]; then export ANTHROPIC_API_KEY=wave-no-key; fi"
+        );
     }
 
     #[test]
@@ -1191,6 +1215,14 @@ mod tests {
         assert_eq!(
             env_of(&plan, "OPENCODE_DISABLE_MODELS_FETCH").as_deref(),
             Some("1")
+        );
+        ex.model = None;
+        let plan = build_launch_plan(&ex, &isolated());
+        let config: Value = serde_json::from_str(&plan.files[1].contents).unwrap();
+        assert_eq!(config["model"], "wave/default");
+        assert_eq!(
+            config["provider"]["wave"]["models"],
+            serde_json::json!({"default": {}})
         );
     }
 
