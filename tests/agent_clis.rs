@@ -472,6 +472,11 @@ fn a_failed_tool_call_fails_the_implementation_gate_naming_that_agent() {
             "{cli}: {g}"
         );
         assert!(!r.repo.path().join(format!("proof-{cli}.txt")).exists());
+        eprintln!(
+            "{cli} alone (tool call failing): agent run {} ms, wave launch {:.2} s",
+            agent_end(r.repo.path(), wave, agent)["data"]["elapsedMs"],
+            r.secs
+        );
     }
 }
 

@@ -463,7 +463,12 @@ fn job(
             cfg.overrides.apply(&mut resolved);
             let log = paths.log.to_string_lossy().into_owned();
             let overlay = paths.overlay.to_string_lossy().into_owned();
-            let home = paths.overlay.join("home").to_string_lossy().into_owned();
+            // The CLI's config home is fresh for every run.
+            let home_dir = paths.overlay.join("home");
+            if home_dir.exists() {
+                std::fs::remove_dir_all(&home_dir).map_err(io_err(&home_dir))?;
+            }
+            let home = home_dir.to_string_lossy().into_owned();
             let lp = build_launch_plan(
                 &resolved,
                 &LaunchInput {

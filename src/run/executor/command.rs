@@ -305,6 +305,13 @@ fn home_path(iso: &Isolation<'_>, name: &str) -> String {
     format!("{}/{name}", iso.home_dir.trim_end_matches('/'))
 }
 
+/// A per-run `TMPDIR` (the Bun-built CLIs unpack native libraries there on every start).
+fn private_tmp(iso: &Isolation<'_>, env: &mut Vec<(String, String)>, lines: &mut Vec<String>) {
+    let tmp = home_path(iso, "tmp");
+    lines.push(format!("mkdir -p {}", quote(&tmp)));
+    env.push(("TMPDIR".to_owned(), tmp));
+}
+
 /// `export NAME="${SOURCE:-}"`: copies a key from the variable the operator named, inside the
 /// agent's shell, so the value never passes through this runner.
 fn export_from(name: &str, source: &str) -> String {
@@ -557,6 +564,7 @@ fn claude_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits) -
         (None, None) => {}
     }
     if let Some(iso) = &input.isolation {
+        private_tmp(iso, &mut env, &mut lines);
         env.push(("CLAUDE_CONFIG_DIR".to_owned(), home_path(iso, "claude")));
         for name in [
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
@@ -767,7 +775,9 @@ fn opencode_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits)
     let title = format!("wave-{}", input.agent_id);
     push_value(&mut tokens, "--title", Some(&title));
     let mut env = vec![("OPENCODE_CONFIG".to_owned(), config_path)];
+    let mut lines = Vec::new();
     if let Some(iso) = &input.isolation {
+        private_tmp(iso, &mut env, &mut lines);
         for (name, dir) in [
             ("XDG_CONFIG_HOME", "opencode/config"),
             ("XDG_DATA_HOME", "opencode/data"),
@@ -796,14 +806,17 @@ fn opencode_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits)
             command,
             env,
             use_rate_limit_retries: true,
-            invocation_lines: vec![
-                format!("task_prompt=$(cat {})", quote(input.prompt_path)),
-                format!(
-                    "{} \"$task_prompt\" 2>&1 | tee -a {}",
-                    tokens.join(" "),
-                    quote(input.log_path)
-                ),
-            ],
+            invocation_lines: lines
+                .into_iter()
+                .chain([
+                    format!("task_prompt=$(cat {})", quote(input.prompt_path)),
+                    format!(
+                        "{} \"$task_prompt\" 2>&1 | tee -a {}",
+                        tokens.join(" "),
+                        quote(input.log_path)
+                    ),
+                ])
+                .collect(),
             limits,
         },
         files,
@@ -1144,7 +1157,11 @@ mod tests {
             plan.spec.invocation_lines[0],
             "export ANTHROPIC_API_KEY=\"${GATEWAY_KEY:-}\""
         );
-        assert!(plan.spec.invocation_lines[1].starts_with("task_prompt=$(cat"));
+        assert_eq!(
+            plan.spec.invocation_lines[1],
+            "mkdir -p '/r/.tmp/ov/home/tmp'"
+        );
+        assert!(plan.spec.invocation_lines[2].starts_with("task_prompt=$(cat"));
         for (k, v) in [
             ("CLAUDE_CONFIG_DIR", "/r/.tmp/ov/home/claude"),
             ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
@@ -1152,6 +1169,7 @@ mod tests {
             ("DISABLE_TELEMETRY", "1"),
             ("DISABLE_ERROR_REPORTING", "1"),
             ("IS_SANDBOX", "1"),
+            ("TMPDIR", "/r/.tmp/ov/home/tmp"),
         ] {
             assert_eq!(env_of(&plan, k).as_deref(), Some(v), "{k}");
         }
@@ -1185,10 +1203,14 @@ mod tests {
             api_key_env: Some("GATEWAY_KEY".into()),
         };
         let plan = build_launch_plan(&ex, &isolated());
+        assert_eq!(
+            plan.spec.invocation_lines[0],
+            "mkdir -p '/r/.tmp/ov/home/tmp'"
+        );
         assert!(
-            plan.spec.invocation_lines[1].contains("--model 'wave/m2'"),
+            plan.spec.invocation_lines[2].contains("--model 'wave/m2'"),
             "{}",
-            plan.spec.invocation_lines[1]
+            plan.spec.invocation_lines[2]
         );
         let config: Value = serde_json::from_str(&plan.files[1].contents).unwrap();
         assert_eq!(config["model"], "wave/m2");
