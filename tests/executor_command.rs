@@ -277,3 +277,28 @@ fn command_keys_on_another_executor_are_rejected() {
         text(&out)
     );
 }
+
+#[test]
+fn the_dry_run_preview_shows_the_command_line() {
+    let dir = repo(
+        "- id: command\n- command.program: scripts/agent.sh\n",
+        serde_json::json!({}),
+    );
+    let root = dir.path();
+    let out = wave(root, &["launch", "--wave", "1", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let preview: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root.join(".tmp/main-wave-launcher/dry-run/executors/wave-1/1-a1/launch-preview.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(preview["executorId"], "command");
+    let line = preview["invocationLines"][0].as_str().unwrap();
+    assert!(
+        line.starts_with("'scripts/agent.sh' '") && line.contains("-a1.prompt.md' 2>&1 | tee '"),
+        "{line}"
+    );
+    assert_eq!(preview["limits"]["turnLimitSource"], "not-applicable");
+}
