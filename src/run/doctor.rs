@@ -70,6 +70,8 @@ pub struct DoctorInput<'a> {
     pub lane: Option<&'a str>,
     /// The `PATH` to look executors up in.
     pub path_var: Option<&'a str>,
+    /// `WAVE_<ID>_COMMAND` / `WAVE_<ID>_BASE_URL` overrides of the agent CLIs.
+    pub overrides: &'a resolve::EnvOverrides,
 }
 
 /// Runs every check, in a fixed order.
@@ -184,7 +186,7 @@ pub fn run(input: &DoctorInput<'_>) -> Vec<Check> {
     checks.push(shared_plan_docs(root, lane));
     checks.push(references(root, lane));
     checks.push(state_dir(root, lane));
-    checks.extend(executors(lane, &waves, input.path_var));
+    checks.extend(executors(lane, &waves, input));
     checks
 }
 
@@ -412,14 +414,22 @@ fn install_hint(id: ExecutorId) -> String {
     }
 }
 
-fn executors(lane: &LaneProfile, waves: &[WavePlan], path_var: Option<&str>) -> Vec<Check> {
+fn executors(lane: &LaneProfile, waves: &[WavePlan], input: &DoctorInput<'_>) -> Vec<Check> {
+    let path_var = input.path_var;
     let mut needed: Vec<(ExecutorId, String, Vec<String>)> = Vec::new();
     let mut unresolved = Vec::new();
     for wave in waves {
         for agent in &wave.agents {
             match resolve::resolve_executor(agent, lane, None) {
-                Ok(ex) => {
-                    let cmd = command_of(&ex);
+                Ok(mut ex) => {
+                    input.overrides.apply(&mut ex);
+                    let mut cmd = command_of(&ex);
+                    if ex.id == ExecutorId::Command
+                        && cmd.contains('/')
+                        && Path::new(&cmd).is_relative()
+                    {
+                        cmd = input.root.join(&cmd).to_string_lossy().into_owned();
+                    }
                     let who = format!("wave {} {}", wave.wave, agent.agent_id);
                     match needed
                         .iter_mut()
