@@ -487,7 +487,12 @@ fn job(
                 },
             );
             for f in &lp.files {
-                write_file(&paths.overlay.join(f.name), f.contents.as_bytes())?;
+                let p = paths.overlay.join(f.name);
+                // The prepared overlay files stay, except OpenCode's config: it carries the
+                // endpoint overrides and the real-run settings.
+                if !p.exists() || f.name == "opencode.json" {
+                    write_file(&p, f.contents.as_bytes())?;
+                }
             }
             env.extend(lp.spec.env.iter().cloned());
             Program::Shell {
