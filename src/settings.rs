@@ -1,8 +1,11 @@
 //! Settings: the one module that reads the process environment.
 //!
 //! Owns: turning global flags plus environment variables (`WAVE_REPO_ROOT`, `WAVE_STORE`,
-//! `WAVE_NOW`, `NO_COLOR`, `CI`, `GITHUB_*`) into a plain [`Settings`] value, naming this process
-//! as a store writer, and the process clock ([`Clock`]: the system clock, or an injected one). Everything below the CLI receives settings as parameters.
+//! `WAVE_NOW`, `NO_COLOR`, `CI`, `GITHUB_*`, the agent CLI overrides `WAVE_<ID>_COMMAND` /
+//! `WAVE_<ID>_BASE_URL`) into a plain [`Settings`] value, naming this process as a store writer,
+//! and the process clock ([`Clock`]: the system clock, or an injected one). Secret values (API
+//! keys) are read only on demand, for masking. Everything below the CLI receives settings as
+//! parameters.
 //! Must not: be called from `plan`, `engine`, `render` or `store` code; hold logic beyond lookup
 //! and defaults.
 
@@ -170,6 +173,42 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// `WAVE_<ID>_COMMAND` and `WAVE_<ID>_BASE_URL` for one agent CLI (`codex`, `claude`,
+    /// `opencode`): the program and the model endpoint that override configuration.
+    pub fn agent_cli_override(&self, id: &str) -> (Option<String>, Option<String>) {
+        let upper = id.to_ascii_uppercase();
+        let get = |suffix: &str| {
+            self.env
+                .get(&format!("WAVE_{upper}_{suffix}"))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        (get("COMMAND"), get("BASE_URL"))
+    }
+
+    /// The values of the named secret variables that are set (API keys named by
+    /// `apiKeyEnv`, leased credentials), read on demand and only so that agent logs can be
+    /// masked. Values shorter than 4 characters are not returned: masking them would mangle
+    /// ordinary text.
+    #[allow(clippy::disallowed_methods)] // secrets are not captured in the snapshot
+    pub fn secret_values(&self, names: &[String]) -> Vec<String> {
+        names
+            .iter()
+            .filter_map(|n| std::env::var(n).ok())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| v.len() >= 4)
+            .collect()
+    }
+
+    /// True when this process runs as root (agent CLIs need to know: Claude Code refuses to
+    /// skip permissions for root outside a declared sandbox).
+    pub fn running_as_root(&self) -> bool {
+        rustix::process::getuid().is_root()
+    }
+}
+
 /// Names this process as a store writer (DESIGN §4): `gha-<run_id>-<run_attempt>-<job>` in
 /// Actions (plus `WAVE_MATRIX_KEY` when set), `local-<host>-<pid>` elsewhere. Always a safe file
 /// name: `[A-Za-z0-9._-]` only.
@@ -244,6 +283,24 @@ mod tests {
         let s = Settings::resolve(Some(PathBuf::from(".")), None, env);
         assert!(!s.clock.is_injected());
         assert!(s.clock_error.as_deref().unwrap().contains("WAVE_NOW"));
+    }
+
+    #[test]
+    fn agent_cli_overrides_are_read_per_cli() {
+        let env = EnvSnapshot::from_pairs([
+            ("WAVE_CODEX_COMMAND", "/opt/codex"),
+            ("WAVE_CODEX_BASE_URL", " http://127.0.0.1:1/v1 "),
+            ("WAVE_CLAUDE_BASE_URL", ""),
+        ]);
+        let s = Settings::resolve(Some(PathBuf::from("/r")), None, env);
+        assert_eq!(
+            s.agent_cli_override("codex"),
+            (
+                Some("/opt/codex".to_owned()),
+                Some("http://127.0.0.1:1/v1".to_owned())
+            )
+        );
+        assert_eq!(s.agent_cli_override("claude"), (None, None));
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub fn run(settings: &Settings, args: DoctorArgs) -> Result<Code, CliError> {
         root: &settings.repo_root,
         lane: args.lane.as_deref(),
         path_var: settings.env.get("PATH"),
+        overrides: &crate::run::executor::resolve::EnvOverrides::from_settings(settings),
     });
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
     let warned = checks.iter().filter(|c| c.status == Status::Warn).count();

@@ -57,7 +57,8 @@ pub struct LaunchArgs {
     #[arg(long, value_name = "ID", value_parser = parse_executor)]
     pub executor: Option<ExecutorId>,
 
-    /// Run every agent with this executor (`local`, `codex`, `claude`, `opencode`) or with
+    /// Run every agent with this executor (`local`, `codex`, `claude`, `opencode`), with
+    /// `command` (the program from `command.program` / `executors.command.program`) or with
     /// `command:<program>` (the prompt file is its first argument).
     #[arg(long, value_name = "ID", value_parser = parse_forced)]
     pub force_executor: Option<Forced>,
@@ -108,7 +109,9 @@ fn parse_forced(value: &str) -> Result<Forced, String> {
     }
     ExecutorId::parse(value)
         .map(Forced::Executor)
-        .ok_or_else(|| "use codex, claude, opencode, local or command:<program>".to_owned())
+        .ok_or_else(|| {
+            "use codex, claude, opencode, local, command or command:<program>".to_owned()
+        })
 }
 
 fn parse_executor(value: &str) -> Result<ExecutorId, String> {
@@ -189,6 +192,21 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
         };
         forced_plans = selected.iter().map(|w| force_plan(w, id)).collect();
         selected = forced_plans.iter().collect();
+        if id == ExecutorId::Command {
+            for w in &selected {
+                if let Some(a) = w
+                    .agents
+                    .iter()
+                    .find(|a| plan::command_program(a, lane).is_none())
+                {
+                    return Err(CliError::usage(format!(
+                        "--force-executor command: wave {} agent {} names no program",
+                        w.wave, a.agent_id
+                    ))
+                    .hint("set executors.command.program in wave.config.json, or pass --force-executor command:<program>"));
+                }
+            }
+        }
     }
 
     let index_path = root.join(&lane.paths.context7_bundle_index_path);
@@ -503,6 +521,8 @@ fn launch_real(
     let store = crate::store::open_store(settings).map_err(super::control::store_error)?;
     let mut scrub: Vec<String> = ALWAYS_SCRUBBED.iter().map(|s| (*s).to_owned()).collect();
     let (_, creds) = credentials(&plans.config.raw);
+    let mut secret_names = crate::run::executor::resolve::api_key_env_names(lane);
+    secret_names.extend(creds.iter().map(|c| c.env_var.clone()));
     scrub.extend(creds.into_iter().map(|c| c.env_var));
     let facts = |wave: u64| coordination_facts(settings, &lane.lane, wave);
     let search_path = settings.env.get("PATH").unwrap_or_default().to_owned();
@@ -545,6 +565,9 @@ fn launch_real(
         max_retries: args.max_retries_per_wave,
         stagger: Duration::from_millis(args.launch_stagger_ms),
         scrub,
+        overrides: crate::run::executor::resolve::EnvOverrides::from_settings(settings),
+        secrets: settings.secret_values(&secret_names),
+        running_as_root: settings.running_as_root(),
         writer: &settings.writer,
         facts: &facts,
         rerun: &rerun,

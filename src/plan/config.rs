@@ -125,6 +125,9 @@ pub struct ExecutorProfile {
     pub claude: Option<Map<String, Value>>,
     /// `opencode` section as written.
     pub opencode: Option<Map<String, Value>>,
+    /// `command` section as written (`program`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Map<String, Value>>,
 }
 
 /// `executors`: the default executor, profiles and per-runtime settings (merged top level,
@@ -142,6 +145,9 @@ pub struct ExecutorsConfig {
     pub claude: Map<String, Value>,
     /// `executors.opencode` as written (merged).
     pub opencode: Map<String, Value>,
+    /// `executors.command` as written (merged): `program` for the `command` executor.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub command: Map<String, Value>,
 }
 
 /// `runtimePolicy`.
@@ -918,7 +924,7 @@ fn executors(
     for (k, v) in obj(lane.get("profiles")) {
         profiles_raw.insert(k, v);
     }
-    for key in ["codex", "claude", "opencode"] {
+    for key in ["codex", "claude", "opencode", "command"] {
         all.insert(
             key.to_owned(),
             Value::Object(merged(&obj(top.get(key)), &obj(lane.get(key)))),
@@ -989,8 +995,22 @@ fn executors(
                 codex: section("codex"),
                 claude: section("claude"),
                 opencode: section("opencode"),
+                command: section("command"),
             },
         );
+    }
+    for key in ["codex", "claude", "opencode"] {
+        let section = obj(all.get(key));
+        endpoint_settings(ctx, &section, &format!("executors.{key}"))?;
+        for (name, p) in &profiles {
+            if let Some(section) = match key {
+                "codex" => p.codex.as_ref(),
+                "claude" => p.claude.as_ref(),
+                _ => p.opencode.as_ref(),
+            } {
+                endpoint_settings(ctx, section, &format!("executors.profiles.{name}.{key}"))?;
+            }
+        }
     }
     Ok(ExecutorsConfig {
         default,
@@ -998,7 +1018,45 @@ fn executors(
         codex: obj(all.get("codex")),
         claude: obj(all.get("claude")),
         opencode: obj(all.get("opencode")),
+        command: obj(all.get("command")),
     })
+}
+
+/// Checks the model-endpoint settings of one runtime section: `baseUrl` is an `http://` or
+/// `https://` URL and `apiKeyEnv` names an environment variable (`^[A-Z_][A-Z0-9_]*$`).
+fn endpoint_settings(
+    ctx: &Ctx<'_>,
+    section: &Map<String, Value>,
+    label: &str,
+) -> Result<(), PlanError> {
+    if let Some(v) = section.get("baseUrl").filter(|v| !v.is_null()) {
+        let url = v.as_str().map(js_trim).unwrap_or("");
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.contains(char::is_whitespace)
+        {
+            return Err(ctx.err(
+                format!("{label}.baseUrl must be an http:// or https:// URL (got: {v})"),
+                "write the model endpoint as a URL, e.g. \"https://gateway.example/v1\"",
+            ));
+        }
+    }
+    if let Some(v) = section.get("apiKeyEnv").filter(|v| !v.is_null()) {
+        let name = v.as_str().unwrap_or("");
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(ctx.err(
+                format!("{label}.apiKeyEnv must name an environment variable (got: {v})"),
+                "give the variable's name, e.g. \"OPENAI_API_KEY\", never the key itself",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn runtime_policy(ctx: &Ctx<'_>, raw: &Map<String, Value>) -> Result<RuntimePolicy, PlanError> {
@@ -1146,6 +1204,22 @@ mod tests {
                 "threshold",
             ),
             (r#"{"executors": {"default": "gpt"}}"#, "executors.default"),
+            (
+                r#"{"executors": {"codex": {"baseUrl": "ftp://models"}}}"#,
+                "executors.codex.baseUrl must be an http:// or https:// URL",
+            ),
+            (
+                r#"{"executors": {"claude": {"apiKeyEnv": "sk-live-123"}}}"#,
+                "executors.claude.apiKeyEnv must name an environment variable",
+            ),
+            (
+                r#"{"lanes": {"main": {"executors": {"opencode": {"baseUrl": 5}}}}}"#,
+                "executors.opencode.baseUrl",
+            ),
+            (
+                r#"{"executors": {"profiles": {"p": {"codex": {"apiKeyEnv": "a b"}}}}}"#,
+                "executors.profiles.p.codex.apiKeyEnv",
+            ),
             (
                 r#"{"lanes": {"main": {"runtimeMixTargets": {"codex": -2}}}}"#,
                 "runtimeMixTargets",

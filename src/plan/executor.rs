@@ -53,6 +53,7 @@ pub const EXECUTOR_KEYS: &[&str] = &[
     "opencode.instructions",
     "opencode.permission",
     "opencode.config_json",
+    "command.program",
 ];
 
 /// A setting the section rejected: which key, what is wrong and how to fix it.
@@ -154,7 +155,7 @@ fn executor_id(key: &str, value: &str) -> Result<ExecutorId, SettingError> {
         fail(
             key,
             format!("{key} must be one of: codex, claude, opencode, local (got: {value})"),
-            "name one of the executors codex, claude, opencode or local",
+            "name one of the executors codex, claude, opencode, local or command",
         )
     })
 }
@@ -257,6 +258,8 @@ fn apply(cfg: &mut ExecutorConfig, key: &str, value: &str) -> Result<(), Setting
                     sub,
                     value,
                 )?;
+            } else if key == "command.program" {
+                cfg.command_program = Some(value.to_owned());
             } else if let Some(sub) = key.strip_prefix("opencode.") {
                 apply_opencode(
                     cfg.opencode.get_or_insert_with(Default::default),
@@ -431,6 +434,27 @@ pub fn resolve_executor_id(agent: &Agent, lane: &LaneProfile) -> Result<Executor
     Ok(lane.executors.default)
 }
 
+/// The program of the `command` executor: the agent's `command.program`, else its profile's
+/// `command.program`, else the lane's `executors.command.program`. Blank values count as unset.
+pub fn command_program(agent: &Agent, lane: &LaneProfile) -> Option<String> {
+    let cfg = agent.executor.as_ref();
+    let from_map = |m: Option<&Map<String, Value>>| {
+        m.and_then(|m| m.get("program"))
+            .and_then(Value::as_str)
+            .map(js_trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+    };
+    cfg.and_then(|c| c.command_program.clone())
+        .filter(|p| !js_trim(p).is_empty())
+        .or_else(|| {
+            cfg.and_then(|c| c.profile.as_deref())
+                .and_then(|name| lane.executors.profiles.get(name))
+                .and_then(|p| from_map(p.command.as_ref()))
+        })
+        .or_else(|| from_map(Some(&lane.executors.command)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,6 +499,17 @@ mod tests {
             Some(vec!["a=1".to_owned(), "b=2".to_owned()])
         );
         assert!(cfg.claude.is_some());
+    }
+
+    #[test]
+    fn command_executor_takes_a_program() {
+        let cfg = normalize(&settings(&[
+            ("id", "command"),
+            ("command.program", "`scripts/agent.sh`"),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.id, Some(ExecutorId::Command));
+        assert_eq!(cfg.command_program.as_deref(), Some("scripts/agent.sh"));
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub mod view;
 
 pub use config::{LaneProfile, WaveConfig};
 pub use error::PlanError;
-pub use executor::{resolve_executor_id, runtime_role};
+pub use executor::{command_program, resolve_executor_id, runtime_role};
 pub use load::{
     FsRolePrompts, LaneInputs, LanePlans, WaveFile, discover_waves, load_config, load_lane,
     load_wave_file,

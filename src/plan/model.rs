@@ -35,6 +35,8 @@ pub enum ExecutorId {
     Opencode,
     /// The built-in local executor (no model; used for dry runs and tests).
     Local,
+    /// Any program (`command.program`): the compiled prompt file is its first argument.
+    Command,
 }
 
 impl ExecutorId {
@@ -53,6 +55,7 @@ impl ExecutorId {
             "claude" => Some(ExecutorId::Claude),
             "opencode" => Some(ExecutorId::Opencode),
             "local" => Some(ExecutorId::Local),
+            "command" => Some(ExecutorId::Command),
             _ => None,
         }
     }
@@ -64,6 +67,7 @@ impl ExecutorId {
             ExecutorId::Claude => "claude",
             ExecutorId::Opencode => "opencode",
             ExecutorId::Local => "local",
+            ExecutorId::Command => "command",
         }
     }
 }
@@ -233,6 +237,9 @@ pub struct ExecutorConfig {
     pub claude: Option<ClaudeOverrides>,
     /// `opencode.*` keys.
     pub opencode: Option<OpencodeOverrides>,
+    /// `command.program`: the program the `command` executor runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command_program: Option<String>,
 }
 
 /// A `### Context7` section or the wave's `## Context7 defaults`.

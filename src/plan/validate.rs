@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::config::LaneProfile;
-use super::executor::{ResolveError, resolve_executor_id};
+use super::executor::{ResolveError, command_program, resolve_executor_id};
 use super::matrix::{BenchmarkCatalog, ComponentMatrix};
 use super::model::{Agent, Diagnostic, EvalSelection, ExecutorId, Pos, WavePlan};
 use super::parse::{MATURITY_LEVELS, is_repo_contained};
@@ -390,7 +390,10 @@ fn check_agent<'p>(
             cfg.claude.is_some(),
             cfg.opencode.is_some(),
         );
+        let command = cfg.command_program.is_some();
         let mismatch = match cfg.id {
+            Some(ExecutorId::Command) if codex || claude || opencode => Some(("command", "vendor")),
+            Some(id) if command && id != ExecutorId::Command => Some((id.as_str(), "command")),
             Some(ExecutorId::Claude) if codex || opencode => Some(("claude", "non-Claude")),
             Some(ExecutorId::Opencode) if codex || claude => Some(("opencode", "non-OpenCode")),
             Some(ExecutorId::Codex) if claude || opencode => Some(("codex", "non-Codex")),
@@ -406,6 +409,15 @@ fn check_agent<'p>(
                 ),
             );
         }
+    }
+    if resolve_executor_id(agent, lane) == Ok(ExecutorId::Command)
+        && command_program(agent, lane).is_none()
+    {
+        v.error(
+            agent.spans.section_or_header("Executor"),
+            format!("agent {id} uses executor=command but names no program"),
+            "add `- command.program: <path>` under the agent's `### Executor`, or set executors.command.program in wave.config.json".to_owned(),
+        );
     }
     if let Err(ResolveError::UnknownProfile(name)) = resolve_executor_id(agent, lane) {
         let known: Vec<&str> = lane.executors.profiles.keys().map(String::as_str).collect();

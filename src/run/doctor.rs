@@ -70,6 +70,8 @@ pub struct DoctorInput<'a> {
     pub lane: Option<&'a str>,
     /// The `PATH` to look executors up in.
     pub path_var: Option<&'a str>,
+    /// `WAVE_<ID>_COMMAND` / `WAVE_<ID>_BASE_URL` overrides of the agent CLIs.
+    pub overrides: &'a resolve::EnvOverrides,
 }
 
 /// Runs every check, in a fixed order.
@@ -184,7 +186,7 @@ pub fn run(input: &DoctorInput<'_>) -> Vec<Check> {
     checks.push(shared_plan_docs(root, lane));
     checks.push(references(root, lane));
     checks.push(state_dir(root, lane));
-    checks.extend(executors(lane, &waves, input.path_var));
+    checks.extend(executors(lane, &waves, input));
     checks
 }
 
@@ -393,29 +395,41 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
-fn install_hint(id: ExecutorId) -> &'static str {
-    match id {
-        ExecutorId::Codex => {
-            "install the Codex CLI (`npm install -g @openai/codex`) or set `- id: local` under the agent's `### Executor`"
+fn install_hint(id: ExecutorId) -> String {
+    let name = match id {
+        ExecutorId::Codex => "the Codex CLI",
+        ExecutorId::Claude => "Claude Code",
+        _ => "OpenCode",
+    };
+    match crate::run::executor::pins::install_command(id) {
+        Some(npm) => format!(
+            "install {name} (`{npm}`, or scripts/install-agent-clis.sh), point `executors.{id}.command` or WAVE_{}_COMMAND at it, or set `- id: local` under the agent's `### Executor`",
+            id.as_str().to_ascii_uppercase()
+        ),
+        None if id == ExecutorId::Command => {
+            "make `command.program` (or executors.command.program) name an executable file"
+                .to_owned()
         }
-        ExecutorId::Claude => {
-            "install Claude Code (`npm install -g @anthropic-ai/claude-code`) or set `- id: local` under the agent's `### Executor`"
-        }
-        ExecutorId::Opencode => {
-            "install OpenCode (`npm install -g opencode-ai`) or set `- id: local` under the agent's `### Executor`"
-        }
-        ExecutorId::Local => "",
+        None => String::new(),
     }
 }
 
-fn executors(lane: &LaneProfile, waves: &[WavePlan], path_var: Option<&str>) -> Vec<Check> {
+fn executors(lane: &LaneProfile, waves: &[WavePlan], input: &DoctorInput<'_>) -> Vec<Check> {
+    let path_var = input.path_var;
     let mut needed: Vec<(ExecutorId, String, Vec<String>)> = Vec::new();
     let mut unresolved = Vec::new();
     for wave in waves {
         for agent in &wave.agents {
             match resolve::resolve_executor(agent, lane, None) {
-                Ok(ex) => {
-                    let cmd = command_of(&ex);
+                Ok(mut ex) => {
+                    input.overrides.apply(&mut ex);
+                    let mut cmd = command_of(&ex);
+                    if ex.id == ExecutorId::Command
+                        && cmd.contains('/')
+                        && Path::new(&cmd).is_relative()
+                    {
+                        cmd = input.root.join(&cmd).to_string_lossy().into_owned();
+                    }
                     let who = format!("wave {} {}", wave.wave, agent.agent_id);
                     match needed
                         .iter_mut()
@@ -453,7 +467,7 @@ fn executors(lane: &LaneProfile, waves: &[WavePlan], path_var: Option<&str>) -> 
                 &name,
                 Status::Fail,
                 format!("`{cmd}` not found on PATH; {used_by}"),
-                Some(install_hint(id)),
+                Some(&install_hint(id)),
             )),
         }
     }

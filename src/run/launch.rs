@@ -130,6 +130,12 @@ pub struct LaunchConfig<'a> {
     pub stagger: Duration,
     /// Variables removed from every agent's environment.
     pub scrub: Vec<String>,
+    /// `WAVE_<ID>_COMMAND` / `WAVE_<ID>_BASE_URL` overrides of the agent CLIs.
+    pub overrides: resolve::EnvOverrides,
+    /// Secret values (API keys) masked in agent logs.
+    pub secrets: Vec<String>,
+    /// The agents run as root.
+    pub running_as_root: bool,
     /// The store writer name.
     pub writer: &'a str,
     /// Where the gates' coordination facts come from.
@@ -521,6 +527,24 @@ fn job(
             // the prompt names the working directory and the process runs there.
             args: vec!["local".into(), "--prompt-file".into(), prompt],
         },
+        (_, ExecutorId::Command) => {
+            let program = crate::plan::command_program(agent, cfg.lane).ok_or_else(|| {
+                LaunchError::Resolve {
+                    wave: plan.wave,
+                    agent: agent.agent_id.clone(),
+                    message: "executor=command needs `- command.program: <path>`".to_owned(),
+                }
+            })?;
+            let path = PathBuf::from(&program);
+            Program::Direct {
+                program: if path.is_relative() && program.contains('/') {
+                    cfg.repo_root.join(path)
+                } else {
+                    path
+                },
+                args: vec![prompt],
+            }
+        }
         (_, id) => {
             let mut resolved: ResolvedExecutor =
                 resolve::resolve_executor(agent, cfg.lane, cfg.cli_executor).map_err(|e| {
@@ -531,8 +555,15 @@ fn job(
                     }
                 })?;
             resolved.id = id;
+            cfg.overrides.apply(&mut resolved);
             let log = paths.log.to_string_lossy().into_owned();
             let overlay = paths.overlay.to_string_lossy().into_owned();
+            // The CLI's config home is fresh for every run.
+            let home_dir = paths.overlay.join("home");
+            if home_dir.exists() {
+                std::fs::remove_dir_all(&home_dir).map_err(io_err(&home_dir))?;
+            }
+            let home = home_dir.to_string_lossy().into_owned();
             let lp = build_launch_plan(
                 &resolved,
                 &LaunchInput {
@@ -544,11 +575,17 @@ fn job(
                     local_command: cfg.local_command,
                     skill_text: "",
                     claude_base_settings: None,
+                    isolation: Some(crate::run::executor::command::Isolation {
+                        home_dir: &home,
+                        running_as_root: cfg.running_as_root,
+                    }),
                 },
             );
             for f in &lp.files {
                 let p = paths.overlay.join(f.name);
-                if !p.exists() {
+                // The prepared overlay files stay, except OpenCode's config: it carries the
+                // endpoint overrides and the real-run settings.
+                if !p.exists() || f.name == "opencode.json" {
                     write_file(&p, f.contents.as_bytes())?;
                 }
             }
@@ -570,6 +607,7 @@ fn job(
             cwd: cfg.repo_root.to_owned(),
             env,
             scrub: cfg.scrub.clone(),
+            secrets: cfg.secrets.clone(),
             log_path: paths.log,
             timeout,
         },
@@ -914,6 +952,13 @@ impl WaveRun<'_, '_> {
                         "[{}-wave-launcher] {} timed out after {} s",
                         self.cfg.lane.lane,
                         j.agent_id,
+                        j.process.timeout.as_secs()
+                    );
+                    // An infrastructure failure, not a proof gap: the infra gate names it.
+                    let _ = writeln!(
+                        file,
+                        "[infra-status] kind=executor target={} state=failed detail=timed-out-after-{}s-without-a-result",
+                        j.executor.as_str(),
                         j.process.timeout.as_secs()
                     );
                 }

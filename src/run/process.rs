@@ -1,9 +1,11 @@
 //! Agent processes: one child per agent run, in its own process group, with its output in the
 //! agent log, an environment scrubbed of write tokens and a deadline that kills the whole tree.
 //!
-//! Owns: spawning, waiting, the timeout kill (`SIGTERM` to the group, one second of grace, then
-//! `SIGKILL`) and the reaping of anything the agent left running in its group. Must not: append
-//! to the store or decide what an exit means (the dispatcher does both).
+//! Owns: spawning, waiting, the timeout kill (`SIGTERM` to the group and to every descendant,
+//! one second of grace, then `SIGKILL`), the reaping of anything the agent left running in its
+//! group or below it (agent CLIs start tool processes in groups of their own), and masking
+//! secret values in the log once the process has ended. Must not: append to the store or
+//! decide what an exit means (the dispatcher does both).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -42,6 +44,8 @@ pub struct AgentProcess {
     pub env: Vec<(String, String)>,
     /// Variables to remove.
     pub scrub: Vec<String>,
+    /// Secret values (API keys) replaced by `***` in the log after the run.
+    pub secrets: Vec<String>,
     /// The agent log (truncated at start).
     pub log_path: PathBuf,
     /// Deadline after start.
@@ -66,6 +70,74 @@ pub struct Finished {
     pub outcome: ProcessOutcome,
     /// Wall time.
     pub elapsed: Duration,
+}
+
+/// Every live descendant of `root` (children, grandchildren, …), from `/proc`.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let mut parent_of: Vec<(u32, u32)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for e in entries.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid …`: comm may hold spaces and parentheses.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if let Some(ppid) = ppid {
+                parent_of.push((pid, ppid));
+            }
+        }
+    }
+    let mut out = vec![root];
+    let mut i = 0;
+    while i < out.len() {
+        let p = out[i];
+        for (pid, ppid) in &parent_of {
+            if *ppid == p && !out.contains(pid) {
+                out.push(*pid);
+            }
+        }
+        i += 1;
+    }
+    out.remove(0);
+    out
+}
+
+fn kill_pids(pids: &[u32], signal: Signal) {
+    for pid in pids
+        .iter()
+        .filter_map(|p| i32::try_from(*p).ok())
+        .filter_map(Pid::from_raw)
+    {
+        // The process may already be gone; nothing to do then.
+        let _ = rustix::process::kill_process(pid, signal);
+    }
+}
+
+/// Replaces every secret value in the file with `***`; a file without secrets is not rewritten.
+pub fn mask_secrets(path: &std::path::Path, secrets: &[String]) -> std::io::Result<bool> {
+    let secrets: Vec<&String> = secrets.iter().filter(|s| s.len() >= 4).collect();
+    if secrets.is_empty() {
+        return Ok(false);
+    }
+    let bytes = std::fs::read(path)?;
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut changed = false;
+    for s in secrets {
+        if text.contains(s.as_str()) {
+            text = text.replace(s.as_str(), "***");
+            changed = true;
+        }
+    }
+    if changed {
+        std::fs::write(path, text)?;
+    }
+    Ok(changed)
 }
 
 fn kill_group(pgid: Option<u32>, signal: Signal) {
@@ -154,7 +226,9 @@ pub async fn run(p: AgentProcess) -> Finished {
         }
         Ok(Err(e)) => ProcessOutcome::SpawnFailed(format!("waiting failed: {e}")),
         Err(_) => {
+            let tree = pgid.map(descendants).unwrap_or_default();
             kill_group(pgid, Signal::TERM);
+            kill_pids(&tree, Signal::TERM);
             if tokio::time::timeout(Duration::from_secs(1), child.wait())
                 .await
                 .is_err()
@@ -162,10 +236,21 @@ pub async fn run(p: AgentProcess) -> Finished {
                 kill_group(pgid, Signal::KILL);
                 let _ = child.wait().await;
             }
+            // Anything below it that ignored the TERM, including processes that moved to
+            // groups of their own, goes now.
+            let mut tree = tree;
+            tree.extend(pgid.map(descendants).unwrap_or_default());
+            kill_pids(&tree, Signal::KILL);
             ProcessOutcome::TimedOut
         }
     };
     // Whatever the agent left running in its group goes with it.
     kill_group(pgid, Signal::KILL);
+    if let Err(e) = mask_secrets(&p.log_path, &p.secrets) {
+        return done(ProcessOutcome::SpawnFailed(format!(
+            "cannot mask secrets in {}: {e}",
+            p.log_path.display()
+        )));
+    }
     done(outcome)
 }

@@ -2,8 +2,12 @@
 //! the exact shell lines an agent process would run (spec §9.3–9.4), plus the overlay files that
 //! those lines reference (system prompts, `opencode.json`, `claude-settings.json`).
 //!
-//! Owns: flag order, defaults and quoting of every executor's command line. Must not: read files,
-//! the environment or the clock; paths arrive as already-resolved strings.
+//! Owns: flag order, defaults and quoting of every executor's command line; the translation of a
+//! configured model endpoint (`baseUrl`, `apiKeyEnv`) into what each CLI honours; and, for real
+//! runs ([`Isolation`]), the per-run config homes and the switches that turn off telemetry,
+//! update checks and other non-essential traffic (see docs/executors.md).
+//! Must not: read files, the environment or the clock; paths arrive as already-resolved strings.
+//! API keys are only ever referenced by variable name, never held.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -19,8 +23,40 @@ pub fn default_command(id: ExecutorId) -> &'static str {
         ExecutorId::Claude => "claude",
         ExecutorId::Opencode => "opencode",
         ExecutorId::Local => "wave",
+        ExecutorId::Command => "command",
     }
 }
+
+/// A model endpoint an agent CLI is pointed at (`executors.<id>.baseUrl` / `apiKeyEnv`, or the
+/// `WAVE_<ID>_BASE_URL` override).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Base URL of the model API (OpenAI-style endpoints usually end in `/v1`).
+    pub base_url: Option<String>,
+    /// Name of the environment variable holding the API key; the value is never read here.
+    pub api_key_env: Option<String>,
+}
+
+/// Real-run isolation: where the per-run config homes live and who runs the agent. Dry runs pass
+/// none and get upstream's command lines unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Isolation<'a> {
+    /// A throw-away directory for the CLI's config and state (`CODEX_HOME`,
+    /// `CLAUDE_CONFIG_DIR`, OpenCode's XDG directories).
+    pub home_dir: &'a str,
+    /// The agent runs as root (Claude Code then needs `IS_SANDBOX=1` to skip permissions).
+    pub running_as_root: bool,
+}
+
+/// The provider id this runner registers for a configured endpoint (Codex and OpenCode).
+pub const ENDPOINT_PROVIDER: &str = "wave";
+
+/// The model name OpenCode asks a configured endpoint for when no model is configured.
+pub const ENDPOINT_DEFAULT_MODEL: &str = "default";
+
+/// A registry address on loopback where nothing listens: OpenCode's start-up plugin install
+/// fails at once instead of reaching the public npm registry.
+pub const NPM_REGISTRY_SINK: &str = "http://127.0.0.1:9/";
 
 /// Codex options after lane → profile → agent merging.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -128,6 +164,10 @@ pub struct ResolvedExecutor {
     pub claude: ClaudeOptions,
     /// OpenCode options.
     pub opencode: OpencodeOptions,
+    /// The model endpoint of the selected CLI.
+    pub endpoint: Endpoint,
+    /// The program of the `command` executor.
+    pub command_program: Option<String>,
 }
 
 impl ResolvedExecutor {
@@ -141,6 +181,8 @@ impl ResolvedExecutor {
             codex: CodexOptions::default(),
             claude: ClaudeOptions::default(),
             opencode: OpencodeOptions::default(),
+            endpoint: Endpoint::default(),
+            command_program: None,
         }
     }
 
@@ -151,6 +193,7 @@ impl ResolvedExecutor {
             ExecutorId::Claude => self.claude.command.as_deref(),
             ExecutorId::Opencode => self.opencode.command.as_deref(),
             ExecutorId::Local => Some(local_command),
+            ExecutorId::Command => self.command_program.as_deref(),
         };
         configured
             .filter(|c| !c.trim().is_empty())
@@ -178,6 +221,8 @@ pub struct LaunchInput<'a> {
     /// Contents of the base Claude settings file, when one is configured and inline settings
     /// must be merged over it (read by the caller).
     pub claude_base_settings: Option<&'a Value>,
+    /// Real-run isolation; `None` for dry runs and previews.
+    pub isolation: Option<Isolation<'a>>,
 }
 
 /// The `limits` block of a launch preview.
@@ -237,7 +282,51 @@ pub fn build_launch_plan(executor: &ResolvedExecutor, input: &LaunchInput<'_>) -
         ExecutorId::Claude => claude_plan(executor, input, limits),
         ExecutorId::Opencode => opencode_plan(executor, input, limits),
         ExecutorId::Local => local_plan(executor, input, limits),
+        ExecutorId::Command => command_plan(executor, input, limits),
     }
+}
+
+/// A TOML basic string (Codex `-c` values are TOML).
+fn toml_str(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn home_path(iso: &Isolation<'_>, name: &str) -> String {
+    format!("{}/{name}", iso.home_dir.trim_end_matches('/'))
+}
+
+/// A per-run `TMPDIR` (the Bun-built CLIs unpack native libraries there on every start).
+fn private_tmp(iso: &Isolation<'_>, env: &mut Vec<(String, String)>, lines: &mut Vec<String>) {
+    let tmp = home_path(iso, "tmp");
+    lines.push(format!("mkdir -p {}", quote(&tmp)));
+    env.push(("TMPDIR".to_owned(), tmp));
+}
+
+/// `export NAME="${SOURCE:-}"`: copies a key from the variable the operator named, inside the
+/// agent's shell, so the value never passes through this runner.
+fn export_from(name: &str, source: &str) -> String {
+    format!("export {name}=\"${{{source}:-}}\"")
+}
+
+/// Claude Code appends `/v1/messages` itself: a configured `…/v1` suffix is dropped.
+pub fn anthropic_base_url(base_url: &str) -> String {
+    let t = base_url.trim().trim_end_matches('/');
+    t.strip_suffix("/v1").unwrap_or(t).to_owned()
+}
+
+/// The OpenCode model id for a configured endpoint: `wave/<model>`.
+pub fn opencode_endpoint_model(model: &str) -> String {
+    format!("{ENDPOINT_PROVIDER}/{model}")
 }
 
 /// The harness text given to claude and opencode as (part of) their system prompt.
@@ -300,6 +389,43 @@ fn codex_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits) ->
     push_value(&mut tokens, "--model", ex.model.as_deref());
     push_value(&mut tokens, "--profile", o.profile_name.as_deref());
     push_each(&mut tokens, "-c", &o.config);
+    let mut env = Vec::new();
+    let mut lines = Vec::new();
+    if let Some(url) = ex.endpoint.base_url.as_deref() {
+        // Codex ignores OPENAI_BASE_URL and accepts only the Responses wire API; a custom
+        // provider avoids the built-in one's WebSocket attempts.
+        let mut provider = format!(
+            "{{name={}, base_url={}, wire_api=\"responses\"",
+            toml_str(ENDPOINT_PROVIDER),
+            toml_str(url.trim())
+        );
+        if let Some(key) = ex.endpoint.api_key_env.as_deref() {
+            provider.push_str(&format!(", env_key={}", toml_str(key)));
+        }
+        provider.push('}');
+        tokens.push("-c".to_owned());
+        tokens.push(quote(&format!("model_provider={ENDPOINT_PROVIDER}")));
+        tokens.push("-c".to_owned());
+        tokens.push(quote(&format!(
+            "model_providers.{ENDPOINT_PROVIDER}={provider}"
+        )));
+    }
+    if let Some(iso) = &input.isolation {
+        for c in [
+            "analytics.enabled=false",
+            "check_for_update_on_startup=false",
+        ] {
+            tokens.push("-c".to_owned());
+            tokens.push(quote(c));
+        }
+        for feature in ["plugins", "remote_plugin", "apps"] {
+            tokens.push("--disable".to_owned());
+            tokens.push(feature.to_owned());
+        }
+        let home = home_path(iso, "codex");
+        lines.push(format!("mkdir -p {}", quote(&home)));
+        env.push(("CODEX_HOME".to_owned(), home));
+    }
     push_each(&mut tokens, "--image", &o.images);
     push_each(&mut tokens, "--add-dir", &unique(&[&o.add_dirs]));
     if o.json {
@@ -311,13 +437,14 @@ fn codex_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits) ->
     tokens.push("-".to_owned());
     tokens.push(format!("< {}", quote(input.prompt_path)));
     tokens.push(format!("2>&1 | tee -a {}", quote(input.log_path)));
+    lines.push(tokens.join(" "));
     LaunchPlan {
         spec: LaunchSpec {
             executor_id: ExecutorId::Codex,
             command,
-            env: Vec::new(),
+            env,
             use_rate_limit_retries: true,
-            invocation_lines: vec![tokens.join(" ")],
+            invocation_lines: lines,
             limits,
         },
         files: Vec::new(),
@@ -419,20 +546,57 @@ fn claude_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits) -
         "--append-system-prompt-file".to_owned()
     });
     tokens.push(quote(&system_prompt_path));
+    let mut env = Vec::new();
+    let mut lines = Vec::new();
+    if let Some(url) = ex.endpoint.base_url.as_deref() {
+        env.push(("ANTHROPIC_BASE_URL".to_owned(), anthropic_base_url(url)));
+    }
+    match (ex.endpoint.api_key_env.as_deref(), &ex.endpoint.base_url) {
+        (Some("ANTHROPIC_API_KEY"), _) => {}
+        (Some(key), _) => lines.push(export_from("ANTHROPIC_API_KEY", key)),
+        // A custom endpoint without a configured key: keep any key or token the environment
+        // has, else give Claude Code a placeholder so it starts (gateways that authenticate
+        // otherwise ignore it).
+        (None, Some(_)) => lines.push(
+            "if [ -z \"${ANTHROPIC_API_KEY:-}${ANTHROPIC_AUTH_TOKEN:-}\" ]; then export ANTHROPIC_API_KEY=wave-no-key; fi"
+                .to_owned(),
+        ),
+        (None, None) => {}
+    }
+    if let Some(iso) = &input.isolation {
+        private_tmp(iso, &mut env, &mut lines);
+        env.push(("CLAUDE_CONFIG_DIR".to_owned(), home_path(iso, "claude")));
+        for name in [
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+            "DISABLE_AUTOUPDATER",
+            "DISABLE_TELEMETRY",
+            "DISABLE_ERROR_REPORTING",
+        ] {
+            env.push((name.to_owned(), "1".to_owned()));
+        }
+        if iso.running_as_root {
+            // Claude Code refuses to skip permissions as root unless told it is sandboxed.
+            env.push(("IS_SANDBOX".to_owned(), "1".to_owned()));
+        }
+    }
     LaunchPlan {
         spec: LaunchSpec {
             executor_id: ExecutorId::Claude,
             command,
-            env: Vec::new(),
+            env,
             use_rate_limit_retries: true,
-            invocation_lines: vec![
-                format!("task_prompt=$(cat {})", quote(input.prompt_path)),
-                format!(
-                    "{} \"$task_prompt\" 2>&1 | tee -a {}",
-                    tokens.join(" "),
-                    quote(input.log_path)
-                ),
-            ],
+            invocation_lines: [
+                lines,
+                vec![format!("task_prompt=$(cat {})", quote(input.prompt_path))],
+            ]
+            .concat()
+            .into_iter()
+            .chain([format!(
+                "{} \"$task_prompt\" 2>&1 | tee -a {}",
+                tokens.join(" "),
+                quote(input.log_path)
+            )])
+            .collect(),
             limits,
         },
         files,
@@ -469,7 +633,20 @@ fn opencode_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits)
     let o = &ex.opencode;
     let command = ex.command(input.local_command).to_owned();
     let agent_name = opencode_agent_name(o.agent.as_deref(), input.agent_id);
-    let model = o.model.as_deref().or(ex.model.as_deref());
+    let configured_model = o.model.as_deref().or(ex.model.as_deref());
+    // A custom endpoint needs a model of its own provider; without a configured one the
+    // endpoint's model is called `default`.
+    let configured_model = match (&ex.endpoint.base_url, configured_model) {
+        (Some(_), None) => Some(ENDPOINT_DEFAULT_MODEL),
+        (_, m) => m,
+    };
+    let endpoint_model = ex
+        .endpoint
+        .base_url
+        .as_ref()
+        .and(configured_model)
+        .map(opencode_endpoint_model);
+    let model = endpoint_model.as_deref().or(configured_model);
 
     let mut prompt_agent = Map::new();
     prompt_agent.insert(
@@ -536,6 +713,34 @@ fn opencode_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits)
         Value::Array(instructions.into_iter().map(Value::String).collect()),
     );
     overlay.insert("agent".into(), Value::Object(agents));
+    if let Some(url) = ex.endpoint.base_url.as_deref() {
+        let mut options = Map::new();
+        options.insert("baseURL".into(), Value::String(url.trim().to_owned()));
+        if let Some(key) = ex.endpoint.api_key_env.as_deref() {
+            options.insert("apiKey".into(), Value::String(format!("{{env:{key}}}")));
+        }
+        let mut models = Map::new();
+        if let Some(m) = configured_model {
+            models.insert(m.to_owned(), Value::Object(Map::new()));
+        }
+        overlay.insert(
+            "provider".into(),
+            serde_json::json!({ ENDPOINT_PROVIDER: {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": ENDPOINT_PROVIDER,
+                "options": options,
+                "models": models,
+            }}),
+        );
+        if let Some(m) = &endpoint_model {
+            overlay.insert("model".into(), Value::String(m.clone()));
+            overlay.insert("small_model".into(), Value::String(m.clone()));
+        }
+    }
+    if input.isolation.is_some() {
+        overlay.insert("autoupdate".into(), Value::Bool(false));
+        overlay.insert("share".into(), Value::String("disabled".into()));
+    }
     merge_json(&mut config, &Value::Object(overlay));
 
     let config_path = overlay_path(input, "opencode.json");
@@ -569,20 +774,49 @@ fn opencode_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits)
     push_each(&mut tokens, "--file", &unique(&[&o.files]));
     let title = format!("wave-{}", input.agent_id);
     push_value(&mut tokens, "--title", Some(&title));
+    let mut env = vec![("OPENCODE_CONFIG".to_owned(), config_path)];
+    let mut lines = Vec::new();
+    if let Some(iso) = &input.isolation {
+        private_tmp(iso, &mut env, &mut lines);
+        for (name, dir) in [
+            ("XDG_CONFIG_HOME", "opencode/config"),
+            ("XDG_DATA_HOME", "opencode/data"),
+            ("XDG_CACHE_HOME", "opencode/cache"),
+            ("XDG_STATE_HOME", "opencode/state"),
+        ] {
+            env.push((name.to_owned(), home_path(iso, dir)));
+        }
+        for name in [
+            "OPENCODE_DISABLE_MODELS_FETCH",
+            "OPENCODE_DISABLE_AUTOUPDATE",
+            "OPENCODE_DISABLE_LSP_DOWNLOAD",
+            "OPENCODE_DISABLE_SHARE",
+        ] {
+            env.push((name.to_owned(), "1".to_owned()));
+        }
+        // OpenCode installs a plugin from the npm registry at start-up; nothing it needs.
+        env.push((
+            "npm_config_registry".to_owned(),
+            NPM_REGISTRY_SINK.to_owned(),
+        ));
+    }
     LaunchPlan {
         spec: LaunchSpec {
             executor_id: ExecutorId::Opencode,
             command,
-            env: vec![("OPENCODE_CONFIG".to_owned(), config_path)],
+            env,
             use_rate_limit_retries: true,
-            invocation_lines: vec![
-                format!("task_prompt=$(cat {})", quote(input.prompt_path)),
-                format!(
-                    "{} \"$task_prompt\" 2>&1 | tee -a {}",
-                    tokens.join(" "),
-                    quote(input.log_path)
-                ),
-            ],
+            invocation_lines: lines
+                .into_iter()
+                .chain([
+                    format!("task_prompt=$(cat {})", quote(input.prompt_path)),
+                    format!(
+                        "{} \"$task_prompt\" 2>&1 | tee -a {}",
+                        tokens.join(" "),
+                        quote(input.log_path)
+                    ),
+                ])
+                .collect(),
             limits,
         },
         files,
@@ -596,6 +830,26 @@ fn local_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits) ->
             executor_id: ExecutorId::Local,
             invocation_lines: vec![format!(
                 "{} local --prompt-file {} 2>&1 | tee {}",
+                quote(&command),
+                quote(input.prompt_path),
+                quote(input.log_path)
+            )],
+            command,
+            env: Vec::new(),
+            use_rate_limit_retries: false,
+            limits,
+        },
+        files: Vec::new(),
+    }
+}
+
+fn command_plan(ex: &ResolvedExecutor, input: &LaunchInput<'_>, limits: Limits) -> LaunchPlan {
+    let command = ex.command(input.local_command).to_owned();
+    LaunchPlan {
+        spec: LaunchSpec {
+            executor_id: ExecutorId::Command,
+            invocation_lines: vec![format!(
+                "{} {} 2>&1 | tee {}",
                 quote(&command),
                 quote(input.prompt_path),
                 quote(input.log_path)
@@ -658,11 +912,16 @@ fn limits_for(ex: &ResolvedExecutor) -> Limits {
                 )],
             }
         }
-        ExecutorId::Local => Limits {
+        ExecutorId::Local | ExecutorId::Command => Limits {
             attempt_timeout_minutes,
             known_turn_limit: None,
             turn_limit_source: Some("not-applicable".to_owned()),
-            notes: vec!["Local executor does not use model turn limits.".to_owned()],
+            notes: vec![if ex.id == ExecutorId::Local {
+                "Local executor does not use model turn limits.".to_owned()
+            } else {
+                "The command executor's program sets its own limits; only the timeout applies."
+                    .to_owned()
+            }],
         },
     }
 }
@@ -709,6 +968,7 @@ mod tests {
             local_command: "/usr/bin/wave",
             skill_text: "",
             claude_base_settings: None,
+            isolation: None,
         }
     }
 
@@ -822,6 +1082,187 @@ mod tests {
             plan.spec.limits.turn_limit_source.as_deref(),
             Some("not-applicable")
         );
+    }
+
+    fn isolated<'a>() -> LaunchInput<'a> {
+        let mut i = input();
+        i.isolation = Some(Isolation {
+            home_dir: "/r/.tmp/ov/home",
+            running_as_root: true,
+        });
+        i
+    }
+
+    fn env_of(plan: &LaunchPlan, name: &str) -> Option<String> {
+        plan.spec
+            .env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn codex_endpoint_is_a_responses_provider_and_isolation_turns_traffic_off() {
+        let mut ex = ResolvedExecutor::new(ExecutorId::Codex);
+        ex.model = Some("m1".into());
+        ex.endpoint = Endpoint {
+            base_url: Some("http://127.0.0.1:4000/v1".into()),
+            api_key_env: Some("GATEWAY_KEY".into()),
+        };
+        let plan = build_launch_plan(&ex, &isolated());
+        assert_eq!(
+            plan.spec.invocation_lines[0],
+            "mkdir -p '/r/.tmp/ov/home/codex'"
+        );
+        let line = &plan.spec.invocation_lines[1];
+        assert!(
+            line.contains(
+                "-c 'model_provider=wave' -c 'model_providers.wave={name=\"wave\", \
+                 base_url=\"http://127.0.0.1:4000/v1\", wire_api=\"responses\", \
+                 env_key=\"GATEWAY_KEY\"}'"
+            ),
+            "{line}"
+        );
+        assert!(
+            line.contains(
+                "-c 'analytics.enabled=false' -c 'check_for_update_on_startup=false' \
+                 --disable plugins --disable remote_plugin --disable apps - < '/r/.tmp/p.md'"
+            ),
+            "{line}"
+        );
+        assert_eq!(
+            env_of(&plan, "CODEX_HOME").as_deref(),
+            Some("/r/.tmp/ov/home/codex")
+        );
+        // Without isolation (dry runs) the line is upstream's plus the endpoint only.
+        let dry = build_launch_plan(&ex, &input());
+        assert_eq!(dry.spec.invocation_lines.len(), 1);
+        assert!(!dry.spec.invocation_lines[0].contains("--disable"));
+        assert!(dry.spec.env.is_empty());
+    }
+
+    #[test]
+    fn claude_endpoint_drops_v1_and_copies_the_key_by_name() {
+        let mut ex = ResolvedExecutor::new(ExecutorId::Claude);
+        ex.endpoint = Endpoint {
+            base_url: Some("https://gw.example/v1/".into()),
+            api_key_env: Some("GATEWAY_KEY".into()),
+        };
+        let plan = build_launch_plan(&ex, &isolated());
+        assert_eq!(
+            env_of(&plan, "ANTHROPIC_BASE_URL").as_deref(),
+            Some("https://gw.example")
+        );
+        assert_eq!(
+            plan.spec.invocation_lines[0],
+            "export ANTHROPIC_API_KEY=\"${GATEWAY_KEY:-}\""
+        );
+        assert_eq!(
+            plan.spec.invocation_lines[1],
+            "mkdir -p '/r/.tmp/ov/home/tmp'"
+        );
+        assert!(plan.spec.invocation_lines[2].starts_with("task_prompt=$(cat"));
+        for (k, v) in [
+            ("CLAUDE_CONFIG_DIR", "/r/.tmp/ov/home/claude"),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+            ("DISABLE_AUTOUPDATER", "1"),
+            ("DISABLE_TELEMETRY", "1"),
+            ("DISABLE_ERROR_REPORTING", "1"),
+            ("IS_SANDBOX", "1"),
+            ("TMPDIR", "/r/.tmp/ov/home/tmp"),
+        ] {
+            assert_eq!(env_of(&plan, k).as_deref(), Some(v), "{k}");
+        }
+        let mut not_root = isolated();
+        not_root.isolation = Some(Isolation {
+            home_dir: "/h",
+            running_as_root: false,
+        });
+        assert_eq!(
+            env_of(&build_launch_plan(&ex, &not_root), "IS_SANDBOX"),
+            None
+        );
+        // No key value anywhere: only the variable's name.
+        assert!(!format!("{plan:?}").contains("sk-"));
+        // A custom endpoint without a key variable keeps the environment's key, else a
+        // placeholder.
+        ex.endpoint.api_key_env = None;
+        let plan = build_launch_plan(&ex, &isolated());
+        assert_eq!(
+            plan.spec.invocation_lines[0],
+            "if [ -z \"${ANTHROPIC_API_KEY:-}${ANTHROPIC_AUTH_TOKEN:-}\" ]; then export ANTHROPIC_API_KEY=wave-no-key; fi"
+        );
+    }
+
+    #[test]
+    fn opencode_endpoint_becomes_a_provider_in_the_config() {
+        let mut ex = ResolvedExecutor::new(ExecutorId::Opencode);
+        ex.model = Some("m2".into());
+        ex.endpoint = Endpoint {
+            base_url: Some("http://127.0.0.1:4000/v1".into()),
+            api_key_env: Some("GATEWAY_KEY".into()),
+        };
+        let plan = build_launch_plan(&ex, &isolated());
+        assert_eq!(
+            plan.spec.invocation_lines[0],
+            "mkdir -p '/r/.tmp/ov/home/tmp'"
+        );
+        assert!(
+            plan.spec.invocation_lines[2].contains("--model 'wave/m2'"),
+            "{}",
+            plan.spec.invocation_lines[2]
+        );
+        let config: Value = serde_json::from_str(&plan.files[1].contents).unwrap();
+        assert_eq!(config["model"], "wave/m2");
+        assert_eq!(config["small_model"], "wave/m2");
+        assert_eq!(config["agent"]["wave-a8"]["model"], "wave/m2");
+        assert_eq!(
+            config["provider"]["wave"]["options"],
+            serde_json::json!({"baseURL": "http://127.0.0.1:4000/v1", "apiKey": "{env:GATEWAY_KEY}"})
+        );
+        assert_eq!(
+            config["provider"]["wave"]["models"],
+            serde_json::json!({"m2": {}})
+        );
+        assert_eq!(config["autoupdate"], false);
+        assert_eq!(config["share"], "disabled");
+        assert_eq!(
+            env_of(&plan, "npm_config_registry").as_deref(),
+            Some(NPM_REGISTRY_SINK)
+        );
+        assert_eq!(
+            env_of(&plan, "XDG_DATA_HOME").as_deref(),
+            Some("/r/.tmp/ov/home/opencode/data")
+        );
+        assert_eq!(
+            env_of(&plan, "OPENCODE_DISABLE_MODELS_FETCH").as_deref(),
+            Some("1")
+        );
+        ex.model = None;
+        let plan = build_launch_plan(&ex, &isolated());
+        let config: Value = serde_json::from_str(&plan.files[1].contents).unwrap();
+        assert_eq!(config["model"], "wave/default");
+        assert_eq!(
+            config["provider"]["wave"]["models"],
+            serde_json::json!({"default": {}})
+        );
+    }
+
+    #[test]
+    fn command_runs_the_program_with_the_prompt_file() {
+        let mut ex = ResolvedExecutor::new(ExecutorId::Command);
+        ex.command_program = Some("scripts/my agent.sh".into());
+        let plan = build_launch_plan(&ex, &input());
+        assert_eq!(
+            plan.spec.invocation_lines,
+            vec!["'scripts/my agent.sh' '/r/.tmp/p.md' 2>&1 | tee '/r/.tmp/l.log'"]
+        );
+        assert!(!plan.spec.use_rate_limit_retries);
+    }
+
+    #[test]
+    fn toml_strings_are_escaped() {
+        assert_eq!(toml_str("a\"b\\c"), "\"a\\\"b\\\\c\"");
     }
 
     #[test]

@@ -400,6 +400,7 @@ pub fn prepare(
                     local_command: opts.local_command,
                     skill_text: "",
                     claude_base_settings: base_settings,
+                    isolation: None,
                 },
             );
             let preview = preview_for(

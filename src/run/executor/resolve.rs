@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::command::{ClaudeOptions, CodexOptions, OpencodeOptions, ResolvedExecutor};
+use super::command::{ClaudeOptions, CodexOptions, Endpoint, OpencodeOptions, ResolvedExecutor};
 use crate::plan::roles;
 use crate::plan::{Agent, ExecutorId, LaneProfile};
 
@@ -321,6 +321,18 @@ pub fn resolve_executor(
             .or_else(|| obj(lane_opencode, "configJson")),
     };
 
+    let (lane_section, prof_section) = match id {
+        ExecutorId::Codex => (lane_codex, prof_codex),
+        ExecutorId::Claude => (lane_claude, prof_claude),
+        ExecutorId::Opencode => (lane_opencode, prof_opencode),
+        ExecutorId::Local | ExecutorId::Command => (None, None),
+    };
+    let endpoint = Endpoint {
+        base_url: s(prof_section, "baseUrl").or_else(|| s(lane_section, "baseUrl")),
+        api_key_env: s(prof_section, "apiKeyEnv").or_else(|| s(lane_section, "apiKeyEnv")),
+    };
+    let command_program = crate::plan::command_program(agent, lane);
+
     Ok(ResolvedExecutor {
         id,
         model,
@@ -329,5 +341,157 @@ pub fn resolve_executor(
         codex,
         claude,
         opencode,
+        endpoint,
+        command_program,
     })
+}
+
+/// One agent CLI's overrides from the environment: `WAVE_<ID>_COMMAND` (the program) and
+/// `WAVE_<ID>_BASE_URL` (the model endpoint). Read by the settings module, applied here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CliOverride {
+    /// The program to run instead of the configured one.
+    pub command: Option<String>,
+    /// The model endpoint to use instead of the configured one.
+    pub base_url: Option<String>,
+}
+
+/// The environment overrides of the three agent CLIs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvOverrides {
+    /// `WAVE_CODEX_COMMAND`, `WAVE_CODEX_BASE_URL`.
+    pub codex: CliOverride,
+    /// `WAVE_CLAUDE_COMMAND`, `WAVE_CLAUDE_BASE_URL`.
+    pub claude: CliOverride,
+    /// `WAVE_OPENCODE_COMMAND`, `WAVE_OPENCODE_BASE_URL`.
+    pub opencode: CliOverride,
+}
+
+impl EnvOverrides {
+    /// Reads the overrides through the settings (the only reader of the environment).
+    pub fn from_settings(settings: &crate::settings::Settings) -> Self {
+        let one = |id: &str| {
+            let (command, base_url) = settings.agent_cli_override(id);
+            CliOverride { command, base_url }
+        };
+        Self {
+            codex: one("codex"),
+            claude: one("claude"),
+            opencode: one("opencode"),
+        }
+    }
+
+    /// Applies the overrides to a resolved executor: the environment wins over configuration.
+    pub fn apply(&self, ex: &mut ResolvedExecutor) {
+        let (o, command) = match ex.id {
+            ExecutorId::Codex => (&self.codex, &mut ex.codex.command),
+            ExecutorId::Claude => (&self.claude, &mut ex.claude.command),
+            ExecutorId::Opencode => (&self.opencode, &mut ex.opencode.command),
+            ExecutorId::Local | ExecutorId::Command => return,
+        };
+        if let Some(c) = &o.command {
+            *command = Some(c.clone());
+        }
+        if let Some(u) = &o.base_url {
+            ex.endpoint.base_url = Some(u.clone());
+        }
+    }
+}
+
+/// Names of every variable the lane's executors take API keys from (`apiKeyEnv` of each
+/// runtime section and profile), for masking agent logs.
+pub fn api_key_env_names(lane: &LaneProfile) -> Vec<String> {
+    let e = &lane.executors;
+    let mut sections: Vec<&Map<String, Value>> = vec![&e.codex, &e.claude, &e.opencode];
+    for p in e.profiles.values() {
+        sections.extend([&p.codex, &p.claude, &p.opencode].into_iter().flatten());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for name in sections.into_iter().filter_map(|m| s(Some(m), "apiKeyEnv")) {
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::WaveConfig;
+
+    fn lane(config: &str) -> LaneProfile {
+        WaveConfig::parse(Some(config), "wave.config.json")
+            .unwrap()
+            .lane_profile(None)
+            .unwrap()
+    }
+
+    /// Agent A1 of a one-agent wave with the given `### Executor` lines.
+    fn agent(lane: &LaneProfile, executor: &str) -> Agent {
+        let text = format!(
+            "# Wave 1\n\n## Agent A1: Worker\n\n### Executor\n\n{executor}\n### Prompt\n\
+             ```text\nWork.\n\nFile ownership:\n- src/a.rs\n```\n"
+        );
+        let prompts = std::collections::BTreeMap::new();
+        let ctx = crate::plan::ParseContext {
+            lane,
+            role_prompts: &prompts,
+        };
+        let parsed = crate::plan::parse_wave(&text, "docs/plans/waves/wave-1.md", &ctx).unwrap();
+        parsed.plan.agents.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn endpoints_come_from_the_profile_then_the_lane_then_the_environment() {
+        let lane = lane(
+            r#"{"executors": {
+                "claude": {"baseUrl": "https://lane.example", "apiKeyEnv": "LANE_KEY"},
+                "profiles": {"gw": {"id": "claude", "claude": {"baseUrl": "https://profile.example"}}}
+            }}"#,
+        );
+        let ex = resolve_executor(&agent(&lane, "- id: claude"), &lane, None).unwrap();
+        assert_eq!(
+            ex.endpoint.base_url.as_deref(),
+            Some("https://lane.example")
+        );
+        assert_eq!(ex.endpoint.api_key_env.as_deref(), Some("LANE_KEY"));
+        let mut ex = resolve_executor(&agent(&lane, "- profile: gw"), &lane, None).unwrap();
+        assert_eq!(
+            ex.endpoint.base_url.as_deref(),
+            Some("https://profile.example")
+        );
+        assert_eq!(ex.endpoint.api_key_env.as_deref(), Some("LANE_KEY"));
+        let env = EnvOverrides {
+            claude: CliOverride {
+                command: Some("/opt/claude".into()),
+                base_url: Some("http://127.0.0.1:1/".into()),
+            },
+            ..EnvOverrides::default()
+        };
+        env.apply(&mut ex);
+        assert_eq!(ex.endpoint.base_url.as_deref(), Some("http://127.0.0.1:1/"));
+        assert_eq!(ex.command("wave"), "/opt/claude");
+        // Another CLI's override does not apply.
+        let mut codex = resolve_executor(&agent(&lane, "- id: codex"), &lane, None).unwrap();
+        env.apply(&mut codex);
+        assert_eq!(codex.endpoint.base_url, None);
+        assert_eq!(codex.command("wave"), "codex");
+        assert_eq!(api_key_env_names(&lane), ["LANE_KEY"]);
+    }
+
+    #[test]
+    fn command_programs_resolve_from_agent_profile_then_lane() {
+        let lane = lane(r#"{"executors": {"command": {"program": "bin/lane-agent"}}}"#);
+        let a = agent(&lane, "- id: command");
+        assert_eq!(
+            resolve_executor(&a, &lane, None).unwrap().command("wave"),
+            "bin/lane-agent"
+        );
+        let a = agent(&lane, "- id: command\n- command.program: bin/own");
+        assert_eq!(
+            resolve_executor(&a, &lane, None).unwrap().command("wave"),
+            "bin/own"
+        );
+    }
 }
