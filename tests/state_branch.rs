@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use gitserver::{GOOD_TOKEN, GitServer, files_of};
+use gitserver::{GOOD_TOKEN, GitServer, SilentListener, files_of};
 
 const BRANCH: &str = "wave-state";
 const STREAM_DIR: &str = "main/wave-0/coordination";
@@ -298,6 +298,33 @@ fn a_wrong_token_fails_fast_with_a_clear_message_and_appears_nowhere() {
         Some(1)
     );
 
+    // Operator commands map the refusal the same way: a configuration error with a hint.
+    let out = wave(root.path(), &spec)
+        .env("WAVE_GIT_TOKEN", secret)
+        .args([
+            "coord",
+            "post",
+            "--lane",
+            "main",
+            "--wave",
+            "0",
+            "--agent",
+            "A1",
+            "--kind",
+            "evidence",
+            "--summary",
+            "x",
+        ])
+        .output()
+        .expect("run wave");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("refused the token") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(secret), "token leaked: {stderr}");
+
     // No token at all: the message says which variable to set.
     let out = wave(root.path(), &spec)
         .args(append_args(1))
@@ -367,4 +394,91 @@ fn records_appended_while_the_remote_is_down_arrive_after_it_comes_back() {
         "{log}"
     );
     assert!(!log.contains("not pushed"), "{log}");
+}
+
+/// Runs `cmd` to completion, killing it and failing if it takes longer than `limit`.
+fn output_within(cmd: &mut Command, limit: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    let mut child = spawn(cmd);
+    loop {
+        if child.try_wait().expect("poll the child").is_some() {
+            return (
+                child.wait_with_output().expect("collect output"),
+                started.elapsed(),
+            );
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("collect output");
+            panic!(
+                "still running after {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_remote_that_accepts_and_never_answers_times_out_and_the_records_wait_in_the_cache() {
+    let mut server = GitServer::daemon();
+    let spec = server.spec(BRANCH);
+    let root = tempfile::tempdir().expect("temp dir");
+    run_ok(
+        wave(root.path(), &spec).args(append_args(2)),
+        "first append",
+    );
+    server.stop();
+    let silent = SilentListener::bind(server.port());
+    let limit = Duration::from_secs(20);
+
+    // The append's push waits at most the timeout, then the record is kept for later.
+    let (out, took) = output_within(
+        wave(root.path(), &spec)
+            .env("WAVE_GIT_TIMEOUT_SECS", "1")
+            .args(append_args(3)),
+        limit,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(took >= Duration::from_millis(900), "gave up after {took:?}");
+    assert!(
+        stderr.contains("no answer within 1 s") && stderr.contains("for the next push"),
+        "{stderr}"
+    );
+
+    // An explicit push fails within the timeout, says why and what it kept.
+    let (out, _) = output_within(
+        wave(root.path(), &spec)
+            .env("WAVE_GIT_TIMEOUT_SECS", "0.5")
+            .args(["state", "push"]),
+        limit,
+    );
+    assert_eq!(out.status.code(), Some(70));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("kept") && stdout.contains("no answer within 0.5 s"),
+        "{stdout}"
+    );
+
+    // A bad setting is a configuration error, not a hang.
+    let out = wave(root.path(), &spec)
+        .env("WAVE_GIT_TIMEOUT_SECS", "soon")
+        .args(append_args(1))
+        .output()
+        .expect("run wave");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("WAVE_GIT_TIMEOUT_SECS=soon"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The server answers again: the next push carries what was kept.
+    drop(silent);
+    server.restart();
+    run_ok(wave(root.path(), &spec).args(["state", "push"]), "push");
+    let seqs = seqs_by_writer(&server.files(BRANCH));
+    assert_eq!(seqs.values().map(Vec::len).sum::<usize>(), 5, "{seqs:?}");
+    assert_gap_free(&seqs, None);
 }

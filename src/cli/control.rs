@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
+use super::CliError;
 use super::coord::{WaveSel, append, default_id, normalize};
 use super::output;
-use super::{CliError, ErrorKind};
 use crate::engine::control::ControlLog;
 use crate::engine::reducer::{self, CoordFold, CoordRecord, Position, RoleIds, Roster, WaveInputs};
 use crate::event::control::{ControlEvent, EventDefaults};
@@ -276,8 +276,7 @@ pub(crate) fn open_store(
 
 /// A store failure as a CLI error.
 pub(crate) fn store_error(err: StoreError) -> CliError {
-    CliError::from_error(ErrorKind::Internal, &err, Code::INTERNAL)
-        .hint("check the store path (`--store`/WAVE_STORE) and its permissions")
+    super::error::store_error(err)
 }
 
 fn report(problems: &[Problem]) {

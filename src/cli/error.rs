@@ -1,12 +1,15 @@
 //! The CLI's one error type: a kind, a message that says what went wrong, hints that say what to
 //! do, and the exit code it maps to.
 //!
-//! Subsystem errors (`PlanError`, `StoreError`, …) convert into [`CliError`] with `From` impls
-//! that live beside the command that uses them.
+//! Subsystem errors (`PlanError`, …) convert into [`CliError`] with `From` impls that live
+//! beside the command that uses them; store errors, which every command meets, map here
+//! ([`store_error`], [`git_store_error`]).
 
 use std::fmt;
 
 use crate::exit::Code;
+use crate::store::StoreError;
+use crate::store::git::{GitStoreError, TIMEOUT_VAR};
 
 /// Who has to act on an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +113,90 @@ impl From<std::io::Error> for CliError {
     fn from(err: std::io::Error) -> Self {
         Self::from_error(ErrorKind::Internal, &err, Code::INTERNAL)
     }
+}
+
+/// A store failure as a CLI error. Who has to act decides the exit code: bad names and
+/// records are the user's (1), a refused or missing token, a newer or damaged store are
+/// configuration (1), a bad `--store` is usage (2); only I/O and network failures are 70.
+pub(crate) fn store_error(err: StoreError) -> CliError {
+    let (kind, code, hint) = match &err {
+        StoreError::Branch { source, .. } => return git_store_error_of(&err, source),
+        StoreError::UnknownSpec { .. } | StoreError::EmptySpecPath { .. } => {
+            (ErrorKind::User, Code::USAGE, None)
+        }
+        StoreError::InvalidName { .. }
+        | StoreError::ReservedWriter { .. }
+        | StoreError::EnvelopeField { .. }
+        | StoreError::ResultConflict { .. } => (ErrorKind::User, Code::FAILURE, None),
+        StoreError::NewerFormat { .. }
+        | StoreError::CorruptFormat { .. }
+        | StoreError::CorruptResult { .. } => (ErrorKind::Config, Code::FAILURE, None),
+        StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => (
+            ErrorKind::Config,
+            Code::FAILURE,
+            Some("check the permissions of the store (`--store`/WAVE_STORE)"),
+        ),
+        StoreError::Io { .. } => (
+            ErrorKind::Internal,
+            Code::INTERNAL,
+            Some("check the store path (`--store`/WAVE_STORE), its permissions and free space"),
+        ),
+        StoreError::Serialize { .. } | StoreError::SeqOverflow { .. } => {
+            (ErrorKind::Internal, Code::INTERNAL, None)
+        }
+    };
+    let cli = CliError::from_error(kind, &err, code);
+    match hint {
+        Some(hint) => cli.hint(hint),
+        None => cli,
+    }
+}
+
+/// A state-branch failure as a CLI error (see [`store_error`]).
+pub(crate) fn git_store_error(err: GitStoreError) -> CliError {
+    git_store_error_of(&err, &err)
+}
+
+/// Maps `shown` (the error as reported) by the state-branch failure `git` inside it.
+fn git_store_error_of(shown: &dyn std::error::Error, git: &GitStoreError) -> CliError {
+    let (kind, code, hint) = match git {
+        GitStoreError::AuthRefused { .. } => (
+            ErrorKind::Config,
+            Code::FAILURE,
+            "set WAVE_GIT_TOKEN (or GITHUB_TOKEN) to a token with write access to the repository's contents".to_owned(),
+        ),
+        GitStoreError::AuthMissing { .. } => (
+            ErrorKind::Config,
+            Code::FAILURE,
+            "set WAVE_GIT_TOKEN (in GitHub Actions: `WAVE_GIT_TOKEN: ${{ github.token }}` with `permissions: contents: write`)".to_owned(),
+        ),
+        GitStoreError::InvalidSpec { .. } => (
+            ErrorKind::User,
+            Code::USAGE,
+            "e.g. `--store git:https://github.com/owner/repo.git#wave-state`".to_owned(),
+        ),
+        GitStoreError::InvalidTimeout { .. } => (
+            ErrorKind::Config,
+            Code::FAILURE,
+            format!("unset {TIMEOUT_VAR} for the default, or give seconds such as 30"),
+        ),
+        GitStoreError::NewerFormat { .. } => (
+            ErrorKind::Config,
+            Code::FAILURE,
+            "install a newer wave-runner".to_owned(),
+        ),
+        GitStoreError::Unreachable { .. } | GitStoreError::TimedOut { .. } => (
+            ErrorKind::Internal,
+            Code::INTERNAL,
+            "records appended meanwhile stay in the local cache; `wave state push` sends them once the remote answers".to_owned(),
+        ),
+        GitStoreError::Local { .. } => (
+            ErrorKind::Internal,
+            Code::INTERNAL,
+            "the cache under .wave/cache/state-branch can be deleted and is fetched again; only commits marked `(not pushed)` by `wave state log` would be lost".to_owned(),
+        ),
+    };
+    CliError::from_error(kind, shown, code).hint(hint)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
-use super::{CliError, ErrorKind, output};
+use super::{CliError, output};
 use crate::exit::Code;
 use crate::settings::Settings;
 use crate::store::git::{GitBranchStore, GitStoreError, SyncReport};
@@ -108,11 +108,7 @@ pub fn run(settings: &Settings, args: StateArgs) -> Result<Code, CliError> {
 /// The git-branch store the settings name, or a usage error.
 fn git_store(settings: &Settings) -> Result<GitBranchStore, CliError> {
     match StoreSpec::from_settings(settings).map_err(store_error)? {
-        StoreSpec::Git(spec) => {
-            let cache = spec.cache_base(&settings.repo_root);
-            let token = GitBranchStore::token_from_env(&settings.env);
-            Ok(GitBranchStore::new(spec, &cache, token))
-        }
+        StoreSpec::Git(spec) => GitBranchStore::for_settings(spec, settings).map_err(git_error),
         StoreSpec::Dir(path) => Err(CliError::usage(format!(
             "this command works on a state branch, and the store is `dir:{}`",
             path.display()
@@ -375,36 +371,11 @@ fn append(settings: &Settings, args: &AppendArgs) -> Result<Code, CliError> {
     Ok(Code::OK)
 }
 
-/// Maps a store error to the CLI's: refused credentials are configuration, bad names are the
-/// user's, the rest is infrastructure.
-pub(crate) fn store_error(err: StoreError) -> CliError {
-    let (kind, code) = match &err {
-        StoreError::Io { source, .. } => match source.kind() {
-            std::io::ErrorKind::PermissionDenied => (ErrorKind::Config, Code::FAILURE),
-            std::io::ErrorKind::InvalidInput => (ErrorKind::User, Code::USAGE),
-            _ => (ErrorKind::Internal, Code::INTERNAL),
-        },
-        StoreError::UnknownSpec { .. } | StoreError::EmptySpecPath { .. } => {
-            (ErrorKind::User, Code::USAGE)
-        }
-        StoreError::InvalidName { .. }
-        | StoreError::ReservedWriter { .. }
-        | StoreError::EnvelopeField { .. }
-        | StoreError::ResultConflict { .. } => (ErrorKind::User, Code::FAILURE),
-        _ => (ErrorKind::Internal, Code::INTERNAL),
-    };
-    CliError::from_error(kind, &err, code)
+fn git_error(err: GitStoreError) -> CliError {
+    super::error::git_store_error(err)
 }
 
-fn git_error(err: GitStoreError) -> CliError {
-    match &err {
-        GitStoreError::AuthRefused { .. } | GitStoreError::AuthMissing { .. } => {
-            CliError::config(err.to_string())
-        }
-        GitStoreError::InvalidSpec { .. } => CliError::usage(err.to_string()),
-        GitStoreError::NewerFormat { .. } => CliError::config(err.to_string()),
-        GitStoreError::Unreachable { .. } | GitStoreError::Local { .. } => {
-            CliError::internal(err.to_string())
-        }
-    }
+/// A store failure as a CLI error.
+pub(crate) fn store_error(err: StoreError) -> CliError {
+    super::error::store_error(err)
 }

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::files::{LogFile, visit_files, visit_files_parallel};
-use super::line::{check_records, encode_line, last_seq_in_tail};
+use super::line::{check_records, encode_appended, last_seq_in_tail};
 use super::{
     Appended, EventStore, LineVisitor, ParallelVisitor, Problem, PutOutcome, Record, ResultKey,
     StoreError, StreamId, validate_name, validate_writer,
@@ -355,28 +355,21 @@ fn append_locked(
         .map_err(StoreError::io("inspect", path))?
         .len();
     let tail = tail_state(file, path, writer, len)?;
-    let overflow = || StoreError::SeqOverflow {
-        writer: writer.to_owned(),
-        location: path.display().to_string(),
-    };
-    let first = tail.last_seq.checked_add(1).ok_or_else(overflow)?;
-    let mut buf = String::new();
-    if !tail.ends_with_newline {
-        buf.push('\n');
-    }
-    let mut seq = tail.last_seq;
-    for record in records {
-        seq = seq.checked_add(1).ok_or_else(overflow)?;
-        buf.push_str(&encode_line(writer, seq, at, record)?);
-        buf.push('\n');
-    }
+    let (text, range) = encode_appended(
+        writer,
+        tail.last_seq,
+        tail.ends_with_newline,
+        at,
+        records,
+        || path.display().to_string(),
+    )?;
     if !records.is_empty() {
-        file.write_all(buf.as_bytes())
+        file.write_all(text.as_bytes())
             .map_err(StoreError::io("append to", path))?;
         file.sync_data().map_err(StoreError::io("sync", path))?;
     }
     Ok(AppendDone {
-        range: Appended { first, last: seq },
+        range,
         new_file: len == 0,
     })
 }

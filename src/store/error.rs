@@ -109,6 +109,17 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
+    /// The state branch could not be used: its remote refused, could not be reached, or its
+    /// local cache failed. The source says which (and what to do).
+    #[error("state branch {store}: {source}")]
+    Branch {
+        /// The store, as `git:<remote>#<branch>` (never with credentials).
+        store: String,
+        /// What went wrong.
+        #[source]
+        source: crate::store::git::GitStoreError,
+    },
+
     /// A record could not be serialized (a bug: records are JSON maps).
     #[error("failed to serialize a record")]
     Serialize {

@@ -154,6 +154,36 @@ pub(crate) fn encode_line(
     Ok(line)
 }
 
+/// The text a writer appends after its file's last line, and the `seq` range it takes:
+/// `records` enveloped as `writer` with `seq` from `last + 1`, one line each, preceded by a
+/// newline when the file ends in a torn line (`ends_with_newline` false). `location` names the
+/// file for the overflow error.
+pub(crate) fn encode_appended(
+    writer: &str,
+    last: u64,
+    ends_with_newline: bool,
+    at: &str,
+    records: &[Record],
+    location: impl Fn() -> String,
+) -> Result<(String, super::Appended), StoreError> {
+    let overflow = || StoreError::SeqOverflow {
+        writer: writer.to_owned(),
+        location: location(),
+    };
+    let first = last.checked_add(1).ok_or_else(overflow)?;
+    let mut text = String::new();
+    if !ends_with_newline && !records.is_empty() {
+        text.push('\n');
+    }
+    let mut seq = last;
+    for record in records {
+        seq = seq.checked_add(1).ok_or_else(overflow)?;
+        text.push_str(&encode_line(writer, seq, at, record)?);
+        text.push('\n');
+    }
+    Ok((text, super::Appended { first, last: seq }))
+}
+
 /// The envelope fields of a line as found, before the rules are applied.
 #[derive(Debug, Default)]
 pub(crate) struct EnvelopeFields<'a> {

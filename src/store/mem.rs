@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::line::{Source, check_records, encode_line, last_seq_in_text, visit_line};
+use super::line::{Source, check_records, encode_appended, last_seq_in_text, visit_line};
 use super::{
     Appended, EventStore, LineVisitor, Problem, PutOutcome, Record, ResultKey, StoreError,
     StreamId, validate_name, validate_writer,
@@ -88,25 +88,16 @@ impl EventStore for MemStore {
             .entry((stream.clone(), writer.to_owned()))
             .or_default();
         let last = last_seq_in_text(text.as_bytes(), writer);
-        let overflow = || StoreError::SeqOverflow {
-            writer: writer.to_owned(),
-            location: Self::location(stream, writer),
-        };
-        let first = last.checked_add(1).ok_or_else(overflow)?;
-        let mut buf = String::new();
-        if !text.is_empty() && !text.ends_with('\n') {
-            buf.push('\n');
-        }
-        let mut seq = last;
-        for record in records {
-            seq = seq.checked_add(1).ok_or_else(overflow)?;
-            buf.push_str(&encode_line(writer, seq, &at, record)?);
-            buf.push('\n');
-        }
-        if !records.is_empty() {
-            text.push_str(&buf);
-        }
-        Ok(Appended { first, last: seq })
+        let (appended, range) = encode_appended(
+            writer,
+            last,
+            text.is_empty() || text.ends_with('\n'),
+            &at,
+            records,
+            || Self::location(stream, writer),
+        )?;
+        text.push_str(&appended);
+        Ok(range)
     }
 
     fn last_seq(&self, stream: &StreamId, writer: &str) -> Result<u64, StoreError> {

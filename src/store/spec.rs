@@ -35,13 +35,14 @@ impl StoreSpec {
                 spec: spec.to_owned(),
             }),
             "dir" => Ok(StoreSpec::Dir(PathBuf::from(rest))),
-            "git" => GitSpec::parse(rest)
-                .map(StoreSpec::Git)
-                .map_err(|e| StoreError::Io {
-                    action: "parse the store spec",
-                    path: PathBuf::from("git:"),
-                    source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
-                }),
+            "git" => {
+                GitSpec::parse(rest)
+                    .map(StoreSpec::Git)
+                    .map_err(|source| StoreError::Branch {
+                        store: "(--store / WAVE_STORE)".to_owned(),
+                        source,
+                    })
+            }
             _ => Err(unknown()),
         }
     }
@@ -76,9 +77,10 @@ pub fn open_store_with_legacy(
         match StoreSpec::from_settings(settings)?.resolve(&settings.repo_root) {
             StoreSpec::Dir(path) => Box::new(DirStore::new(path)),
             StoreSpec::Git(spec) => {
-                let cache = spec.cache_base(&settings.repo_root);
-                let token = GitBranchStore::token_from_env(&settings.env);
-                Box::new(GitBranchStore::new(spec, &cache, token))
+                let store = format!("git:{}#{}", spec.shown_url(), spec.branch);
+                let store = GitBranchStore::for_settings(spec, settings)
+                    .map_err(|source| StoreError::Branch { store, source })?;
+                Box::new(store)
             }
         };
     Ok(Box::new(WithLegacy::new(inner, legacy)))

@@ -26,11 +26,11 @@ use std::time::Duration;
 use git2::{Oid, Repository, Signature, Tree};
 use sha2::{Digest, Sha256};
 
-pub use remote::{GitStoreError, TOKEN_USER, Token};
+pub use remote::{DEFAULT_TIMEOUT, GitStoreError, TIMEOUT_VAR, TOKEN_USER, Token};
 pub use tree::MergeConflict;
 
 use self::remote::{PushOutcome, Remote};
-use super::line::{Source, check_records, encode_line, last_seq_in_tail, scan_lines};
+use super::line::{Source, check_records, encode_appended, last_seq_in_tail, scan_lines};
 use super::{
     Appended, EventStore, FORMAT_FILE, LineVisitor, Problem, PutOutcome, Record, ResultKey,
     STORE_FORMAT, StoreError, StreamId, validate_name, validate_writer,
@@ -189,6 +189,7 @@ pub struct GitBranchStore {
     cache: PathBuf,
     lock_path: PathBuf,
     token: Option<Token>,
+    timeout: Duration,
     runtime: Mutex<Runtime>,
 }
 
@@ -207,6 +208,7 @@ impl std::fmt::Debug for GitBranchStore {
             .field("branch", &self.spec.branch)
             .field("cache", &self.cache)
             .field("token", &self.token)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -227,8 +229,45 @@ impl GitBranchStore {
             shown,
             spec,
             token,
+            timeout: DEFAULT_TIMEOUT,
             runtime: Mutex::new(Runtime::default()),
         }
+    }
+
+    /// The store `spec` names as the settings configure it: cached under the repository root,
+    /// with the token and the network timeout ([`TIMEOUT_VAR`]) from the environment.
+    pub fn for_settings(
+        spec: GitSpec,
+        settings: &crate::settings::Settings,
+    ) -> Result<Self, GitStoreError> {
+        let cache = spec.cache_base(&settings.repo_root);
+        let token = Self::token_from_env(&settings.env);
+        let timeout = Self::timeout_from_env(&settings.env)?;
+        Ok(Self::new(spec, &cache, token).with_timeout(timeout))
+    }
+
+    /// Waits at most `timeout` for a connection to the remote, and between two reads or
+    /// writes on it, before treating the remote as unreachable.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The timeout in [`TIMEOUT_VAR`] (seconds, fractions allowed), else [`DEFAULT_TIMEOUT`].
+    pub fn timeout_from_env(env: &crate::settings::EnvSnapshot) -> Result<Duration, GitStoreError> {
+        let Some(value) = env.get(TIMEOUT_VAR) else {
+            return Ok(DEFAULT_TIMEOUT);
+        };
+        value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|secs| secs.is_finite() && *secs > 0.0)
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            .filter(|d| d.as_millis() >= 1)
+            .ok_or_else(|| GitStoreError::InvalidTimeout {
+                value: value.to_owned(),
+            })
     }
 
     /// The token from `WAVE_GIT_TOKEN`, else `GITHUB_TOKEN`.
@@ -361,6 +400,7 @@ impl GitBranchStore {
             shown: &self.shown,
             branch: &self.spec.branch,
             token: self.token.as_ref(),
+            timeout: self.timeout,
         }
     }
 
@@ -674,6 +714,7 @@ impl GitBranchStore {
             Some(tree) => tree::read_blob(&repo, tree, path).map_err(&err)?,
             None => None,
         };
+        let old_lines = old.as_deref().map_or(0, tree::line_count);
         let new = match edit(old) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Ok(Ok(Vec::new())),
@@ -700,7 +741,21 @@ impl GitBranchStore {
                 tree::put_blob(&repo, Some(&with_path), FORMAT_FILE, marker).map_err(&err)?;
         }
         let new_tree = repo.find_tree(tree_oid).map_err(&err)?;
-        let changes = tree::changes(&repo, base.as_ref(), &new_tree).map_err(&err)?;
+        // What changed is known: no tree diff needed for the message.
+        let mut changes = vec![tree::Change {
+            path: path.to_owned(),
+            new_lines: if path.ends_with(".jsonl") {
+                tree::line_count(&new).saturating_sub(old_lines)
+            } else {
+                0
+            },
+        }];
+        if needs_marker {
+            changes.push(tree::Change {
+                path: FORMAT_FILE.to_owned(),
+                new_lines: 0,
+            });
+        }
         let when = at
             .as_second()
             .max(parent.as_ref().map_or(0, |c| c.time().seconds()));
@@ -780,29 +835,20 @@ impl GitBranchStore {
     }
 
     fn store_err(&self, e: GitStoreError) -> StoreError {
-        let action = match &e {
-            GitStoreError::AuthRefused { .. } | GitStoreError::AuthMissing { .. } => {
-                "authenticate to"
-            }
-            GitStoreError::Unreachable { .. } => "reach",
-            GitStoreError::Local { .. } => "use the local cache of",
-            GitStoreError::InvalidSpec { .. } => "open",
+        match e {
             GitStoreError::NewerFormat {
                 location,
                 found,
                 supported,
-            } => {
-                return StoreError::NewerFormat {
-                    location: location.clone(),
-                    found: *found,
-                    supported: *supported,
-                };
-            }
-        };
-        StoreError::Io {
-            action,
-            path: PathBuf::from(format!("git:{}#{}", self.shown, self.spec.branch)),
-            source: std::io::Error::new(e.io_kind(), e),
+            } => StoreError::NewerFormat {
+                location,
+                found,
+                supported,
+            },
+            source => StoreError::Branch {
+                store: self.describe(),
+                source,
+            },
         }
     }
 }
@@ -848,26 +894,19 @@ impl EventStore for GitBranchStore {
             .write_file(&path, at, writer, |old| {
                 let mut bytes = old.unwrap_or_default();
                 let last = last_seq_in_tail(&bytes, true, writer).unwrap_or(0);
-                let overflow = || StoreError::SeqOverflow {
-                    writer: writer.to_owned(),
-                    location: location.clone(),
-                };
-                let first = last.checked_add(1).ok_or_else(overflow)?;
-                let mut seq = last;
+                let (text, appended) = encode_appended(
+                    writer,
+                    last,
+                    bytes.is_empty() || bytes.ends_with(b"\n"),
+                    &stamp,
+                    records,
+                    || location.clone(),
+                )?;
+                range = appended;
                 if records.is_empty() {
-                    range = Appended { first, last };
                     return Ok(None);
                 }
-                if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-                    bytes.push(b'\n');
-                }
-                for record in records {
-                    seq = seq.checked_add(1).ok_or_else(overflow)?;
-                    let line = encode_line(writer, seq, &stamp, record)?;
-                    bytes.extend_from_slice(line.as_bytes());
-                    bytes.push(b'\n');
-                }
-                range = Appended { first, last: seq };
+                bytes.extend_from_slice(text.as_bytes());
                 Ok(Some(bytes))
             })
             .map_err(|e| self.store_err(e))?;

@@ -6,8 +6,21 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use git2::{AutotagOption, Cred, CredentialType, FetchOptions, PushOptions, RemoteCallbacks};
+
+/// The environment variable holding the network timeout, in seconds.
+pub const TIMEOUT_VAR: &str = "WAVE_GIT_TIMEOUT_SECS";
+
+/// How long to wait for a connection, and between two reads or writes of one, by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `1.5 s`, `30 s`.
+fn show_duration(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
+}
 
 /// The user name sent with a token (GitHub's convention for installation and job tokens).
 pub const TOKEN_USER: &str = "x-access-token";
@@ -66,6 +79,19 @@ pub enum GitStoreError {
         /// The remote (without credentials).
         remote: String,
     },
+    /// The remote accepted the connection (or not) but did not answer in time.
+    #[error(
+        "cannot {action} {remote}: no answer within {}; check that the server is up, or raise {TIMEOUT_VAR} (seconds) to wait longer",
+        show_duration(*after)
+    )]
+    TimedOut {
+        /// `fetch from` or `push to`.
+        action: &'static str,
+        /// The remote (without credentials).
+        remote: String,
+        /// The timeout that ran out (on connecting, or between two reads or writes).
+        after: Duration,
+    },
     /// The remote could not be reached or answered with an error.
     #[error("cannot {action} {remote}: {message}")]
     Unreachable {
@@ -98,6 +124,12 @@ pub enum GitStoreError {
         /// The newest format this build writes.
         supported: u64,
     },
+    /// The network timeout setting is not a positive number of seconds.
+    #[error("{TIMEOUT_VAR}={value} is not a positive number of seconds (e.g. 30 or 2.5)")]
+    InvalidTimeout {
+        /// The value as set.
+        value: String,
+    },
     /// The store spec is malformed.
     #[error("invalid git store spec: {reason}; the form is `git:<remote-url>[#<branch>]`")]
     InvalidSpec {
@@ -113,19 +145,6 @@ impl GitStoreError {
             self,
             GitStoreError::AuthRefused { .. } | GitStoreError::AuthMissing { .. }
         )
-    }
-
-    /// The closest I/O kind, for carrying the error inside a `StoreError::Io`.
-    pub(crate) fn io_kind(&self) -> std::io::ErrorKind {
-        match self {
-            GitStoreError::AuthRefused { .. } | GitStoreError::AuthMissing { .. } => {
-                std::io::ErrorKind::PermissionDenied
-            }
-            GitStoreError::Unreachable { .. } => std::io::ErrorKind::NotConnected,
-            GitStoreError::InvalidSpec { .. } => std::io::ErrorKind::InvalidInput,
-            GitStoreError::Local { .. } => std::io::ErrorKind::Other,
-            GitStoreError::NewerFormat { .. } => std::io::ErrorKind::InvalidData,
-        }
     }
 }
 
@@ -158,6 +177,35 @@ pub(super) struct Remote<'s> {
     pub branch: &'s str,
     /// The token, when one is set.
     pub token: Option<&'s Token>,
+    /// How long to wait for the connection, and between two reads or writes on it.
+    pub timeout: Duration,
+}
+
+/// The network timeout last handed to libgit2, in milliseconds.
+static APPLIED_TIMEOUT: Mutex<Option<i32>> = Mutex::new(None);
+
+/// Makes libgit2 give up on a connection that is not established within `timeout`, or that
+/// stays silent for `timeout` between two reads or writes (a server that accepts and never
+/// answers would otherwise hold the command forever).
+fn apply_timeout(timeout: Duration) {
+    let ms = i32::try_from(timeout.as_millis())
+        .unwrap_or(i32::MAX)
+        .max(1);
+    let mut applied = APPLIED_TIMEOUT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if *applied == Some(ms) {
+        return;
+    }
+    // SAFETY: both options are plain `int`s in libgit2, read when a connection is opened. This
+    // is the only place in the process that writes them, under `APPLIED_TIMEOUT`, and it writes
+    // only when the value changes (once per process unless stores with different timeouts are
+    // used). Neither call can fail for these options.
+    unsafe {
+        let _ = git2::opts::set_server_connect_timeout_in_milliseconds(ms);
+        let _ = git2::opts::set_server_timeout_in_milliseconds(ms);
+    }
+    *applied = Some(ms);
 }
 
 impl Remote<'_> {
@@ -165,6 +213,7 @@ impl Remote<'_> {
     /// A branch the remote does not have yet leaves `into` as it is.
     pub fn fetch(&self, repo: &git2::Repository, into: &str) -> Result<(), GitStoreError> {
         let auth = Cell::new(AuthState::NotAsked);
+        apply_timeout(self.timeout);
         let mut remote = repo
             .remote_anonymous(self.url)
             .map_err(|e| self.transport_error("fetch from", &e, &auth))?;
@@ -182,6 +231,7 @@ impl Remote<'_> {
     pub fn push(&self, repo: &git2::Repository, local: &str) -> Result<PushOutcome, GitStoreError> {
         let auth = Cell::new(AuthState::NotAsked);
         let status: RefCell<Option<String>> = RefCell::new(None);
+        apply_timeout(self.timeout);
         let mut remote = repo
             .remote_anonymous(self.url)
             .map_err(|e| self.transport_error("push to", &e, &auth))?;
@@ -268,6 +318,18 @@ impl Remote<'_> {
                 },
                 None => GitStoreError::AuthMissing { remote },
             },
+            // A silent connection ends with GIT_TIMEOUT; one never established, with a
+            // generic network error saying it timed out.
+            _ if error.code() == git2::ErrorCode::Timeout
+                || (error.class() == git2::ErrorClass::Net
+                    && error.message().contains("timed out")) =>
+            {
+                GitStoreError::TimedOut {
+                    action,
+                    remote,
+                    after: self.timeout,
+                }
+            }
             _ => GitStoreError::Unreachable {
                 action,
                 remote,

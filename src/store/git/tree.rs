@@ -209,6 +209,11 @@ pub(super) struct Change {
     pub new_lines: usize,
 }
 
+/// The number of lines (newlines) in `bytes`.
+pub(super) fn line_count(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', bytes).count()
+}
+
 /// The files that differ between `old` (or an empty tree) and `new`.
 pub(super) fn changes(
     repo: &Repository,
@@ -225,12 +230,7 @@ pub(super) fn changes(
             if oid.is_zero() {
                 return Ok(0);
             }
-            Ok(repo
-                .find_blob(oid)?
-                .content()
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count())
+            Ok(line_count(repo.find_blob(oid)?.content()))
         };
         let new_lines = if path.ends_with(".jsonl") {
             count(delta.new_file().id())?.saturating_sub(count(delta.old_file().id())?)
