@@ -263,6 +263,7 @@ const HASHED_CA_DIRS: [&str; 3] = ["/etc/ssl/certs", "/etc/openssl/certs", "/etc
 ///
 /// Sets process environment variables: call it first in `main`, before any thread is started
 /// and before anything reads the environment.
+#[allow(clippy::disallowed_methods)] // runs before the snapshot exists
 pub unsafe fn prefer_hashed_ca_directory() {
     if !cfg!(target_os = "linux")
         || std::env::var_os("SSL_CERT_FILE").is_some()

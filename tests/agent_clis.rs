@@ -5,6 +5,7 @@
 //! `target/agent-clis`), python3 and `../shared/tools/fake_model_server.py`. Without them the
 //! tests skip loudly; under `CI=true` they fail. As root each run happens inside a fresh network
 //! namespace (`unshare -n`) that has only loopback, which proves no request leaves 127.0.0.1.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)] // tests read the environment and print freely
 
 mod common;
 
