@@ -204,6 +204,55 @@ mod tests {
     use super::*;
 
     #[test]
+    fn store_errors_exit_by_who_has_to_act() {
+        let branch = |source| StoreError::Branch {
+            store: "git:git://h/r.git#wave-state".to_owned(),
+            source,
+        };
+        let refused = store_error(branch(GitStoreError::AuthRefused {
+            remote: "https://h/r.git".to_owned(),
+            source_var: "WAVE_GIT_TOKEN",
+        }));
+        assert_eq!(
+            (refused.kind, refused.code),
+            (ErrorKind::Config, Code::FAILURE)
+        );
+        assert!(refused.message.contains("refused the token"), "{refused}");
+        assert!(!refused.hints.is_empty());
+        let timed_out = store_error(branch(GitStoreError::TimedOut {
+            action: "push to",
+            remote: "git://h/r.git".to_owned(),
+            after: std::time::Duration::from_secs(2),
+        }));
+        assert_eq!(timed_out.code, Code::INTERNAL);
+        assert!(
+            timed_out.message.contains("no answer within 2 s"),
+            "{timed_out}"
+        );
+        let spec = store_error(branch(GitStoreError::InvalidSpec {
+            reason: "the remote URL is empty".to_owned(),
+        }));
+        assert_eq!(spec.code, Code::USAGE);
+        let name = store_error(StoreError::InvalidName {
+            what: "lane",
+            name: "a/b".to_owned(),
+        });
+        assert_eq!((name.kind, name.code), (ErrorKind::User, Code::FAILURE));
+        let newer = store_error(StoreError::NewerFormat {
+            location: "x".to_owned(),
+            found: 9,
+            supported: 1,
+        });
+        assert_eq!((newer.kind, newer.code), (ErrorKind::Config, Code::FAILURE));
+        let io = store_error(StoreError::Io {
+            action: "open",
+            path: "/x".into(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "gone"),
+        });
+        assert_eq!((io.kind, io.code), (ErrorKind::Internal, Code::INTERNAL));
+    }
+
+    #[test]
     fn display_lists_hints_under_the_message() {
         let err = CliError::user("plan is broken").hint("fix line 3");
         assert_eq!(err.to_string(), "error: plan is broken\n  hint: fix line 3");

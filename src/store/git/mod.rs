@@ -1142,6 +1142,24 @@ mod tests {
     }
 
     #[test]
+    fn the_timeout_setting_takes_positive_seconds_and_refuses_the_rest() {
+        use crate::settings::EnvSnapshot;
+        let read = |value: &str| {
+            GitBranchStore::timeout_from_env(&EnvSnapshot::from_pairs([(TIMEOUT_VAR, value)]))
+        };
+        assert_eq!(
+            GitBranchStore::timeout_from_env(&EnvSnapshot::default()),
+            Ok(DEFAULT_TIMEOUT)
+        );
+        assert_eq!(read("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(read(" 30 "), Ok(Duration::from_secs(30)));
+        for bad in ["0", "-1", "soon", "NaN", "inf", "0.0001"] {
+            let err = read(bad).expect_err(bad);
+            assert!(err.to_string().contains(TIMEOUT_VAR), "{err}");
+        }
+    }
+
+    #[test]
     fn backoff_stays_within_bounds() {
         for attempt in 1..30 {
             let d = backoff(attempt);
