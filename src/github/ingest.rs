@@ -772,6 +772,9 @@ fn answer(
         records.push(feedback);
     }
     records.push(resolved);
+    // Like `wave feedback respond`: the clarifications this request answers, their follow-up
+    // requests and escalations are resolved too (§3.10), so the next launch is unblocked.
+    records.extend(reconciled(target, &lane, wave, request_id, text, &now)?);
     let mut ids = append(target, &StreamId::coordination(lane.clone(), wave), records)?;
 
     let event = control_event(
@@ -800,6 +803,48 @@ fn answer(
         records: ids,
         reason: None,
     })
+}
+
+/// The records an answer to `request_id` resolves besides the request itself.
+fn reconciled(
+    target: &Target<'_>,
+    lane: &str,
+    wave: u32,
+    request_id: &str,
+    text: &str,
+    now: &str,
+) -> Result<Vec<Record>, GithubError> {
+    use crate::event::coordination::{RawCoordinationRecord, RecordDefaults, normalize};
+    let defaults = RecordDefaults {
+        now: Some(now.to_owned()),
+        ..RecordDefaults::default()
+    };
+    let mut records = Vec::new();
+    target.store.visit(
+        &StreamId::coordination(lane.to_owned(), wave),
+        &mut |line| {
+            let rec = line.to_record()?;
+            // Records the reader cannot normalize are left out, as every reader does.
+            if let Some(r) = RawCoordinationRecord::from_value(Value::Object(rec.record))
+                .ok()
+                .and_then(|raw| normalize(raw, &defaults).ok())
+            {
+                records.push(r);
+            }
+            Ok(())
+        },
+    )?;
+    let state = crate::engine::coordination::materialize(records);
+    Ok(
+        crate::engine::triage::reconcile_answer(&state, request_id, text, now)
+            .iter()
+            .filter(|r| r.id != request_id)
+            .filter_map(|r| match serde_json::to_value(r) {
+                Ok(Value::Object(map)) => Some(map),
+                _ => None,
+            })
+            .collect(),
+    )
 }
 
 fn resolve(

@@ -268,6 +268,15 @@ pub fn summarize_tasks<'t>(tasks: impl IntoIterator<Item = TaskFacts<'t>>) -> Ta
             });
         }
     }
+    // An escalation (`escalation-<request>`) and the human request it opened are one question:
+    // one comment, one blocker.
+    let ids: Vec<String> = out.requests.iter().map(|r| r.id.clone()).collect();
+    let duplicate = |id: &str| {
+        id.strip_prefix("escalation-")
+            .is_some_and(|request| ids.iter().any(|i| i == request))
+    };
+    out.requests.retain(|r| !duplicate(&r.id));
+    out.blockers.retain(|b| !duplicate(&b.id));
     out
 }
 

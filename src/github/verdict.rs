@@ -15,8 +15,10 @@
 //!    commit → running (no verdict for this commit yet: a new commit never inherits one);
 //! 5. an active rerun request or relaunch plan blocks the wave → running;
 //! 6. the evaluation passed, the attempt completed, and nothing blocks → passed;
-//! 7. an open blocking task waits on a person → awaiting a human;
-//! 8. otherwise → failed, naming the first blocking failing gate.
+//! 7. an open blocking task waits on a person, and no other gate fails nor deliverable is
+//!    missing → awaiting a human;
+//! 8. otherwise → failed, naming the first blocking failing gate (a failure of the work outranks
+//!    a question: the reviewer must see that proof is missing even while a human is asked).
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -99,6 +101,15 @@ pub fn from_engine(view: &EngineView<'_, '_>) -> WaveReport {
         needs_human: t.needs_human,
     }));
 
+    let missing = view
+        .plan
+        .map(|plan| missing_files(plan, view.exists))
+        .unwrap_or_default();
+    let hard_failure = !missing.is_empty()
+        || gates
+            .iter()
+            .any(|g| !g.ok && !g.advisory && !TASK_GATES.contains(&g.name.as_str()));
+
     let latest = view
         .control
         .attempts
@@ -179,7 +190,7 @@ pub fn from_engine(view: &EngineView<'_, '_>) -> WaveReport {
                     && blockers.is_empty()
                 {
                     ReportState::Passed
-                } else if awaits_human {
+                } else if awaits_human && !hard_failure {
                     ReportState::AwaitingHuman
                 } else {
                     if gates.iter().all(|g| g.ok || g.advisory) {
@@ -227,10 +238,8 @@ pub fn from_engine(view: &EngineView<'_, '_>) -> WaveReport {
             }
         }
     }
-    let problems = match (state, view.plan) {
-        (ReportState::Failed | ReportState::AwaitingHuman, Some(plan)) => {
-            missing_files(plan, view.exists)
-        }
+    let problems = match state {
+        ReportState::Failed | ReportState::AwaitingHuman => missing,
         _ => Vec::new(),
     };
 
