@@ -86,7 +86,7 @@ pub struct LaunchArgs {
     pub json: bool,
 }
 
-fn parse_forced(value: &str) -> Result<Forced, String> {
+pub(crate) fn parse_forced(value: &str) -> Result<Forced, String> {
     if let Some(program) = value.strip_prefix("command:") {
         if program.trim().is_empty() {
             return Err("`command:` needs a program path".to_owned());
@@ -121,7 +121,9 @@ pub fn plan_error(err: PlanError) -> CliError {
     }
 }
 
-fn credentials(config: &serde_json::Map<String, Value>) -> (Vec<String>, Vec<CredentialRef>) {
+pub(crate) fn credentials(
+    config: &serde_json::Map<String, Value>,
+) -> (Vec<String>, Vec<CredentialRef>) {
     let wc = config.get("waveControl").and_then(Value::as_object);
     let providers = wc
         .and_then(|w| w.get("credentialProviders"))
@@ -266,7 +268,7 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
     Ok(Code::OK)
 }
 
-fn dry_run_error(err: DryRunError) -> CliError {
+pub(crate) fn dry_run_error(err: DryRunError) -> CliError {
     match &err {
         DryRunError::Resolve { .. } => CliError::from_error(ErrorKind::Config, &err, Code::FAILURE)
             .hint("define the profile under `executors.profiles` in wave.config.json"),
@@ -310,7 +312,7 @@ fn select<'a>(waves: &'a [WavePlan], args: &LaunchArgs) -> Result<Vec<&'a WavePl
     Ok(selected)
 }
 
-fn claude_settings_paths(lane: &LaneProfile, waves: &[&WavePlan]) -> Vec<String> {
+pub(crate) fn claude_settings_paths(lane: &LaneProfile, waves: &[&WavePlan]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let lane_settings = lane
         .executors
@@ -338,7 +340,7 @@ fn claude_settings_paths(lane: &LaneProfile, waves: &[&WavePlan]) -> Vec<String>
 }
 
 /// How prompts invoke this binary for the `local` executor: its absolute path when known.
-fn local_command() -> String {
+pub(crate) fn local_command() -> String {
     std::env::current_exe()
         .ok()
         .map(|p: PathBuf| p.to_string_lossy().into_owned())
@@ -346,7 +348,7 @@ fn local_command() -> String {
 }
 
 /// A copy of the wave whose agents all run on `id`.
-fn force_plan(w: &WavePlan, id: ExecutorId) -> WavePlan {
+pub(crate) fn force_plan(w: &WavePlan, id: ExecutorId) -> WavePlan {
     let mut w = w.clone();
     for a in &mut w.agents {
         let mut e = a.executor.clone().unwrap_or_default();
@@ -359,7 +361,7 @@ fn force_plan(w: &WavePlan, id: ExecutorId) -> WavePlan {
 
 /// Coordination facts for the gates: the wave's records and dependencies reduced as
 /// `wave control status` reduces them.
-fn coordination_facts(settings: &Settings, lane: &str, wave: u64) -> CoordinationFacts {
+pub(crate) fn coordination_facts(settings: &Settings, lane: &str, wave: u64) -> CoordinationFacts {
     match read_facts(settings, lane, wave) {
         Ok(f) => f,
         Err(e) => {

@@ -161,12 +161,12 @@ fn now_text() -> String {
 
 /// Per-agent run facts the dispatcher keeps between attempts.
 #[derive(Debug, Clone)]
-struct AgentState {
-    executor: ExecutorId,
-    tried: Vec<ExecutorId>,
-    status: Option<StatusRecord>,
-    summary: Option<ExecutionSummary>,
-    last_end: Option<ProcessOutcome>,
+pub(crate) struct AgentState {
+    pub(crate) executor: ExecutorId,
+    pub(crate) tried: Vec<ExecutorId>,
+    pub(crate) status: Option<StatusRecord>,
+    pub(crate) summary: Option<ExecutionSummary>,
+    pub(crate) last_end: Option<ProcessOutcome>,
 }
 
 struct Job {
@@ -212,7 +212,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LaunchError + '_ {
     }
 }
 
-fn write_file(path: &Path, contents: &[u8]) -> Result<(), LaunchError> {
+pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<(), LaunchError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io_err(parent))?;
     }
@@ -220,7 +220,7 @@ fn write_file(path: &Path, contents: &[u8]) -> Result<(), LaunchError> {
 }
 
 /// Writes the compiled prompts and overlays of one wave into the live state directory.
-fn write_prepared(cfg: &LaunchConfig<'_>, wave: u64) -> Result<(), LaunchError> {
+pub(crate) fn write_prepared(cfg: &LaunchConfig<'_>, wave: u64) -> Result<(), LaunchError> {
     let old = cfg.prepared.dir.to_string_lossy().into_owned();
     let new = state_dir(cfg).to_string_lossy().into_owned();
     let old_rel = rel(cfg.repo_root, &cfg.prepared.dir);
@@ -245,14 +245,14 @@ fn write_prepared(cfg: &LaunchConfig<'_>, wave: u64) -> Result<(), LaunchError> 
     Ok(())
 }
 
-fn rel(root: &Path, p: &Path) -> String {
+pub(crate) fn rel(root: &Path, p: &Path) -> String {
     p.strip_prefix(root)
         .unwrap_or(p)
         .to_string_lossy()
         .replace('\\', "/")
 }
 
-fn append(
+pub(crate) fn append(
     cfg: &LaunchConfig<'_>,
     store: &dyn EventStore,
     wave: u64,
@@ -278,11 +278,17 @@ fn append(
     Ok(())
 }
 
-fn wave32(wave: u64) -> u32 {
+pub(crate) fn wave32(wave: u64) -> u32 {
     u32::try_from(wave).unwrap_or(u32::MAX)
 }
 
-fn attempt_event(wave: u64, attempt: u64, state: &str, selected: &[String], detail: &str) -> Value {
+pub(crate) fn attempt_event(
+    wave: u64,
+    attempt: u64,
+    state: &str,
+    selected: &[String],
+    detail: &str,
+) -> Value {
     let id = format!("wave-{wave}-attempt-{attempt}");
     json!({
         "entityType": "attempt",
@@ -299,12 +305,12 @@ fn attempt_event(wave: u64, attempt: u64, state: &str, selected: &[String], deta
     })
 }
 
-fn is_closure_agent(plan: &WavePlan, lane: &LaneProfile, agent: &Agent) -> bool {
+pub(crate) fn is_closure_agent(plan: &WavePlan, lane: &LaneProfile, agent: &Agent) -> bool {
     stage_of(&agent.agent_id, plan, lane).is_some()
 }
 
 /// Presence facts for every path the gates may ask about.
-fn file_facts(root: &Path, plan: &WavePlan) -> FileFacts {
+pub(crate) fn file_facts(root: &Path, plan: &WavePlan) -> FileFacts {
     let mut facts = FileFacts::new();
     let mut visit = |p: &str| {
         if facts.contains_key(p) {
@@ -367,13 +373,13 @@ fn report_path_of(plan: &WavePlan, lane: &LaneProfile, agent: &Agent) -> Option<
     }
 }
 
-struct Paths {
-    prompt: PathBuf,
-    log: PathBuf,
-    overlay: PathBuf,
+pub(crate) struct Paths {
+    pub(crate) prompt: PathBuf,
+    pub(crate) log: PathBuf,
+    pub(crate) overlay: PathBuf,
 }
 
-fn agent_paths(cfg: &LaunchConfig<'_>, wave: u64, agent: &Agent) -> Paths {
+pub(crate) fn agent_paths(cfg: &LaunchConfig<'_>, wave: u64, agent: &Agent) -> Paths {
     let s = state_dir(cfg);
     Paths {
         prompt: s.join(format!("prompts/wave-{wave}-{}.prompt.md", agent.slug)),
@@ -382,7 +388,7 @@ fn agent_paths(cfg: &LaunchConfig<'_>, wave: u64, agent: &Agent) -> Paths {
     }
 }
 
-fn prompt_hash(agent: &Agent, executor: ExecutorId) -> String {
+pub(crate) fn prompt_hash(agent: &Agent, executor: ExecutorId) -> String {
     let resolved = json!({ "id": executor.as_str() });
     retry::prompt_hash(
         agent,
@@ -482,7 +488,7 @@ fn job(
     })
 }
 
-fn summarize(
+pub(crate) fn summarize(
     cfg: &LaunchConfig<'_>,
     plan: &WavePlan,
     agent: &Agent,
@@ -509,8 +515,8 @@ fn summarize(
     })
 }
 
-struct Evaluation {
-    snapshot: GateSnapshot,
+pub(crate) struct Evaluation {
+    pub(crate) snapshot: GateSnapshot,
 }
 
 fn gate_inputs_eval<R>(
@@ -588,18 +594,18 @@ async fn run_jobs(cfg: &LaunchConfig<'_>, jobs: Vec<Job>) -> Vec<(Job, process::
     done
 }
 
-struct WaveRun<'c, 'a> {
-    cfg: &'c LaunchConfig<'a>,
-    store: &'c dyn EventStore,
-    plan: &'c WavePlan,
-    attempt: u64,
-    agents: BTreeMap<String, AgentState>,
-    summaries: BTreeMap<String, ExecutionSummary>,
-    launched: Vec<String>,
+pub(crate) struct WaveRun<'c, 'a> {
+    pub(crate) cfg: &'c LaunchConfig<'a>,
+    pub(crate) store: &'c dyn EventStore,
+    pub(crate) plan: &'c WavePlan,
+    pub(crate) attempt: u64,
+    pub(crate) agents: BTreeMap<String, AgentState>,
+    pub(crate) summaries: BTreeMap<String, ExecutionSummary>,
+    pub(crate) launched: Vec<String>,
 }
 
 impl WaveRun<'_, '_> {
-    fn progress(&self, text: &str) {
+    pub(crate) fn progress(&self, text: &str) {
         (self.cfg.progress)(&format!(
             "[{}] wave {} attempt {}: {text}",
             self.cfg.lane.lane, self.plan.wave, self.attempt
@@ -607,7 +613,7 @@ impl WaveRun<'_, '_> {
     }
 
     /// Launches agents concurrently and records their ends, summaries and envelopes.
-    async fn launch(&mut self, ids: &[String]) -> Result<Vec<Failure>, LaunchError> {
+    pub(crate) async fn launch(&mut self, ids: &[String]) -> Result<Vec<Failure>, LaunchError> {
         let mut jobs = Vec::new();
         for id in ids {
             let Some(agent) = self.plan.agent(id) else {
@@ -796,7 +802,7 @@ impl WaveRun<'_, '_> {
         Ok(())
     }
 
-    fn evaluate(&self) -> Evaluation {
+    pub(crate) fn evaluate(&self) -> Evaluation {
         let files = file_facts(self.cfg.repo_root, self.plan);
         let facts = (self.cfg.facts)(self.plan.wave);
         gate_inputs_eval(self.cfg, self.plan, &self.summaries, &files, &facts, |i| {
@@ -863,7 +869,7 @@ fn envelope_role(plan: &WavePlan, lane: &LaneProfile, agent: &Agent) -> Option<&
 }
 
 /// True when the agent's last run can be reused: exit 0, same prompt hash, its slice proven.
-fn reusable(st: &AgentState, agent: &Agent, proven: bool) -> bool {
+pub(crate) fn reusable(st: &AgentState, agent: &Agent, proven: bool) -> bool {
     let hash = prompt_hash(agent, st.executor);
     proven && retry::reusable_status(st.status.as_ref(), &hash)
 }
@@ -884,12 +890,11 @@ fn fallback(cfg: &LaunchConfig<'_>, agent: &Agent, st: &AgentState) -> Option<Ex
     chain.into_iter().find(|e| !st.tried.contains(e))
 }
 
-async fn run_wave(
+/// Every agent of the wave with the executor it starts on (forced, else resolved).
+pub(crate) fn initial_agents(
     cfg: &LaunchConfig<'_>,
-    store: &dyn EventStore,
     plan: &WavePlan,
-) -> Result<WaveOutcome, LaunchError> {
-    write_prepared(cfg, plan.wave)?;
+) -> Result<BTreeMap<String, AgentState>, LaunchError> {
     let mut agents = BTreeMap::new();
     for a in &plan.agents {
         let executor = match &cfg.force {
@@ -914,6 +919,16 @@ async fn run_wave(
             },
         );
     }
+    Ok(agents)
+}
+
+async fn run_wave(
+    cfg: &LaunchConfig<'_>,
+    store: &dyn EventStore,
+    plan: &WavePlan,
+) -> Result<WaveOutcome, LaunchError> {
+    write_prepared(cfg, plan.wave)?;
+    let agents = initial_agents(cfg, plan)?;
     let mut run = WaveRun {
         cfg,
         store,
@@ -1033,69 +1048,8 @@ async fn run_wave(
             plan.wave,
             attempt_event(plan.wave, attempt, "started", &selected, "launcher attempt"),
         )?;
-        let mut failures = run.launch(&impl_ids).await?;
-        let mid = run.evaluate();
-        // The sweep starts only once implementation passes.
-        let impl_gates = [
-            "designGate",
-            "implementationGate",
-            "componentGate",
-            "helperAssignmentBarrier",
-            "dependencyBarrier",
-        ];
-        let blocking = impl_gates.iter().find_map(|g| {
-            mid.snapshot
-                .gate(g)
-                .filter(|r| !r.ok && !mid.snapshot.advisory_failures.iter().any(|a| a.gate == *g))
-                .cloned()
-        });
-        if failures.is_empty() && blocking.is_none() {
-            let sweep_failures = run.sweep(&closure_ids).await?;
-            failures.extend(sweep_failures.iter().map(Failure::from_gate));
-        } else if let Some(g) = &blocking {
-            failures.push(Failure::from_gate(g));
-        }
-        let eval = run.evaluate();
-        if !eval.snapshot.overall.ok
-            && !failures
-                .iter()
-                .any(|f| f.status_code == eval.snapshot.overall.status_code)
-        {
-            let o = &eval.snapshot.overall;
-            let mut g = GateResult::fail(o.agent_id.as_deref(), &o.status_code, o.detail.clone());
-            g.ok = false;
-            failures.push(Failure::from_gate(&g));
-        }
-        let state = if failures.is_empty() {
-            "completed"
-        } else {
-            "failed"
-        };
-        write_snapshot(cfg, plan.wave, attempt, &eval.snapshot, &run)?;
-        let gate_id = format!("wave-{}-attempt-{attempt}-gates", plan.wave);
-        append(
-            cfg,
-            store,
-            plan.wave,
-            json!({"entityType": "gate", "entityId": gate_id, "action": "evaluated",
-                   "attempt": attempt, "data": eval.snapshot.to_value()}),
-        )?;
-        let detail = if failures.is_empty() {
-            "closure passed".to_owned()
-        } else {
-            failures
-                .iter()
-                .map(|f| f.status_code.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        append(
-            cfg,
-            store,
-            plan.wave,
-            attempt_event(plan.wave, attempt, state, &[], &detail),
-        )?;
-        run.progress(&format!("{state}: {detail}"));
+        let failures = run.launch(&impl_ids).await?;
+        let (snapshot, failures) = close_attempt(&mut run, failures, &closure_ids).await?;
         if n == 1
             && let Some((id, _)) = &rerun
         {
@@ -1111,7 +1065,7 @@ async fn run_wave(
         }
         launched_per_attempt.push(run.launched.clone());
         let done = failures.is_empty();
-        last = Some((eval.snapshot, failures));
+        last = Some((snapshot, failures));
         if done {
             break;
         }
@@ -1144,6 +1098,83 @@ async fn run_wave(
         exit_code,
         launched: launched_per_attempt,
     })
+}
+
+/// Finishes an attempt once its implementation agents have run: the closure sweep when
+/// implementation passes, the final gate evaluation, the gate snapshot projection and the
+/// attempt's `gate` and terminal `attempt` events. Returns the snapshot and every failure.
+pub(crate) async fn close_attempt(
+    run: &mut WaveRun<'_, '_>,
+    mut failures: Vec<Failure>,
+    closure_ids: &[String],
+) -> Result<(GateSnapshot, Vec<Failure>), LaunchError> {
+    let cfg = run.cfg;
+    let store = run.store;
+    let plan = run.plan;
+    let attempt = run.attempt;
+    let mid = run.evaluate();
+    // The sweep starts only once implementation passes.
+    let impl_gates = [
+        "designGate",
+        "implementationGate",
+        "componentGate",
+        "helperAssignmentBarrier",
+        "dependencyBarrier",
+    ];
+    let blocking = impl_gates.iter().find_map(|g| {
+        mid.snapshot
+            .gate(g)
+            .filter(|r| !r.ok && !mid.snapshot.advisory_failures.iter().any(|a| a.gate == *g))
+            .cloned()
+    });
+    if failures.is_empty() && blocking.is_none() {
+        let sweep_failures = run.sweep(closure_ids).await?;
+        failures.extend(sweep_failures.iter().map(Failure::from_gate));
+    } else if let Some(g) = &blocking {
+        failures.push(Failure::from_gate(g));
+    }
+    let eval = run.evaluate();
+    if !eval.snapshot.overall.ok
+        && !failures
+            .iter()
+            .any(|f| f.status_code == eval.snapshot.overall.status_code)
+    {
+        let o = &eval.snapshot.overall;
+        let mut g = GateResult::fail(o.agent_id.as_deref(), &o.status_code, o.detail.clone());
+        g.ok = false;
+        failures.push(Failure::from_gate(&g));
+    }
+    let state = if failures.is_empty() {
+        "completed"
+    } else {
+        "failed"
+    };
+    write_snapshot(cfg, plan.wave, attempt, &eval.snapshot, run)?;
+    let gate_id = format!("wave-{}-attempt-{attempt}-gates", plan.wave);
+    append(
+        cfg,
+        store,
+        plan.wave,
+        json!({"entityType": "gate", "entityId": gate_id, "action": "evaluated",
+               "attempt": attempt, "data": eval.snapshot.to_value()}),
+    )?;
+    let detail = if failures.is_empty() {
+        "closure passed".to_owned()
+    } else {
+        failures
+            .iter()
+            .map(|f| f.status_code.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    append(
+        cfg,
+        store,
+        plan.wave,
+        attempt_event(plan.wave, attempt, state, &[], &detail),
+    )?;
+    run.progress(&format!("{state}: {detail}"));
+    Ok((eval.snapshot, failures))
 }
 
 /// The highest attempt number the store holds for the wave (0 when none), and the attempts a
@@ -1192,7 +1223,7 @@ fn previous_attempts(
     Ok((max, open))
 }
 
-fn files_and_summary_prove(run: &WaveRun<'_, '_>, agent: &Agent) -> bool {
+pub(crate) fn files_and_summary_prove(run: &WaveRun<'_, '_>, agent: &Agent) -> bool {
     let files = file_facts(run.cfg.repo_root, run.plan);
     let facts = (run.cfg.facts)(run.plan.wave);
     gate_inputs_eval(run.cfg, run.plan, &run.summaries, &files, &facts, |i| {
@@ -1201,7 +1232,7 @@ fn files_and_summary_prove(run: &WaveRun<'_, '_>, agent: &Agent) -> bool {
 }
 
 /// Writes the gate snapshot projection and the attempt's trace bundle.
-fn write_snapshot(
+pub(crate) fn write_snapshot(
     cfg: &LaunchConfig<'_>,
     wave: u64,
     attempt: u64,
