@@ -451,3 +451,128 @@ fn an_open_clarification_waits_for_an_authorized_answer_then_the_wave_completes(
     assert_each_record_once(&bench.branch_files());
     assert!(bench.github.violations().is_empty());
 }
+
+/// A static file server on loopback (`python3 -m http.server`), killed on drop.
+struct Files {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Files {
+    fn serve(dir: &Path) -> Self {
+        let port = gitserver::free_port();
+        let child = Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1"])
+            .arg(port.to_string())
+            .arg("--directory")
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "file server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Files {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_action_installs_a_release_only_when_its_checksum_matches() {
+    let Some(bench) = Bench::new() else {
+        return;
+    };
+    let target = match std::env::consts::ARCH {
+        "aarch64" => "aarch64-unknown-linux-gnu",
+        _ => "x86_64-unknown-linux-gnu",
+    };
+    let tag = "v9.9.9";
+    let asset = format!("wave-{tag}-{target}.tar.gz");
+    let site = tempfile::tempdir().expect("temp dir");
+    let release = site
+        .path()
+        .join(format!("wave-runner/wave-runner/releases/download/{tag}"));
+    std::fs::create_dir_all(&release).expect("release dir");
+    let staging = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(wave_bin(), staging.path().join("wave")).expect("binary");
+    let tar = Command::new("tar")
+        .arg("-czf")
+        .arg(release.join(&asset))
+        .arg("-C")
+        .arg(staging.path())
+        .arg("wave")
+        .status()
+        .expect("tar");
+    assert!(tar.success());
+    let sum = Command::new("sha256sum")
+        .arg(&asset)
+        .current_dir(&release)
+        .output()
+        .expect("sha256sum");
+    let sums = String::from_utf8_lossy(&sum.stdout).into_owned();
+    std::fs::write(release.join("SHA256SUMS"), &sums).expect("sums");
+    let files = Files::serve(site.path());
+
+    let workflow = format!(
+        "name: install\non: workflow_dispatch\njobs:\n  install:\n    runs-on: ubuntu-latest\n    steps:\n      - id: wave\n        uses: wave-runner/wave-runner@v0\n        with:\n          command: install\n          version: {tag}\n      - run: '\"${{{{ steps.wave.outputs.path }}}}\" --version'\n"
+    );
+    let wf = bench.root().join(".github/workflows/install.yml");
+    std::fs::write(&wf, workflow).expect("workflow");
+    let run = |label: &str| {
+        let mut c = Command::new(&bench.act);
+        c.current_dir(bench.root())
+            .arg("workflow_dispatch")
+            .args(["-W", ".github/workflows/install.yml"])
+            .args(["-P", "ubuntu-latest=-self-hosted"])
+            .arg("--local-repository")
+            .arg(format!(
+                "wave-runner/wave-runner@v0={}",
+                bench.action.path().display()
+            ))
+            .arg("--env")
+            .arg(format!("GITHUB_SERVER_URL={}", files.url))
+            .args(["-s", "GITHUB_TOKEN=test-token"])
+            .env("XDG_CACHE_HOME", bench.cache.path().join(label))
+            .env("HOME", bench.cache.path().join(label))
+            .env_remove("WAVE_BINARY");
+        c.output().expect("run act")
+    };
+    let good = run("good");
+    let log = text(&good);
+    assert!(good.status.success(), "{log}");
+    assert!(
+        log.contains(&format!("wave {}", env!("CARGO_PKG_VERSION"))),
+        "{log}"
+    );
+
+    let digest = sums
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let wrong: String = digest
+        .chars()
+        .map(|c| if c == '0' { '1' } else { '0' })
+        .collect();
+    std::fs::write(release.join("SHA256SUMS"), sums.replace(&digest, &wrong)).expect("sums");
+    let bad = run("bad");
+    let log = text(&bad);
+    assert!(!bad.status.success(), "{log}");
+    assert!(log.contains("does not match SHA256SUMS"), "{log}");
+    assert!(bench.github.violations().is_empty());
+}

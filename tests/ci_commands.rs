@@ -358,3 +358,36 @@ fn bad_requests_are_refused_without_running_anything() {
         "an agent ran"
     );
 }
+
+#[test]
+fn design_agents_are_planned_apart_so_they_run_first() {
+    let dir = scenario_repo();
+    let wave_file = dir.path().join("docs/plans/waves/wave-1.md");
+    let mut text = std::fs::read_to_string(&wave_file).unwrap();
+    text.push_str(
+        "\n## Agent D1: Parser design\n\n### Role prompts\n\n- docs/agents/wave-design-role.md\n\n\
+         ### Prompt\n\n```text\nDesign the parser.\n\nFile ownership (only touch these paths):\n\
+         - docs/plans/waves/design/wave-1-D1.md\n```\n",
+    );
+    std::fs::write(&wave_file, text).unwrap();
+    let job = Job {
+        root: dir.path(),
+        store: None,
+        env: Vec::new(),
+    };
+    let (out, o) = job.run("plan", &["plan", "--wave", "1"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(matrix_agents(&o["design-matrix"]), ["D1"]);
+    assert_eq!(o["has-design"], "true");
+    assert_eq!(matrix_agents(&o["matrix"]), ["A1", "A2"]);
+    run_agents(&job, &["D1".to_owned()]);
+    run_agents(&job, &matrix_agents(&o["matrix"]));
+    let (close, c) = job.run("close", &["close", "--wave", "1"]);
+    assert_eq!(
+        code(&close),
+        0,
+        "{}",
+        String::from_utf8_lossy(&close.stderr)
+    );
+    assert_eq!(c["verdict"], "success");
+}
