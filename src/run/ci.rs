@@ -571,12 +571,10 @@ pub fn close(
     write_prepared(cfg, plan.wave)?;
     let mut run = new_run(cfg, store, plan, attempt)?;
     restore(&mut run, &hist, attempt)?;
+    let stewards = closure_ids(cfg, plan);
     let (snapshot, failures, ran) = if state == AttemptState::Running {
         let mut failures = Vec::new();
-        for id in selected
-            .iter()
-            .filter(|id| !closure_ids(cfg, plan).contains(id))
-        {
+        for id in selected.iter().filter(|id| !stewards.contains(id)) {
             match hist
                 .latest_run(id, attempt)
                 .filter(|r| r.attempt_number == attempt)
@@ -611,8 +609,7 @@ pub fn close(
             .enable_all()
             .build()
             .map_err(LaunchError::Runtime)?;
-        let closure = closure_ids(cfg, plan);
-        let (snapshot, failures) = rt.block_on(close_attempt(&mut run, failures, &closure))?;
+        let (snapshot, failures) = rt.block_on(close_attempt(&mut run, failures, &stewards))?;
         (snapshot, failures, true)
     } else {
         // Closed earlier: evaluate again from what is recorded (the same inputs).
