@@ -41,43 +41,43 @@ enum GithubCommand {
 
 /// Arguments of `wave github report`.
 #[derive(Debug, Args)]
-struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// Lane (default: the config's `defaultLane`, else `main`).
     #[arg(long)]
-    lane: Option<String>,
+    pub(crate) lane: Option<String>,
     /// Wave number.
     #[arg(long)]
-    wave: u32,
+    pub(crate) wave: u32,
     /// Commit for the check run (default: $GITHUB_SHA; for pull requests, the head SHA).
     #[arg(long)]
-    sha: Option<String>,
+    pub(crate) sha: Option<String>,
     /// Pull request (or issue) whose thread gets the comments (default: from the event payload).
     #[arg(long, alias = "issue")]
-    pr: Option<u64>,
+    pub(crate) pr: Option<u64>,
     /// Repository `owner/name` (default: $GITHUB_REPOSITORY).
     #[arg(long)]
-    repo: Option<String>,
+    pub(crate) repo: Option<String>,
     /// Publish this `WaveReport` JSON instead of reading the wave's state (see docs/github.md).
     #[arg(long, value_name = "PATH", conflicts_with = "status_json")]
-    report_json: Option<PathBuf>,
+    pub(crate) report_json: Option<PathBuf>,
     /// Build the report from `wave control status --json` output instead of reading the
     /// wave's state.
     #[arg(long, value_name = "PATH")]
-    status_json: Option<PathBuf>,
+    pub(crate) status_json: Option<PathBuf>,
     /// Report a runner or infrastructure failure (`infra: TEXT`) instead of a verdict, e.g.
     /// when `wave launch` itself crashed.
     #[arg(long, value_name = "TEXT")]
-    infra_error: Option<String>,
+    pub(crate) infra_error: Option<String>,
     /// Plan hash for the verdict stamp (default: sha256 of the wave file, the role prompts it
     /// imports and wave.config.json).
     #[arg(long)]
-    plan_hash: Option<String>,
+    pub(crate) plan_hash: Option<String>,
     /// Print every request that would be sent; send none.
     #[arg(long)]
-    dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Print what was published as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// Arguments of `wave github ingest`.
@@ -389,7 +389,7 @@ fn retry_policy(settings: &Settings) -> RetryPolicy {
     policy
 }
 
-fn report_cmd(settings: &Settings, args: ReportArgs) -> Result<Code, CliError> {
+pub(crate) fn report_cmd(settings: &Settings, args: ReportArgs) -> Result<Code, CliError> {
     mask_secrets(settings)?;
     let repo = args
         .repo

@@ -100,7 +100,7 @@ pub struct LaunchArgs {
     pub json: bool,
 }
 
-fn parse_forced(value: &str) -> Result<Forced, String> {
+pub(crate) fn parse_forced(value: &str) -> Result<Forced, String> {
     if let Some(program) = value.strip_prefix("command:") {
         if program.trim().is_empty() {
             return Err("`command:` needs a program path".to_owned());
@@ -137,7 +137,9 @@ pub fn plan_error(err: PlanError) -> CliError {
     }
 }
 
-fn credentials(config: &serde_json::Map<String, Value>) -> (Vec<String>, Vec<CredentialRef>) {
+pub(crate) fn credentials(
+    config: &serde_json::Map<String, Value>,
+) -> (Vec<String>, Vec<CredentialRef>) {
     let wc = config.get("waveControl").and_then(Value::as_object);
     let providers = wc
         .and_then(|w| w.get("credentialProviders"))
@@ -303,7 +305,7 @@ pub fn run(settings: &Settings, args: LaunchArgs) -> Result<Code, CliError> {
     Ok(Code::OK)
 }
 
-fn dry_run_error(err: DryRunError) -> CliError {
+pub(crate) fn dry_run_error(err: DryRunError) -> CliError {
     match &err {
         DryRunError::Resolve { .. } => CliError::from_error(ErrorKind::Config, &err, Code::FAILURE)
             .hint("define the profile under `executors.profiles` in wave.config.json"),
@@ -347,7 +349,7 @@ fn select<'a>(waves: &'a [WavePlan], args: &LaunchArgs) -> Result<Vec<&'a WavePl
     Ok(selected)
 }
 
-fn claude_settings_paths(lane: &LaneProfile, waves: &[&WavePlan]) -> Vec<String> {
+pub(crate) fn claude_settings_paths(lane: &LaneProfile, waves: &[&WavePlan]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let lane_settings = lane
         .executors
@@ -375,7 +377,7 @@ fn claude_settings_paths(lane: &LaneProfile, waves: &[&WavePlan]) -> Vec<String>
 }
 
 /// How prompts invoke this binary for the `local` executor: its absolute path when known.
-fn local_command() -> String {
+pub(crate) fn local_command() -> String {
     std::env::current_exe()
         .ok()
         .map(|p: PathBuf| p.to_string_lossy().into_owned())
@@ -383,7 +385,7 @@ fn local_command() -> String {
 }
 
 /// A copy of the wave whose agents all run on `id`.
-fn force_plan(w: &WavePlan, id: ExecutorId) -> WavePlan {
+pub(crate) fn force_plan(w: &WavePlan, id: ExecutorId) -> WavePlan {
     let mut w = w.clone();
     for a in &mut w.agents {
         let mut e = a.executor.clone().unwrap_or_default();
@@ -396,7 +398,7 @@ fn force_plan(w: &WavePlan, id: ExecutorId) -> WavePlan {
 
 /// Coordination facts for the gates: the wave's records and dependencies reduced as
 /// `wave control status` reduces them.
-fn coordination_facts(settings: &Settings, lane: &str, wave: u64) -> CoordinationFacts {
+pub(crate) fn coordination_facts(settings: &Settings, lane: &str, wave: u64) -> CoordinationFacts {
     match read_facts(settings, lane, wave) {
         Ok(f) => f,
         Err(e) => {
@@ -441,7 +443,7 @@ fn read_facts(settings: &Settings, lane: &str, wave: u64) -> Result<Coordination
 /// Rebuilds the wave's derived coordination state (seeds, triage, human-input clock,
 /// projections) and returns the views prompts embed; a failure is reported and leaves the
 /// prompts as compiled.
-fn refresh_views(
+pub(crate) fn refresh_views(
     settings: &Settings,
     lane: &str,
     wave: u64,
@@ -471,7 +473,7 @@ fn refresh_views(
 }
 
 /// True when `command` names an executable file, directly (a path) or in a `PATH` directory.
-fn on_search_path(search_path: &str, command: &str) -> bool {
+pub(crate) fn on_search_path(search_path: &str, command: &str) -> bool {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &std::path::Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -531,11 +533,7 @@ fn launch_real(
         refresh_views(settings, &lane.lane, wave, attempt, closed)
     };
     let rerun = |wave: u64| active_rerun(settings, &lane.lane, wave);
-    let ci = settings.ci;
-    let progress = move |line: &str| {
-        let _ = ci;
-        output::eprint_line(line);
-    };
+    let progress = |line: &str| output::eprint_line(line);
     let in_actions = settings.github_actions;
     if in_actions {
         let names: Vec<&str> = scrub.iter().map(String::as_str).collect();

@@ -8,6 +8,7 @@ mod error;
 pub mod output;
 
 mod benchmark;
+mod ci;
 mod control;
 mod control_run;
 mod coord;
@@ -79,6 +80,8 @@ pub enum Command {
     Benchmark(benchmark::BenchmarkArgs),
     /// The canonical store: sync a state branch, show its history, verify any store.
     State(state::StateArgs),
+    /// Fan a wave out over CI jobs: plan the attempt, run one agent, close the attempt.
+    Ci(ci::CiArgs),
 }
 
 /// Entry point of the `wave` binary.
@@ -130,6 +133,7 @@ pub fn dispatch(settings: &Settings, command: Command) -> Result<Code, CliError>
         Command::Replay(args) => replay::run(settings, args),
         Command::Benchmark(args) => benchmark::run(settings, args),
         Command::State(args) => state::run(settings, args),
+        Command::Ci(args) => ci::run(settings, args),
     }
 }
 

@@ -199,12 +199,12 @@ fn now_text(cfg: &LaunchConfig<'_>) -> String {
 
 /// Per-agent run facts the dispatcher keeps between attempts.
 #[derive(Debug, Clone)]
-struct AgentState {
-    executor: ExecutorId,
-    tried: Vec<ExecutorId>,
-    status: Option<StatusRecord>,
-    summary: Option<ExecutionSummary>,
-    last_end: Option<ProcessOutcome>,
+pub(crate) struct AgentState {
+    pub(crate) executor: ExecutorId,
+    pub(crate) tried: Vec<ExecutorId>,
+    pub(crate) status: Option<StatusRecord>,
+    pub(crate) summary: Option<ExecutionSummary>,
+    pub(crate) last_end: Option<ProcessOutcome>,
 }
 
 struct Job {
@@ -250,7 +250,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LaunchError + '_ {
     }
 }
 
-fn write_file(path: &Path, contents: &[u8]) -> Result<(), LaunchError> {
+pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<(), LaunchError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io_err(parent))?;
     }
@@ -258,7 +258,7 @@ fn write_file(path: &Path, contents: &[u8]) -> Result<(), LaunchError> {
 }
 
 /// Writes the compiled prompts and overlays of one wave into the live state directory.
-fn write_prepared(cfg: &LaunchConfig<'_>, wave: u64) -> Result<(), LaunchError> {
+pub(crate) fn write_prepared(cfg: &LaunchConfig<'_>, wave: u64) -> Result<(), LaunchError> {
     let old = cfg.prepared.dir.to_string_lossy().into_owned();
     let new = state_dir(cfg).to_string_lossy().into_owned();
     let old_rel = rel(cfg.repo_root, &cfg.prepared.dir);
@@ -342,14 +342,14 @@ fn live_prompt(
     )
 }
 
-fn rel(root: &Path, p: &Path) -> String {
+pub(crate) fn rel(root: &Path, p: &Path) -> String {
     p.strip_prefix(root)
         .unwrap_or(p)
         .to_string_lossy()
         .replace('\\', "/")
 }
 
-fn append(
+pub(crate) fn append(
     cfg: &LaunchConfig<'_>,
     store: &dyn EventStore,
     wave: u64,
@@ -375,11 +375,17 @@ fn append(
     Ok(())
 }
 
-fn wave32(wave: u64) -> u32 {
+pub(crate) fn wave32(wave: u64) -> u32 {
     u32::try_from(wave).unwrap_or(u32::MAX)
 }
 
-fn attempt_event(wave: u64, attempt: u64, state: &str, selected: &[String], detail: &str) -> Value {
+pub(crate) fn attempt_event(
+    wave: u64,
+    attempt: u64,
+    state: &str,
+    selected: &[String],
+    detail: &str,
+) -> Value {
     let id = format!("wave-{wave}-attempt-{attempt}");
     json!({
         "entityType": "attempt",
@@ -396,12 +402,12 @@ fn attempt_event(wave: u64, attempt: u64, state: &str, selected: &[String], deta
     })
 }
 
-fn is_closure_agent(plan: &WavePlan, lane: &LaneProfile, agent: &Agent) -> bool {
+pub(crate) fn is_closure_agent(plan: &WavePlan, lane: &LaneProfile, agent: &Agent) -> bool {
     stage_of(&agent.agent_id, plan, lane).is_some()
 }
 
 /// Presence facts for every path the gates may ask about.
-fn file_facts(root: &Path, plan: &WavePlan) -> FileFacts {
+pub(crate) fn file_facts(root: &Path, plan: &WavePlan) -> FileFacts {
     let mut facts = FileFacts::new();
     let mut visit = |p: &str| {
         if facts.contains_key(p) {
@@ -464,13 +470,13 @@ fn report_path_of(plan: &WavePlan, lane: &LaneProfile, agent: &Agent) -> Option<
     }
 }
 
-struct Paths {
-    prompt: PathBuf,
-    log: PathBuf,
-    overlay: PathBuf,
+pub(crate) struct Paths {
+    pub(crate) prompt: PathBuf,
+    pub(crate) log: PathBuf,
+    pub(crate) overlay: PathBuf,
 }
 
-fn agent_paths(cfg: &LaunchConfig<'_>, wave: u64, agent: &Agent) -> Paths {
+pub(crate) fn agent_paths(cfg: &LaunchConfig<'_>, wave: u64, agent: &Agent) -> Paths {
     let s = state_dir(cfg);
     Paths {
         prompt: s.join(format!("prompts/wave-{wave}-{}.prompt.md", agent.slug)),
@@ -479,7 +485,7 @@ fn agent_paths(cfg: &LaunchConfig<'_>, wave: u64, agent: &Agent) -> Paths {
     }
 }
 
-fn prompt_hash(agent: &Agent, executor: ExecutorId) -> String {
+pub(crate) fn prompt_hash(agent: &Agent, executor: ExecutorId) -> String {
     let resolved = json!({ "id": executor.as_str() });
     retry::prompt_hash(
         agent,
@@ -616,7 +622,7 @@ fn job(
 }
 
 /// The inputs an agent's summary is built from, read now (its log and report).
-fn summary_source(
+pub(crate) fn summary_source(
     cfg: &LaunchConfig<'_>,
     plan: &WavePlan,
     agent: &Agent,
@@ -640,9 +646,9 @@ fn summary_source(
     }
 }
 
-struct Evaluation {
-    snapshot: GateSnapshot,
-    material: Material,
+pub(crate) struct Evaluation {
+    pub(crate) snapshot: GateSnapshot,
+    pub(crate) material: Material,
 }
 
 /// What the gates read besides summaries, read now: file facts, coordination facts, agent logs
@@ -835,20 +841,20 @@ async fn run_jobs(cfg: &LaunchConfig<'_>, jobs: Vec<Job>) -> Vec<(Job, process::
     done
 }
 
-struct WaveRun<'c, 'a> {
-    cfg: &'c LaunchConfig<'a>,
-    store: &'c dyn EventStore,
-    plan: &'c WavePlan,
-    attempt: u64,
-    agents: BTreeMap<String, AgentState>,
-    summaries: BTreeMap<String, ExecutionSummary>,
+pub(crate) struct WaveRun<'c, 'a> {
+    pub(crate) cfg: &'c LaunchConfig<'a>,
+    pub(crate) store: &'c dyn EventStore,
+    pub(crate) plan: &'c WavePlan,
+    pub(crate) attempt: u64,
+    pub(crate) agents: BTreeMap<String, AgentState>,
+    pub(crate) summaries: BTreeMap<String, ExecutionSummary>,
     /// The inputs each summary was built from (for the trace bundle).
-    sources: BTreeMap<String, SummarySource>,
-    launched: Vec<String>,
+    pub(crate) sources: BTreeMap<String, SummarySource>,
+    pub(crate) launched: Vec<String>,
 }
 
 impl WaveRun<'_, '_> {
-    fn progress(&self, text: &str) {
+    pub(crate) fn progress(&self, text: &str) {
         (self.cfg.progress)(&format!(
             "[{}] wave {} attempt {}: {text}",
             self.cfg.lane.lane, self.plan.wave, self.attempt
@@ -863,7 +869,7 @@ impl WaveRun<'_, '_> {
     /// Launches agents concurrently and records their ends, summaries and envelopes. The
     /// derived coordination state is rebuilt first (each prompt embeds the current shared
     /// summary and the agent's inbox) and again once the agents have finished.
-    async fn launch(&mut self, ids: &[String]) -> Result<Vec<Failure>, LaunchError> {
+    pub(crate) async fn launch(&mut self, ids: &[String]) -> Result<Vec<Failure>, LaunchError> {
         let views = self.coordinate();
         let mut jobs = Vec::new();
         for id in ids {
@@ -1105,7 +1111,7 @@ impl WaveRun<'_, '_> {
         })
     }
 
-    fn evaluate(&self) -> Evaluation {
+    pub(crate) fn evaluate(&self) -> Evaluation {
         let material = gather(self.cfg, self.plan);
         let snapshot = with_material(
             self.cfg,
@@ -1188,6 +1194,12 @@ fn selected_by(cfg: &LaunchConfig<'_>, agent: &Agent) -> &'static str {
     } else {
         "lane-default"
     }
+}
+
+/// True when the agent's last run can be reused: exit 0, same prompt hash, its slice proven.
+pub(crate) fn reusable(st: &AgentState, agent: &Agent, proven: bool) -> bool {
+    let hash = prompt_hash(agent, st.executor);
+    proven && retry::reusable_status(st.status.as_ref(), &hash)
 }
 
 /// The retry-planning view of an agent's executor (spec §9.1): its fallback chain is the
@@ -1275,12 +1287,11 @@ fn coordination_barrier(gate: &str) -> bool {
     )
 }
 
-async fn run_wave(
+/// Every agent of the wave with the executor it starts on (forced, else resolved).
+pub(crate) fn initial_agents(
     cfg: &LaunchConfig<'_>,
-    store: &dyn EventStore,
     plan: &WavePlan,
-) -> Result<WaveOutcome, LaunchError> {
-    write_prepared(cfg, plan.wave)?;
+) -> Result<BTreeMap<String, AgentState>, LaunchError> {
     let mut agents = BTreeMap::new();
     for a in &plan.agents {
         let executor = match &cfg.force {
@@ -1305,6 +1316,16 @@ async fn run_wave(
             },
         );
     }
+    Ok(agents)
+}
+
+async fn run_wave(
+    cfg: &LaunchConfig<'_>,
+    store: &dyn EventStore,
+    plan: &WavePlan,
+) -> Result<WaveOutcome, LaunchError> {
+    write_prepared(cfg, plan.wave)?;
+    let agents = initial_agents(cfg, plan)?;
     let mut run = WaveRun {
         cfg,
         store,
@@ -1425,70 +1446,9 @@ async fn run_wave(
             plan.wave,
             attempt_event(plan.wave, attempt, "started", &selected, "launcher attempt"),
         )?;
-        let mut failures = run.launch(&impl_ids).await?;
-        let mid = run.evaluate();
-        // The sweep starts only once implementation passes (a closure-only retry runs it
-        // regardless: only the stewards were selected).
-        let impl_gates = [
-            "designGate",
-            "implementationGate",
-            "componentGate",
-            "helperAssignmentBarrier",
-            "dependencyBarrier",
-        ];
-        let blocking = impl_gates.iter().find_map(|g| {
-            mid.snapshot
-                .gate(g)
-                .filter(|r| !r.ok && !mid.snapshot.advisory_failures.iter().any(|a| a.gate == *g))
-                .cloned()
-        });
-        if failures.is_empty() && (blocking.is_none() || closure_only) {
-            let sweep_failures = run.sweep(&closure_ids).await?;
-            failures.extend(sweep_failures.iter().map(Failure::from_gate));
-        } else if let Some(g) = &blocking {
-            failures.push(Failure::from_gate(g));
-        }
-        let eval = run.evaluate();
-        if !eval.snapshot.overall.ok
-            && !failures
-                .iter()
-                .any(|f| f.status_code == eval.snapshot.overall.status_code)
-        {
-            let o = &eval.snapshot.overall;
-            let mut g = GateResult::fail(o.agent_id.as_deref(), &o.status_code, o.detail.clone());
-            g.ok = false;
-            failures.push(Failure::from_gate(&g));
-        }
-        let state = if failures.is_empty() {
-            "completed"
-        } else {
-            "failed"
-        };
-        write_snapshot(cfg, plan.wave, attempt, &eval, &run)?;
-        let gate_id = format!("wave-{}-attempt-{attempt}-gates", plan.wave);
-        append(
-            cfg,
-            store,
-            plan.wave,
-            json!({"entityType": "gate", "entityId": gate_id, "action": "evaluated",
-                   "attempt": attempt, "data": eval.snapshot.to_value()}),
-        )?;
-        let detail = if failures.is_empty() {
-            "closure passed".to_owned()
-        } else {
-            failures
-                .iter()
-                .map(|f| f.status_code.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        append(
-            cfg,
-            store,
-            plan.wave,
-            attempt_event(plan.wave, attempt, state, &[], &detail),
-        )?;
-        run.progress(&format!("{state}: {detail}"));
+        let failures = run.launch(&impl_ids).await?;
+        let (snapshot, failures) =
+            close_attempt(&mut run, failures, &closure_ids, closure_only).await?;
         if n == 1
             && let Some((id, _)) = &rerun
         {
@@ -1506,13 +1466,13 @@ async fn run_wave(
         let done = failures.is_empty();
         if done {
             let _ = (cfg.coordinate)(plan.wave, attempt, true);
-            last = Some((eval.snapshot, failures));
+            last = Some((snapshot, failures));
             retry_plan = None;
             break;
         }
         // What the next attempt would run (spec §8.4), also for the final classification.
-        let next = run.plan_retry(&eval.snapshot, &failures, &executors, &models, attempt + 1);
-        last = Some((eval.snapshot, failures));
+        let next = run.plan_retry(&snapshot, &failures, &executors, &models, attempt + 1);
+        last = Some((snapshot, failures));
         let stop = next.source == retry::RetrySource::HumanWait
             || next.barrier.is_some()
             || next.selected_agent_ids.is_empty();
@@ -1567,6 +1527,85 @@ async fn run_wave(
     })
 }
 
+/// Finishes an attempt once its implementation agents have run: the closure sweep when
+/// implementation passes, the final gate evaluation, the gate snapshot projection and the
+/// attempt's `gate` and terminal `attempt` events. Returns the snapshot and every failure.
+pub(crate) async fn close_attempt(
+    run: &mut WaveRun<'_, '_>,
+    mut failures: Vec<Failure>,
+    closure_ids: &[String],
+    closure_only: bool,
+) -> Result<(GateSnapshot, Vec<Failure>), LaunchError> {
+    let cfg = run.cfg;
+    let store = run.store;
+    let plan = run.plan;
+    let attempt = run.attempt;
+    let mid = run.evaluate();
+    // The sweep starts only once implementation passes (a closure-only retry runs it
+    // regardless: only the stewards were selected).
+    let impl_gates = [
+        "designGate",
+        "implementationGate",
+        "componentGate",
+        "helperAssignmentBarrier",
+        "dependencyBarrier",
+    ];
+    let blocking = impl_gates.iter().find_map(|g| {
+        mid.snapshot
+            .gate(g)
+            .filter(|r| !r.ok && !mid.snapshot.advisory_failures.iter().any(|a| a.gate == *g))
+            .cloned()
+    });
+    if failures.is_empty() && (blocking.is_none() || closure_only) {
+        let sweep_failures = run.sweep(closure_ids).await?;
+        failures.extend(sweep_failures.iter().map(Failure::from_gate));
+    } else if let Some(g) = &blocking {
+        failures.push(Failure::from_gate(g));
+    }
+    let eval = run.evaluate();
+    if !eval.snapshot.overall.ok
+        && !failures
+            .iter()
+            .any(|f| f.status_code == eval.snapshot.overall.status_code)
+    {
+        let o = &eval.snapshot.overall;
+        let mut g = GateResult::fail(o.agent_id.as_deref(), &o.status_code, o.detail.clone());
+        g.ok = false;
+        failures.push(Failure::from_gate(&g));
+    }
+    let state = if failures.is_empty() {
+        "completed"
+    } else {
+        "failed"
+    };
+    write_snapshot(cfg, plan.wave, attempt, &eval, run)?;
+    let gate_id = format!("wave-{}-attempt-{attempt}-gates", plan.wave);
+    append(
+        cfg,
+        store,
+        plan.wave,
+        json!({"entityType": "gate", "entityId": gate_id, "action": "evaluated",
+               "attempt": attempt, "data": eval.snapshot.to_value()}),
+    )?;
+    let detail = if failures.is_empty() {
+        "closure passed".to_owned()
+    } else {
+        failures
+            .iter()
+            .map(|f| f.status_code.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    append(
+        cfg,
+        store,
+        plan.wave,
+        attempt_event(plan.wave, attempt, state, &[], &detail),
+    )?;
+    run.progress(&format!("{state}: {detail}"));
+    Ok((eval.snapshot, failures))
+}
+
 /// The highest attempt number the store holds for the wave (0 when none), and the attempts a
 /// previous launcher left running (it is gone: this one holds the lock).
 fn previous_attempts(
@@ -1613,8 +1652,16 @@ fn previous_attempts(
     Ok((max, open))
 }
 
+pub(crate) fn files_and_summary_prove(run: &WaveRun<'_, '_>, agent: &Agent) -> bool {
+    let files = file_facts(run.cfg.repo_root, run.plan);
+    let facts = (run.cfg.facts)(run.plan.wave);
+    gate_inputs_eval(run.cfg, run.plan, &run.summaries, &files, &facts, |i| {
+        gates::owned_slice(i, agent).proven
+    })
+}
+
 /// Writes the gate snapshot projection and the attempt's trace bundle.
-fn write_snapshot(
+pub(crate) fn write_snapshot(
     cfg: &LaunchConfig<'_>,
     wave: u64,
     attempt: u64,

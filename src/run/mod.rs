@@ -2,6 +2,7 @@
 //!
 //! Owns: effects of launching agents. Must not: decide verdicts (the engine does).
 
+pub mod ci;
 pub mod doctor;
 pub mod executor;
 pub mod launch;

@@ -53,6 +53,8 @@ pub struct State {
     pub check_runs: Vec<Value>,
     pub annotations: Vec<(u64, Value)>,
     pub comments: Vec<(u64, Value)>,
+    /// Workflow dispatches: (workflow id or file name, request body).
+    pub dispatches: Vec<(String, Value)>,
     next_id: u64,
     faults: VecDeque<(String, Fault)>,
     pub log: Vec<Seen>,
@@ -487,6 +489,10 @@ fn handle(spec: &Value, st: &mut State, req: &Request, operation: &str) -> (u16,
             };
             entry.1["body"] = body["body"].clone();
             (200, entry.1.clone())
+        }
+        "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches" => {
+            st.dispatches.push((seg[5].clone(), body));
+            (204, Value::Null)
         }
         "GET /repos/{owner}/{repo}/installation" => (200, openapi::example(spec, "installation")),
         "POST /app/installations/{installation_id}/access_tokens" => {
