@@ -1,6 +1,7 @@
 //! `wave control status --json` against upstream's recorded output for every scenario in
 //! `tests/fixtures/scenarios/` (inputs: `_base/` + `<name>/input/`; expected: the upstream
-//! runtime's `control status --json` on the same files, see `record-oracle.sh`).
+//! runtime's `control status --json` on the same files, see `record-oracle.sh`), and each
+//! agent's view (`--agent A0|A1|A2`, `expected-status-agent-<id>.json`).
 //!
 //! Compared exactly: every §10.8 field except `phase` (upstream reads it from a ledger
 //! projection, default `planned`; here it is derived from canonical state) and the proof
@@ -36,12 +37,17 @@ fn materialize(name: &str) -> tempfile::TempDir {
 }
 
 fn status_json(repo: &Path) -> Value {
+    status_json_for(repo, None)
+}
+
+fn status_json_for(repo: &Path, agent: Option<&str>) -> Value {
     let out = Command::new(common::wave_bin())
         .args(["--repo-root"])
         .arg(repo)
         .args([
             "control", "status", "--lane", "main", "--wave", "0", "--json",
         ])
+        .args(agent.map(|a| ["--agent", a]).into_iter().flatten())
         .output()
         .expect("run wave");
     assert!(
@@ -91,6 +97,29 @@ const EXACT_FIELDS: [&str; 19] = [
     "activeAttempt",
 ];
 
+/// Compares one view with upstream's recording, adding each difference to `failures`.
+fn compare(label: &str, mine: &Value, expected_file: &Path, failures: &mut Vec<String>) {
+    let expected_text = std::fs::read_to_string(expected_file).expect("expected file");
+    let expected: Value = serde_json::from_str(&expected_text).expect("expected JSON");
+    for field in EXACT_FIELDS {
+        if mine.get(field) != expected.get(field) {
+            failures.push(format!(
+                "{label}: `{field}` differs\n  mine:     {}\n  upstream: {}",
+                mine.get(field)
+                    .map_or("<missing>".into(), |v| v.to_string()),
+                expected
+                    .get(field)
+                    .map_or("<missing>".into(), |v| v.to_string()),
+            ));
+        }
+    }
+    if without_superseded_by(&mine["proofBundles"])
+        != without_superseded_by(&expected["proofBundles"])
+    {
+        failures.push(format!("{label}: `proofBundles` differ"));
+    }
+}
+
 #[test]
 fn every_scenario_matches_the_recorded_upstream_status() {
     let names = scenario_names();
@@ -102,29 +131,55 @@ fn every_scenario_matches_the_recorded_upstream_status() {
     for name in &names {
         let repo = materialize(name);
         let mine = status_json(repo.path());
-        let expected_text =
-            std::fs::read_to_string(scenarios_dir().join(name).join("expected-status.json"))
-                .expect("expected file");
-        let expected: Value = serde_json::from_str(&expected_text).expect("expected JSON");
-        for field in EXACT_FIELDS {
-            if mine.get(field) != expected.get(field) {
-                failures.push(format!(
-                    "{name}: `{field}` differs\n  mine:     {}\n  upstream: {}",
-                    mine.get(field)
-                        .map_or("<missing>".into(), |v| v.to_string()),
-                    expected
-                        .get(field)
-                        .map_or("<missing>".into(), |v| v.to_string()),
-                ));
-            }
-        }
-        if without_superseded_by(&mine["proofBundles"])
-            != without_superseded_by(&expected["proofBundles"])
-        {
-            failures.push(format!("{name}: `proofBundles` differ"));
-        }
+        let expected = scenarios_dir().join(name).join("expected-status.json");
+        compare(name, &mine, &expected, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_agent_view_matches_the_recorded_upstream_status() {
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for name in scenario_names() {
+        let repo = materialize(&name);
+        for agent in ["A0", "A1", "A2"] {
+            let expected = scenarios_dir()
+                .join(&name)
+                .join(format!("expected-status-agent-{agent}.json"));
+            if !expected.is_file() {
+                continue;
+            }
+            let mine = status_json_for(repo.path(), Some(agent));
+            assert_eq!(mine["agentId"], agent, "{name}: the view names its agent");
+            compare(
+                &format!("{name} --agent {agent}"),
+                &mine,
+                &expected,
+                &mut failures,
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 30, "expected agent views for every scenario");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn an_agent_view_of_an_unknown_agent_is_a_usage_error() {
+    let repo = materialize("blocker-open");
+    let out = Command::new(common::wave_bin())
+        .args(["--repo-root"])
+        .arg(repo.path())
+        .args(["control", "status", "--wave", "0", "--agent", "Z9"])
+        .output()
+        .expect("run wave");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Z9") && stderr.contains("A0, A1, A2"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -27,7 +27,9 @@ use crate::event::time;
 use crate::exit::Code;
 use crate::render;
 use crate::settings::Settings;
-use crate::store::{self, EventStore, LegacyUpstream, Problem, RawLine, StoreError, StreamId};
+use crate::store::{
+    self, EventStore, LegacyUpstream, LinePlace, Problem, RawLine, StoreError, StreamId,
+};
 
 /// Arguments of `wave control`.
 #[derive(Debug, Args)]
@@ -153,6 +155,10 @@ struct StatusArgs {
     /// Wave number.
     #[arg(long, default_value_t = 0)]
     wave: u64,
+    /// Show the wave as this agent sees it: its tasks, helper assignments, dependencies,
+    /// proof bundles and logical state.
+    #[arg(long)]
+    agent: Option<String>,
     /// Print upstream's JSON payload instead of a summary.
     #[arg(long)]
     json: bool,
@@ -286,8 +292,8 @@ fn report(problems: &[Problem]) {
 }
 
 /// Folds a coordination-format stream (coordination log or dependency tickets) into its latest
-/// records, in two streaming passes over the store (keys, then winners). Bad lines are reported
-/// with their file and line and skipped.
+/// records, in two passes over the store: a scan of every line's keys, then a read of the
+/// winning lines only. Bad lines are reported with their file and line and skipped.
 pub(crate) fn read_records(
     store: &dyn EventStore,
     stream: &StreamId,
@@ -302,9 +308,13 @@ pub(crate) fn read_records(
     let mut files: HashMap<u32, String> = HashMap::new();
     let mut fold = CoordFold::new();
     let problems = store
-        .visit(stream, &mut |line| {
-            let position = position_of(line, rank(line.writer))?;
-            fold.push_line(line.text, position);
+        .scan(stream, &mut |line| {
+            let position = if line.legacy {
+                legacy_position(line.line, rank(line.writer))
+            } else {
+                position_of(&line.to_line()?, rank(line.writer))?
+            };
+            fold.push_bytes(line.bytes, position, line.offset);
             files
                 .entry(position.writer)
                 .or_insert_with(|| line.file.to_owned());
@@ -314,13 +324,25 @@ pub(crate) fn read_records(
     report(&problems);
     let mut winners = fold.winners();
     if winners.needs_lines() {
-        store
-            .visit(stream, &mut |line| {
+        let places: Vec<LinePlace<'_>> = winners
+            .lines_needed()
+            .iter()
+            .filter_map(|p| {
+                Some(LinePlace {
+                    writer: writers.get(usize::try_from(p.writer).ok()?)?.as_str(),
+                    offset: p.offset,
+                    line: p.seq,
+                })
+            })
+            .collect();
+        let problems = store
+            .visit_at(stream, &places, &mut |line| {
                 let position = position_of(line, rank(line.writer))?;
                 winners.attach(line.text, position);
                 Ok(())
             })
             .map_err(store_error)?;
+        report(&problems);
     }
     let (records, rejected) = winners.finish(now);
     for r in rejected {
@@ -334,13 +356,19 @@ pub(crate) fn read_records(
     Ok(records)
 }
 
+/// The position of line `line` of an upstream log: its writer is the legacy writer, its
+/// sequence the line number, its time the record's own.
+fn legacy_position(line: u64, writer: u32) -> Position {
+    Position {
+        at_millis: None,
+        writer,
+        seq: line,
+    }
+}
+
 fn position_of(line: &RawLine<'_>, writer: u32) -> Result<Position, String> {
     if line.legacy {
-        return Ok(Position {
-            at_millis: None,
-            writer,
-            seq: line.line,
-        });
+        return Ok(legacy_position(line.line, writer));
     }
     let envelope = line.envelope()?;
     Ok(Position {
@@ -437,7 +465,19 @@ fn status(settings: &Settings, args: StatusArgs) -> Result<Code, CliError> {
         envelopes: &envelopes,
         now_ms: now.as_millisecond(),
     };
-    let state = reducer::reduce(&inputs);
+    let agent = args.agent.as_deref().map(str::trim);
+    if let Some(a) = agent
+        && !roster.has(a)
+    {
+        let known: Vec<&str> = roster.agents.iter().map(|r| r.id.as_str()).collect();
+        return Err(
+            CliError::usage(format!("wave {} has no agent `{a}`", args.wave)).hint(format!(
+                "pass one of the wave's agents to --agent: {}",
+                known.join(", ")
+            )),
+        );
+    }
+    let state = reducer::reduce_for(&inputs, agent);
     if args.json {
         let stdout = io::stdout().lock();
         match render::status::write_json(&state, stdout) {

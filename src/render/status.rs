@@ -49,7 +49,7 @@ pub fn write_json<W: io::Write>(status: &WaveStatus<'_>, out: W) -> io::Result<(
         lane: status.lane,
         wave: status.wave,
         phase: status.phase,
-        agent_id: None,
+        agent_id: status.agent_id,
         execution_state: status.execution_state,
         closure_state: status.closure_state,
         controller_state: status.controller_state,
@@ -70,9 +70,95 @@ pub fn write_json<W: io::Write>(status: &WaveStatus<'_>, out: W) -> io::Result<(
         closure_eligibility: &status.closure_eligibility,
     };
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
-    serde_json::to_writer_pretty(&mut out, &payload).map_err(io::Error::other)?;
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Pretty::default());
+    payload.serialize(&mut ser).map_err(io::Error::other)?;
     io::Write::write_all(&mut out, b"\n")?;
     io::Write::flush(&mut out)
+}
+
+/// A comma, a newline and spaces: every line break of the pretty output is a slice of it.
+const BREAKS: &[u8; 2 + 2 * 64] = &{
+    let mut b = [b' '; 2 + 2 * 64];
+    b[0] = b',';
+    b[1] = b'\n';
+    b
+};
+
+/// serde_json's pretty layout (two-space indent, `[]`/`{}` when empty, `": "` after keys),
+/// writing each line break and its indentation as one slice: the status of a large wave is
+/// tens of megabytes, most of it indentation.
+#[derive(Debug, Default)]
+struct Pretty {
+    level: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    fn line_break<W: ?Sized + io::Write>(&self, out: &mut W, first: bool) -> io::Result<()> {
+        let from = usize::from(first);
+        match BREAKS.get(from..2 + 2 * self.level) {
+            Some(bytes) => out.write_all(bytes),
+            None => {
+                out.write_all(BREAKS.get(from..2).unwrap_or_default())?;
+                for _ in 0..self.level {
+                    out.write_all(b"  ")?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn close<W: ?Sized + io::Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level = self.level.saturating_sub(1);
+        if self.has_value {
+            self.line_break(out, true)?;
+        }
+        out.write_all(bracket)
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: ?Sized + io::Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        out.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"]")
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        out: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.line_break(out, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        out.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"}")
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        out: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.line_break(out, first)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// Renders the status as JSON text.
@@ -143,4 +229,33 @@ pub fn to_text(status: &WaveStatus<'_>) -> String {
         .count();
     let _ = writeln!(s, "tasks: {} ({} open)", status.task_count(), open);
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pretty(value: &serde_json::Value) -> String {
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, Pretty::default());
+        value.serialize(&mut ser).expect("serializes");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn the_layout_is_serde_jsons_pretty_layout() {
+        let mut deep = serde_json::json!([1, {}]);
+        for i in 0..70 {
+            deep = serde_json::json!({ "level": i, "inner": [deep, [], "x\n\"y\""] });
+        }
+        for value in [
+            serde_json::json!({}),
+            serde_json::json!([]),
+            serde_json::json!({"a": [], "b": {}, "c": [1, 2, {"d": null}], "e": "t\u{1}"}),
+            deep,
+        ] {
+            let expected = serde_json::to_string_pretty(&value).expect("serializes");
+            assert_eq!(pretty(&value), expected);
+        }
+    }
 }

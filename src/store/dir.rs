@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::files::{LogFile, visit_files, visit_files_parallel};
+use super::files::{LogFile, scan_files, visit_files, visit_files_at, visit_files_parallel};
 use super::line::{check_records, encode_appended, last_seq_in_tail};
 use super::{
-    Appended, EventStore, LineVisitor, ParallelVisitor, Problem, PutOutcome, Record, ResultKey,
-    StoreError, StreamId, validate_name, validate_writer,
+    Appended, ByteVisitor, EventStore, LinePlace, LineVisitor, ParallelVisitor, Problem,
+    PutOutcome, Record, ResultKey, StoreError, StreamId, validate_name, validate_writer,
 };
 use crate::event::time;
 
@@ -208,6 +208,23 @@ impl EventStore for DirStore {
         visitors: &mut [&mut ParallelVisitor<'_>],
     ) -> Result<Vec<Problem>, StoreError> {
         visit_files_parallel(&self.log_files(stream)?, visitors)
+    }
+
+    fn scan(
+        &self,
+        stream: &StreamId,
+        visitor: &mut ByteVisitor<'_>,
+    ) -> Result<Vec<Problem>, StoreError> {
+        scan_files(&self.log_files(stream)?, visitor)
+    }
+
+    fn visit_at(
+        &self,
+        stream: &StreamId,
+        places: &[LinePlace<'_>],
+        visitor: &mut LineVisitor<'_>,
+    ) -> Result<Vec<Problem>, StoreError> {
+        visit_files_at(&self.log_files(stream)?, places, visitor)
     }
 
     fn put_result(&self, key: &ResultKey, body: &Record) -> Result<PutOutcome, StoreError> {

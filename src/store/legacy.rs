@@ -18,10 +18,10 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::dir::read_result;
-use super::files::{LogFile, visit_files, visit_files_parallel};
+use super::files::{LogFile, scan_files, visit_files, visit_files_at, visit_files_parallel};
 use super::{
-    Appended, EventStore, LEGACY_WRITER, LineVisitor, ParallelVisitor, Problem, PutOutcome, Record,
-    ResultKey, StoreError, StreamId, validate_name,
+    Appended, ByteVisitor, EventStore, LEGACY_WRITER, LinePlace, LineVisitor, ParallelVisitor,
+    Problem, PutOutcome, Record, ResultKey, StoreError, StreamId, validate_name,
 };
 
 /// Upstream's default state root, relative to the repository root.
@@ -110,6 +110,25 @@ impl LegacyUpstream {
         visitor: &mut LineVisitor<'_>,
     ) -> Result<Vec<Problem>, StoreError> {
         visit_files(&self.log_files(stream)?, visitor)
+    }
+
+    /// Visits the lines of the stream's upstream log as unchecked bytes.
+    pub fn scan(
+        &self,
+        stream: &StreamId,
+        visitor: &mut ByteVisitor<'_>,
+    ) -> Result<Vec<Problem>, StoreError> {
+        scan_files(&self.log_files(stream)?, visitor)
+    }
+
+    /// Visits the lines of the stream's upstream log at the given places.
+    pub fn visit_at(
+        &self,
+        stream: &StreamId,
+        places: &[LinePlace<'_>],
+        visitor: &mut LineVisitor<'_>,
+    ) -> Result<Vec<Problem>, StoreError> {
+        visit_files_at(&self.log_files(stream)?, places, visitor)
     }
 
     /// Visits the lines of the stream's upstream log with one visitor per thread.
@@ -286,6 +305,33 @@ impl EventStore for WithLegacy {
     ) -> Result<Vec<Problem>, StoreError> {
         let mut problems = self.inner.visit_parallel(stream, visitors)?;
         problems.extend(self.legacy.visit_parallel(stream, visitors)?);
+        Ok(problems)
+    }
+
+    fn scan(
+        &self,
+        stream: &StreamId,
+        visitor: &mut ByteVisitor<'_>,
+    ) -> Result<Vec<Problem>, StoreError> {
+        let mut problems = self.inner.scan(stream, visitor)?;
+        problems.extend(self.legacy.scan(stream, visitor)?);
+        Ok(problems)
+    }
+
+    fn visit_at(
+        &self,
+        stream: &StreamId,
+        places: &[LinePlace<'_>],
+        visitor: &mut LineVisitor<'_>,
+    ) -> Result<Vec<Problem>, StoreError> {
+        let (upstream, own): (Vec<LinePlace<'_>>, Vec<LinePlace<'_>>) =
+            places.iter().partition(|p| p.writer == LEGACY_WRITER);
+        let mut problems = if own.is_empty() {
+            Vec::new()
+        } else {
+            self.inner.visit_at(stream, &own, visitor)?
+        };
+        problems.extend(self.legacy.visit_at(stream, &upstream, visitor)?);
         Ok(problems)
     }
 

@@ -5,7 +5,9 @@ use std::io::Read;
 
 use serde::{Deserialize, Deserializer};
 
-use super::{ENVELOPE_FIELDS, LEGACY_WRITER, LineVisitor, Problem, Record, StoreError};
+use super::{
+    ByteVisitor, ENVELOPE_FIELDS, LEGACY_WRITER, LineVisitor, Problem, Record, StoreError,
+};
 
 /// The envelope of a stored line: who wrote it, its place in that writer's file, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -41,6 +43,8 @@ pub struct RawLine<'a> {
     pub file: &'a str,
     /// Its 1-based line number in that file.
     pub line: u64,
+    /// The byte offset of its first byte in that file ([`super::LinePlace::offset`]).
+    pub offset: u64,
     /// The writer whose file holds it ([`LEGACY_WRITER`] for imported upstream lines).
     pub writer: &'a str,
     /// Whether it was imported from upstream state (then the text has no envelope fields).
@@ -48,6 +52,42 @@ pub struct RawLine<'a> {
     /// The whole line without its newline. For store lines it carries `writer`, `seq` and
     /// `at` beside the record's own fields.
     pub text: &'a str,
+}
+
+/// One stored line as bytes not yet checked to be UTF-8, for scans that look at a few fields
+/// of every line and read only some lines in full ([`super::EventStore::scan`]).
+///
+/// A scan that keeps a line's verdict must check the bytes it reads ([`RawBytes::to_line`]
+/// checks the whole line).
+#[derive(Debug, Clone)]
+pub struct RawBytes<'a> {
+    /// The file (or in-memory location) it came from, for messages.
+    pub file: &'a str,
+    /// Its 1-based line number in that file.
+    pub line: u64,
+    /// The byte offset of its first byte in that file.
+    pub offset: u64,
+    /// The writer whose file holds it.
+    pub writer: &'a str,
+    /// Whether it was imported from upstream state.
+    pub legacy: bool,
+    /// The line without its newline (and without a `\r` before it).
+    pub bytes: &'a [u8],
+}
+
+impl<'a> RawBytes<'a> {
+    /// The line as text, once its bytes are checked to be UTF-8.
+    pub fn to_line(&self) -> Result<RawLine<'a>, String> {
+        let text = std::str::from_utf8(self.bytes).map_err(|_| "not valid UTF-8".to_owned())?;
+        Ok(RawLine {
+            file: self.file,
+            line: self.line,
+            offset: self.offset,
+            writer: self.writer,
+            legacy: self.legacy,
+            text,
+        })
+    }
 }
 
 impl<'a> RawLine<'a> {
@@ -315,15 +355,58 @@ const SCAN_BUFFER: usize = 256 * 1024;
 ///
 /// `lines_before` is the number of lines before the reader's first byte (0 for a whole file).
 pub(crate) fn scan_lines<R: Read>(
-    mut reader: R,
+    reader: R,
     source: &Source<'_>,
     lines_before: u64,
     visitor: &mut LineVisitor<'_>,
     problems: &mut Vec<Problem>,
 ) -> std::io::Result<()> {
+    split_lines(
+        reader,
+        0,
+        lines_before,
+        &mut |bytes, complete, line, offset| {
+            visit_line(bytes, complete, line, offset, source, visitor, problems);
+        },
+    )
+}
+
+/// Like [`scan_lines`] without checking that lines are UTF-8: the visitor gets each line's
+/// bytes. `first_offset` is the file offset of the reader's first byte.
+pub(crate) fn scan_line_bytes<R: Read>(
+    reader: R,
+    source: &Source<'_>,
+    first_offset: u64,
+    lines_before: u64,
+    visitor: &mut ByteVisitor<'_>,
+    problems: &mut Vec<Problem>,
+) -> std::io::Result<()> {
+    split_lines(
+        reader,
+        first_offset,
+        lines_before,
+        &mut |bytes, complete, line, offset| {
+            visit_bytes(bytes, complete, line, offset, source, visitor, problems);
+        },
+    )
+}
+
+/// What [`split_lines`] calls per line: `(bytes, complete, line number, offset)`.
+pub(crate) type EachLine<'f> = dyn FnMut(&[u8], bool, u64, u64) + 'f;
+
+/// Splits a reader into lines in one reused buffer, calling `each(bytes, complete, line
+/// number, offset)` for every line (with its newline when it has one).
+pub(crate) fn split_lines<R: Read>(
+    mut reader: R,
+    first_offset: u64,
+    lines_before: u64,
+    each: &mut EachLine<'_>,
+) -> std::io::Result<()> {
     let mut buf = vec![0u8; SCAN_BUFFER];
-    // `buf[..filled]` holds unread bytes; `buf[..searched]` is known to hold no newline.
+    // `buf[..filled]` holds unread bytes, starting at file offset `buf_offset`;
+    // `buf[..searched]` is known to hold no newline.
     let mut filled = 0usize;
+    let mut buf_offset = first_offset;
     let mut line_no = lines_before;
     loop {
         if filled == buf.len() {
@@ -337,7 +420,7 @@ pub(crate) fn scan_lines<R: Read>(
         };
         if n == 0 {
             if let Some(rest) = buf.get(..filled).filter(|rest| !rest.is_empty()) {
-                visit_line(rest, false, line_no + 1, source, visitor, problems);
+                each(rest, false, line_no + 1, buf_offset);
             }
             return Ok(());
         }
@@ -348,11 +431,50 @@ pub(crate) fn scan_lines<R: Read>(
             let end = searched + end;
             line_no += 1;
             let line = data.get(start..=end).unwrap_or_default();
-            visit_line(line, true, line_no, source, visitor, problems);
+            each(line, true, line_no, buf_offset + start as u64);
             start = end + 1;
         }
         buf.copy_within(start..filled, 0);
         filled -= start;
+        buf_offset += start as u64;
+    }
+}
+
+/// Reports a bad line as a problem at its file and line.
+fn report_line(
+    problems: &mut Vec<Problem>,
+    source: &Source<'_>,
+    line: u64,
+    complete: bool,
+    message: String,
+) {
+    let message = if complete {
+        message
+    } else {
+        format!("torn line (no newline at end of file): {message}")
+    };
+    problems.push(Problem {
+        file: source.file.to_owned(),
+        line,
+        message,
+    });
+}
+
+/// A line's bytes without the newline (and a `\r` before it); `None` for a blank line.
+fn line_body(bytes: &[u8]) -> Option<&[u8]> {
+    let mut end = bytes.len();
+    while end > 0 && matches!(bytes.get(end - 1), Some(b'\n' | b'\r')) {
+        end -= 1;
+    }
+    let body = bytes.get(..end)?;
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => None,
+        Some(b) if b.is_ascii() => Some(body),
+        // Only whitespace beyond ASCII (a no-break space, …) is blank as well.
+        Some(_) => match std::str::from_utf8(body) {
+            Ok(text) if text.trim().is_empty() => None,
+            _ => Some(body),
+        },
     }
 }
 
@@ -361,39 +483,54 @@ pub(crate) fn visit_line(
     bytes: &[u8],
     complete: bool,
     line: u64,
+    offset: u64,
     source: &Source<'_>,
     visitor: &mut LineVisitor<'_>,
     problems: &mut Vec<Problem>,
 ) {
-    let mut report = |message: String| {
-        let message = if complete {
-            message
-        } else {
-            format!("torn line (no newline at end of file): {message}")
-        };
-        problems.push(Problem {
-            file: source.file.to_owned(),
-            line,
-            message,
-        });
-    };
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        report("not valid UTF-8".to_owned());
+    let Some(body) = line_body(bytes) else {
         return;
     };
-    let text = text.trim_end_matches(['\n', '\r']);
-    if text.trim().is_empty() {
+    let Ok(text) = std::str::from_utf8(body) else {
+        report_line(problems, source, line, complete, "not valid UTF-8".into());
         return;
-    }
+    };
     let raw = RawLine {
         file: source.file,
         line,
+        offset,
         writer: source.writer,
         legacy: source.legacy,
         text,
     };
     if let Err(message) = visitor(&raw) {
-        report(message);
+        report_line(problems, source, line, complete, message);
+    }
+}
+
+/// Visits one line's bytes (with or without its newline) unchecked.
+pub(crate) fn visit_bytes(
+    bytes: &[u8],
+    complete: bool,
+    line: u64,
+    offset: u64,
+    source: &Source<'_>,
+    visitor: &mut ByteVisitor<'_>,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(body) = line_body(bytes) else {
+        return;
+    };
+    let raw = RawBytes {
+        file: source.file,
+        line,
+        offset,
+        writer: source.writer,
+        legacy: source.legacy,
+        bytes: body,
+    };
+    if let Err(message) = visitor(&raw) {
+        report_line(problems, source, line, complete, message);
     }
 }
 
@@ -509,6 +646,7 @@ mod tests {
         RawLine {
             file: "f.jsonl",
             line: 7,
+            offset: 0,
             writer: "w1",
             legacy,
             text,

@@ -140,6 +140,7 @@ impl EventStore for MemStore {
                 legacy: false,
             };
             let mut line_no = 0u64;
+            let mut offset = 0u64;
             for chunk in text.split_inclusive('\n') {
                 line_no += 1;
                 let complete = chunk.ends_with('\n');
@@ -147,10 +148,12 @@ impl EventStore for MemStore {
                     chunk.as_bytes(),
                     complete,
                     line_no,
+                    offset,
                     &source,
                     visitor,
                     &mut problems,
                 );
+                offset += chunk.len() as u64;
             }
         }
         Ok(problems)

@@ -20,6 +20,8 @@
 //! Reading is streaming: [`EventStore::visit`] hands each stored line to a visitor as a
 //! borrowed [`RawLine`], so a caller can deserialize straight into its own type and keep only
 //! what it needs; [`EventStore::visit_parallel`] does the same on several threads;
+//! [`EventStore::scan`] hands lines over as unchecked bytes for a cheap first pass, and
+//! [`EventStore::visit_at`] reads back only the lines it picked;
 //! [`read_stream`] is the convenience that collects and merges everything.
 
 mod dir;
@@ -38,7 +40,7 @@ pub use dir::{DirStore, FORMAT_FILE, STORE_FORMAT};
 pub use error::StoreError;
 pub use git::GitBranchStore;
 pub use legacy::{LegacyUpstream, WithLegacy};
-pub use line::{Envelope, RawLine, StoredRecord};
+pub use line::{Envelope, RawBytes, RawLine, StoredRecord};
 pub use mem::MemStore;
 pub use merge::{MergeKey, merge};
 pub use spec::{ACCEPTED_SPECS, DEFAULT_SPEC, StoreSpec, open_store, open_store_with_legacy};
@@ -220,6 +222,23 @@ pub type LineVisitor<'v> = dyn FnMut(&RawLine<'_>) -> Result<(), String> + 'v;
 /// One of several visitors [`EventStore::visit_parallel`] runs at once, each on its own thread.
 pub type ParallelVisitor<'v> = dyn FnMut(&RawLine<'_>) -> Result<(), String> + Send + 'v;
 
+/// The visitor [`EventStore::scan`] calls once per non-blank line, with its bytes unchecked.
+/// `Err(message)` makes the line a [`Problem`], as for [`LineVisitor`].
+pub type ByteVisitor<'v> = dyn FnMut(&RawBytes<'_>) -> Result<(), String> + 'v;
+
+/// Where a line sits: its writer's file and the byte offset of its first byte there, with its
+/// line number (for messages). [`EventStore::scan`] and [`EventStore::visit`] report both, and
+/// [`EventStore::visit_at`] reads lines back from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LinePlace<'a> {
+    /// The writer whose file holds the line.
+    pub writer: &'a str,
+    /// Byte offset of the line in that file.
+    pub offset: u64,
+    /// The line's 1-based number in that file.
+    pub line: u64,
+}
+
 /// The persistence of canonical state: append-only per-writer logs and immutable envelopes.
 ///
 /// Every backend stores the same layout and the same line bytes, so a store can be copied
@@ -277,6 +296,53 @@ pub trait EventStore: Send + Sync + fmt::Debug {
         }
     }
 
+    /// Like [`EventStore::visit`], but hands each line over as bytes without checking that
+    /// they are UTF-8, for a first pass that reads a few fields of every line and keeps only
+    /// the places of the lines it will read in full ([`EventStore::visit_at`]). Whatever the
+    /// visitor keeps it must check itself ([`RawBytes::to_line`]).
+    ///
+    /// The default checks every line through [`EventStore::visit`].
+    fn scan(
+        &self,
+        stream: &StreamId,
+        visitor: &mut ByteVisitor<'_>,
+    ) -> Result<Vec<Problem>, StoreError> {
+        self.visit(stream, &mut |line| {
+            visitor(&RawBytes {
+                file: line.file,
+                line: line.line,
+                offset: line.offset,
+                writer: line.writer,
+                legacy: line.legacy,
+                bytes: line.text.as_bytes(),
+            })
+        })
+    }
+
+    /// Visits only the lines at `places` (as [`EventStore::scan`] or [`EventStore::visit`]
+    /// reported them), each checked like a [`EventStore::visit`] line: lines of one writer in
+    /// file order, writers in name order. A place past the end of its file, or not at the
+    /// start of a line, yields nothing; a line whose file has no newline after it reads as
+    /// torn.
+    ///
+    /// The default visits every line and keeps those at the places.
+    fn visit_at(
+        &self,
+        stream: &StreamId,
+        places: &[LinePlace<'_>],
+        visitor: &mut LineVisitor<'_>,
+    ) -> Result<Vec<Problem>, StoreError> {
+        let wanted: std::collections::HashSet<(&str, u64)> =
+            places.iter().map(|p| (p.writer, p.offset)).collect();
+        self.visit(stream, &mut |line| {
+            if wanted.contains(&(line.writer, line.offset)) {
+                visitor(line)
+            } else {
+                Ok(())
+            }
+        })
+    }
+
     /// Stores an immutable result envelope: a new key is written, the same body again is a
     /// no-op, a different body is [`StoreError::ResultConflict`].
     fn put_result(&self, key: &ResultKey, body: &Record) -> Result<PutOutcome, StoreError>;
@@ -330,6 +396,21 @@ macro_rules! forward_event_store {
                 visitors: &mut [&mut ParallelVisitor<'_>],
             ) -> Result<Vec<Problem>, StoreError> {
                 (**self).visit_parallel(stream, visitors)
+            }
+            fn scan(
+                &self,
+                stream: &StreamId,
+                visitor: &mut ByteVisitor<'_>,
+            ) -> Result<Vec<Problem>, StoreError> {
+                (**self).scan(stream, visitor)
+            }
+            fn visit_at(
+                &self,
+                stream: &StreamId,
+                places: &[LinePlace<'_>],
+                visitor: &mut LineVisitor<'_>,
+            ) -> Result<Vec<Problem>, StoreError> {
+                (**self).visit_at(stream, places, visitor)
             }
             fn put_result(&self, key: &ResultKey, body: &Record) -> Result<PutOutcome, StoreError> {
                 (**self).put_result(key, body)

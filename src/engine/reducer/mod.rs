@@ -50,7 +50,9 @@ use crate::event::coordination::{BlockerSeverity, Kind, Status};
 use crate::event::envelope::ResultEnvelope;
 use crate::event::time;
 
-pub use record::{CoordFold, CoordRecord, Position, RecordError, Rejected, WinnerIndex, Winners};
+pub use record::{
+    CoordFold, CoordRecord, LineRef, Position, RecordError, Rejected, WinnerIndex, Winners,
+};
 pub use roster::{RoleIds, Roster, RosterAgent};
 
 pub use crate::engine::coordination::{ACK_TIMEOUT_MS, Assignment, RESOLUTION_STALE_MS};
@@ -311,6 +313,8 @@ pub struct WaveStatus<'a> {
     pub lane: &'a str,
     /// Wave.
     pub wave: u64,
+    /// The agent the view is for (`None`: the whole wave).
+    pub agent_id: Option<&'a str>,
     /// Phase: `planned`, `running`, `clarifying`, `blocked` or `completed`.
     pub phase: &'static str,
     /// `active`, `settled` or `pending`.
@@ -732,8 +736,134 @@ fn edge(kind: &'static str, id: &str, agent: Option<&str>, detail: &str) -> Bloc
     }
 }
 
+/// The first task of each kind the blocking edge may name, in the edge's order of precedence.
+#[derive(Debug, Default)]
+struct EdgeFirsts {
+    human_input: Option<BlockingEdge>,
+    escalation: Option<BlockingEdge>,
+    clarification: Option<BlockingEdge>,
+    blocker: Option<BlockingEdge>,
+    request: Option<BlockingEdge>,
+}
+
+impl EdgeFirsts {
+    /// Notes the task if it is the first of its kind to block.
+    fn offer(&mut self, t: &Task<'_>) {
+        let open_or_working = t.blocking && matches!(t.state, "open" | "working");
+        let (slot, kind, agent) = if t.state == "input-required" && t.blocking {
+            (&mut self.human_input, "human-input", who(t))
+        } else if !open_or_working {
+            return;
+        } else {
+            match t.task_type {
+                "escalation" => (&mut self.escalation, "human-escalation", who(t)),
+                "clarification" => (&mut self.clarification, "clarification", who(t)),
+                "blocker" => (&mut self.blocker, "blocker", t.owner_agent_id),
+                "request" => (&mut self.request, "request", who(t)),
+                _ => return,
+            }
+        };
+        if slot.is_none() {
+            *slot = Some(edge(kind, t.task_id, agent, t.title));
+        }
+    }
+}
+
+/// The blocking edge (§10.8) from the first blocking task of each kind, the blocking helper
+/// assignments and the first open dependency in scope, and the active rerun request when it
+/// counts: the first that applies, in upstream's order.
+fn blocking_edge(
+    firsts: EdgeFirsts,
+    assignments: Vec<&Assignment>,
+    dependency: Option<&Dependency<'_>>,
+    rerun: Option<&RerunRequest>,
+) -> Option<BlockingEdge> {
+    let assignment_detail = |a: &Assignment| {
+        if !a.assignment_detail.is_empty() {
+            a.assignment_detail.clone()
+        } else if !a.summary.is_empty() {
+            a.summary.to_owned()
+        } else {
+            a.request_id.to_owned()
+        }
+    };
+    firsts
+        .human_input
+        .or(firsts.escalation)
+        .or(firsts.clarification)
+        .or_else(|| {
+            assignments
+                .iter()
+                .find(|a| a.blocking && a.assigned_agent_id.is_none())
+                .map(|a| BlockingEdge {
+                    kind: "helper-assignment-unresolved",
+                    id: a.request_id.to_owned(),
+                    agent_id: (!a.source_agent_id.is_empty()).then(|| a.source_agent_id.to_owned()),
+                    detail: assignment_detail(a),
+                })
+        })
+        .or_else(|| {
+            assignments
+                .iter()
+                .find(|a| a.blocking)
+                .map(|a| BlockingEdge {
+                    kind: "helper-assignment",
+                    id: a.request_id.to_owned(),
+                    agent_id: a.assigned_agent_id.clone().or_else(|| {
+                        (!a.source_agent_id.is_empty()).then(|| a.source_agent_id.to_owned())
+                    }),
+                    detail: assignment_detail(a),
+                })
+        })
+        .or_else(|| {
+            dependency.map(|d| BlockingEdge {
+                kind: "dependency",
+                id: d.id.to_owned(),
+                agent_id: d.assigned_agent_id.clone(),
+                detail: [d.summary, d.detail, d.id]
+                    .into_iter()
+                    .find(|s| !s.is_empty())
+                    .unwrap_or_default()
+                    .to_owned(),
+            })
+        })
+        .or_else(|| {
+            rerun.map(|r| BlockingEdge {
+                kind: "rerun-request",
+                id: r.request_id.clone(),
+                agent_id: None,
+                detail: r.reason.clone().unwrap_or_else(|| {
+                    "Active rerun request controls next attempt selection.".into()
+                }),
+            })
+        })
+        .or(firsts.blocker)
+        .or(firsts.request)
+}
+
+/// Whether a task is the agent's: it owns it or is its assignee.
+fn concerns(t: &Task<'_>, agent: &str) -> bool {
+    t.owner_agent_id == Some(agent) || t.assignee_agent_id == Some(agent)
+}
+
+/// Whether a helper assignment is the agent's: assigned to it or asked by it.
+fn assignment_concerns(a: &Assignment, agent: &str) -> bool {
+    a.assigned_agent_id.as_deref() == Some(agent) || a.source_agent_id == agent
+}
+
 /// Reduces a wave's canonical inputs into its status.
 pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
+    reduce_for(inputs, None)
+}
+
+/// Reduces a wave's canonical inputs into its status as one agent sees it (§12.5 `control
+/// status --agent`), or the whole wave's when `agent` is `None`.
+///
+/// An agent's view keeps the tasks it owns or is assigned, the helper assignments it asked
+/// for or was given, the inbound dependencies assigned to it, its proof bundles and its own
+/// logical agent; its blocking edge and next timer come from those alone, without the
+/// running attempt's scoping. The phase and closure eligibility stay the wave's.
+pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveStatus<'a> {
     let roster = inputs.roster;
     let latest: Vec<&CoordRecord> = inputs.coordination.iter().collect();
     let feedback = feedback_requests(&latest, inputs.control, roster);
@@ -821,8 +951,12 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
         .collect();
     let mut per_agent: Vec<AgentTasks<'_>> = vec![AgentTasks::default(); roster.agents.len()];
     let mut any_blocking_task = false;
-    let mut firsts: [Option<BlockingEdge>; 5] = Default::default();
+    // The first task of each edge kind: for the wave (scoped to the running attempt's agents
+    // when one runs) and for the agent the view is for.
+    let mut wave_firsts = EdgeFirsts::default();
+    let mut agent_firsts = EdgeFirsts::default();
     let mut next: Option<(Stamp, NextTimer)> = None;
+    let mut shown_records: Vec<&CoordRecord> = Vec::with_capacity(task_records.len());
     for r in &task_records {
         let t = task_of(r, fb_of(r), now_ms);
         let active_blocker = t.blocks_agent() && t.is_active();
@@ -847,26 +981,15 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
             }
         }
         if !scoped || in_sel(t.owner_agent_id) || in_sel(t.assignee_agent_id) {
-            let open_or_working = t.blocking && matches!(t.state, "open" | "working");
-            let slot = if t.state == "input-required" && t.blocking {
-                Some((0, "human-input", who(&t)))
-            } else if !open_or_working {
-                None
-            } else {
-                match t.task_type {
-                    "escalation" => Some((1, "human-escalation", who(&t))),
-                    "clarification" => Some((2, "clarification", who(&t))),
-                    "blocker" => Some((3, "blocker", t.owner_agent_id)),
-                    "request" => Some((4, "request", who(&t))),
-                    _ => None,
-                }
-            };
-            if let Some((i, kind, agent)) = slot
-                && let Some(first) = firsts.get_mut(i)
-                && first.is_none()
-            {
-                *first = Some(edge(kind, t.task_id, agent, t.title));
-            }
+            wave_firsts.offer(&t);
+        }
+        let shown = agent.is_none_or(|a| concerns(&t, a));
+        if !shown {
+            continue;
+        }
+        shown_records.push(r);
+        if agent.is_some() {
+            agent_firsts.offer(&t);
         }
         if t.blocking {
             for (kind, at) in [
@@ -890,13 +1013,6 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
             }
         }
     }
-    let [
-        first_human,
-        first_escalation,
-        first_clarification,
-        first_blocker,
-        first_request,
-    ] = firsts;
 
     let no_open_blockers = !any_blocking_task
         && !all_assignments.iter().any(|a| a.blocking)
@@ -907,90 +1023,49 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
         all_agents_proven && no_open_blockers && active_attempt.is_none() && rerun.is_none();
     let completed = wave_may_close;
 
-    // Blocking edge (§10.8), scoped to the running attempt's agents when one runs.
-    let blocking_edge = if completed {
+    // Blocking edge (§10.8): the wave's, scoped to the running attempt's agents when one
+    // runs, and the agent's when the view is for one agent.
+    let wave_edge = if completed {
         None
     } else {
-        let scoped_assignments: Vec<&Assignment> = all_assignments
-            .iter()
-            .filter(|a| {
-                !scoped
-                    || in_sel(a.assigned_agent_id.as_deref())
-                    || in_sel(Some(&a.source_agent_id))
-            })
-            .collect();
-        let assignment_detail = |a: &Assignment| {
-            if !a.assignment_detail.is_empty() {
-                a.assignment_detail.clone()
-            } else if !a.summary.is_empty() {
-                a.summary.to_owned()
-            } else {
-                a.request_id.to_owned()
-            }
-        };
-        first_human
-            .or(first_escalation)
-            .or(first_clarification)
-            .or_else(|| {
-                scoped_assignments
-                    .iter()
-                    .find(|a| a.blocking && a.assigned_agent_id.is_none())
-                    .map(|a| BlockingEdge {
-                        kind: "helper-assignment-unresolved",
-                        id: a.request_id.to_owned(),
-                        agent_id: (!a.source_agent_id.is_empty())
-                            .then(|| a.source_agent_id.to_owned()),
-                        detail: assignment_detail(a),
-                    })
-            })
-            .or_else(|| {
-                scoped_assignments
-                    .iter()
-                    .find(|a| a.blocking)
-                    .map(|a| BlockingEdge {
-                        kind: "helper-assignment",
-                        id: a.request_id.to_owned(),
-                        agent_id: a.assigned_agent_id.clone().or_else(|| {
-                            (!a.source_agent_id.is_empty()).then(|| a.source_agent_id.to_owned())
-                        }),
-                        detail: assignment_detail(a),
-                    })
-            })
-            .or_else(|| {
-                deps.iter()
-                    .find(|d| !scoped || in_sel(d.assigned_agent_id.as_deref()))
-                    .map(|d| BlockingEdge {
-                        kind: "dependency",
-                        id: d.id.to_owned(),
-                        agent_id: d.assigned_agent_id.clone(),
-                        detail: [d.summary, d.detail, d.id]
-                            .into_iter()
-                            .find(|s| !s.is_empty())
-                            .unwrap_or_default()
-                            .to_owned(),
-                    })
-            })
-            .or_else(|| {
-                rerun.filter(|_| !scoped).map(|r| BlockingEdge {
-                    kind: "rerun-request",
-                    id: r.request_id.clone(),
-                    agent_id: None,
-                    detail: r.reason.clone().unwrap_or_else(|| {
-                        "Active rerun request controls next attempt selection.".into()
-                    }),
+        blocking_edge(
+            wave_firsts,
+            all_assignments
+                .iter()
+                .filter(|a| {
+                    !scoped
+                        || in_sel(a.assigned_agent_id.as_deref())
+                        || in_sel(Some(&a.source_agent_id))
                 })
-            })
-            .or(first_blocker)
-            .or(first_request)
+                .collect(),
+            deps.iter()
+                .find(|d| !scoped || in_sel(d.assigned_agent_id.as_deref())),
+            rerun.filter(|_| !scoped),
+        )
+    };
+    let blocking_edge = match agent {
+        Some(_) if completed => None,
+        Some(a) => blocking_edge(
+            agent_firsts,
+            all_assignments
+                .iter()
+                .filter(|x| assignment_concerns(x, a))
+                .collect(),
+            deps.iter()
+                .find(|d| d.assigned_agent_id.as_deref() == Some(a)),
+            rerun,
+        ),
+        None => wave_edge.clone(),
     };
 
     // Logical agents.
     let logical_agents: Vec<LogicalAgent> = outcomes
         .iter()
         .zip(&per_agent)
-        .map(|((agent, out), tasks)| {
+        .filter(|((a, _), _)| agent.is_none_or(|id| a.id == id))
+        .map(|((roster_agent, out), tasks)| {
             logical_agent(
-                agent,
+                roster_agent,
                 *out,
                 &selection,
                 tasks,
@@ -1037,7 +1112,7 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
     } else if active_attempt.is_some() {
         "running"
     } else {
-        match blocking_edge.as_ref().map(|e| e.kind) {
+        match wave_edge.as_ref().map(|e| e.kind) {
             Some("human-input" | "human-escalation" | "clarification") => "clarifying",
             Some(_) => "blocked",
             None if !control.attempts.is_empty() => "running",
@@ -1054,17 +1129,29 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
     WaveStatus {
         lane: inputs.lane,
         wave: inputs.wave,
+        agent_id: agent,
         phase,
         execution_state,
         closure_state,
         controller_state,
         blocking_edge,
         logical_agents,
-        task_records,
+        task_records: shown_records,
         feedback_by_id,
-        helper_assignments: all_assignments.into_iter().filter(|a| a.blocking).collect(),
-        dependencies: deps,
-        proof_bundles: control.proof_bundles.iter().collect(),
+        helper_assignments: all_assignments
+            .into_iter()
+            .filter(|a| a.blocking && agent.is_none_or(|id| assignment_concerns(a, id)))
+            .collect(),
+        // Outbound tickets name no local agent, so an agent's view has none.
+        dependencies: deps
+            .into_iter()
+            .filter(|d| agent.is_none_or(|id| d.assigned_agent_id.as_deref() == Some(id)))
+            .collect(),
+        proof_bundles: control
+            .proof_bundles
+            .iter()
+            .filter(|b| agent.is_none_or(|id| b.agent_id == id))
+            .collect(),
         feedback_requests: feedback,
         selection_source: selection.source,
         rerun_request: rerun,

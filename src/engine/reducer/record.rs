@@ -253,18 +253,25 @@ struct Raw<'a> {
     required: Option<BoolLike>,
 }
 
-fn trimmed(value: Option<Text<'_>>) -> String {
-    match value.map(|t| t.0) {
-        Some(v) => {
-            let t = v.trim();
-            if t.len() == v.len() {
-                v.into_owned()
-            } else {
-                t.to_owned()
-            }
-        }
-        None => String::new(),
-    }
+/// A field's text, trimmed, borrowed from the parsed line.
+fn text<'r>(value: &'r Option<Text<'_>>) -> &'r str {
+    value.as_ref().map_or("", |t| t.0.trim())
+}
+
+/// A field's trimmed text as an owned box (one allocation, none when empty).
+fn boxed(value: &Option<Text<'_>>) -> Box<str> {
+    text(value).into()
+}
+
+/// Parses a closed set of lower-case spellings, accepting any case.
+fn parse_any_case<T>(value: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
+    parse(value).or_else(|| {
+        value
+            .bytes()
+            .any(|b| b.is_ascii_uppercase())
+            .then(|| parse(&value.to_ascii_lowercase()))
+            .flatten()
+    })
 }
 
 fn list(values: Option<Vec<Text<'_>>>) -> Box<[Box<str>]> {
@@ -278,77 +285,103 @@ fn list(values: Option<Vec<Text<'_>>>) -> Box<[Box<str>]> {
     out.into_boxed_slice()
 }
 
+/// Shared copies of the few distinct lanes, authors and sources of a log.
+#[derive(Debug, Clone, Default)]
+pub struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    /// The shared copy of `text`, made on first sight.
+    pub fn get(&mut self, text: &str) -> Arc<str> {
+        match self.0.get(text) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared: Arc<str> = text.into();
+                self.0.insert(Arc::clone(&shared));
+                shared
+            }
+        }
+    }
+}
+
 impl CoordRecord {
     /// Parses and normalizes one JSONL line. `now` fills a missing `createdAt`.
     pub fn from_line(line: &str, now: &str) -> Result<Self, RecordError> {
+        Self::from_line_interned(line, now, &mut Interner::default())
+    }
+
+    /// Like [`CoordRecord::from_line`], sharing lanes, authors and sources through `interner`.
+    pub fn from_line_interned(
+        line: &str,
+        now: &str,
+        interner: &mut Interner,
+    ) -> Result<Self, RecordError> {
         let raw: Raw<'_> = serde_json::from_str(line).map_err(|e| RecordError::Json {
             message: e.to_string(),
         })?;
-        Self::from_raw(raw, now)
+        Self::from_raw(raw, now, interner)
     }
 
-    fn from_raw(raw: Raw<'_>, now: &str) -> Result<Self, RecordError> {
-        let kind_text = trimmed(raw.kind).to_ascii_lowercase();
+    fn from_raw(raw: Raw<'_>, now: &str, interner: &mut Interner) -> Result<Self, RecordError> {
+        let kind_text = text(&raw.kind);
         if kind_text.is_empty() {
             return Err(RecordError::Missing { field: "kind" });
         }
-        let kind = Kind::parse(&kind_text).ok_or(RecordError::Invalid {
+        let kind = parse_any_case(kind_text, Kind::parse).ok_or_else(|| RecordError::Invalid {
             field: "kind",
-            value: kind_text,
+            value: kind_text.to_ascii_lowercase(),
         })?;
-        let lane = trimmed(raw.lane);
+        let lane = text(&raw.lane);
         if lane.is_empty() {
             return Err(RecordError::Missing { field: "lane" });
         }
-        let agent_id = trimmed(raw.agent_id);
+        let agent_id = text(&raw.agent_id);
         if agent_id.is_empty() {
             return Err(RecordError::Missing { field: "agentId" });
         }
         let wave = raw.wave.and_then(|w| w.0);
-        let status = match trimmed(raw.status).to_ascii_lowercase() {
-            s if s.is_empty() && kind == Kind::ResolvedByPolicy => Status::Resolved,
-            s if s.is_empty() => Status::Open,
-            s => Status::parse(&s).ok_or(RecordError::Invalid {
+        let status = match text(&raw.status) {
+            "" if kind == Kind::ResolvedByPolicy => Status::Resolved,
+            "" => Status::Open,
+            s => parse_any_case(s, Status::parse).ok_or_else(|| RecordError::Invalid {
                 field: "status",
-                value: s,
+                value: s.to_ascii_lowercase(),
             })?,
         };
-        let priority = match trimmed(raw.priority).to_ascii_lowercase() {
-            p if p.is_empty() => Priority::Normal,
-            p => Priority::parse(&p).ok_or(RecordError::Invalid {
+        let priority = match text(&raw.priority) {
+            "" => Priority::Normal,
+            p => parse_any_case(p, Priority::parse).ok_or_else(|| RecordError::Invalid {
                 field: "priority",
-                value: p,
+                value: p.to_ascii_lowercase(),
             })?,
         };
         let blocking = raw
             .blocking
             .and_then(|b| b.0)
             .unwrap_or_else(|| kind.blocks_by_default());
-        let blocker_severity =
-            BlockerSeverity::parse(&trimmed(raw.blocker_severity).to_ascii_lowercase())
-                .unwrap_or_else(|| default_severity(kind, priority, blocking));
-        let id = match trimmed(raw.id) {
-            id if id.is_empty() => return Err(RecordError::Missing { field: "id" }),
+        let blocker_severity = parse_any_case(text(&raw.blocker_severity), BlockerSeverity::parse)
+            .unwrap_or_else(|| default_severity(kind, priority, blocking));
+        let id = match text(&raw.id) {
+            "" => return Err(RecordError::Missing { field: "id" }),
             id => id,
         };
-        let created_at = match trimmed(raw.created_at) {
-            c if c.is_empty() => now.to_owned(),
-            c => c,
+        let created_at: Box<str> = match text(&raw.created_at) {
+            "" => now.into(),
+            c => c.into(),
         };
-        let updated_at = match trimmed(raw.updated_at) {
-            u if u.is_empty() => created_at.clone(),
-            u => u,
+        let updated_at = match text(&raw.updated_at) {
+            "" => created_at.clone(),
+            u => u.into(),
         };
-        let source = match trimmed(raw.source) {
-            s if s.is_empty() => "launcher".to_owned(),
+        let source = match text(&raw.source) {
+            "" => "launcher",
             s => s,
         };
         Ok(CoordRecord {
             id: id.into(),
             kind,
-            lane: lane.into(),
+            lane: interner.get(lane),
             wave,
-            agent_id: agent_id.into(),
+            agent_id: interner.get(agent_id),
             targets: list(raw.targets),
             status,
             priority,
@@ -356,14 +389,14 @@ impl CoordRecord {
             blocker_severity,
             artifact_refs: list(raw.artifact_refs),
             depends_on: list(raw.depends_on),
-            closure_condition: trimmed(raw.closure_condition).into(),
-            created_at: created_at.into(),
-            updated_at: updated_at.into(),
-            summary: trimmed(raw.summary).into(),
-            detail: trimmed(raw.detail).into(),
-            source: source.into(),
-            requester_lane: trimmed(raw.requester_lane).into(),
-            owner_lane: trimmed(raw.owner_lane).into(),
+            closure_condition: boxed(&raw.closure_condition),
+            created_at,
+            updated_at,
+            summary: boxed(&raw.summary),
+            detail: boxed(&raw.detail),
+            source: interner.get(source),
+            requester_lane: boxed(&raw.requester_lane),
+            owner_lane: boxed(&raw.owner_lane),
             requester_wave: raw.requester_wave.and_then(|w| w.0),
             owner_wave: raw.owner_wave.and_then(|w| w.0),
             required: raw.required.and_then(|b| b.0).unwrap_or(false),
@@ -443,6 +476,8 @@ impl CoordRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Slot {
     position: Position,
+    /// Byte offset of the winning line in its writer's file (0 when not known).
+    offset: u64,
     latest_key: (i64, Position),
     first_key: (i64, Position),
     created_at: Box<str>,
@@ -501,14 +536,27 @@ pub struct CoordFold {
     rejected: Vec<Rejected>,
 }
 
+/// Where a winning line is: its writer (rank), byte offset and sequence number (line number
+/// of its file). Ordered by writer, then offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LineRef {
+    /// Rank of the writer's name.
+    pub writer: u32,
+    /// Byte offset in the writer's file, as given to [`CoordFold::push_bytes`].
+    pub offset: u64,
+    /// Sequence number (line number).
+    pub seq: u64,
+}
+
 /// The winners of a fold, waiting for their lines (pass two).
 #[derive(Debug, Clone)]
 pub struct Winners {
     slots: Vec<Winner>,
     by_position: PositionMap,
+    places: Vec<LineRef>,
     rejected: Vec<Rejected>,
     /// Shared copies of the few distinct lanes, authors and sources.
-    interned: HashSet<Arc<str>>,
+    interned: Interner,
 }
 
 /// Finds winning lines in pass two; see [`Winners::index`].
@@ -552,7 +600,15 @@ impl CoordFold {
 
     /// Pass one: folds the keys of one JSONL line found at `position`.
     pub fn push_line(&mut self, line: &str, position: Position) {
-        match super::scan::line_keys(line) {
+        self.push_bytes(line.as_bytes(), position, 0);
+    }
+
+    /// Pass one over a line's bytes, not yet checked to be UTF-8, found at byte `offset` of its
+    /// writer's file ([`Winners::lines_needed`] gives the winners' offsets back). Only the
+    /// fields the fold orders by are read and checked; a line the structural scan cannot read
+    /// is checked and parsed in full at once.
+    pub fn push_bytes(&mut self, line: &[u8], position: Position, offset: u64) {
+        match super::scan::line_keys_bytes(line) {
             Some(super::scan::LineKeys {
                 id: Some(id),
                 updated_at,
@@ -560,11 +616,26 @@ impl CoordFold {
             }) if !id.trim().is_empty() && id.trim().len() == id.len() => {
                 let created = created_at.unwrap_or("").trim();
                 let updated = updated_at.map(str::trim).filter(|u| !u.is_empty());
-                self.offer(id, updated.unwrap_or(created), created, position, None);
+                self.offer(
+                    id,
+                    updated.unwrap_or(created),
+                    created,
+                    position,
+                    offset,
+                    None,
+                );
             }
-            _ => match CoordRecord::from_line(line, "") {
-                Ok(r) => self.push(r, position),
-                Err(error) => self.rejected.push(Rejected { position, error }),
+            _ => match std::str::from_utf8(line) {
+                Ok(text) => match CoordRecord::from_line(text, "") {
+                    Ok(r) => self.push(r, position),
+                    Err(error) => self.rejected.push(Rejected { position, error }),
+                },
+                Err(_) => self.rejected.push(Rejected {
+                    position,
+                    error: RecordError::Json {
+                        message: "not valid UTF-8".into(),
+                    },
+                }),
             },
         }
     }
@@ -574,7 +645,7 @@ impl CoordFold {
         let id: Box<str> = record.id.clone();
         let updated = record.updated_at.clone();
         let created = record.created_at.clone();
-        self.offer(&id, &updated, &created, position, Some(Box::new(record)));
+        self.offer(&id, &updated, &created, position, 0, Some(Box::new(record)));
     }
 
     fn offer(
@@ -583,6 +654,7 @@ impl CoordFold {
         updated_at: &str,
         created_at: &str,
         position: Position,
+        offset: u64,
         record: Option<Box<CoordRecord>>,
     ) {
         let updated = millis(updated_at);
@@ -597,6 +669,7 @@ impl CoordFold {
                     id.into(),
                     Slot {
                         position,
+                        offset,
                         latest_key: key,
                         first_key: key,
                         created_at: created_at.into(),
@@ -611,6 +684,7 @@ impl CoordFold {
                 }
                 if key > slot.latest_key {
                     slot.position = position;
+                    slot.offset = offset;
                     slot.latest_key = key;
                     slot.record = record;
                 }
@@ -634,6 +708,7 @@ impl CoordFold {
                     }
                     if theirs.latest_key > mine.latest_key {
                         mine.position = theirs.position;
+                        mine.offset = theirs.offset;
                         mine.latest_key = theirs.latest_key;
                         mine.record = theirs.record;
                     }
@@ -658,6 +733,7 @@ impl CoordFold {
             self.slots.len(),
             foldhash::fast::RandomState::default(),
         );
+        let mut places = Vec::new();
         let slots: Vec<Winner> = self
             .slots
             .into_iter()
@@ -665,6 +741,11 @@ impl CoordFold {
             .map(|(i, (id, slot))| {
                 if slot.record.is_none() {
                     by_position.insert((slot.position.writer, slot.position.seq), i);
+                    places.push(LineRef {
+                        writer: slot.position.writer,
+                        offset: slot.offset,
+                        seq: slot.position.seq,
+                    });
                 }
                 Winner {
                     order: (slot.latest_key.0, id),
@@ -673,11 +754,13 @@ impl CoordFold {
                 }
             })
             .collect();
+        places.sort_unstable();
         Winners {
             slots,
             by_position,
+            places,
             rejected: self.rejected,
-            interned: HashSet::new(),
+            interned: Interner::default(),
         }
     }
 
@@ -704,6 +787,13 @@ impl Winners {
     /// True while some winner's line has not been attached.
     pub fn needs_lines(&self) -> bool {
         !self.by_position.is_empty()
+    }
+
+    /// Where the winning lines that pass two needs are, by writer then offset (offsets are
+    /// those given to [`CoordFold::push_bytes`]), so a reader can go to them instead of reading
+    /// every line again.
+    pub fn lines_needed(&self) -> &[LineRef] {
+        &self.places
     }
 
     /// Pass two, shareable between threads: parses the line at `position` when it is a winner
@@ -737,12 +827,7 @@ impl Winners {
 
     fn store(&mut self, i: usize, mut r: CoordRecord) {
         for field in [&mut r.lane, &mut r.agent_id, &mut r.source] {
-            match self.interned.get(&**field) {
-                Some(shared) => *field = Arc::clone(shared),
-                None => {
-                    self.interned.insert(Arc::clone(field));
-                }
-            }
+            *field = self.interned.get(field);
         }
         if let Some(slot) = self.slots.get_mut(i) {
             slot.record = Some(r);
@@ -751,9 +836,16 @@ impl Winners {
 
     /// Pass two: parses the line at `position` if it is a winner; other lines cost a lookup.
     pub fn attach(&mut self, line: &str, position: Position) {
-        if let Some(parsed) = self.parse_winner(line, position) {
-            self.by_position.remove(&(position.writer, position.seq));
-            self.fill(parsed);
+        let Some(i) = self.by_position.remove(&(position.writer, position.seq)) else {
+            return;
+        };
+        match CoordRecord::from_line_interned(line, "", &mut self.interned) {
+            Ok(r) => {
+                if let Some(slot) = self.slots.get_mut(i) {
+                    slot.record = Some(r);
+                }
+            }
+            Err(error) => self.rejected.push(Rejected { position, error }),
         }
     }
 
@@ -762,10 +854,11 @@ impl Winners {
     /// whose line never came back in pass two is dropped.
     pub fn finish(self, now: &str) -> (Vec<CoordRecord>, Vec<Rejected>) {
         let mut rejected = self.rejected;
-        let mut slots = self.slots;
-        slots.sort_unstable_by(|a, b| a.order.cmp(&b.order));
-        // Collected in place: the slots' allocation becomes the records'.
-        let out: Vec<CoordRecord> = slots
+        // Collected in place (the slots' allocation becomes the records'), then sorted by
+        // moving records within it: a second list of records would double the peak memory.
+        let mut times: Vec<i64> = Vec::with_capacity(self.slots.len());
+        let mut out: Vec<CoordRecord> = self
+            .slots
             .into_iter()
             .filter_map(|slot| {
                 let mut r = slot.record?;
@@ -777,17 +870,53 @@ impl Winners {
                 if r.updated_at.is_empty() {
                     r.updated_at = r.created_at.clone();
                 }
+                times.push(slot.order.0);
                 Some(r)
             })
             .collect();
+        let key = |i: usize| (times.get(i).copied(), out.get(i).map(|r| &*r.id));
+        let mut order: Vec<usize> = (0..out.len()).collect();
+        order.sort_unstable_by(|a, b| key(*a).cmp(&key(*b)));
+        permute(&mut out, &order);
         rejected.sort_by_key(|r| (r.position.writer, r.position.seq));
         (out, rejected)
+    }
+}
+
+/// Reorders `items` so that position `i` holds the item that was at `order[i]`, by swaps
+/// along the permutation's cycles.
+fn permute<T>(items: &mut [T], order: &[usize]) {
+    let mut done = vec![false; items.len()];
+    for start in 0..items.len() {
+        if done.get(start).copied().unwrap_or(true) {
+            continue;
+        }
+        let mut at = start;
+        loop {
+            if let Some(d) = done.get_mut(at) {
+                *d = true;
+            }
+            let Some(&from) = order.get(at) else { break };
+            if from == start || from >= items.len() {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permute_gathers_by_the_order() {
+        let order = [3, 0, 4, 1, 2, 6, 5];
+        let mut items: Vec<usize> = (0..order.len()).map(|i| i * 10).collect();
+        permute(&mut items, &order);
+        assert_eq!(items, [30, 0, 40, 10, 20, 60, 50]);
+    }
 
     fn line(id: &str, status: &str, created: &str, updated: &str) -> String {
         format!(

@@ -8,6 +8,9 @@
 //! (a malformed line that loses to a later version of its id is not reported). It returns
 //! `None` when the scanned part is not well-formed or when one of the three values contains an
 //! escape, so the caller falls back to the full parser.
+//!
+//! The scan reads bytes: the line is not checked to be UTF-8 as a whole (a line that wins is
+//! checked by the full parse), only the three values it returns are.
 
 /// The three keys the fold orders by, as raw string contents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,26 +24,49 @@ pub struct LineKeys<'a> {
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
         i += 1;
     }
     i
 }
 
+/// Eight copies of a byte.
+const fn splat(byte: u8) -> u64 {
+    0x0101_0101_0101_0101 * byte as u64
+}
+
+/// The high bit of each byte of `w` that is a quote or a backslash; the lowest set bit marks
+/// the first one exactly (higher ones may be false alarms, which the callers never use).
+fn quote_or_backslash(w: u64) -> u64 {
+    let q = w ^ splat(b'"');
+    let s = w ^ splat(b'\\');
+    (q.wrapping_sub(splat(1)) & !q | s.wrapping_sub(splat(1)) & !s) & splat(0x80)
+}
+
 /// Index just past the closing quote of a string whose opening quote is at `start`, and whether
 /// it contained an escape.
+///
+/// Looks at eight bytes at a time for a quote or a backslash: the strings are short, so a
+/// vectorized search would spend more on its set-up than on the string.
 fn end_of_string(b: &[u8], start: usize) -> Option<(usize, bool)> {
     let mut i = start + 1;
     let mut escaped = false;
     loop {
-        let rest = b.get(i..)?;
-        let off = memchr::memchr2(b'"', b'\\', rest)?;
-        i += off;
-        if b[i] == b'\\' {
-            escaped = true;
-            i += 2;
-        } else {
-            return Some((i + 1, escaped));
+        if let Some(chunk) = b.get(i..i + 8).and_then(|c| <[u8; 8]>::try_from(c).ok()) {
+            let hits = quote_or_backslash(u64::from_le_bytes(chunk));
+            if hits == 0 {
+                i += 8;
+                continue;
+            }
+            i += (hits.trailing_zeros() / 8) as usize;
+        }
+        match *b.get(i)? {
+            b'"' => return Some((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                i += 2;
+            }
+            _ => i += 1,
         }
     }
 }
@@ -69,9 +95,13 @@ fn end_of_nested(b: &[u8], start: usize) -> Option<usize> {
     None
 }
 
-/// Scans one line. See the module docs.
+/// Scans one line given as text. See the module docs.
 pub fn line_keys(line: &str) -> Option<LineKeys<'_>> {
-    let b = line.as_bytes();
+    line_keys_bytes(line.as_bytes())
+}
+
+/// Scans one line given as bytes. See the module docs.
+pub fn line_keys_bytes(b: &[u8]) -> Option<LineKeys<'_>> {
     let mut keys = LineKeys::default();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -86,12 +116,18 @@ pub fn line_keys(line: &str) -> Option<LineKeys<'_>> {
             return None;
         }
         let (key_end, key_escaped) = end_of_string(b, i)?;
-        let key = &b[i + 1..key_end - 1];
-        i = skip_ws(b, key_end);
+        let key = b.get(i + 1..key_end - 1)?;
+        i = key_end;
         if b.get(i) != Some(&b':') {
-            return None;
+            i = skip_ws(b, i);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
         }
-        i = skip_ws(b, i + 1);
+        i += 1;
+        if !matches!(b.get(i), Some(b'"' | b'{' | b'[')) {
+            i = skip_ws(b, i);
+        }
         let value_start = i;
         match b.get(i)? {
             b'"' => {
@@ -106,7 +142,7 @@ pub fn line_keys(line: &str) -> Option<LineKeys<'_>> {
                     if escaped {
                         return None;
                     }
-                    *slot = line.get(value_start + 1..end - 1);
+                    *slot = Some(std::str::from_utf8(b.get(value_start + 1..end - 1)?).ok()?);
                     if keys.id.is_some() && keys.updated_at.is_some() && keys.created_at.is_some() {
                         return Some(keys);
                     }
@@ -114,21 +150,25 @@ pub fn line_keys(line: &str) -> Option<LineKeys<'_>> {
                 i = end;
             }
             b'{' | b'[' => i = end_of_nested(b, i)?,
-            _ => {
-                let rest = &b[i..];
-                let off = memchr::memchr2(b',', b'}', rest)?;
-                if rest[..off]
-                    .iter()
-                    .any(|c| matches!(c, b'"' | b'{' | b'[' | b']'))
-                {
-                    return None;
+            _ => loop {
+                // A scalar runs to the next comma or closing brace.
+                match *b.get(i)? {
+                    b',' | b'}' => break,
+                    b'"' | b'{' | b'[' | b']' => return None,
+                    _ => i += 1,
                 }
-                i += off;
-            }
+            },
         }
-        i = skip_ws(b, i);
+        if !matches!(b.get(i), Some(b',' | b'}')) {
+            i = skip_ws(b, i);
+        }
         match b.get(i)? {
-            b',' => i = skip_ws(b, i + 1),
+            b',' => {
+                i += 1;
+                if b.get(i) != Some(&b'"') {
+                    i = skip_ws(b, i);
+                }
+            }
             b'}' => {
                 return (skip_ws(b, i + 1) == b.len()).then_some(keys);
             }
@@ -148,6 +188,26 @@ mod tests {
         assert_eq!(k.id, Some("rec-1"));
         assert_eq!(k.updated_at, Some("2026-01-01T00:00:00.000Z"));
         assert_eq!(k.created_at, Some("2025"));
+    }
+
+    #[test]
+    fn strings_end_at_their_closing_quote_wherever_it_falls() {
+        for pad in 0..20 {
+            for esc in 0..pad {
+                let mut text: String = "x".repeat(pad);
+                text.insert_str(esc, "\\\"");
+                let line = format!(
+                    r#"{{"summary":"{text}","targets":["{text}",{{"k":"{text}\\"}}],"id":"r{pad}","n":-1.5e3,"updatedAt":"u","createdAt":"c"}}"#
+                );
+                let k = line_keys(&line).unwrap_or_else(|| panic!("well-formed: {line}"));
+                assert_eq!(k.id, Some(format!("r{pad}").as_str()), "{line}");
+                assert_eq!((k.updated_at, k.created_at), (Some("u"), Some("c")));
+            }
+        }
+        let spaced =
+            " { \"id\" : \"a\" , \"n\" : 1 , \"updatedAt\" :\t\"u\" ,\"createdAt\":\"c\" } ";
+        assert_eq!(line_keys(spaced).and_then(|k| k.id), Some("a"));
+        assert_eq!(line_keys_bytes(b"{\"id\":\"\xff\"}"), None);
     }
 
     #[test]
