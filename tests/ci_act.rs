@@ -448,7 +448,8 @@ fn an_open_clarification_waits_for_an_authorized_answer_then_the_wave_completes(
     assert!(out.status.success(), "act failed: {}", text(&out));
     // The implementation agents proved their slices in attempt 1: only the stewards run again.
     assert_eq!(agent_jobs(&jobs(&out)), 0, "{}", text(&out));
-    assert_eq!(bench.check_run()["conclusion"], "success");
+    let run = bench.check_run();
+    assert_eq!(run["conclusion"], "success", "{}", run["output"]["summary"]);
     assert_each_record_once(&bench.branch_files());
     assert!(bench.github.violations().is_empty());
 }

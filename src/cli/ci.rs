@@ -392,7 +392,12 @@ fn close_cmd(
     )?;
     let published = !args.no_report && github_configured(settings);
     match published {
-        true => publish(settings, cfg, plan)?,
+        true => publish(
+            settings,
+            cfg,
+            plan,
+            outcome.next_attempt.then_some(next_number),
+        )?,
         false => {
             write_outputs(
                 settings,
@@ -445,7 +450,12 @@ fn github_configured(settings: &Settings) -> bool {
 
 /// Publishes the wave's verdict through `wave github report`, which reads the state this job
 /// just recorded (one mapping from recorded facts to a check-run conclusion for every path).
-fn publish(settings: &Settings, cfg: &LaunchConfig<'_>, plan: &WavePlan) -> Result<(), CliError> {
+fn publish(
+    settings: &Settings,
+    cfg: &LaunchConfig<'_>,
+    plan: &WavePlan,
+    next_attempt: Option<u64>,
+) -> Result<(), CliError> {
     let wave = u32::try_from(plan.wave)
         .map_err(|_| CliError::usage(format!("--wave {} is too large", plan.wave)))?;
     super::github::report_cmd(
@@ -462,6 +472,7 @@ fn publish(settings: &Settings, cfg: &LaunchConfig<'_>, plan: &WavePlan) -> Resu
             plan_hash: None,
             dry_run: false,
             json: false,
+            next_attempt,
         },
     )?;
     Ok(())

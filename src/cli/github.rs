@@ -78,6 +78,10 @@ pub(crate) struct ReportArgs {
     /// Print what was published as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Set by `wave ci close` when it dispatches another attempt: a failed attempt with another
+    /// one on its way is reported as in progress, not as the wave's verdict.
+    #[arg(skip)]
+    pub(crate) next_attempt: Option<u64>,
 }
 
 /// Arguments of `wave github ingest`.
@@ -425,7 +429,20 @@ pub(crate) fn report_cmd(settings: &Settings, args: ReportArgs) -> Result<Code, 
         Some(lane) => lane.clone(),
         None => control::Layout::read(&settings.repo_root, None)?.lane,
     };
-    let report = load_report(settings, &args, &lane, &sha)?;
+    let mut report = load_report(settings, &args, &lane, &sha)?;
+    if let Some(n) = args.next_attempt
+        && report.state == ReportState::Failed
+    {
+        report.state = ReportState::Running;
+        report.note = Some(format!(
+            "attempt {n} follows, retrying {}",
+            if report.retry_targets.is_empty() {
+                "the closure sweep".to_owned()
+            } else {
+                report.retry_targets.join(", ")
+            }
+        ));
+    }
     let dest = Destination {
         owner: owner.clone(),
         repo: name.clone(),

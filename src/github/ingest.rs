@@ -774,27 +774,41 @@ fn answer(
     records.push(resolved);
     // Like `wave feedback respond`: the clarifications this request answers, their follow-up
     // requests and escalations are resolved too (§3.10), so the next launch is unblocked.
-    records.extend(reconciled(target, &lane, wave, request_id, text, &now)?);
+    let linked = reconciled(target, &lane, wave, request_id, text, &now)?;
+    // Human requests an escalation opened for this question are answered by the same text.
+    let mut answered = vec![request_id.to_owned()];
+    answered.extend(
+        linked
+            .iter()
+            .filter(|r| r.get("kind").and_then(Value::as_str) == Some("human-feedback"))
+            .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned)),
+    );
+    records.extend(linked);
     let mut ids = append(target, &StreamId::coordination(lane.clone(), wave), records)?;
 
-    let event = control_event(
-        &lane,
-        wave,
-        "human_input",
-        request_id,
-        "answered",
-        &provenance.author,
-        &now,
-        json!({
-            "humanInputId": request_id, "requestId": request_id, "state": "answered",
-            "operator": provenance.author, "response": text, "createdAt": now,
-            "provenance": provenance_value(provenance),
-        }),
-    );
+    let events = answered
+        .iter()
+        .map(|id| {
+            control_event(
+                &lane,
+                wave,
+                "human_input",
+                id,
+                "answered",
+                &provenance.author,
+                &now,
+                json!({
+                    "humanInputId": id, "requestId": id, "state": "answered",
+                    "operator": provenance.author, "response": text, "createdAt": now,
+                    "provenance": provenance_value(provenance),
+                }),
+            )
+        })
+        .collect();
     ids.extend(append(
         target,
         &StreamId::control(lane.clone(), wave),
-        vec![event],
+        events,
     )?);
     Ok(Applied {
         action: "answer".to_owned(),

@@ -1465,7 +1465,6 @@ async fn run_wave(
         launched_per_attempt.push(run.launched.clone());
         let done = failures.is_empty();
         if done {
-            let _ = (cfg.coordinate)(plan.wave, attempt, true);
             last = Some((snapshot, failures));
             retry_plan = None;
             break;
@@ -1603,6 +1602,10 @@ pub(crate) async fn close_attempt(
         attempt_event(plan.wave, attempt, state, &[], &detail),
     )?;
     run.progress(&format!("{state}: {detail}"));
+    if failures.is_empty() {
+        // The wave closed: the launcher's own request seeds are resolved with it.
+        let _ = (cfg.coordinate)(plan.wave, attempt, true);
+    }
     Ok((eval.snapshot, failures))
 }
 

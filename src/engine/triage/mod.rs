@@ -870,6 +870,21 @@ pub fn reconcile_answer(
             push(r, &mut out);
         }
     }
+    // An escalation names the human request it opened (artifactRefs): an answer given to the
+    // clarification itself answers that request too.
+    let opened: Vec<String> = out
+        .iter()
+        .filter(|r| r.kind == Kind::HumanEscalation)
+        .flat_map(|r| r.artifact_refs.iter().cloned())
+        .collect();
+    for id in opened {
+        if let Some(r) = state
+            .get(&id)
+            .filter(|r| r.kind == Kind::HumanFeedback && r.status.is_open())
+        {
+            push(r, &mut out);
+        }
+    }
     out
 }
 
