@@ -393,3 +393,31 @@ proptest! {
         prop_assert!(escalations <= 1);
     }
 }
+
+#[test]
+fn an_answer_to_an_escalated_clarification_answers_the_human_request_too() {
+    let mut w = World {
+        log: vec![clar("c1", "Who owns src/b/api.rs?", T0)],
+        triage: vec![],
+        humans: vec![],
+    };
+    w.pass(T0);
+    w.pass(T0 + ACK_TIMEOUT_MS);
+    let t2 = T0 + 2 * ACK_TIMEOUT_MS;
+    let out = w.pass(t2);
+    let req = out.human_requests[0].id.clone();
+    assert_eq!(
+        w.latest(&req).map(|r| (r.kind, r.status)),
+        Some((Kind::HumanFeedback, Status::Open))
+    );
+    // Answered by the clarification's own id (as `/wave answer c1 …` does).
+    let state = materialize(w.log.clone());
+    let fixes = reconcile_answer(&state, "c1", "A2 owns it", &at(t2 + 1000));
+    let fixed: Vec<&str> = fixes.iter().map(|r| r.id.as_str()).collect();
+    assert!(
+        fixed.contains(&req.as_str()) && fixed.contains(&format!("escalation-{req}").as_str()),
+        "{fixed:?}"
+    );
+    w.log.extend(fixes);
+    assert_eq!(w.latest(&req).map(|r| r.status), Some(Status::Resolved));
+}
