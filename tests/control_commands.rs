@@ -3,37 +3,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use common::{scenario_repo as repo, wave_at as wave, wave_ok as ok};
+
+use std::path::Path;
 
 use serde_json::Value;
-
-fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios/_base");
-    common::copy_tree(&base, dir.path()).expect("copy base");
-    dir
-}
-
-fn wave(repo: &Path, args: &[&str]) -> Output {
-    Command::new(common::wave_bin())
-        .arg("--repo-root")
-        .arg(repo)
-        .args(args)
-        .env_remove("WAVE_STORE")
-        .output()
-        .expect("run wave")
-}
-
-fn ok(repo: &Path, args: &[&str]) -> String {
-    let out = wave(repo, args);
-    assert!(
-        out.status.success(),
-        "wave {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn status(repo: &Path) -> Value {
     serde_json::from_str(&ok(repo, &["control", "status", "--json"])).expect("status JSON")

@@ -5,38 +5,12 @@
 
 mod common;
 
+use common::{scenario_repo as repo, wave_ok as ok};
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::{Value, json};
-
-fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios/_base");
-    common::copy_tree(&base, dir.path()).expect("copy base");
-    dir
-}
-
-fn wave(repo: &Path, args: &[&str]) -> Output {
-    Command::new(common::wave_bin())
-        .arg("--repo-root")
-        .arg(repo)
-        .args(args)
-        .env_remove("WAVE_STORE")
-        .output()
-        .expect("run wave")
-}
-
-fn ok(repo: &Path, args: &[&str]) -> String {
-    let out = wave(repo, args);
-    assert!(
-        out.status.success(),
-        "wave {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn render(repo: &Path) -> Value {
     serde_json::from_str(&ok(repo, &["coord", "render", "--json"])).expect("render JSON")

@@ -4,28 +4,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use common::{scenario_repo as repo, wave_at as wave};
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-
-fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios/_base");
-    common::copy_tree(&base, dir.path()).expect("copy base");
-    dir
-}
-
-fn wave(repo: &Path, args: &[&str]) -> Output {
-    Command::new(common::wave_bin())
-        .arg("--repo-root")
-        .arg(repo)
-        .args(args)
-        .env_remove("WAVE_STORE")
-        .output()
-        .expect("run wave")
-}
 
 fn ok_json(repo: &Path, args: &[&str]) -> Value {
     let out = wave(repo, args);

@@ -52,3 +52,33 @@ pub fn copy_tree(src: &std::path::Path, dst: &std::path::Path) -> std::io::Resul
     }
     Ok(())
 }
+
+/// A scratch copy of `tests/fixtures/scenarios/_base` (a small lane with wave 0).
+pub fn scenario_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios/_base");
+    copy_tree(&base, dir.path()).expect("copy base");
+    dir
+}
+
+/// Runs `wave --repo-root REPO ARGS…` with the default store.
+pub fn wave_at(repo: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(wave_bin())
+        .arg("--repo-root")
+        .arg(repo)
+        .args(args)
+        .env_remove("WAVE_STORE")
+        .output()
+        .expect("run wave")
+}
+
+/// Like [`wave_at`], asserting success; returns stdout.
+pub fn wave_ok(repo: &std::path::Path, args: &[&str]) -> String {
+    let out = wave_at(repo, args);
+    assert!(
+        out.status.success(),
+        "wave {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
