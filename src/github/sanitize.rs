@@ -76,20 +76,30 @@ pub fn sanitize(input: &str, max_chars: usize) -> Sanitized {
                 .unwrap_or_default(),
         }
     });
-    let text = HTML_COMMENT.replace_all(&decoded, "");
-    let text = remove_hidden_elements(&text);
-    let text = TAG.replace_all(&text, "");
-    let text = IMAGE.replace_all(&text, "[image]($1)");
-    let text = LINK_REF_COMMENT.replace_all(&text, "");
-    let visible: String = text
+    // Invisible characters go first, so none can split a construct the patterns below remove;
+    // then the removals repeat until nothing changes, so removing one construct cannot join
+    // the pieces of another.
+    let mut current: String = decoded
         .replace("\r\n", "\n")
         .chars()
         .filter(|&c| !is_invisible(c))
         .collect();
-    let trimmed = visible.trim();
+    for _ in 0..8 {
+        let text = HTML_COMMENT.replace_all(&current, "");
+        let text = remove_hidden_elements(&text);
+        let text = TAG.replace_all(&text, "");
+        let text = IMAGE.replace_all(&text, "[image]($1)");
+        let text = LINK_REF_COMMENT.replace_all(&text, "").into_owned();
+        if text == current {
+            break;
+        }
+        current = text;
+    }
+    let trimmed = current.trim();
     let truncated = trimmed.chars().count() > max_chars;
     let text: String = if truncated {
-        trimmed.chars().take(max_chars).collect()
+        let cut: String = trimmed.chars().take(max_chars).collect();
+        cut.trim_end().to_owned()
     } else {
         trimmed.to_owned()
     };
@@ -129,6 +139,23 @@ mod tests {
             "yes  please"
         );
         assert_eq!(clean("ok <!-- hidden to the end"), "ok");
+    }
+
+    #[test]
+    fn invisible_characters_cannot_split_or_hide_a_construct() {
+        // A zero-width space before a link-reference comment, or inside a comment opener.
+        assert_eq!(clean("\u{200B}[x]: # (hidden note)"), "");
+        assert_eq!(clean("a <!\u{200B}-- hidden --> b"), "a  b");
+        // Removing one comment cannot join the pieces of another.
+        assert!(!clean("<!-<!---->- tail").contains("<!--"));
+    }
+
+    #[test]
+    fn a_cut_text_is_trimmed_so_sanitizing_twice_changes_nothing() {
+        let once = sanitize("abcd efgh", 5);
+        assert_eq!(once.text, "abcd");
+        assert!(once.truncated);
+        assert_eq!(sanitize(&once.text, 5).text, once.text);
     }
 
     #[test]
