@@ -4,7 +4,7 @@
 //! Must not: interpret records beyond their envelope; `verify` checks the store's own
 //! invariants (lines parse, per-writer `seq` gap-free, envelopes readable and where they claim).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
@@ -33,7 +33,7 @@ enum StateCommand {
     /// Show the state branch's history, newest first.
     Log(LogArgs),
     /// Check the store: every line parses, every writer's `seq` is gap-free, every result
-    /// envelope is readable and matches its path.
+    /// envelope is readable, matches its path and is referenced by an `agent_run` event.
     Verify(VerifyArgs),
     /// Plumbing: append records to a stream as this process's writer.
     ///
@@ -245,10 +245,23 @@ fn verify(settings: &Settings, args: &VerifyArgs) -> Result<Code, CliError> {
 fn verify_store(store: &dyn EventStore) -> Result<Findings, StoreError> {
     let mut findings = Findings::default();
     for lane in store.lanes()? {
-        let mut streams = vec![StreamId::dependencies(&lane)];
+        verify_stream(store, &StreamId::dependencies(&lane), &mut findings, None)?;
         for wave in store.waves(&lane)? {
-            streams.push(StreamId::coordination(&lane, wave));
-            streams.push(StreamId::control(&lane, wave));
+            verify_stream(
+                store,
+                &StreamId::coordination(&lane, wave),
+                &mut findings,
+                None,
+            )?;
+            // The (attempt, agent) pairs the wave's `agent_run` events name: every result
+            // envelope must be one of them, or nothing records the run that wrote it.
+            let mut runs = BTreeSet::new();
+            verify_stream(
+                store,
+                &StreamId::control(&lane, wave),
+                &mut findings,
+                Some(&mut runs),
+            )?;
             for key in store.list_results(&lane, wave)? {
                 findings.envelopes += 1;
                 match store.get_result(&key) {
@@ -258,27 +271,49 @@ fn verify_store(store: &dyn EventStore) -> Result<Findings, StoreError> {
                         .push(format!("{key}: listed but cannot be read")),
                     Err(e) => findings.problems.push(format!("{key}: {e}")),
                 }
+                if !runs.contains(&(u64::from(key.attempt), key.agent.clone())) {
+                    findings.problems.push(format!(
+                        "{key}: no `agent_run` event of attempt {} names agent `{}`: nothing \
+                         references this result envelope (a run whose events were lost?)",
+                        key.attempt, key.agent
+                    ));
+                }
             }
-        }
-        for stream in streams {
-            verify_stream(store, &stream, &mut findings)?;
         }
     }
     Ok(findings)
+}
+
+/// The attempt and agent an `agent_run` control-plane event names.
+fn agent_run_of(record: &Record) -> Option<(u64, String)> {
+    if record.get("entityType").and_then(|v| v.as_str()) != Some("agent_run") {
+        return None;
+    }
+    let data = record.get("data");
+    let field = |name: &str| data.and_then(|d| d.get(name)).or_else(|| record.get(name));
+    let agent = field("agentId")?.as_str()?.to_owned();
+    let attempt = field("attemptNumber")
+        .or_else(|| record.get("attempt"))
+        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))?;
+    Some((attempt, agent))
 }
 
 fn verify_stream(
     store: &dyn EventStore,
     stream: &StreamId,
     findings: &mut Findings,
+    mut runs: Option<&mut BTreeSet<(u64, String)>>,
 ) -> Result<(), StoreError> {
     // writer → (last seq seen, file); legacy lines are numbered by line, not checked.
     let mut last: BTreeMap<String, (u64, String)> = BTreeMap::new();
     let mut gaps = Vec::new();
     let mut records = 0u64;
     let problems = store.visit(stream, &mut |line| {
-        let (envelope, _record) = line.parse_enveloped::<Record>()?;
+        let (envelope, record) = line.parse_enveloped::<Record>()?;
         records += 1;
+        if let (Some(runs), Some(run)) = (runs.as_deref_mut(), agent_run_of(&record)) {
+            runs.insert(run);
+        }
         if line.legacy || envelope.writer == LEGACY_WRITER {
             return Ok(());
         }
