@@ -15,6 +15,8 @@
 
 mod assignments;
 mod collate;
+pub mod integration;
+pub mod ledger;
 mod metrics;
 mod record_view;
 mod views;
