@@ -232,7 +232,7 @@ fn projections_are_written_within_their_budgets() {
         .iter()
         .map(|f| f.as_str().expect("path").to_owned())
         .collect();
-    assert_eq!(written.len(), 13, "{written:?}");
+    assert_eq!(written.len(), 17, "{written:?}");
     let len = |rel: &str| {
         std::fs::read_to_string(s.join(rel))
             .expect(rel)

@@ -15,13 +15,15 @@ use std::collections::BTreeMap;
 
 use crate::engine::coordination::integration;
 use crate::engine::coordination::ledger::{self, AgentOutcome, LedgerAgent, TaskKind};
+use crate::engine::coordination::signals;
 use crate::engine::coordination::{
     AgentProfile, CapabilityRouting, CoordinationState, DependencyItem, DependencySnapshot,
     DocsQueueItem, ProjectionInputs, RoutingLedger, RuntimeAssignment, TimingOptions,
     build_request_assignments, inbox_view, materialize, response_metrics, shared_summary_view,
 };
-use crate::engine::reducer::CoordRecord;
+use crate::engine::reducer::{self, CoordRecord};
 use crate::engine::triage::{self, TriageAgent, TriageInputs, TriageOutput, TriageRoles};
+use crate::event::control::{ControlEvent, EventDefaults};
 use crate::event::coordination::{
     CoordinationRecord, RawCoordinationRecord, RecordDefaults, normalize,
 };
@@ -414,6 +416,127 @@ fn apply(
         )?;
     }
     Ok(records.len())
+}
+
+/// The signal inputs of a reduced wave status; the phase is the ledger's (§10.6). With a
+/// completed ledger phase there is no blocking edge, and an agent whose latest run satisfied
+/// its status (`satisfied`: exit 0 and its work validates) is `closed` (closure roles) or
+/// `satisfied` rather than blocked (§10.8).
+fn signal_inputs(
+    status: &reducer::WaveStatus<'_>,
+    roster: &reducer::roster::Roster,
+    satisfied: &[&str],
+    phase: &str,
+    lane: &str,
+    wave: u64,
+    state_dir: String,
+) -> signals::SignalInputs {
+    let completed = phase == "completed";
+    signals::SignalInputs {
+        lane: lane.to_owned(),
+        wave,
+        phase: phase.to_owned(),
+        blocking: status
+            .blocking_edge
+            .as_ref()
+            .filter(|_| !completed)
+            .map(|b| signals::SignalEdge {
+                kind: b.kind.to_owned(),
+                id: b.id.clone(),
+                agent_id: b.agent_id.clone(),
+                detail: b.detail.clone(),
+            }),
+        active_attempt: status.active_attempt.map(|a| a.attempt_number),
+        active_selected: status
+            .active_attempt
+            .map(|a| a.selected_agent_ids.clone())
+            .unwrap_or_default(),
+        rerun_selected: status
+            .rerun_request
+            .map(|r| r.selected_agent_ids.clone())
+            .unwrap_or_default(),
+        selection_source: status.selection_source.to_owned(),
+        tasks: status
+            .tasks()
+            .map(|t| signals::SignalTask {
+                task_id: t.task_id.to_owned(),
+                task_type: t.task_type.to_owned(),
+                state: t.state.to_owned(),
+                title: t.title.to_owned(),
+                owner_agent_id: t.owner_agent_id.map(str::to_owned),
+                assignee_agent_id: t.assignee_agent_id.map(str::to_owned),
+            })
+            .collect(),
+        feedback: status
+            .feedback_requests
+            .iter()
+            .map(|f| signals::SignalFeedback {
+                id: f.id.clone(),
+                agent_id: f.agent_id.clone(),
+                status: f.status.clone(),
+                question: f.question.clone(),
+                response_text: f.response_text.clone(),
+            })
+            .collect(),
+        agents: status
+            .logical_agents
+            .iter()
+            .map(|a| signals::SignalAgent {
+                agent_id: a.agent_id.clone(),
+                state: if completed && satisfied.contains(&a.agent_id.as_str()) {
+                    if roster.is_closure_role(&a.agent_id) {
+                        "closed"
+                    } else {
+                        "satisfied"
+                    }
+                } else {
+                    a.state
+                }
+                .to_owned(),
+                reason: a.reason.clone(),
+                selected_for_rerun: a.selected_for_rerun,
+                selected_for_active_attempt: a.selected_for_active_attempt,
+            })
+            .collect(),
+        state_dir,
+    }
+}
+
+/// Records a changed signal snapshot as a control-plane event of the launcher.
+#[allow(clippy::too_many_arguments)]
+fn append_signal(
+    settings: &Settings,
+    loaded: &Loaded,
+    wave: u32,
+    now: jiff::Timestamp,
+    now_text: &str,
+    entity_type: &str,
+    entity_id: &str,
+    data: Map<String, Value>,
+) -> Result<(), CliError> {
+    let lane = &loaded.layout.lane;
+    let raw = serde_json::json!({
+        "lane": lane, "wave": wave, "entityType": entity_type, "entityId": entity_id,
+        "action": "updated", "source": "launcher", "actor": "launcher", "recordedAt": now_text,
+        "data": data,
+    });
+    let event = ControlEvent::from_value(raw, &EventDefaults::default())
+        .map_err(|e| CliError::internal(e.to_string()))?;
+    let Value::Object(map) = event.to_value() else {
+        return Err(CliError::internal(
+            "a control event did not serialize to an object",
+        ));
+    };
+    loaded
+        .store
+        .append(
+            &StreamId::control(lane, wave),
+            &settings.writer,
+            now,
+            &[map],
+        )
+        .map_err(|e| CliError::internal(e.to_string()))?;
+    Ok(())
 }
 
 /// What one refresh of a wave's derived state did and produced.
@@ -817,6 +940,74 @@ pub(crate) fn refresh(
         format!("feedback/triage/wave-{wave}/pending-human.md"),
         render::coord::pending_human_md(&state),
     )?;
+    // Signals (§10.7), versioned against the last recorded snapshots; a changed snapshot is
+    // recorded as a `wave_signal` / `agent_signal` event.
+    let status = reducer::reduce(&loaded.inputs(wave, now_ms));
+    let state_dir = s
+        .strip_prefix(&settings.repo_root)
+        .map_or_else(|_| s.display().to_string(), |p| p.display().to_string());
+    let satisfied: Vec<&str> = ledger_agents
+        .iter()
+        .filter(|a| {
+            outcomes
+                .get(&a.agent_id)
+                .is_some_and(|o| o.exit_code == Some(0) && o.validates(a.kind, a))
+        })
+        .map(|a| a.agent_id.as_str())
+        .collect();
+    let sig_inputs = signal_inputs(
+        &status,
+        &loaded.roster,
+        &satisfied,
+        &wave_ledger.phase,
+        &lane,
+        w64,
+        state_dir,
+    );
+    let mut changed_signals: Vec<(String, &'static str, Map<String, Value>)> = Vec::new();
+    let wave_entity = format!("wave-{wave}");
+    let core = signals::wave_signal(&sig_inputs);
+    let comparable = signals::wave_comparable(&core);
+    let previous = loaded
+        .control
+        .signals
+        .get(&wave_entity)
+        .map(|p| (p, signals::wave_comparable(p)));
+    let v = signals::versioned(core, comparable, previous, &now_text);
+    put(
+        format!("signals/wave-{wave}.json"),
+        json_text(&Value::Object(v.snapshot.clone()))?,
+    )?;
+    if v.changed {
+        changed_signals.push((wave_entity, "wave_signal", signals::persisted(&v.snapshot)));
+    }
+    for a in &sig_inputs.agents {
+        let file = signals::signal_file_id(&a.agent_id);
+        let core = signals::agent_signal(&sig_inputs, a);
+        let comparable = signals::agent_comparable(&core);
+        let entity = format!("wave-{wave}-agent-{}", a.agent_id);
+        let previous = loaded
+            .control
+            .signals
+            .get(&entity)
+            .map(|p| (p, signals::agent_comparable(p)));
+        let ack = fs::read_to_string(s.join(format!("signals/wave-{wave}/acks/{file}.json")))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| signals::SignalAck::from_value(&v));
+        let v = signals::versioned(core, comparable, previous, &now_text);
+        let snapshot = signals::with_ack(v.snapshot, ack.as_ref());
+        put(
+            format!("signals/wave-{wave}/{file}.json"),
+            json_text(&Value::Object(snapshot.clone()))?,
+        )?;
+        if v.changed {
+            changed_signals.push((entity, "agent_signal", signals::persisted(&snapshot)));
+        }
+    }
+    for (entity, kind, data) in changed_signals {
+        append_signal(settings, &loaded, wave, now, &now_text, kind, &entity, data)?;
+    }
     Ok(Refreshed {
         lane,
         dir: s,
