@@ -93,6 +93,7 @@ fn dependency(v: &Value) -> DependencyItem {
         direction: text(v, "direction").unwrap_or_default(),
         required: v["required"].as_bool().unwrap_or(false),
         open: matches!(status.as_str(), "open" | "acknowledged" | "in_progress"),
+        status,
         summary: text(v, "summary").unwrap_or_default(),
         detail: text(v, "detail").unwrap_or_default(),
         priority: text(v, "priority").unwrap_or_default(),

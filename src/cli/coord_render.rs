@@ -11,13 +11,19 @@ use serde_json::{Map, Value};
 use super::control::{Loaded, append_event};
 use super::coord::{WaveSel, append};
 use super::{CliError, output};
+use std::collections::BTreeMap;
+
+use crate::engine::coordination::integration;
+use crate::engine::coordination::ledger::{self, AgentOutcome, LedgerAgent, TaskKind};
+use crate::engine::coordination::signals;
 use crate::engine::coordination::{
     AgentProfile, CapabilityRouting, CoordinationState, DependencyItem, DependencySnapshot,
-    DocsQueueItem, ProjectionInputs, RoutingLedger, TimingOptions, build_request_assignments,
-    inbox_view, materialize, response_metrics, shared_summary_view,
+    DocsQueueItem, ProjectionInputs, RoutingLedger, RuntimeAssignment, TimingOptions,
+    build_request_assignments, inbox_view, materialize, response_metrics, shared_summary_view,
 };
 use crate::engine::reducer::{self, CoordRecord};
 use crate::engine::triage::{self, TriageAgent, TriageInputs, TriageOutput, TriageRoles};
+use crate::event::control::{ControlEvent, EventDefaults};
 use crate::event::coordination::{
     CoordinationRecord, RawCoordinationRecord, RecordDefaults, normalize,
 };
@@ -62,6 +68,154 @@ struct PlanFacts {
     promotions: Vec<(String, String)>,
     shared_plan_docs: Vec<String>,
     wave_file: String,
+    ledger_agents: Vec<LedgerAgent>,
+}
+
+/// The ledger kind of a plan agent (§10.6 seed tasks).
+fn ledger_agent(a: &crate::plan::Agent, lane: &crate::plan::LaneProfile) -> LedgerAgent {
+    use crate::plan::roles;
+    let r = &lane.roles;
+    let kind = if a.agent_id == r.cont_qa_agent_id {
+        TaskKind::ContQa
+    } else if a.agent_id == r.cont_eval_agent_id {
+        TaskKind::ContEval
+    } else if a.agent_id == r.integration_agent_id {
+        TaskKind::Integration
+    } else if a.agent_id == r.documentation_agent_id {
+        TaskKind::Documentation
+    } else if roles::is_design_agent(a, lane) {
+        TaskKind::Design
+    } else if roles::is_security_reviewer(a, lane) {
+        TaskKind::Security
+    } else {
+        TaskKind::Implementation
+    };
+    LedgerAgent {
+        agent_id: a.agent_id.clone(),
+        title: a.title.clone(),
+        kind,
+        hybrid_design: roles::is_implementation_owning_design_agent(a, lane),
+        implementation_owning: roles::is_cont_eval_implementation_owning(a, lane),
+        owned_paths: a.owned_paths.clone(),
+        components: a.components.clone(),
+        runtime: runtime_facts(a, lane).unwrap_or(Value::Null),
+    }
+}
+
+/// An agent's initial executor resolution as the ledger and the runtime assignments list it
+/// (executor, role, profile, how it was selected, retry policy and fallback chain). A launch
+/// that falls back to another executor records that in the control plane; the projection
+/// shows the plan's resolution. `None` when the agent names an unknown profile.
+fn runtime_facts(a: &crate::plan::Agent, lane: &crate::plan::LaneProfile) -> Option<Value> {
+    let id = crate::plan::resolve_executor_id(a, lane).ok()?;
+    let role = crate::plan::runtime_role(a, lane);
+    let config = a.executor.as_ref();
+    let profile_name = config.and_then(|c| c.profile.clone());
+    let profile = profile_name
+        .as_ref()
+        .and_then(|p| lane.executors.profiles.get(p));
+    let selected_by = if config.and_then(|c| c.id).is_some() {
+        "agent-id"
+    } else if profile.and_then(|p| p.id).is_some() {
+        "agent-profile"
+    } else if lane
+        .runtime_policy
+        .default_executor_by_role
+        .contains_key(role.as_str())
+    {
+        "lane-role-default"
+    } else {
+        "lane-default"
+    };
+    let mut chain: Vec<crate::plan::ExecutorId> = Vec::new();
+    for e in profile
+        .map(|p| p.fallbacks.iter())
+        .into_iter()
+        .flatten()
+        .chain(config.map(|c| c.fallbacks.iter()).into_iter().flatten())
+    {
+        if !chain.contains(e) {
+            chain.push(*e);
+        }
+    }
+    let explicit_chain = !chain.is_empty();
+    if !explicit_chain {
+        chain = lane.runtime_policy.fallback_executor_order.clone();
+    }
+    let mut state = crate::engine::retry::ExecutorState::initial(
+        id,
+        selected_by,
+        config.and_then(|c| c.retry_policy),
+        config.and_then(|c| c.allow_fallback_on_retry),
+        crate::engine::retry::is_proof_centric(a),
+        chain,
+        None,
+    );
+    if explicit_chain && state.allow_fallback_on_retry {
+        // An explicit chain is kept as written, even when it names the executor itself.
+        state.fallbacks = profile
+            .map(|p| p.fallbacks.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .chain(config.map(|c| c.fallbacks.clone()).unwrap_or_default())
+            .fold(Vec::new(), |mut v, e| {
+                if !v.contains(&e) {
+                    v.push(e);
+                }
+                v
+            });
+    }
+    let mut v = serde_json::to_value(&state).ok()?;
+    if let Value::Object(m) = &mut v {
+        m.insert("role".into(), role.as_str().into());
+        m.insert(
+            "profile".into(),
+            profile_name.map_or(Value::Null, Value::from),
+        );
+    }
+    Some(v)
+}
+
+/// The ledger's `runtime` of a task: the executor facts without their history.
+fn task_runtime(facts: &Value) -> Value {
+    if facts.is_null() {
+        return Value::Null;
+    }
+    let keys = [
+        ("executorId", "id"),
+        ("role", "role"),
+        ("profile", "profile"),
+        ("selectedBy", "selectedBy"),
+        ("retryPolicy", "retryPolicy"),
+        ("allowFallbackOnRetry", "allowFallbackOnRetry"),
+        ("fallbacks", "fallbacks"),
+        ("fallbackUsed", "fallbackUsed"),
+    ];
+    Value::Object(
+        keys.iter()
+            .map(|(out, key)| {
+                (
+                    (*out).to_owned(),
+                    facts.get(*key).cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// One `runtimeAssignments` entry of the docs queue and integration summary.
+fn runtime_assignment(agent_id: &str, facts: &Value) -> Value {
+    let get = |k: &str| facts.get(k).cloned().unwrap_or(Value::Null);
+    serde_json::json!({
+        "agentId": agent_id, "role": get("role"), "initialExecutorId": get("initialExecutorId"),
+        "executorId": get("id"), "profile": get("profile"), "selectedBy": get("selectedBy"),
+        "retryPolicy": get("retryPolicy"),
+        "allowFallbackOnRetry": facts.get("allowFallbackOnRetry") != Some(&Value::Bool(false)),
+        "fallbacks": facts.get("fallbacks").cloned().unwrap_or_else(|| Value::Array(Vec::new())),
+        "fallbackUsed": facts.get("fallbackUsed") == Some(&Value::Bool(true)),
+        "fallbackReason": get("fallbackReason"),
+        "executorHistory": facts.get("executorHistory").cloned().unwrap_or_else(|| Value::Array(Vec::new())),
+    })
 }
 
 fn plan_facts(settings: &Settings, lane: &str, wave: u32, waves_dir: &Path) -> PlanFacts {
@@ -111,6 +265,12 @@ fn plan_facts(settings: &Settings, lane: &str, wave: u32, waves_dir: &Path) -> P
                 .collect(),
             shared_plan_docs: profile.shared_plan_docs.clone(),
             wave_file: rel,
+            ledger_agents: p
+                .plan
+                .agents
+                .iter()
+                .map(|a| ledger_agent(a, &profile))
+                .collect(),
         },
         Err(e) => {
             output::eprint_line(&format!(
@@ -123,6 +283,7 @@ fn plan_facts(settings: &Settings, lane: &str, wave: u32, waves_dir: &Path) -> P
                 promotions: Vec::new(),
                 shared_plan_docs: Vec::new(),
                 wave_file: rel,
+                ledger_agents: Vec::new(),
             }
         }
     }
@@ -149,6 +310,7 @@ fn dependency_snapshot(
             direction: direction.to_owned(),
             required: d.required || d.closure_condition.contains("required=true"),
             open: d.is_open(),
+            status: d.status.as_str().to_owned(),
             summary: d.summary.to_string(),
             detail: d.detail.to_string(),
             priority: d.priority.as_str().to_owned(),
@@ -254,6 +416,127 @@ fn apply(
         )?;
     }
     Ok(records.len())
+}
+
+/// The signal inputs of a reduced wave status; the phase is the ledger's (§10.6). With a
+/// completed ledger phase there is no blocking edge, and an agent whose latest run satisfied
+/// its status (`satisfied`: exit 0 and its work validates) is `closed` (closure roles) or
+/// `satisfied` rather than blocked (§10.8).
+fn signal_inputs(
+    status: &reducer::WaveStatus<'_>,
+    roster: &reducer::roster::Roster,
+    satisfied: &[&str],
+    phase: &str,
+    lane: &str,
+    wave: u64,
+    state_dir: String,
+) -> signals::SignalInputs {
+    let completed = phase == "completed";
+    signals::SignalInputs {
+        lane: lane.to_owned(),
+        wave,
+        phase: phase.to_owned(),
+        blocking: status
+            .blocking_edge
+            .as_ref()
+            .filter(|_| !completed)
+            .map(|b| signals::SignalEdge {
+                kind: b.kind.to_owned(),
+                id: b.id.clone(),
+                agent_id: b.agent_id.clone(),
+                detail: b.detail.clone(),
+            }),
+        active_attempt: status.active_attempt.map(|a| a.attempt_number),
+        active_selected: status
+            .active_attempt
+            .map(|a| a.selected_agent_ids.clone())
+            .unwrap_or_default(),
+        rerun_selected: status
+            .rerun_request
+            .map(|r| r.selected_agent_ids.clone())
+            .unwrap_or_default(),
+        selection_source: status.selection_source.to_owned(),
+        tasks: status
+            .tasks()
+            .map(|t| signals::SignalTask {
+                task_id: t.task_id.to_owned(),
+                task_type: t.task_type.to_owned(),
+                state: t.state.to_owned(),
+                title: t.title.to_owned(),
+                owner_agent_id: t.owner_agent_id.map(str::to_owned),
+                assignee_agent_id: t.assignee_agent_id.map(str::to_owned),
+            })
+            .collect(),
+        feedback: status
+            .feedback_requests
+            .iter()
+            .map(|f| signals::SignalFeedback {
+                id: f.id.clone(),
+                agent_id: f.agent_id.clone(),
+                status: f.status.clone(),
+                question: f.question.clone(),
+                response_text: f.response_text.clone(),
+            })
+            .collect(),
+        agents: status
+            .logical_agents
+            .iter()
+            .map(|a| signals::SignalAgent {
+                agent_id: a.agent_id.clone(),
+                state: if completed && satisfied.contains(&a.agent_id.as_str()) {
+                    if roster.is_closure_role(&a.agent_id) {
+                        "closed"
+                    } else {
+                        "satisfied"
+                    }
+                } else {
+                    a.state
+                }
+                .to_owned(),
+                reason: a.reason.clone(),
+                selected_for_rerun: a.selected_for_rerun,
+                selected_for_active_attempt: a.selected_for_active_attempt,
+            })
+            .collect(),
+        state_dir,
+    }
+}
+
+/// Records a changed signal snapshot as a control-plane event of the launcher.
+#[allow(clippy::too_many_arguments)]
+fn append_signal(
+    settings: &Settings,
+    loaded: &Loaded,
+    wave: u32,
+    now: jiff::Timestamp,
+    now_text: &str,
+    entity_type: &str,
+    entity_id: &str,
+    data: Map<String, Value>,
+) -> Result<(), CliError> {
+    let lane = &loaded.layout.lane;
+    let raw = serde_json::json!({
+        "lane": lane, "wave": wave, "entityType": entity_type, "entityId": entity_id,
+        "action": "updated", "source": "launcher", "actor": "launcher", "recordedAt": now_text,
+        "data": data,
+    });
+    let event = ControlEvent::from_value(raw, &EventDefaults::default())
+        .map_err(|e| CliError::internal(e.to_string()))?;
+    let Value::Object(map) = event.to_value() else {
+        return Err(CliError::internal(
+            "a control event did not serialize to an object",
+        ));
+    };
+    loaded
+        .store
+        .append(
+            &StreamId::control(lane, wave),
+            &settings.writer,
+            now,
+            &[map],
+        )
+        .map_err(|e| CliError::internal(e.to_string()))?;
+    Ok(())
 }
 
 /// What one refresh of a wave's derived state did and produced.
@@ -363,20 +646,42 @@ pub(crate) fn refresh(
             .collect::<Result<Vec<_>, _>>()?;
         Ok(materialize(records))
     };
-    // Docs queue (§10.5): one component-matrix item per promotion. Owned-doc and shared-plan
-    // items need agent summaries' doc deltas, which this command does not read.
-    let docs_items: Vec<render::coord::DocsQueueEntry> = facts
-        .promotions
+    // Each agent's latest outcome (its latest result envelope), then the docs queue (§10.5).
+    let outcomes: BTreeMap<String, AgentOutcome> = loaded
+        .envelopes
         .iter()
-        .map(|(cid, level)| render::coord::DocsQueueEntry {
-            id: format!("component-matrix:{cid}"),
-            kind: "component-matrix".into(),
-            path: cid.clone(),
-            owner_agent_id: None,
-            summary: format!("Component matrix currentLevel must reflect {cid} -> {level}"),
+        .map(|e| (e.agent_id.clone(), AgentOutcome::from_envelope(e)))
+        .collect();
+    let ledger_attempt = attempt
+        .and_then(|a| u64::try_from(a).ok())
+        .or_else(|| loaded.envelopes.iter().filter_map(|e| e.attempt).max())
+        .unwrap_or(0);
+    let docs = ledger::docs_queue(
+        &ledger::DocsInputs {
+            lane: &lane,
+            wave: u64::from(wave),
+            agents: &facts.ledger_agents,
+            outcomes: &outcomes,
+            shared_plan_docs: &facts.shared_plan_docs,
+            promotions: &facts.promotions,
+            now: &now_text,
+        },
+        facts
+            .ledger_agents
+            .iter()
+            .map(|a| runtime_assignment(&a.agent_id, &a.runtime))
+            .collect(),
+    );
+    let ledger_agents: Vec<LedgerAgent> = facts
+        .ledger_agents
+        .iter()
+        .map(|a| LedgerAgent {
+            runtime: task_runtime(&a.runtime),
+            ..a.clone()
         })
         .collect();
-    let triage_docs: Vec<triage::TriageDocsItem> = docs_items
+    let triage_docs: Vec<triage::TriageDocsItem> = docs
+        .items
         .iter()
         .map(|d| triage::TriageDocsItem {
             id: d.id.clone(),
@@ -384,13 +689,17 @@ pub(crate) fn refresh(
             summary: d.summary.clone(),
         })
         .collect();
-    let view_docs: Vec<DocsQueueItem> = docs_items
+    let view_docs: Vec<DocsQueueItem> = docs
+        .items
         .iter()
         .map(|d| DocsQueueItem {
             kind: Some(d.kind.clone()),
             summary: Some(d.summary.clone()),
             path: Some(d.path.clone()),
-            ..DocsQueueItem::default()
+            detail: Some(d.detail.clone()).filter(|s| !s.is_empty()),
+            owner_agent_id: d.owner_agent_id.clone(),
+            agent_id: d.agent_id.clone(),
+            targets: d.targets.clone(),
         })
         .collect();
     let mut state = engine_records(&loaded)?;
@@ -489,12 +798,51 @@ pub(crate) fn refresh(
         build_request_assignments(&state, &profiles, &RoutingLedger::default(), &routing);
     let timing = TimingOptions::at(now_ms);
     let metrics = response_metrics(&state, timing);
-    let status = reducer::reduce(&loaded.inputs(wave, now_ms));
-    let phase = status.phase.to_owned();
+    let w64 = u64::from(wave);
+    let roles_of = &loaded.roster.roles;
+    let integration_report = integration::integration_report(&integration::IntegrationInputs {
+        agents: &ledger_agents,
+        integration_agent_id: &roles_of.integration,
+        outcomes: &outcomes,
+        state: &state,
+        docs_queue: Some(&docs),
+        dependencies: Some(&deps),
+        assignments: &assignments,
+        deploy_risks: &[],
+    });
+    let wave_ledger = ledger::ledger(&ledger::LedgerInputs {
+        lane: &lane,
+        wave: w64,
+        attempt: ledger_attempt,
+        agents: &ledger_agents,
+        promotions: &facts.promotions,
+        outcomes: &outcomes,
+        state: &state,
+        assignments: &assignments,
+        dependencies: Some(&deps),
+        docs_queue: Some(&docs),
+        integration_recommendation: Some(&integration_report.recommendation),
+        documentation_agent_id: &roles_of.documentation,
+        now: &now_text,
+    });
+    let runtime_assignments: Vec<RuntimeAssignment> = docs
+        .runtime_assignments
+        .iter()
+        .map(|r| RuntimeAssignment {
+            agent_id: r["agentId"].as_str().unwrap_or_default().to_owned(),
+            executor_id: r["executorId"].as_str().map(str::to_owned),
+            role: r["role"].as_str().map(str::to_owned),
+            profile: r["profile"].as_str().map(str::to_owned),
+            fallback_used: r["fallbackUsed"].as_bool().unwrap_or(false),
+        })
+        .collect();
+    let integration_view =
+        render::coord::integration_view(&integration_report, runtime_assignments);
+    let ledger_view = render::coord::ledger_view(&wave_ledger);
     let inputs = ProjectionInputs {
-        ledger: None,
+        ledger: Some(&ledger_view),
         docs_queue: Some(&view_docs),
-        integration: None,
+        integration: Some(&integration_view),
         dependencies: Some(&deps),
     };
     let s = loaded
@@ -508,7 +856,6 @@ pub(crate) fn refresh(
         written.push(path);
         Ok(())
     };
-    let w64 = u64::from(wave);
     let wi = i64::from(wave);
     let summary = render::summary::render_shared_summary(&shared_summary_view(
         wi,
@@ -520,7 +867,7 @@ pub(crate) fn refresh(
     let summary_text = summary.text;
     put(
         format!("inboxes/wave-{wave}/shared-summary.md"),
-        summary_text.clone(),
+        format!("{summary_text}\n"),
     )?;
     let mut inboxes = std::collections::BTreeMap::new();
     for p in &profiles {
@@ -528,7 +875,7 @@ pub(crate) fn refresh(
         let text = render::inbox::render_inbox(&view).text;
         put(
             format!("inboxes/wave-{wave}/{}.md", p.agent_id),
-            text.clone(),
+            format!("{text}\n"),
         )?;
         inboxes.insert(p.agent_id.clone(), text);
     }
@@ -541,7 +888,8 @@ pub(crate) fn refresh(
     };
     put(
         format!("messageboards/wave-{wave}.md"),
-        render::coord::render_board(&header, &state, &assignments, Some(&deps), &metrics).text,
+        render::coord::render_board(&header, &state, &assignments, Some(&deps), &metrics).text
+            + "\n",
     )?;
     put(
         format!("assignments/wave-{wave}.json"),
@@ -564,45 +912,102 @@ pub(crate) fn refresh(
     )?;
     put(
         format!("ledger/wave-{wave}.json"),
-        json_text(&render::coord::ledger_json(
-            &lane,
-            w64,
-            &phase,
-            &state,
-            &assignments,
-            Some(&deps),
-            &now_text,
-        ))?,
+        json_text(
+            &serde_json::to_value(&wave_ledger).map_err(|e| CliError::internal(e.to_string()))?,
+        )?,
     )?;
     put(
         format!("docs-queue/wave-{wave}.json"),
-        json_text(&render::coord::docs_queue_json(
-            &lane,
-            w64,
-            &docs_items,
-            &now_text,
-        ))?,
+        json_text(&serde_json::to_value(&docs).map_err(|e| CliError::internal(e.to_string()))?)?,
     )?;
-    let evidence = render::coord::integration_evidence(&state);
-    let mut integration =
-        serde_json::to_value(&evidence).map_err(|e| CliError::internal(e.to_string()))?;
-    if let Value::Object(m) = &mut integration {
-        m.insert("wave".into(), w64.into());
-        m.insert("lane".into(), lane.clone().into());
-        m.insert("updatedAt".into(), now_text.clone().into());
-    }
+    let integration_json = render::coord::integration_json(
+        &lane,
+        w64,
+        ledger_attempt,
+        &integration_report,
+        &docs.runtime_assignments,
+        &now_text,
+    );
     put(
         format!("integration/wave-{wave}.json"),
-        json_text(&integration)?,
+        json_text(&integration_json)?,
     )?;
     put(
         format!("integration/wave-{wave}.md"),
-        render::coord::integration_md(w64, &evidence),
+        render::coord::integration_md(w64, &integration_report, &docs.runtime_assignments),
     )?;
     put(
         format!("feedback/triage/wave-{wave}/pending-human.md"),
         render::coord::pending_human_md(&state),
     )?;
+    // Signals (§10.7), versioned against the last recorded snapshots; a changed snapshot is
+    // recorded as a `wave_signal` / `agent_signal` event.
+    let status = reducer::reduce(&loaded.inputs(wave, now_ms));
+    let state_dir = s
+        .strip_prefix(&settings.repo_root)
+        .map_or_else(|_| s.display().to_string(), |p| p.display().to_string());
+    let satisfied: Vec<&str> = ledger_agents
+        .iter()
+        .filter(|a| {
+            outcomes
+                .get(&a.agent_id)
+                .is_some_and(|o| o.exit_code == Some(0) && o.validates(a.kind, a))
+        })
+        .map(|a| a.agent_id.as_str())
+        .collect();
+    let sig_inputs = signal_inputs(
+        &status,
+        &loaded.roster,
+        &satisfied,
+        &wave_ledger.phase,
+        &lane,
+        w64,
+        state_dir,
+    );
+    let mut changed_signals: Vec<(String, &'static str, Map<String, Value>)> = Vec::new();
+    let wave_entity = format!("wave-{wave}");
+    let core = signals::wave_signal(&sig_inputs);
+    let comparable = signals::wave_comparable(&core);
+    let previous = loaded
+        .control
+        .signals
+        .get(&wave_entity)
+        .map(|p| (p, signals::wave_comparable(p)));
+    let v = signals::versioned(core, comparable, previous, &now_text);
+    put(
+        format!("signals/wave-{wave}.json"),
+        json_text(&Value::Object(v.snapshot.clone()))?,
+    )?;
+    if v.changed {
+        changed_signals.push((wave_entity, "wave_signal", signals::persisted(&v.snapshot)));
+    }
+    for a in &sig_inputs.agents {
+        let file = signals::signal_file_id(&a.agent_id);
+        let core = signals::agent_signal(&sig_inputs, a);
+        let comparable = signals::agent_comparable(&core);
+        let entity = format!("wave-{wave}-agent-{}", a.agent_id);
+        let previous = loaded
+            .control
+            .signals
+            .get(&entity)
+            .map(|p| (p, signals::agent_comparable(p)));
+        let ack = fs::read_to_string(s.join(format!("signals/wave-{wave}/acks/{file}.json")))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| signals::SignalAck::from_value(&v));
+        let v = signals::versioned(core, comparable, previous, &now_text);
+        let snapshot = signals::with_ack(v.snapshot, ack.as_ref());
+        put(
+            format!("signals/wave-{wave}/{file}.json"),
+            json_text(&Value::Object(snapshot.clone()))?,
+        )?;
+        if v.changed {
+            changed_signals.push((entity, "agent_signal", signals::persisted(&snapshot)));
+        }
+    }
+    for (entity, kind, data) in changed_signals {
+        append_signal(settings, &loaded, wave, now, &now_text, kind, &entity, data)?;
+    }
     Ok(Refreshed {
         lane,
         dir: s,

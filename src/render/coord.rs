@@ -5,13 +5,15 @@
 //! Owns: layout of these projections and their size budgets. Must not: do I/O, read the clock
 //! (the generated time is a parameter) or decide anything the engine decides.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::summary::{Rendered, activity_line, compact_single_line, fit_budget, open_record_line};
+use crate::engine::coordination::integration::IntegrationReport;
+use crate::engine::coordination::ledger::WaveLedger;
 use crate::engine::coordination::{
-    Assignment, CoordinationState, DependencySnapshot, ResponseMetrics, format_age,
+    Assignment, CoordinationState, DependencySnapshot, IntegrationSummary, LedgerTaskView,
+    LedgerView, ResponseMetrics, RuntimeAssignment, format_age,
 };
-use crate::event::coordination::{CoordinationRecord, Kind};
 
 /// Board budget: the activity feed keeps the newest lines within this many characters.
 pub const BOARD_MAX_CHARS: usize = 12_000;
@@ -264,183 +266,200 @@ pub fn dependencies_md(
     lines.join("\n")
 }
 
-fn ids<'a>(records: impl Iterator<Item = &'a CoordinationRecord>) -> Vec<String> {
-    records.map(|r| r.id.clone()).collect()
-}
-
-/// The coordination part of the ledger (`S/ledger/wave-N.json`, §10.6): blockers, open
-/// clarifications and requests, capability assignments, the dependency counts, human
-/// feedback and escalations, and the reducer's phase.
-pub fn ledger_json(
-    lane: &str,
-    wave: u64,
-    phase: &str,
-    state: &CoordinationState,
-    assignments: &[Assignment],
-    deps: Option<&DependencySnapshot>,
-    updated_at: &str,
-) -> Value {
-    let open = |k: Kind| ids(state.of_kind(k).filter(|r| r.status.is_open()));
-    let caps: Vec<Value> = assignments
-        .iter()
-        .map(|a| {
-            json!({
-                "id": a.id, "requestId": a.request_id, "assignedAgentId": a.assigned_agent_id,
-                "target": a.target, "targetType": a.target_type, "capability": a.capability,
-                "blocking": a.blocking, "assignmentReason": a.assignment_reason, "state": a.state,
+/// The ledger facts the shared summary and inboxes show.
+pub fn ledger_view(l: &WaveLedger) -> LedgerView {
+    LedgerView {
+        phase: Some(l.phase.clone()),
+        tasks: l
+            .tasks
+            .iter()
+            .map(|t| LedgerTaskView {
+                id: t.id.clone(),
+                owner: t.owner.clone().unwrap_or_default(),
+                title: Some(t.title.clone()),
+                kind: Some(t.kind.clone()),
+                state: Some(t.state.clone()),
+                priority: Some(t.priority.clone()),
             })
-        })
-        .collect();
-    let dep = deps.map(|d| {
-        json!({
-            "openInbound": d.open_inbound().count(), "openOutbound": d.open_outbound().count(),
-            "requiredInbound": d.open_inbound().filter(|i| i.required).count(),
-            "requiredOutbound": d.open_outbound().filter(|i| i.required).count(),
-            "unresolvedInboundAssignments": d.open_inbound().filter(|i| i.required && i.assigned_agent_id.is_none()).count(),
-        })
-    });
-    json!({
-        "wave": wave, "lane": lane, "phase": phase,
-        "blockers": ids(state.blockers()),
-        "openClarifications": open(Kind::ClarificationRequest),
-        "clarificationLinkedRequests": ids(state.clarification_linked_requests()),
-        "openRequests": open(Kind::Request),
-        "capabilityAssignments": caps,
-        "dependencySnapshot": dep,
-        "humanFeedback": open(Kind::HumanFeedback),
-        "humanEscalations": open(Kind::HumanEscalation),
-        "updatedAt": updated_at,
-    })
-}
-
-/// One docs-queue item (§10.5).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DocsQueueEntry {
-    /// Item id.
-    pub id: String,
-    /// `owned-doc`, `shared-plan` or `component-matrix`.
-    pub kind: String,
-    /// Path (or component id).
-    pub path: String,
-    /// Owner agent, if any.
-    pub owner_agent_id: Option<String>,
-    /// Summary.
-    pub summary: String,
-}
-
-/// The docs queue (`S/docs-queue/wave-N.json`).
-pub fn docs_queue_json(lane: &str, wave: u64, items: &[DocsQueueEntry], now: &str) -> Value {
-    json!({
-        "lane": lane, "wave": wave, "createdAt": now, "updatedAt": now,
-        "releaseNotesRequired": items.iter().any(|i| i.kind == "shared-plan"),
-        "items": items,
-    })
-}
-
-/// Coordination evidence of the integration summary (§10.9), inferred without an A8 marker.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IntegrationEvidence {
-    /// `launcher` (inferred).
-    pub agent_id: String,
-    /// `needs-more-work` or `ready-for-doc-closure`.
-    pub recommendation: String,
-    /// Why.
-    pub detail: String,
-    /// Open claims.
-    pub open_claims: Vec<String>,
-    /// Open claims that mention a conflict or contradiction.
-    pub conflicting_claims: Vec<String>,
-    /// Open blockers.
-    pub unresolved_blockers: Vec<String>,
-    /// Actionable records mentioning interfaces, contracts, APIs, schemas, migrations.
-    pub changed_interfaces: Vec<String>,
-}
-
-/// Infers the coordination part of the integration summary.
-pub fn integration_evidence(state: &CoordinationState) -> IntegrationEvidence {
-    let line =
-        |r: &CoordinationRecord| format!("{}: {}", r.id, compact_single_line(&r.summary, 160));
-    let open_claims: Vec<&CoordinationRecord> =
-        state.claims().filter(|r| r.status.is_open()).collect();
-    let conflict = regex::Regex::new("(?i)conflict|contradict").ok();
-    let iface = regex::Regex::new("(?i)interface|contract|api|schema|migration|signature").ok();
-    let matches = |re: &Option<regex::Regex>, r: &CoordinationRecord| {
-        re.as_ref()
-            .is_some_and(|re| re.is_match(&r.summary) || re.is_match(&r.detail))
-    };
-    let conflicting: Vec<String> = open_claims
-        .iter()
-        .filter(|r| matches(&conflict, r))
-        .map(|r| line(r))
-        .collect();
-    let blockers: Vec<String> = state
-        .blockers()
-        .filter(|r| r.status.is_open())
-        .map(line)
-        .collect();
-    let actionable = |r: &&CoordinationRecord| {
-        matches!(
-            r.kind,
-            Kind::Request | Kind::Decision | Kind::Handoff | Kind::Claim | Kind::Blocker
-        ) && r.agent_id != "launcher"
-    };
-    let changed: Vec<String> = state
-        .latest_records()
-        .iter()
-        .filter(actionable)
-        .filter(|r| matches(&iface, r))
-        .map(line)
-        .collect();
-    let (recommendation, detail) = if let Some(b) = blockers.first() {
-        ("needs-more-work", format!("Unresolved blocker: {b}"))
-    } else if let Some(c) = conflicting.first() {
-        ("needs-more-work", format!("Conflicting claim: {c}"))
-    } else {
-        (
-            "ready-for-doc-closure",
-            "No unresolved blockers or conflicting claims.".to_owned(),
-        )
-    };
-    IntegrationEvidence {
-        agent_id: "launcher".into(),
-        recommendation: recommendation.into(),
-        detail,
-        open_claims: open_claims.iter().map(|r| line(r)).collect(),
-        conflicting_claims: conflicting,
-        unresolved_blockers: blockers,
-        changed_interfaces: changed,
+            .collect(),
     }
 }
 
+/// The integration facts the shared summary and inboxes show.
+pub fn integration_view(
+    r: &IntegrationReport,
+    runtime_assignments: Vec<RuntimeAssignment>,
+) -> IntegrationSummary {
+    IntegrationSummary {
+        recommendation: Some(r.recommendation.clone()),
+        detail: Some(r.detail.clone()),
+        conflicting_claims: r.conflicting_claims.clone(),
+        changed_interfaces: r.changed_interfaces.clone(),
+        cross_component_impacts: r.cross_component_impacts.clone(),
+        proof_gaps: r.proof_gaps.clone(),
+        deploy_risks: r.deploy_risks.clone(),
+        doc_gaps: r.doc_gaps.clone(),
+        security_state: Some(r.security_state.clone()),
+        security_findings: r.security_findings.clone(),
+        security_approvals: r.security_approvals.clone(),
+        runtime_assignments,
+    }
+}
+
+/// The integration summary (`S/integration/wave-N.json`), in upstream's field order: a
+/// steward-reported summary lists its evidence then the runtime assignments; an inferred one
+/// carries the security and corridor states after the dependency lists.
+pub fn integration_json(
+    lane: &str,
+    wave: u64,
+    attempt: u64,
+    r: &IntegrationReport,
+    runtime_assignments: &[Value],
+    now: &str,
+) -> Value {
+    let mut m = Map::new();
+    m.insert("wave".into(), wave.into());
+    m.insert("lane".into(), lane.into());
+    m.insert("agentId".into(), r.agent_id.clone().into());
+    m.insert("attempt".into(), attempt.into());
+    let list = |v: &[String]| Value::from(v.to_vec());
+    for (k, v) in [
+        ("openClaims", &r.open_claims),
+        ("conflictingClaims", &r.conflicting_claims),
+        ("unresolvedBlockers", &r.unresolved_blockers),
+        ("changedInterfaces", &r.changed_interfaces),
+        ("crossComponentImpacts", &r.cross_component_impacts),
+        ("proofGaps", &r.proof_gaps),
+        ("docGaps", &r.doc_gaps),
+        ("deployRisks", &r.deploy_risks),
+    ] {
+        m.insert(k.into(), list(v));
+    }
+    let security = |m: &mut Map<String, Value>| {
+        m.insert("securityState".into(), r.security_state.clone().into());
+        m.insert("securityFindings".into(), list(&r.security_findings));
+        m.insert("securityApprovals".into(), list(&r.security_approvals));
+    };
+    if r.explicit {
+        security(&mut m);
+    }
+    m.insert("inboundDependencies".into(), list(&r.inbound_dependencies));
+    m.insert(
+        "outboundDependencies".into(),
+        list(&r.outbound_dependencies),
+    );
+    m.insert("helperAssignments".into(), list(&r.helper_assignments));
+    if !r.explicit {
+        security(&mut m);
+        m.insert("corridorState".into(), r.corridor_state.clone().into());
+    }
+    m.insert(
+        "runtimeAssignments".into(),
+        Value::Array(runtime_assignments.to_vec()),
+    );
+    m.insert("recommendation".into(), r.recommendation.clone().into());
+    m.insert("detail".into(), r.detail.clone().into());
+    m.insert("createdAt".into(), now.into());
+    m.insert("updatedAt".into(), now.into());
+    Value::Object(m)
+}
+
+fn non_empty<'a>(v: &'a str, fallback: &'a str) -> &'a str {
+    if v.is_empty() { fallback } else { v }
+}
+
 /// The integration summary as markdown (`S/integration/wave-N.md`).
-pub fn integration_md(wave: u64, e: &IntegrationEvidence) -> String {
+pub fn integration_md(wave: u64, r: &IntegrationReport, runtime_assignments: &[Value]) -> String {
     let mut out = vec![
         format!("# Wave {wave} Integration Summary"),
         String::new(),
-        format!("- Recommendation: {}", e.recommendation),
-        format!("- Detail: {}", e.detail),
-        format!("- Open claims: {}", e.open_claims.len()),
-        format!("- Conflicting claims: {}", e.conflicting_claims.len()),
-        format!("- Unresolved blockers: {}", e.unresolved_blockers.len()),
-        format!("- Changed interfaces: {}", e.changed_interfaces.len()),
+        format!(
+            "- Recommendation: {}",
+            non_empty(&r.recommendation, "unknown")
+        ),
+        format!("- Detail: {}", non_empty(&r.detail, "n/a")),
     ];
-    for (title, items) in [
-        ("Open claims", &e.open_claims),
-        ("Conflicting claims", &e.conflicting_claims),
-        ("Unresolved blockers", &e.unresolved_blockers),
-        ("Changed interfaces", &e.changed_interfaces),
+    for (label, n) in [
+        ("Open claims", r.open_claims.len()),
+        ("Conflicting claims", r.conflicting_claims.len()),
+        ("Unresolved blockers", r.unresolved_blockers.len()),
+        ("Changed interfaces", r.changed_interfaces.len()),
+        ("Cross-component impacts", r.cross_component_impacts.len()),
+        ("Proof gaps", r.proof_gaps.len()),
+        ("Deploy risks", r.deploy_risks.len()),
+        ("Documentation gaps", r.doc_gaps.len()),
     ] {
-        out.push(String::new());
+        out.push(format!("- {label}: {n}"));
+    }
+    out.push(format!(
+        "- Security review: {}",
+        non_empty(&r.security_state, "not-applicable")
+    ));
+    for (label, n) in [
+        ("Security findings", r.security_findings.len()),
+        ("Security approvals", r.security_approvals.len()),
+        ("Inbound dependencies", r.inbound_dependencies.len()),
+        ("Outbound dependencies", r.outbound_dependencies.len()),
+        ("Helper assignments", r.helper_assignments.len()),
+        ("Corridor blocking findings", 0),
+    ] {
+        out.push(format!("- {label}: {n}"));
+    }
+    out.push(String::new());
+    let none: Vec<String> = Vec::new();
+    let section = |out: &mut Vec<String>, title: &str, items: &[String]| {
         out.push(format!("## {title}"));
         if items.is_empty() {
             out.push("- None.".into());
         }
         out.extend(items.iter().map(|i| format!("- {i}")));
+        out.push(String::new());
+    };
+    for (title, items) in [
+        ("Open Claims", &r.open_claims),
+        ("Conflicting Claims", &r.conflicting_claims),
+        ("Unresolved Blockers", &r.unresolved_blockers),
+        ("Changed Interfaces", &r.changed_interfaces),
+        ("Cross-Component Impacts", &r.cross_component_impacts),
+        ("Proof Gaps", &r.proof_gaps),
+        ("Deploy Risks", &r.deploy_risks),
+        ("Security Findings", &r.security_findings),
+        ("Corridor Findings", &none),
+        ("Security Approvals", &r.security_approvals),
+        ("Inbound Dependencies", &r.inbound_dependencies),
+        ("Outbound Dependencies", &r.outbound_dependencies),
+        ("Helper Assignments", &r.helper_assignments),
+    ] {
+        section(&mut out, title, items);
+    }
+    out.push("## Runtime Assignments".into());
+    if runtime_assignments.is_empty() {
+        out.push("- None.".into());
+    }
+    let field = |v: &Value, k: &str, d: &'static str| -> String {
+        v.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(d)
+            .to_owned()
+    };
+    for a in runtime_assignments {
+        out.push(format!(
+            "- {}: executor={} role={} profile={} fallback_used={}",
+            field(a, "agentId", ""),
+            field(a, "executorId", "n/a"),
+            field(a, "role", "n/a"),
+            field(a, "profile", "none"),
+            if a.get("fallbackUsed") == Some(&Value::Bool(true)) {
+                "yes"
+            } else {
+                "no"
+            }
+        ));
     }
     out.push(String::new());
-    out.join("\n")
+    section(&mut out, "Documentation Gaps", &r.doc_gaps);
+    out.join("\n") + "\n"
 }
 
 /// `pending-human.md`: the open human escalations.

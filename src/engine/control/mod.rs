@@ -87,6 +87,9 @@ impl ControlLog {
                 EntityType::Attempt => state.attempts.push(Attempt::from(&entity_id, &m)),
                 EntityType::HumanInput => state.human_inputs.push(HumanInput::from(&entity_id, &m)),
                 EntityType::AgentRun => state.agent_runs.push(AgentRun::from(&entity_id, &m)),
+                EntityType::WaveSignal | EntityType::AgentSignal => {
+                    state.signals.insert(entity_id, m.fields);
+                }
                 _ => {}
             }
         }
@@ -555,6 +558,8 @@ pub struct ControlState {
     pub human_inputs: Vec<HumanInput>,
     /// Every agent run.
     pub agent_runs: Vec<AgentRun>,
+    /// The last recorded signal snapshot per signal entity (`wave-N`, `wave-N-agent-<id>`).
+    pub signals: BTreeMap<String, Map<String, Value>>,
 }
 
 impl ControlState {

@@ -15,8 +15,11 @@
 
 mod assignments;
 mod collate;
+pub mod integration;
+pub mod ledger;
 mod metrics;
 mod record_view;
+pub mod signals;
 mod views;
 
 use crate::event::coordination::is_js_space;

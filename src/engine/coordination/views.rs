@@ -128,6 +128,8 @@ pub struct DependencyItem {
     pub required: bool,
     /// Open status.
     pub open: bool,
+    /// The ticket's status (`open`, `acknowledged`, `in_progress`, `resolved`, …).
+    pub status: String,
     /// Summary.
     pub summary: String,
     /// Detail.

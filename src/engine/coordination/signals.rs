@@ -1,0 +1,665 @@
+//! Signal snapshots (§10.7): the wave signal and one signal per agent, built from the control
+//! status of a wave, and their versioning — a snapshot's `version` grows and its `changedAt`
+//! moves only when its `comparable` part differs from the previous snapshot's.
+//!
+//! Owns: which signal a wave or agent gets, its reason and targets, versioning and the
+//! `shouldWake` rule. Must not: do I/O or read the clock (the time is a parameter). The
+//! previous snapshot is passed in: the runner records every changed snapshot as a
+//! `wave_signal` / `agent_signal` control-plane event and versions from the latest one, so
+//! versions are a function of the canonical log, not of the projection files.
+
+use serde_json::{Map, Value, json};
+
+/// Signals an agent should wake for when it has not acknowledged them.
+pub const ACTIONABLE_SIGNALS: [&str; 6] = [
+    "feedback-requested",
+    "feedback-answered",
+    "coordination-action",
+    "resume-ready",
+    "completed",
+    "failed",
+];
+
+const ACTIONABLE_TASK_TYPES: [&str; 5] = [
+    "request",
+    "blocker",
+    "clarification",
+    "human-input",
+    "escalation",
+];
+
+/// A control-status task as signals read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignalTask {
+    /// Task id.
+    pub task_id: String,
+    /// Task type (`request`, `clarification`, `human-input`, …).
+    pub task_type: String,
+    /// State (`open`, `working`, `input-required`, …).
+    pub state: String,
+    /// Title.
+    pub title: String,
+    /// Owner.
+    pub owner_agent_id: Option<String>,
+    /// Assignee.
+    pub assignee_agent_id: Option<String>,
+}
+
+impl SignalTask {
+    fn actionable(&self) -> bool {
+        ACTIONABLE_TASK_TYPES.contains(&self.task_type.trim().to_lowercase().as_str())
+            && matches!(
+                self.state.trim().to_lowercase().as_str(),
+                "open" | "working" | "input-required"
+            )
+    }
+
+    fn concerns(&self, agent: &str) -> bool {
+        self.owner_agent_id.as_deref() == Some(agent)
+            || self.assignee_agent_id.as_deref() == Some(agent)
+    }
+}
+
+/// A human feedback request as signals read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignalFeedback {
+    /// Request id.
+    pub id: String,
+    /// Asking agent.
+    pub agent_id: String,
+    /// `pending` or `answered`.
+    pub status: String,
+    /// Question.
+    pub question: String,
+    /// Answer text.
+    pub response_text: String,
+}
+
+/// A logical agent as signals read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignalAgent {
+    /// Agent id.
+    pub agent_id: String,
+    /// Logical state (`working`, `needs-rerun`, `blocked`, …).
+    pub state: String,
+    /// Why.
+    pub reason: Option<String>,
+    /// Selected by a rerun request or relaunch plan.
+    pub selected_for_rerun: bool,
+    /// Selected by the running attempt.
+    pub selected_for_active_attempt: bool,
+}
+
+/// The blocking edge.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignalEdge {
+    /// Kind.
+    pub kind: String,
+    /// Id.
+    pub id: String,
+    /// Agent.
+    pub agent_id: Option<String>,
+    /// Detail.
+    pub detail: String,
+}
+
+impl SignalEdge {
+    fn value(&self) -> Value {
+        json!({"kind": self.kind, "id": self.id, "agentId": self.agent_id, "detail": self.detail})
+    }
+}
+
+/// What signals are built from (the control status of one wave).
+#[derive(Debug, Clone, Default)]
+pub struct SignalInputs {
+    /// Lane.
+    pub lane: String,
+    /// Wave.
+    pub wave: u64,
+    /// Phase.
+    pub phase: String,
+    /// Blocking edge.
+    pub blocking: Option<SignalEdge>,
+    /// The running attempt's number.
+    pub active_attempt: Option<u64>,
+    /// The running attempt's selected agents.
+    pub active_selected: Vec<String>,
+    /// The active rerun request's selected agents.
+    pub rerun_selected: Vec<String>,
+    /// `active-attempt`, `rerun-request`, `relaunch-plan` or `none`.
+    pub selection_source: String,
+    /// Tasks in order.
+    pub tasks: Vec<SignalTask>,
+    /// Feedback requests.
+    pub feedback: Vec<SignalFeedback>,
+    /// Logical agents in plan order.
+    pub agents: Vec<SignalAgent>,
+    /// The lane state directory, repository-relative (artifact paths are under it).
+    pub state_dir: String,
+}
+
+/// Trims, drops empty entries, de-duplicates and sorts.
+fn id_set<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut v: Vec<String> = values
+        .into_iter()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    let t = s.trim();
+    (!t.is_empty()).then_some(t)
+}
+
+/// A file-name-safe agent id, as signal paths use it.
+pub fn signal_file_id(agent: &str) -> String {
+    let mut out = String::new();
+    for c in agent.trim().chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let t = out.trim_matches('-');
+    if t.is_empty() {
+        "unknown".into()
+    } else {
+        t.to_owned()
+    }
+}
+
+fn selected_ids(i: &SignalInputs) -> Vec<String> {
+    if !i.active_selected.is_empty() {
+        return id_set(i.active_selected.iter().map(String::as_str));
+    }
+    if !i.rerun_selected.is_empty() {
+        return id_set(i.rerun_selected.iter().map(String::as_str));
+    }
+    id_set(
+        i.agents
+            .iter()
+            .filter(|a| a.selected_for_rerun || a.selected_for_active_attempt)
+            .map(|a| a.agent_id.as_str()),
+    )
+}
+
+fn terminal(phase: &str) -> Option<&'static str> {
+    match phase.trim().to_lowercase().as_str() {
+        "completed" => Some("completed"),
+        "failed" | "timed_out" | "timed-out" => Some("failed"),
+        _ => None,
+    }
+}
+
+fn wave_artifacts(i: &SignalInputs) -> Value {
+    let s = &i.state_dir;
+    let w = i.wave;
+    json!({
+        "signalPath": format!("{s}/signals/wave-{w}.json"),
+        "messageBoardPath": format!("{s}/messageboards/wave-{w}.md"),
+        "sharedSummaryPath": format!("{s}/inboxes/wave-{w}/shared-summary.md"),
+        "dashboardPath": format!("{s}/dashboards/wave-{w}.json"),
+    })
+}
+
+/// The wave signal's core (without version fields).
+pub fn wave_signal(i: &SignalInputs) -> Map<String, Value> {
+    let phase = non_empty(&i.phase).unwrap_or("unknown");
+    let blocking = i.blocking.as_ref();
+    let selected = selected_ids(i);
+    let pending: Vec<&SignalFeedback> = i
+        .feedback
+        .iter()
+        .filter(|f| f.status.trim().eq_ignore_ascii_case("pending"))
+        .collect();
+    let answered: Vec<&SignalFeedback> = i
+        .feedback
+        .iter()
+        .filter(|f| f.status.trim().eq_ignore_ascii_case("answered"))
+        .collect();
+    let edge_kind = blocking.map(|b| b.kind.trim().to_lowercase());
+    let action = i.tasks.iter().find(|t| t.actionable());
+    let w = i.wave;
+    let (status, signal, reason, targets): (&str, &str, String, Vec<String>) =
+        if let Some(t) = terminal(phase) {
+            let reason = if t == "completed" {
+                format!("Wave {w} completed.")
+            } else {
+                format!("Wave {w} entered a terminal failure state.")
+            };
+            (t, t, reason, Vec::new())
+        } else if !pending.is_empty()
+            || matches!(
+                edge_kind.as_deref(),
+                Some("human-input" | "human-escalation")
+            )
+        {
+            let reason = pending
+                .first()
+                .and_then(|f| non_empty(&f.question))
+                .or_else(|| blocking.and_then(|b| non_empty(&b.detail)))
+                .unwrap_or("Human feedback is required before the wave can continue.")
+                .to_owned();
+            (
+                "blocked",
+                "feedback-requested",
+                reason,
+                id_set(pending.iter().map(|f| f.agent_id.as_str())),
+            )
+        } else if let Some(first) = answered.first() {
+            let reason = non_empty(&first.response_text)
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("Human feedback {} was answered.", first.id));
+            (
+                "running",
+                "feedback-answered",
+                reason,
+                id_set(answered.iter().map(|f| f.agent_id.as_str())),
+            )
+        } else if let Some(t) = action {
+            (
+                if blocking.is_some() {
+                    "blocked"
+                } else {
+                    "running"
+                },
+                "coordination-action",
+                non_empty(&t.title)
+                    .unwrap_or("Targeted coordination action is pending.")
+                    .to_owned(),
+                id_set(
+                    [t.assignee_agent_id.as_deref(), t.owner_agent_id.as_deref()]
+                        .into_iter()
+                        .flatten(),
+                ),
+            )
+        } else if i.active_attempt.is_none()
+            && !selected.is_empty()
+            && matches!(
+                i.selection_source.as_str(),
+                "rerun-request" | "relaunch-plan"
+            )
+        {
+            (
+                "running",
+                "resume-ready",
+                format!("Wave {w} is ready to relaunch selected agents."),
+                selected,
+            )
+        } else {
+            let reason = blocking
+                .and_then(|b| non_empty(&b.detail))
+                .map(str::to_owned)
+                .unwrap_or_else(|| {
+                    if i.active_attempt.is_some() {
+                        "Wave is still running.".into()
+                    } else {
+                        "No new actionable signal.".into()
+                    }
+                });
+            (
+                if blocking.is_some() {
+                    "blocked"
+                } else {
+                    "running"
+                },
+                if i.active_attempt.is_some() || blocking.is_some() {
+                    "waiting"
+                } else {
+                    "stable"
+                },
+                reason,
+                selected,
+            )
+        };
+    let mut m = Map::new();
+    m.insert("kind".into(), "wave-signal".into());
+    m.insert("lane".into(), i.lane.clone().into());
+    m.insert("wave".into(), w.into());
+    m.insert("status".into(), status.into());
+    m.insert("phase".into(), phase.into());
+    m.insert("signal".into(), signal.into());
+    m.insert("reason".into(), reason.into());
+    m.insert("attempt".into(), i.active_attempt.unwrap_or(0).into());
+    m.insert(
+        "blocking".into(),
+        blocking.map_or(Value::Null, SignalEdge::value),
+    );
+    m.insert(
+        "selectionSource".into(),
+        non_empty(&i.selection_source).unwrap_or("none").into(),
+    );
+    m.insert("targetAgentIds".into(), targets.into());
+    m.insert("artifacts".into(), wave_artifacts(i));
+    m
+}
+
+/// One agent's signal core (without version fields).
+pub fn agent_signal(i: &SignalInputs, a: &SignalAgent) -> Map<String, Value> {
+    let id = a.agent_id.as_str();
+    let phase = non_empty(&i.phase).unwrap_or("unknown");
+    let pending: Vec<&SignalFeedback> = i
+        .feedback
+        .iter()
+        .filter(|f| f.status.trim().eq_ignore_ascii_case("pending") && f.agent_id.trim() == id)
+        .collect();
+    let answered: Vec<&SignalFeedback> = i
+        .feedback
+        .iter()
+        .filter(|f| f.status.trim().eq_ignore_ascii_case("answered") && f.agent_id.trim() == id)
+        .collect();
+    let action = i.tasks.iter().find(|t| t.actionable() && t.concerns(id));
+    let blocking = i
+        .blocking
+        .as_ref()
+        .filter(|b| b.agent_id.as_deref() == Some(id));
+    let pending_tasks = id_set(
+        i.tasks
+            .iter()
+            .filter(|t| t.concerns(id) && t.actionable())
+            .map(|t| t.task_id.as_str()),
+    );
+    let reason_or = |d: &str| {
+        a.reason
+            .as_deref()
+            .and_then(non_empty)
+            .unwrap_or(d)
+            .to_owned()
+    };
+    let w = i.wave;
+    let (signal, status, reason): (&str, &str, String) = match terminal(phase) {
+        Some("completed") => ("completed", "completed", format!("Wave {w} completed.")),
+        Some(_) => (
+            "failed",
+            "failed",
+            reason_or(&format!("Wave {w} entered a terminal failure state.")),
+        ),
+        None => {
+            if let Some(f) = pending.first() {
+                (
+                    "feedback-requested",
+                    "blocked",
+                    non_empty(&f.question)
+                        .unwrap_or("Human feedback is pending.")
+                        .to_owned(),
+                )
+            } else if let Some(f) = answered.first() {
+                (
+                    "feedback-answered",
+                    "running",
+                    non_empty(&f.response_text)
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| format!("Human feedback {} was answered.", f.id)),
+                )
+            } else if let Some(t) = action {
+                (
+                    "coordination-action",
+                    if t.state.trim().eq_ignore_ascii_case("input-required") {
+                        "blocked"
+                    } else {
+                        "running"
+                    },
+                    non_empty(&t.title)
+                        .unwrap_or("Targeted coordination action is pending.")
+                        .to_owned(),
+                )
+            } else if a.state == "needs-rerun" {
+                (
+                    "failed",
+                    "failed",
+                    reason_or(&format!(
+                        "Agent {id} needs another run before the wave can complete."
+                    )),
+                )
+            } else if a.selected_for_rerun && !a.selected_for_active_attempt {
+                (
+                    "resume-ready",
+                    "running",
+                    format!("Agent {id} was selected for the next resume pass."),
+                )
+            } else if a.state == "working" || a.selected_for_active_attempt {
+                (
+                    "waiting",
+                    "running",
+                    reason_or(&format!("Agent {id} is currently working.")),
+                )
+            } else if a.state == "blocked" {
+                (
+                    "waiting",
+                    "blocked",
+                    reason_or("Agent is blocked on an external dependency."),
+                )
+            } else {
+                ("stable", "waiting", "No new actionable signal.".into())
+            }
+        }
+    };
+    let s = &i.state_dir;
+    let file = signal_file_id(id);
+    let mut m = Map::new();
+    m.insert("kind".into(), "agent-signal".into());
+    m.insert("lane".into(), i.lane.clone().into());
+    m.insert("wave".into(), w.into());
+    m.insert("agentId".into(), id.into());
+    m.insert("status".into(), status.into());
+    m.insert("phase".into(), phase.into());
+    m.insert("signal".into(), signal.into());
+    m.insert("reason".into(), reason.into());
+    m.insert("attempt".into(), i.active_attempt.unwrap_or(0).into());
+    m.insert(
+        "logicalState".into(),
+        non_empty(&a.state).unwrap_or("planned").into(),
+    );
+    m.insert("selectedForRerun".into(), a.selected_for_rerun.into());
+    m.insert(
+        "selectedForActiveAttempt".into(),
+        a.selected_for_active_attempt.into(),
+    );
+    m.insert(
+        "blocking".into(),
+        blocking.map_or(Value::Null, SignalEdge::value),
+    );
+    m.insert("pendingTaskIds".into(), pending_tasks.into());
+    m.insert(
+        "pendingCoordinationAction".into(),
+        action.map_or(Value::Null, |t| {
+            json!({"taskId": t.task_id, "taskType": t.task_type, "state": t.state, "title": t.title})
+        }),
+    );
+    m.insert(
+        "openFeedbackRequestIds".into(),
+        id_set(pending.iter().map(|f| f.id.as_str())).into(),
+    );
+    m.insert(
+        "answeredFeedbackRequestIds".into(),
+        id_set(answered.iter().map(|f| f.id.as_str())).into(),
+    );
+    m.insert(
+        "artifacts".into(),
+        json!({
+            "signalPath": format!("{s}/signals/wave-{w}/{file}.json"),
+            "ackPath": format!("{s}/signals/wave-{w}/acks/{file}.json"),
+            "messageBoardPath": format!("{s}/messageboards/wave-{w}.md"),
+            "sharedSummaryPath": format!("{s}/inboxes/wave-{w}/shared-summary.md"),
+            "inboxPath": format!("{s}/inboxes/wave-{w}/{id}.md"),
+        }),
+    );
+    m
+}
+
+fn pick(snapshot: &Map<String, Value>, keys: &[&str]) -> Value {
+    Value::Object(
+        keys.iter()
+            .map(|k| {
+                (
+                    (*k).to_owned(),
+                    snapshot.get(*k).cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The part of a wave signal whose change bumps its version.
+pub fn wave_comparable(snapshot: &Map<String, Value>) -> Value {
+    pick(
+        snapshot,
+        &[
+            "status",
+            "phase",
+            "signal",
+            "reason",
+            "attempt",
+            "blocking",
+            "selectionSource",
+            "targetAgentIds",
+        ],
+    )
+}
+
+/// The part of an agent signal whose change bumps its version.
+pub fn agent_comparable(snapshot: &Map<String, Value>) -> Value {
+    let mut v = pick(
+        snapshot,
+        &[
+            "status",
+            "phase",
+            "signal",
+            "reason",
+            "attempt",
+            "targetAgentIds",
+            "logicalState",
+            "selectedForRerun",
+            "selectedForActiveAttempt",
+            "blocking",
+            "openFeedbackRequestIds",
+            "answeredFeedbackRequestIds",
+            "pendingCoordinationAction",
+            "pendingTaskIds",
+        ],
+    );
+    // An agent signal has no targets of its own; compare them as an empty set.
+    if let Value::Object(m) = &mut v
+        && m.get("targetAgentIds").is_none_or(Value::is_null)
+    {
+        m.insert("targetAgentIds".into(), Value::Array(Vec::new()));
+    }
+    v
+}
+
+/// A versioned snapshot and whether it changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned {
+    /// The snapshot with `version`, `changedAt` and `comparable`.
+    pub snapshot: Map<String, Value>,
+    /// The comparable part differs from the previous snapshot's (or there was none).
+    pub changed: bool,
+}
+
+/// Versions `core` against `previous` (the last recorded snapshot, if any): the version grows
+/// (from 1) and `changedAt` becomes `now` only when the comparable part differs.
+pub fn versioned(
+    core: Map<String, Value>,
+    comparable: Value,
+    previous: Option<(&Map<String, Value>, Value)>,
+    now: &str,
+) -> Versioned {
+    let prev_version = previous
+        .as_ref()
+        .and_then(|(p, _)| p.get("version"))
+        .and_then(Value::as_u64)
+        .filter(|v| *v > 0);
+    let prev_changed = previous
+        .as_ref()
+        .and_then(|(p, _)| p.get("changedAt"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_owned);
+    let changed = previous.as_ref().is_none_or(|(_, c)| *c != comparable);
+    let version = match prev_version {
+        Some(v) if !changed => v,
+        Some(v) => v + 1,
+        None => 1,
+    };
+    let changed_at = match prev_changed {
+        Some(at) if !changed && prev_version.is_some() => at,
+        _ => now.to_owned(),
+    };
+    let mut snapshot = core;
+    snapshot.insert("version".into(), version.into());
+    snapshot.insert("changedAt".into(), changed_at.into());
+    snapshot.insert("comparable".into(), comparable);
+    Versioned { snapshot, changed }
+}
+
+/// An agent's acknowledgement (`acks/<id>.json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignalAck {
+    /// Agent.
+    pub agent_id: Option<String>,
+    /// Acknowledged version.
+    pub version: u64,
+    /// Acknowledged signal.
+    pub signal: Option<String>,
+    /// When.
+    pub observed_at: Option<String>,
+}
+
+impl SignalAck {
+    /// Reads an ack file's JSON; `None` when it is not an object.
+    pub fn from_value(v: &Value) -> Option<Self> {
+        let m = v.as_object()?;
+        let text = |k: &str| {
+            m.get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let version = match m.get("version") {
+            Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+            Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
+            _ => 0,
+        };
+        Some(SignalAck {
+            agent_id: text("agentId"),
+            version,
+            signal: text("signal"),
+            observed_at: text("observedAt"),
+        })
+    }
+}
+
+/// Adds `ack` and `shouldWake` (an actionable signal newer than the acknowledged version).
+pub fn with_ack(mut snapshot: Map<String, Value>, ack: Option<&SignalAck>) -> Map<String, Value> {
+    let version = snapshot.get("version").and_then(Value::as_u64).unwrap_or(0);
+    let actionable = snapshot
+        .get("signal")
+        .and_then(Value::as_str)
+        .is_some_and(|s| ACTIONABLE_SIGNALS.contains(&s.trim().to_lowercase().as_str()));
+    snapshot.insert(
+        "ack".into(),
+        ack.map_or(Value::Null, |a| {
+            json!({"agentId": a.agent_id, "version": a.version, "signal": a.signal,
+                   "observedAt": a.observed_at})
+        }),
+    );
+    snapshot.insert(
+        "shouldWake".into(),
+        (actionable && ack.map_or(0, |a| a.version) < version).into(),
+    );
+    snapshot
+}
+
+/// The snapshot as recorded in a control-plane event: without its `comparable` part.
+pub fn persisted(snapshot: &Map<String, Value>) -> Map<String, Value> {
+    let mut m = snapshot.clone();
+    m.remove("comparable");
+    m
+}
