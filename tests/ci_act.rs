@@ -69,6 +69,10 @@ struct Bench {
     repo: tempfile::TempDir,
     action: tempfile::TempDir,
     cache: tempfile::TempDir,
+    /// Where the artifact stand-ins keep each act run's artifacts (`run-<n>/<name>/`).
+    artifacts: tempfile::TempDir,
+    /// Act runs so far: each gets its own `GITHUB_RUN_ID` and artifact directory, as on GitHub.
+    runs: std::cell::Cell<u32>,
 }
 
 impl Bench {
@@ -138,6 +142,8 @@ impl Bench {
             repo,
             action,
             cache: tempfile::tempdir().expect("temp dir"),
+            artifacts: tempfile::tempdir().expect("temp dir"),
+            runs: std::cell::Cell::new(0),
         })
     }
 
@@ -163,9 +169,18 @@ impl Bench {
     }
 
     /// One `act` run of the example workflow for `event` with `payload`.
+    ///
+    /// act cannot clone `actions/upload-artifact` and `actions/download-artifact` here (no
+    /// network), so they are replaced by the stand-ins in `tests/fixtures/ci/act-actions`,
+    /// which move an artifact through a directory of this run: every job runs on this machine.
+    /// What the test proves about artifacts is therefore that the workflow uploads each agent's
+    /// outbox under a name the record job's pattern matches, not GitHub's artifact service.
     fn run(&self, event: &str, payload: &Value, env: &[(&str, &str)]) -> Output {
+        let n = self.runs.get() + 1;
+        self.runs.set(n);
         let event_file = self.cache.path().join(format!("{event}.json"));
         std::fs::write(&event_file, payload.to_string()).expect("event");
+        let stand_ins = crate_dir().join("tests/fixtures/ci/act-actions");
         let mut c = Command::new(&self.act);
         c.current_dir(self.root())
             .arg(event)
@@ -176,6 +191,23 @@ impl Bench {
                 "wave-runner/wave-runner@v0={}",
                 self.action.path().display()
             ))
+            .arg("--local-repository")
+            .arg(format!(
+                "actions/upload-artifact@v4={}",
+                stand_ins.join("upload-artifact").display()
+            ))
+            .arg("--local-repository")
+            .arg(format!(
+                "actions/download-artifact@v4={}",
+                stand_ins.join("download-artifact").display()
+            ))
+            .arg("--env")
+            .arg(format!(
+                "WAVE_TEST_ARTIFACTS={}",
+                self.artifacts.path().join(format!("run-{n}")).display()
+            ))
+            .arg("--env")
+            .arg(format!("GITHUB_RUN_ID={}", 1000 + n))
             .arg("-e")
             .arg(&event_file)
             .args(["-s", "GITHUB_TOKEN=test-token"])
@@ -316,6 +348,7 @@ fn three_matrix_jobs_and_one_close_job_close_the_wave() {
     assert_eq!(agent_jobs(&jobs), 3, "{jobs:?}");
     assert!(jobs.values().all(|ok| *ok), "{jobs:?}");
     assert_eq!(jobs.get("close"), Some(&true), "{jobs:?}");
+    assert_eq!(jobs.get("record"), Some(&true), "{jobs:?}");
     let run = bench.check_run();
     assert_eq!(run["conclusion"], "success", "{run}");
     assert!(bench.dispatches().is_empty());
@@ -329,6 +362,31 @@ fn three_matrix_jobs_and_one_close_job_close_the_wave() {
             "completed".to_owned(),
         );
         assert!(counts.contains_key(&key), "{a} did not complete");
+    }
+    // The agent jobs' own writers reached the branch through the record job's import: each
+    // agent job left its records and its work in the outbox it uploaded.
+    for a in ["A1", "A2", "A3"] {
+        let writer = format!("gha-1001-1-agents-{a}.jsonl");
+        let outbox = bench
+            .artifacts
+            .path()
+            .join(format!("run-1/wave-outbox-main-1-1-agent-{a}"));
+        assert!(
+            outbox.join("main/wave-1/control").join(&writer).is_file(),
+            "{a}'s outbox holds no control records: {}",
+            outbox.display()
+        );
+        assert!(
+            outbox.join("work.bundle").is_file(),
+            "{a} left no work bundle"
+        );
+        assert!(
+            files
+                .iter()
+                .any(|(p, _)| p.ends_with(&format!("/control/{writer}"))),
+            "no control file of {writer}: {:?}",
+            files.iter().map(|(p, _)| p).collect::<Vec<_>>()
+        );
     }
     assert!(bench.github.violations().is_empty());
 }

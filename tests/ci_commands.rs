@@ -3,6 +3,8 @@
 //! directory store, including retries, re-run jobs and bad requests.
 
 mod common;
+#[path = "support/fake_github/mod.rs"]
+mod fake_github;
 #[path = "support/gitserver.rs"]
 mod gitserver;
 
@@ -390,4 +392,131 @@ fn design_agents_are_planned_apart_so_they_run_first() {
         String::from_utf8_lossy(&close.stderr)
     );
     assert_eq!(c["verdict"], "success");
+}
+
+/// `wave ci close`'s `verdict` and `closure-state` against the check run it published to the
+/// fake GitHub, and against a re-run close that does not publish: one mapping for all three.
+fn assert_one_verdict(
+    job: &Job<'_>,
+    github: &fake_github::FakeGithub,
+    extra: &[&str],
+    verdict: &str,
+    state: &str,
+) {
+    let mut args = vec!["close", "--wave", "1"];
+    args.extend_from_slice(extra);
+    let (close, c) = job.run("close", &args);
+    let stderr = String::from_utf8_lossy(&close.stderr);
+    assert_eq!(c["verdict"], verdict, "{stderr}");
+    assert_eq!(c["closure-state"], state, "{stderr}");
+    assert_eq!(json(&close)["verdict"], verdict);
+    assert_eq!(json(&close)["closureState"], state);
+    assert_eq!(json(&close)["published"], true, "{stderr}");
+    let run = github.with(|s| {
+        let runs: Vec<Value> = s
+            .check_runs
+            .iter()
+            .filter(|r| r["name"] == "wave / main / 1")
+            .cloned()
+            .collect();
+        assert_eq!(runs.len(), 1, "{:?}", s.check_runs);
+        runs[0].clone()
+    });
+    let shown = if run["status"] == "completed" {
+        run["conclusion"].clone()
+    } else {
+        run["status"].clone()
+    };
+    assert_eq!(shown, verdict, "check run: {run}");
+    args.push("--no-report");
+    let (again, c2) = job.run("close", &args);
+    assert_eq!(json(&again)["published"], false);
+    assert_eq!(
+        (c2["verdict"].as_str(), c2["closure-state"].as_str()),
+        (verdict, state)
+    );
+    assert!(github.violations().is_empty(), "{:?}", github.violations());
+}
+
+fn reporting_job<'a>(root: &'a Path, github: &fake_github::FakeGithub, mode: &str) -> Job<'a> {
+    let mut env: Vec<(String, String)> = [
+        ("GITHUB_TOKEN", "test-token"),
+        ("GITHUB_REPOSITORY", "o/r"),
+        ("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567"),
+        ("WAVE_GITHUB_RETRY_BASE_MS", "10"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    env.push(("GITHUB_API_URL".into(), github.url.clone()));
+    if !mode.is_empty() {
+        env.push(("WAVE_TEST_MODE".into(), mode.into()));
+    }
+    Job {
+        root,
+        store: None,
+        env,
+    }
+}
+
+#[test]
+fn close_outputs_the_verdict_the_check_run_shows_in_every_outcome() {
+    // success
+    let Some(github) = fake_github::FakeGithub::start() else {
+        return;
+    };
+    let dir = scenario_repo();
+    let job = reporting_job(dir.path(), &github, "");
+    let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
+    run_agents(&job, &matrix_agents(&o["matrix"]));
+    assert_one_verdict(&job, &github, &[], "success", "passed");
+
+    // a retrying attempt: in progress, then failure once no attempt is left
+    let Some(github) = fake_github::FakeGithub::start() else {
+        return;
+    };
+    let dir = scenario_repo();
+    let job = reporting_job(dir.path(), &github, "noproof");
+    let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
+    run_agents(&job, &matrix_agents(&o["matrix"]));
+    assert_one_verdict(&job, &github, &[], "in_progress", "running");
+    let no_retry = ["--max-retries-per-wave", "0"];
+    assert_one_verdict(&job, &github, &no_retry, "failure", "failed");
+
+    // an open clarification
+    let Some(github) = fake_github::FakeGithub::start() else {
+        return;
+    };
+    let dir = scenario_repo();
+    let job = reporting_job(dir.path(), &github, "");
+    let post = Command::new(wave_bin())
+        .arg("--repo-root")
+        .arg(dir.path())
+        .args([
+            "coord",
+            "post",
+            "--wave",
+            "1",
+            "--agent",
+            "A1",
+            "--kind",
+            "clarification-request",
+            "--summary",
+            "Which schema version?",
+            "--target",
+            "agent:A8",
+            "--id",
+            "clar-1",
+        ])
+        .env_remove("WAVE_STORE")
+        .output()
+        .unwrap();
+    assert!(
+        post.status.success(),
+        "{}",
+        String::from_utf8_lossy(&post.stderr)
+    );
+    let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
+    run_agents(&job, &matrix_agents(&o["matrix"]));
+    assert_one_verdict(&job, &github, &[], "action_required", "awaiting-human");
 }

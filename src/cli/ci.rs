@@ -18,9 +18,10 @@ use super::launch::{
 use super::{CliError, ErrorKind, output};
 use crate::exit::Code;
 use crate::github::actions;
-use crate::github::report::ReportState;
+use crate::github::report::WaveReport;
+use crate::github::verdict;
 use crate::plan::{self, ExecutorId, PlanError, WavePlan};
-use crate::run::ci::{self, CiError, CiLimits, CloseOutcome, Closure, PlanOutcome};
+use crate::run::ci::{self, CiError, CiLimits, PlanOutcome};
 use crate::run::executor::dryrun::{self, DryRunOptions};
 use crate::run::launch::{Forced, LaunchConfig};
 use crate::run::process::ALWAYS_SCRUBBED;
@@ -357,15 +358,6 @@ fn agent_cmd(
     Ok(Code::OK)
 }
 
-fn report_state(c: &CloseOutcome) -> ReportState {
-    match c.closure {
-        Closure::Passed => ReportState::Passed,
-        Closure::AwaitingHuman => ReportState::AwaitingHuman,
-        Closure::Failed if c.next_attempt => ReportState::Running,
-        Closure::Failed | Closure::Blocked => ReportState::Failed,
-    }
-}
-
 fn close_cmd(
     settings: &Settings,
     cfg: &LaunchConfig<'_>,
@@ -374,48 +366,29 @@ fn close_cmd(
     args: &CloseArgs,
 ) -> Result<Code, CliError> {
     let outcome = ci::close(cfg, store, plan, limits(&args.common)).map_err(ci_error)?;
-    let state = report_state(&outcome);
-    let outcome_text = crate::render::github::outcome(state);
-    let verdict = outcome_text
-        .conclusion
-        .unwrap_or(outcome_text.status)
-        .to_owned();
     let next_number = outcome.attempt + 1;
-    write_outputs(
-        settings,
-        &[
-            ("attempt", outcome.attempt.to_string()),
-            ("next-attempt", outcome.next_attempt.to_string()),
-            ("next-attempt-number", next_number.to_string()),
-            ("exit-code", outcome.exit_code.to_string()),
-        ],
-    )?;
+    let next = outcome.next_attempt.then_some(next_number);
     let published = !args.no_report && github_configured(settings);
-    match published {
-        true => publish(
-            settings,
-            cfg,
-            plan,
-            outcome.next_attempt.then_some(next_number),
-        )?,
-        false => {
-            write_outputs(
-                settings,
-                &[
-                    ("verdict", verdict.clone()),
-                    ("closure-state", state.as_str().to_owned()),
-                    ("retry-targets", outcome.retry_targets.join(",")),
-                    ("closed", (state == ReportState::Passed).to_string()),
-                ],
-            )?;
-        }
-    }
+    // One verdict: the report the check run shows, read back from what was just recorded.
+    let report = wave_report(settings, cfg, plan, next, published)?;
+    let verdict = verdict::verdict(&report).to_owned();
+    let mut outputs = verdict::action_outputs(&report);
+    // The retry targets are what the next attempt reruns (the retry engine's choice).
+    outputs.retain(|(k, _)| *k != "retry-targets");
+    outputs.extend([
+        ("retry-targets", outcome.retry_targets.join(",")),
+        ("attempt", outcome.attempt.to_string()),
+        ("next-attempt", outcome.next_attempt.to_string()),
+        ("next-attempt-number", next_number.to_string()),
+        ("exit-code", outcome.exit_code.to_string()),
+    ]);
+    write_outputs(settings, &outputs)?;
     output::eprint_line(&format!(
         "[{}] wave {} attempt {}: {}{}",
         cfg.lane.lane,
         plan.wave,
         outcome.attempt,
-        state.as_str(),
+        report.state.as_str(),
         if outcome.next_attempt {
             format!("; attempt {next_number} follows")
         } else {
@@ -427,7 +400,7 @@ fn close_cmd(
         "wave": plan.wave,
         "attempt": outcome.attempt,
         "verdict": verdict,
-        "closureState": state.as_str(),
+        "closureState": report.state.as_str(),
         "retryTargets": outcome.retry_targets,
         "nextAttempt": outcome.next_attempt,
         "exitCode": outcome.exit_code,
@@ -448,32 +421,43 @@ fn github_configured(settings: &Settings) -> bool {
     token && env.get("GITHUB_REPOSITORY").is_some()
 }
 
-/// Publishes the wave's verdict through `wave github report`, which reads the state this job
-/// just recorded (one mapping from recorded facts to a check-run conclusion for every path).
-fn publish(
+/// The wave's report as `wave github report` builds it from the store (the one mapping from
+/// recorded facts to a verdict), published when `publish` is set; a failed attempt that
+/// `next_attempt` follows is reported as in progress.
+fn wave_report(
     settings: &Settings,
     cfg: &LaunchConfig<'_>,
     plan: &WavePlan,
     next_attempt: Option<u64>,
-) -> Result<(), CliError> {
+    publish: bool,
+) -> Result<WaveReport, CliError> {
     let wave = u32::try_from(plan.wave)
         .map_err(|_| CliError::usage(format!("--wave {} is too large", plan.wave)))?;
-    super::github::report_cmd(
-        settings,
-        super::github::ReportArgs {
-            lane: Some(cfg.lane.lane.clone()),
-            wave,
-            sha: None,
-            pr: None,
-            repo: None,
-            report_json: None,
-            status_json: None,
-            infra_error: None,
-            plan_hash: None,
-            dry_run: false,
-            json: false,
-            next_attempt,
-        },
-    )?;
-    Ok(())
+    let args = super::github::ReportArgs {
+        lane: Some(cfg.lane.lane.clone()),
+        wave,
+        sha: None,
+        pr: None,
+        repo: None,
+        report_json: None,
+        status_json: None,
+        infra_error: None,
+        plan_hash: None,
+        dry_run: false,
+        json: false,
+        next_attempt,
+    };
+    if publish {
+        return super::github::publish_report(settings, args);
+    }
+    let sha = settings
+        .env
+        .get("GITHUB_SHA")
+        .unwrap_or_default()
+        .to_owned();
+    let mut report = super::github::load_report(settings, &args, &cfg.lane.lane, &sha)?;
+    if let Some(n) = next_attempt {
+        verdict::retrying(&mut report, n);
+    }
+    Ok(report)
 }

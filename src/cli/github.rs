@@ -254,7 +254,7 @@ fn event_payload(settings: &Settings) -> Option<Value> {
     serde_json::from_str(&text).ok()
 }
 
-fn load_report(
+pub(crate) fn load_report(
     settings: &Settings,
     args: &ReportArgs,
     lane: &str,
@@ -394,6 +394,15 @@ fn retry_policy(settings: &Settings) -> RetryPolicy {
 }
 
 pub(crate) fn report_cmd(settings: &Settings, args: ReportArgs) -> Result<Code, CliError> {
+    publish_report(settings, args).map(|_| Code::OK)
+}
+
+/// Builds the wave's report, publishes it and returns it (`wave ci close` writes its outputs
+/// from the same report).
+pub(crate) fn publish_report(
+    settings: &Settings,
+    args: ReportArgs,
+) -> Result<WaveReport, CliError> {
     mask_secrets(settings)?;
     let repo = args
         .repo
@@ -430,18 +439,8 @@ pub(crate) fn report_cmd(settings: &Settings, args: ReportArgs) -> Result<Code, 
         None => control::Layout::read(&settings.repo_root, None)?.lane,
     };
     let mut report = load_report(settings, &args, &lane, &sha)?;
-    if let Some(n) = args.next_attempt
-        && report.state == ReportState::Failed
-    {
-        report.state = ReportState::Running;
-        report.note = Some(format!(
-            "attempt {n} follows, retrying {}",
-            if report.retry_targets.is_empty() {
-                "the closure sweep".to_owned()
-            } else {
-                report.retry_targets.join(", ")
-            }
-        ));
+    if let Some(n) = args.next_attempt {
+        verdict::retrying(&mut report, n);
     }
     let dest = Destination {
         owner: owner.clone(),
@@ -503,7 +502,7 @@ pub(crate) fn report_cmd(settings: &Settings, args: ReportArgs) -> Result<Code, 
             published.writes
         ));
     }
-    Ok(Code::OK)
+    Ok(report)
 }
 
 fn print_request(request: &ApiRequest) -> Result<(), CliError> {
@@ -517,20 +516,8 @@ fn print_request(request: &ApiRequest) -> Result<(), CliError> {
 
 /// Writes `$GITHUB_OUTPUT` and `$GITHUB_STEP_SUMMARY` when the runner provides them.
 fn actions_files(settings: &Settings, report: &WaveReport) -> Result<(), CliError> {
-    let outcome = text::outcome(report.state);
     if let Some(path) = settings.env.get("GITHUB_OUTPUT") {
-        actions::write_outputs(
-            Path::new(path),
-            &[
-                (
-                    "verdict",
-                    outcome.conclusion.unwrap_or(outcome.status).to_owned(),
-                ),
-                ("closure-state", report.state.as_str().to_owned()),
-                ("retry-targets", report.retry_targets.join(",")),
-                ("closed", (report.state == ReportState::Passed).to_string()),
-            ],
-        )?;
+        actions::write_outputs(Path::new(path), &verdict::action_outputs(report))?;
     }
     if let Some(path) = settings.env.get("GITHUB_STEP_SUMMARY") {
         actions::write_step_summary(Path::new(path), &text::step_summary(report))?;

@@ -1,5 +1,6 @@
 //! `wave state`: the canonical store as such — sync a state branch (`pull`, `push`), show its
-//! history (`log`), check any store (`verify`), and the `append` plumbing command.
+//! history (`log`), check any store (`verify`), import directory stores into it (`import`),
+//! and the `append` plumbing command.
 //!
 //! Must not: interpret records beyond their envelope; `verify` checks the store's own
 //! invariants (lines parse, per-writer `seq` gap-free, envelopes readable and where they claim).
@@ -14,7 +15,8 @@ use crate::exit::Code;
 use crate::settings::Settings;
 use crate::store::git::{GitBranchStore, GitStoreError, SyncReport};
 use crate::store::{
-    EventStore, LEGACY_WRITER, Record, StoreError, StoreSpec, StreamId, open_store,
+    DirStore, EventStore, ImportError, ImportReport, LEGACY_WRITER, Record, StoreError, StoreSpec,
+    StreamId, open_store,
 };
 
 /// `wave state …`
@@ -35,6 +37,13 @@ enum StateCommand {
     /// Check the store: every line parses, every writer's `seq` is gap-free, every result
     /// envelope is readable, matches its path and is referenced by an `agent_run` event.
     Verify(VerifyArgs),
+    /// Import directory stores (e.g. CI agent jobs' outboxes) into the store: every line
+    /// keeps its writer, `seq` and `at`, lines already present are skipped, so importing twice
+    /// changes nothing.
+    #[command(
+        after_help = "Exit codes: 0 imported (also when everything was present); 1 a writer's lines differ between a source and the store, or a source is missing; 70 store error."
+    )]
+    Import(ImportArgs),
     /// Plumbing: append records to a stream as this process's writer.
     ///
     /// `--repeat N` appends N records one after the other (one commit each on a state branch),
@@ -54,6 +63,16 @@ struct LogArgs {
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// Directory stores to import (`dir:` layout), in order.
+    #[arg(value_name = "DIR", required = true)]
+    dirs: Vec<std::path::PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -102,7 +121,52 @@ pub fn run(settings: &Settings, args: StateArgs) -> Result<Code, CliError> {
         StateCommand::Log(args) => log(settings, &args),
         StateCommand::Verify(args) => verify(settings, &args),
         StateCommand::Append(args) => append(settings, &args),
+        StateCommand::Import(args) => import(settings, &args),
     }
+}
+
+fn import(settings: &Settings, args: &ImportArgs) -> Result<Code, CliError> {
+    let store = open_store(settings).map_err(store_error)?;
+    let mut rows = Vec::new();
+    let mut total = ImportReport::default();
+    for dir in &args.dirs {
+        let path = settings.repo_root.join(dir);
+        if !path.is_dir() {
+            return Err(
+                CliError::user(format!("{}: not a directory store", path.display()))
+                    .hint("pass the directories the agent jobs recorded into (WAVE_OUTBOX)"),
+            );
+        }
+        let source = DirStore::new(&path);
+        let report = crate::store::import(&source, &*store).map_err(|e| match e {
+            ImportError::Store(err) => store_error(err),
+            other => CliError::user(other.to_string()),
+        })?;
+        total.appended += report.appended;
+        total.present += report.present;
+        total.results_written += report.results_written;
+        total.results_present += report.results_present;
+        rows.push(json!({"source": path.display().to_string(), "report": report}));
+    }
+    if args.json {
+        output::print_json(&json!({"store": store.describe(), "sources": rows, "total": total}))?;
+    } else {
+        output::print_text(&format!(
+            "{}: imported {} line{} and {} result envelope{} from {} source{} ({} line{} and {} envelope{} already there)",
+            store.describe(),
+            total.appended,
+            if total.appended == 1 { "" } else { "s" },
+            total.results_written,
+            if total.results_written == 1 { "" } else { "s" },
+            args.dirs.len(),
+            if args.dirs.len() == 1 { "" } else { "s" },
+            total.present,
+            if total.present == 1 { "" } else { "s" },
+            total.results_present,
+            if total.results_present == 1 { "" } else { "s" },
+        ))?;
+    }
+    Ok(Code::OK)
 }
 
 /// The git-branch store the settings name, or a usage error.

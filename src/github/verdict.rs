@@ -2,7 +2,9 @@
 //! the control plane's attempts and agent runs, the reduced wave status, and the plan; plus
 //! the plan hash of the verdict stamp.
 //!
-//! Owns: the mapping from recorded facts onto the five report states, and the plan hash.
+//! Owns: the mapping from recorded facts onto the five report states (and from a state onto
+//! the check run's verdict and the step outputs, for `wave github report` and `wave ci close`
+//! alike), and the plan hash.
 //! Must not: evaluate a gate, read files or the clock — gate results are the launcher's recorded
 //! `gate` `evaluated` events, file presence is a caller-supplied predicate.
 //!
@@ -259,6 +261,42 @@ pub fn from_engine(view: &EngineView<'_, '_>) -> WaveReport {
         note,
         stale_by,
     }
+}
+
+/// A failed attempt that another attempt follows (`wave ci close` dispatches it) is reported as
+/// in progress, not as the wave's verdict: the report's state becomes running and its note
+/// names the attempt and what it retries. Any other state is left as it is.
+pub fn retrying(report: &mut WaveReport, next_attempt: u64) {
+    if report.state != ReportState::Failed {
+        return;
+    }
+    report.state = ReportState::Running;
+    report.note = Some(format!(
+        "attempt {next_attempt} follows, retrying {}",
+        if report.retry_targets.is_empty() {
+            "the closure sweep".to_owned()
+        } else {
+            report.retry_targets.join(", ")
+        }
+    ));
+}
+
+/// The verdict of a report as the check run carries it: its conclusion (`success`,
+/// `action_required`, `failure`) once completed, else its status (`in_progress`).
+pub fn verdict(report: &WaveReport) -> &'static str {
+    let outcome = crate::render::github::outcome(report.state);
+    outcome.conclusion.unwrap_or(outcome.status)
+}
+
+/// The step outputs of a report (`verdict`, `closure-state`, `retry-targets`, `closed`): the
+/// one mapping `wave github report` and `wave ci close` both write.
+pub fn action_outputs(report: &WaveReport) -> Vec<(&'static str, String)> {
+    vec![
+        ("verdict", verdict(report).to_owned()),
+        ("closure-state", report.state.as_str().to_owned()),
+        ("retry-targets", report.retry_targets.join(",")),
+        ("closed", (report.state == ReportState::Passed).to_string()),
+    ]
 }
 
 /// The evaluation with the highest attempt (the latest recorded one among equals).

@@ -32,6 +32,7 @@ pub mod legacy;
 mod line;
 mod mem;
 mod merge;
+pub mod outbox;
 mod spec;
 
 use std::fmt;
@@ -43,7 +44,10 @@ pub use legacy::{LegacyUpstream, WithLegacy};
 pub use line::{Envelope, RawBytes, RawLine, StoredRecord};
 pub use mem::MemStore;
 pub use merge::{MergeKey, merge};
-pub use spec::{ACCEPTED_SPECS, DEFAULT_SPEC, StoreSpec, open_store, open_store_with_legacy};
+pub use outbox::{ImportError, ImportReport, OutboxStore, import};
+pub use spec::{
+    ACCEPTED_SPECS, DEFAULT_SPEC, OUTBOX_VAR, StoreSpec, open_store, open_store_with_legacy,
+};
 
 /// A record as the store sees it: a JSON object it does not interpret.
 pub type Record = serde_json::Map<String, serde_json::Value>;

@@ -4,11 +4,16 @@ use std::path::{Path, PathBuf};
 
 use super::git::{GitBranchStore, GitSpec};
 use super::legacy::{LegacyUpstream, WithLegacy};
+use super::outbox::OutboxStore;
 use super::{DirStore, EventStore, StoreError};
 use crate::settings::Settings;
 
 /// The spec used when none is given.
 pub const DEFAULT_SPEC: &str = "dir:.wave/state";
+
+/// The variable naming an outbox directory: the store's appends go there while reads see the
+/// configured store and the outbox together ([`OutboxStore`]).
+pub const OUTBOX_VAR: &str = "WAVE_OUTBOX";
 
 /// The forms a spec may take, for messages.
 pub const ACCEPTED_SPECS: &str = "`dir:<path>` (a directory; relative paths resolve against the repository root; default `dir:.wave/state`) or `git:<remote-url>[#<branch>]` (a state branch, default branch `wave-state`)";
@@ -83,6 +88,18 @@ pub fn open_store_with_legacy(
                 Box::new(store)
             }
         };
+    // `WAVE_OUTBOX=<dir>`: appends go to that directory, reads see both (docs/ci.md).
+    let inner = match settings
+        .env
+        .get(OUTBOX_VAR)
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(dir) => {
+            let dir = settings.repo_root.join(dir);
+            Box::new(OutboxStore::new(inner, DirStore::new(dir))) as Box<dyn EventStore>
+        }
+        None => inner,
+    };
     Ok(Box::new(WithLegacy::new(inner, legacy)))
 }
 
