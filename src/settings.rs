@@ -6,8 +6,11 @@
 //! and the process clock ([`Clock`]: the system clock, or an injected one). Secret values (API
 //! keys) are read only on demand, for masking. Everything below the CLI receives settings as
 //! parameters.
-//! Must not: be called from `plan`, `engine`, `render` or `store` code; hold logic beyond lookup
-//! and defaults.
+//! `SSL_CERT_FILE` / `SSL_CERT_DIR` are captured for the git-branch store's `https://` remotes,
+//! and [`with_ca_locations_hidden`] keeps libgit2's start-up from parsing a CA bundle.
+//! Must not: be called from `plan`, `engine`, `render` or `store` code (the git-branch store
+//! runs libgit2's initialisation inside [`with_ca_locations_hidden`], nothing more); hold logic
+//! beyond lookup and defaults.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -20,7 +23,15 @@ pub struct EnvSnapshot {
 
 /// Prefixes and names of the variables that are captured; nothing else is ever read.
 const CAPTURED_PREFIXES: &[&str] = &["WAVE_", "GITHUB_", "RUNNER_"];
-const CAPTURED_NAMES: &[&str] = &["CI", "NO_COLOR", "HOSTNAME", "PATH", "HOME"];
+const CAPTURED_NAMES: &[&str] = &[
+    "CI",
+    "NO_COLOR",
+    "HOSTNAME",
+    "PATH",
+    "HOME",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
 
 impl EnvSnapshot {
     /// Captures the variables the runner uses from the current process environment.
@@ -246,50 +257,43 @@ fn hostname(env: &EnvSnapshot) -> String {
         .unwrap_or_else(|| "host".to_owned())
 }
 
-/// Directories where systems keep CA certificates under OpenSSL's hashed names.
-const HASHED_CA_DIRS: [&str; 3] = ["/etc/ssl/certs", "/etc/openssl/certs", "/etc/pki/tls/certs"];
+/// The variables naming OpenSSL's CA certificates (a bundle file, a hashed directory).
+pub const CA_VARS: [&str; 2] = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
 
-/// Lets OpenSSL look CA certificates up by hash, on demand, in the system's certificate
-/// directory instead of parsing the whole CA bundle whenever libgit2 starts: that parse is
-/// about 235 million instructions (some 50 ms), over 90 % of the CPU time of a `wave` command
-/// that appends to a state branch, and is paid even when the remote does not use TLS.
+/// Runs `init` with OpenSSL's CA variables ([`CA_VARS`]) pointing at nothing, then restores
+/// them exactly as they were (set, unset or with their old values).
 ///
-/// It sets `SSL_CERT_DIR` to the first of [`HASHED_CA_DIRS`] holding a hashed name
-/// (`1a2b3c4d.0`) and `SSL_CERT_FILE` to `/dev/null`, so verification uses the same system CA
-/// set, read certificate by certificate. Nothing changes when either variable is already set
-/// (the user's choice wins) or when no hashed directory exists.
+/// libgit2 initialises OpenSSL once per process, when git2 is first used, and OpenSSL then
+/// parses the whole CA bundle named by `SSL_CERT_FILE` (or its compiled-in default, the system
+/// bundle): about 235 million instructions, some 50 ms per process, paid even when no remote
+/// uses TLS. Running git2's initialisation inside this function makes that step load nothing
+/// and keeps git2 from writing its probed locations into the environment child processes
+/// inherit; the git-branch store hands the real locations to libgit2 when it first talks to an
+/// `http(s)://` remote.
 ///
 /// # Safety
 ///
-/// Sets process environment variables: call it first in `main`, before any thread is started
-/// and before anything reads the environment.
-#[allow(clippy::disallowed_methods)] // runs before the snapshot exists
-pub unsafe fn prefer_hashed_ca_directory() {
-    if !cfg!(target_os = "linux")
-        || std::env::var_os("SSL_CERT_FILE").is_some()
-        || std::env::var_os("SSL_CERT_DIR").is_some()
-    {
-        return;
+/// Sets and restores process environment variables: no other thread may read or write the
+/// environment meanwhile (the store calls it once, when the first git-branch store or spec is
+/// made, before a command starts threads of its own).
+pub unsafe fn with_ca_locations_hidden<T>(init: impl FnOnce() -> T) -> T {
+    #[allow(clippy::disallowed_methods)] // saved to be restored, never interpreted
+    let saved = CA_VARS.map(std::env::var_os);
+    for var in CA_VARS {
+        // SAFETY: the caller guarantees no other thread touches the environment.
+        unsafe { std::env::set_var(var, "/dev/null") };
     }
-    let is_hashed = |name: &std::ffi::OsStr| {
-        let name = name.to_string_lossy();
-        name.split_once('.').is_some_and(|(hash, n)| {
-            hash.len() == 8
-                && hash.bytes().all(|b| b.is_ascii_hexdigit())
-                && n.parse::<u8>().is_ok()
-        })
-    };
-    let Some(dir) = HASHED_CA_DIRS.into_iter().find(|dir| {
-        std::fs::read_dir(dir)
-            .is_ok_and(|mut entries| entries.any(|e| e.is_ok_and(|e| is_hashed(&e.file_name()))))
-    }) else {
-        return;
-    };
-    // SAFETY: the caller guarantees no other thread exists yet.
-    unsafe {
-        std::env::set_var("SSL_CERT_DIR", dir);
-        std::env::set_var("SSL_CERT_FILE", "/dev/null");
+    let out = init();
+    for (var, value) in CA_VARS.into_iter().zip(saved) {
+        // SAFETY: as above.
+        unsafe {
+            match value {
+                Some(value) => std::env::set_var(var, value),
+                None => std::env::remove_var(var),
+            }
+        }
     }
+    out
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use std::time::Duration;
 use git2::{Oid, Repository, Signature, Tree};
 use sha2::{Digest, Sha256};
 
-pub use remote::{DEFAULT_TIMEOUT, GitStoreError, TIMEOUT_VAR, TOKEN_USER, Token};
+pub use remote::{CaLocations, DEFAULT_TIMEOUT, GitStoreError, TIMEOUT_VAR, TOKEN_USER, Token};
 pub use tree::MergeConflict;
 
 use self::remote::{PushOutcome, Remote};
@@ -82,6 +82,21 @@ fn notice(key: String, text: String) {
     }
 }
 
+/// Initialises libgit2, once per process, without letting OpenSSL parse a CA bundle (see
+/// [`crate::settings::with_ca_locations_hidden`]); the locations are handed over before the
+/// first `http(s)://` connection instead. Every way into git2 in this module starts here.
+fn init_libgit2() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        // SAFETY: this runs when the first spec or store of the process is made, which the
+        // CLI does before it starts any thread; git2 initialises itself inside (any git2 call
+        // does) and nothing else runs meanwhile on this thread.
+        unsafe {
+            crate::settings::with_ca_locations_hidden(|| git2::Reference::is_valid_name("HEAD"))
+        };
+    });
+}
+
 /// A parsed `git:<remote-url>[#<branch>]` spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitSpec {
@@ -94,6 +109,7 @@ pub struct GitSpec {
 impl GitSpec {
     /// Parses what follows `git:`.
     pub fn parse(rest: &str) -> Result<Self, GitStoreError> {
+        init_libgit2();
         let invalid = |reason: &str| GitStoreError::InvalidSpec {
             reason: reason.to_owned(),
         };
@@ -190,6 +206,7 @@ pub struct GitBranchStore {
     lock_path: PathBuf,
     token: Option<Token>,
     timeout: Duration,
+    ca: CaLocations,
     runtime: Mutex<Runtime>,
 }
 
@@ -217,6 +234,7 @@ impl GitBranchStore {
     /// A store for `spec`, cached at `cache_base` (`.git` and `.lock` are added); nothing is
     /// created or fetched until first used.
     pub fn new(spec: GitSpec, cache_base: &Path, token: Option<Token>) -> Self {
+        init_libgit2();
         let shown = spec.shown_url();
         let with_ext = |ext: &str| {
             let mut name = cache_base.as_os_str().to_owned();
@@ -230,6 +248,7 @@ impl GitBranchStore {
             spec,
             token,
             timeout: DEFAULT_TIMEOUT,
+            ca: CaLocations::default(),
             runtime: Mutex::new(Runtime::default()),
         }
     }
@@ -243,7 +262,16 @@ impl GitBranchStore {
         let cache = spec.cache_base(&settings.repo_root);
         let token = Self::token_from_env(&settings.env);
         let timeout = Self::timeout_from_env(&settings.env)?;
-        Ok(Self::new(spec, &cache, token).with_timeout(timeout))
+        Ok(Self::new(spec, &cache, token)
+            .with_timeout(timeout)
+            .with_ca_locations(CaLocations::from_env(&settings.env)))
+    }
+
+    /// Checks the server certificates of `http(s)://` remotes against `ca` (by default: the
+    /// system's certificates).
+    pub fn with_ca_locations(mut self, ca: CaLocations) -> Self {
+        self.ca = ca;
+        self
     }
 
     /// Waits at most `timeout` for a connection to the remote, and between two reads or
@@ -401,6 +429,7 @@ impl GitBranchStore {
             branch: &self.spec.branch,
             token: self.token.as_ref(),
             timeout: self.timeout,
+            ca: &self.ca,
         }
     }
 

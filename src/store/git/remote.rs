@@ -6,6 +6,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -167,6 +168,86 @@ enum AuthState {
     Unsupported,
 }
 
+/// Where the server certificates of `http(s)://` remotes are checked: `SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` as the command found them, else the system's certificates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaLocations {
+    /// A bundle of CA certificates (PEM), parsed in full when loaded.
+    pub file: Option<PathBuf>,
+    /// A directory of CA certificates under OpenSSL's hashed names, read one by one on demand.
+    pub dir: Option<PathBuf>,
+}
+
+/// Directories where systems keep CA certificates under OpenSSL's hashed names.
+const HASHED_CA_DIRS: [&str; 3] = ["/etc/ssl/certs", "/etc/openssl/certs", "/etc/pki/tls/certs"];
+
+/// Where systems keep their CA bundle, for systems without a hashed directory.
+const CA_BUNDLES: [&str; 7] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+    "/usr/local/share/certs/ca-root-nss.crt",
+];
+
+impl CaLocations {
+    /// The locations `SSL_CERT_FILE` and `SSL_CERT_DIR` name in `env` (none: the system's).
+    pub fn from_env(env: &crate::settings::EnvSnapshot) -> Self {
+        let [file, dir] = crate::settings::CA_VARS.map(|var| env.get(var).map(PathBuf::from));
+        Self { file, dir }
+    }
+
+    /// The locations to load: the configured ones when either is set, else the system's
+    /// hashed directory (cheap: certificates are read on demand), else its bundle.
+    fn resolve(&self) -> Self {
+        if self.file.is_some() || self.dir.is_some() {
+            return self.clone();
+        }
+        if let Some(dir) = HASHED_CA_DIRS
+            .into_iter()
+            .map(Path::new)
+            .find(|dir| holds_hashed_names(dir))
+        {
+            return Self {
+                file: None,
+                dir: Some(dir.to_owned()),
+            };
+        }
+        Self {
+            file: CA_BUNDLES
+                .into_iter()
+                .map(PathBuf::from)
+                .find(|f| f.is_file()),
+            dir: None,
+        }
+    }
+}
+
+/// Whether `dir` holds a certificate under a hashed name (`1a2b3c4d.0`).
+fn holds_hashed_names(dir: &Path) -> bool {
+    let hashed = |name: &std::ffi::OsStr| {
+        let name = name.to_string_lossy();
+        name.split_once('.').is_some_and(|(hash, n)| {
+            hash.len() == 8
+                && hash.bytes().all(|b| b.is_ascii_hexdigit())
+                && n.parse::<u8>().is_ok()
+        })
+    };
+    std::fs::read_dir(dir)
+        .is_ok_and(|mut entries| entries.any(|e| e.is_ok_and(|e| hashed(&e.file_name()))))
+}
+
+/// Whether `url` may involve TLS (an `http://` remote can redirect to `https://`).
+fn may_use_tls(url: &str) -> bool {
+    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+    scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")
+}
+
+/// Whether the CA locations were handed to libgit2 in this process.
+static TLS_READY: Mutex<bool> = Mutex::new(false);
+
 /// A remote and the credentials to reach it.
 pub(super) struct Remote<'s> {
     /// The URL as configured (never holding a password).
@@ -179,6 +260,8 @@ pub(super) struct Remote<'s> {
     pub token: Option<&'s Token>,
     /// How long to wait for the connection, and between two reads or writes on it.
     pub timeout: Duration,
+    /// Where TLS server certificates are checked.
+    pub ca: &'s CaLocations,
 }
 
 /// The network timeout last handed to libgit2, in milliseconds.
@@ -209,11 +292,48 @@ fn apply_timeout(timeout: Duration) {
 }
 
 impl Remote<'_> {
+    /// Hands the CA locations to libgit2 before the first `http(s)://` connection of the
+    /// process: libgit2 was initialised without them (see
+    /// [`crate::settings::with_ca_locations_hidden`]), so other remotes never pay for them.
+    fn prepare_tls(&self, action: &'static str) -> Result<(), GitStoreError> {
+        if !may_use_tls(self.url) {
+            return Ok(());
+        }
+        let mut ready = TLS_READY.lock().unwrap_or_else(PoisonError::into_inner);
+        if *ready {
+            return Ok(());
+        }
+        let ca = self.ca.resolve();
+        let failed = |what: &Path, e: git2::Error| GitStoreError::Unreachable {
+            action,
+            remote: self.shown.to_owned(),
+            message: format!(
+                "cannot load the CA certificates in {}: {}; check SSL_CERT_FILE and SSL_CERT_DIR",
+                what.display(),
+                e.message()
+            ),
+        };
+        // SAFETY: libgit2 reads these settings when it opens a TLS connection. They are
+        // written once per process, here, under `TLS_READY`, before any TLS connection of
+        // this module is opened (every one comes through this function first).
+        unsafe {
+            if let Some(file) = &ca.file {
+                git2::opts::set_ssl_cert_file(file).map_err(|e| failed(file, e))?;
+            }
+            if let Some(dir) = &ca.dir {
+                git2::opts::set_ssl_cert_dir(dir).map_err(|e| failed(dir, e))?;
+            }
+        }
+        *ready = true;
+        Ok(())
+    }
+
     /// Fetches the branch into `into` (a ref of `repo`), forced: the remote is the authority.
     /// A branch the remote does not have yet leaves `into` as it is.
     pub fn fetch(&self, repo: &git2::Repository, into: &str) -> Result<(), GitStoreError> {
         let auth = Cell::new(AuthState::NotAsked);
         apply_timeout(self.timeout);
+        self.prepare_tls("fetch from")?;
         let mut remote = repo
             .remote_anonymous(self.url)
             .map_err(|e| self.transport_error("fetch from", &e, &auth))?;
@@ -232,6 +352,7 @@ impl Remote<'_> {
         let auth = Cell::new(AuthState::NotAsked);
         let status: RefCell<Option<String>> = RefCell::new(None);
         apply_timeout(self.timeout);
+        self.prepare_tls("push to")?;
         let mut remote = repo
             .remote_anonymous(self.url)
             .map_err(|e| self.transport_error("push to", &e, &auth))?;
@@ -349,6 +470,24 @@ fn is_rejection(error: &git2::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configured_ca_locations_win_and_tls_is_only_for_http_remotes() {
+        use crate::settings::EnvSnapshot;
+        let env = EnvSnapshot::from_pairs([("SSL_CERT_FILE", "/x/bundle.pem")]);
+        let ca = CaLocations::from_env(&env);
+        assert_eq!(ca.file.as_deref(), Some(Path::new("/x/bundle.pem")));
+        assert_eq!(ca.resolve(), ca);
+        let system = CaLocations::default().resolve();
+        assert!(
+            system.file.is_none() || system.dir.is_none(),
+            "one system location, not both: {system:?}"
+        );
+        assert!(may_use_tls("https://github.com/o/r.git"));
+        assert!(may_use_tls("HTTP://127.0.0.1:8080/r.git"));
+        assert!(!may_use_tls("git://127.0.0.1:9418/r.git"));
+        assert!(!may_use_tls("/srv/r.git"));
+    }
 
     #[test]
     fn a_token_never_shows_in_debug_or_scrubbed_text() {
