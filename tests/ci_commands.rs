@@ -1,6 +1,8 @@
 //! `wave ci plan|agent|close` with real processes: a wave fanned out the way the reusable
 //! workflow runs it (one process per job), over a state branch on a loopback `git daemon` or a
-//! directory store, including retries, re-run jobs and bad requests.
+//! directory store, including retries, rerun requests, executor fallbacks, re-run jobs, bad
+//! requests, and the verdict outputs against the published check run.
+#![allow(clippy::disallowed_methods)] // the fallback test puts a failing `codex` first on the PATH it inherits
 
 mod common;
 #[path = "support/fake_github/mod.rs"]
@@ -519,4 +521,246 @@ fn close_outputs_the_verdict_the_check_run_shows_in_every_outcome() {
     let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
     run_agents(&job, &matrix_agents(&o["matrix"]));
     assert_one_verdict(&job, &github, &[], "action_required", "awaiting-human");
+}
+
+/// `wave …` in the scenario repository as an operator would run it (directory store).
+fn operator(root: &Path, args: &[&str]) -> Output {
+    Command::new(wave_bin())
+        .arg("--repo-root")
+        .arg(root)
+        .args(args)
+        .env_remove("WAVE_STORE")
+        .env("CI", "true")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_active_rerun_request_chooses_the_next_attempt_and_is_applied_when_it_closes() {
+    let dir = scenario_repo();
+    let job = Job {
+        root: dir.path(),
+        store: None,
+        env: Vec::new(),
+    };
+    let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
+    run_agents(&job, &matrix_agents(&o["matrix"]));
+    let (close, c) = job.run("close", &["close", "--wave", "1"]);
+    assert_eq!(
+        code(&close),
+        0,
+        "{}",
+        String::from_utf8_lossy(&close.stderr)
+    );
+    assert_eq!(c["verdict"], "success");
+    // Closed: nothing left to plan, until someone asks for a rerun.
+    let (_, idle) = job.run("plan", &["plan", "--wave", "1"]);
+    assert_eq!(idle["has-work"], "false");
+    let req = operator(
+        dir.path(),
+        &[
+            "control", "rerun", "request", "--wave", "1", "--agent", "A2", "--id", "rr-1",
+        ],
+    );
+    assert_eq!(
+        req.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&req.stderr)
+    );
+    let (dry, _) = job.run("plan", &["plan", "--wave", "1", "--dry-run"]);
+    assert_eq!(json(&dry)["hasWork"], true);
+    let (plan, p) = job.run("plan", &["plan", "--wave", "1"]);
+    assert_eq!(code(&plan), 0, "{}", String::from_utf8_lossy(&plan.stderr));
+    assert_eq!(p["attempt"], "2");
+    assert_eq!(matrix_agents(&p["matrix"]), ["A2"]);
+    assert!(json(&plan)["reason"].as_str().unwrap().contains("rr-1"));
+    // A re-run plan job re-announces the same attempt.
+    let (_, again) = job.run("plan", &["plan", "--wave", "1"]);
+    assert_eq!(
+        (again["attempt"].as_str(), matrix_agents(&again["matrix"])),
+        ("2", vec!["A2".to_owned()])
+    );
+    let (a1, _) = job.run("agents", &["agent", "--wave", "1", "--agent", "A1"]);
+    assert_eq!(code(&a1), 1, "A1 is not part of the rerun");
+    run_agents(&job, &["A2".to_owned()]);
+    let active = |root: &Path| {
+        serde_json::from_slice::<Value>(
+            &operator(root, &["control", "rerun", "get", "--wave", "1"]).stdout,
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        active(dir.path())["requestId"],
+        "rr-1",
+        "applied only when the attempt closes"
+    );
+    let (close2, c2) = job.run("close", &["close", "--wave", "1"]);
+    assert_eq!(
+        code(&close2),
+        0,
+        "{}",
+        String::from_utf8_lossy(&close2.stderr)
+    );
+    assert_eq!(c2["verdict"], "success");
+    assert_eq!(c2["attempt"], "2");
+    assert_eq!(active(dir.path()), Value::Null, "the request is applied");
+    let control = std::fs::read_dir(dir.path().join(".wave/state/main/wave-1/control"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    let applied: Vec<&str> = control
+        .lines()
+        .filter(|l| l.contains("\"entityType\":\"rerun_request\"") && l.contains("\"applied\""))
+        .collect();
+    assert_eq!(applied.len(), 1, "{applied:?}");
+    assert!(
+        applied[0].contains("\"appliedInAttempt\":2"),
+        "{}",
+        applied[0]
+    );
+    // Re-running the close job applies nothing twice, and the wave is closed again.
+    let (_, c3) = job.run("close", &["close", "--wave", "1"]);
+    assert_eq!(c3["verdict"], "success");
+    let again = std::fs::read_dir(dir.path().join(".wave/state/main/wave-1/control"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert_eq!(
+        again
+            .lines()
+            .filter(|l| l.contains("\"appliedInAttempt\""))
+            .count(),
+        1
+    );
+    let (_, done) = job.run("plan", &["plan", "--wave", "1"]);
+    assert_eq!(done["has-work"], "false");
+}
+
+/// `wave ci …` for wave 2 without a forced executor: A1 runs on codex, with `local` as its
+/// fallback; `codex` on the PATH is a script that fails.
+fn unforced(
+    root: &Path,
+    job: &str,
+    args: &[&str],
+    path: &str,
+) -> (Output, BTreeMap<String, String>) {
+    let outputs = tempfile::NamedTempFile::new().unwrap();
+    let mut c = Command::new(wave_bin());
+    c.arg("--repo-root")
+        .arg(root)
+        .arg("ci")
+        .args(args)
+        .current_dir(root);
+    c.env_remove("WAVE_STORE")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_REPOSITORY")
+        .env("CI", "true")
+        .env("PATH", path)
+        .env("GITHUB_RUN_ID", "78")
+        .env("GITHUB_RUN_ATTEMPT", "1")
+        .env("GITHUB_JOB", job)
+        .env("GITHUB_OUTPUT", outputs.path());
+    if let Some(key) = args.iter().position(|a| *a == "--agent") {
+        c.env("WAVE_MATRIX_KEY", args[key + 1]);
+    }
+    let out = c.output().unwrap();
+    let text = std::fs::read_to_string(outputs.path()).unwrap_or_default();
+    (out, parse_outputs(&text))
+}
+
+#[test]
+fn an_agent_whose_executor_failed_runs_on_its_fallback_in_the_next_attempt() {
+    let dir = scenario_repo();
+    let root = dir.path();
+    std::fs::copy(
+        fixtures().join("launch/wave-2.md"),
+        root.join("docs/plans/waves/wave-2.md"),
+    )
+    .unwrap();
+    let bin = root.join(".fakebin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let codex = bin.join("codex");
+    std::fs::write(
+        &codex,
+        "#!/bin/sh\necho 'codex: model unavailable' >&2\nexit 3\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&codex, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |job: &str, args: &[&str]| unforced(root, job, args, &path);
+
+    let (plan, p) = run("plan", &["plan", "--wave", "2"]);
+    assert_eq!(code(&plan), 0, "{}", String::from_utf8_lossy(&plan.stderr));
+    assert_eq!(matrix_agents(&p["matrix"]), ["A1"]);
+    let (agent, a) = run("agents", &["agent", "--wave", "2", "--agent", "A1"]);
+    assert_eq!(
+        code(&agent),
+        0,
+        "{}",
+        String::from_utf8_lossy(&agent.stderr)
+    );
+    assert_eq!(a["state"], "failed");
+    let (close, c) = run("close", &["close", "--wave", "2"]);
+    assert_eq!(
+        code(&close),
+        43,
+        "{}",
+        String::from_utf8_lossy(&close.stderr)
+    );
+    assert_eq!(c["next-attempt"], "true");
+    assert!(c["retry-targets"].split(",").any(|t| t == "A1"), "{c:?}");
+
+    let (_, p2) = run("plan", &["plan", "--wave", "2"]);
+    assert_eq!(p2["attempt"], "2");
+    assert_eq!(matrix_agents(&p2["matrix"]), ["A1"]);
+    let (agent2, a2) = run("agents", &["agent", "--wave", "2", "--agent", "A1"]);
+    let stderr = String::from_utf8_lossy(&agent2.stderr);
+    assert_eq!(code(&agent2), 0, "{stderr}");
+    assert!(
+        stderr.contains("A1: falling back from codex to local"),
+        "{stderr}"
+    );
+    assert_eq!(a2["state"], "completed", "{stderr}");
+    let (close2, c2) = run("close", &["close", "--wave", "2"]);
+    assert_eq!(
+        code(&close2),
+        0,
+        "{}",
+        String::from_utf8_lossy(&close2.stderr)
+    );
+    assert_eq!(c2["verdict"], "success");
+
+    let control = std::fs::read_dir(root.join(".wave/state/main/wave-2/control"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    let run_on = |attempt: u64| {
+        control
+            .lines()
+            .find(|l| {
+                l.contains(&format!("\"wave-2-attempt-{attempt}-agent-A1\""))
+                    && l.contains("\"entityType\":\"agent_run\"")
+                    && !l.contains("\"started\"")
+            })
+            .unwrap_or_else(|| panic!("no finished run of A1 in attempt {attempt}"))
+            .to_owned()
+    };
+    assert!(
+        run_on(1).contains("\"executorId\":\"codex\""),
+        "{}",
+        run_on(1)
+    );
+    assert!(
+        run_on(2).contains("\"executorId\":\"local\""),
+        "{}",
+        run_on(2)
+    );
+    // One fallback is recorded, for attempt 2.
+    assert_eq!(control.matches("\"kind\":\"executor-fallback\"").count(), 1);
 }

@@ -70,7 +70,8 @@ struct VerifyArgs {
 
 #[derive(Debug, Args)]
 struct ImportArgs {
-    /// Directory stores to import (`dir:` layout), in order.
+    /// Directory stores to import (`dir:` layout), in order; relative paths resolve against the
+    /// repository root, as `dir:` store specs do.
     #[arg(value_name = "DIR", required = true)]
     dirs: Vec<std::path::PathBuf>,
     /// Print JSON instead of text.

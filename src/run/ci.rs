@@ -21,6 +21,15 @@
 //!   on another machine — rebuilds each agent's summary exactly as the agent's job saw it.
 //! - The attempt budget counts attempts since the wave last stopped on a human, a helper or a
 //!   dependency: an answer starts a fresh budget, as a new `wave launch` does.
+//! - An active rerun request starts an attempt for its agents (and any without a recorded run),
+//!   whatever the wave's state; the attempt's `started` event names it (`rerunRequestId`) and
+//!   the close job of that attempt marks it applied, as `wave launch` does after the attempt it
+//!   narrowed.
+//! - Executor fallbacks are the retry engine's, planned by the close job of a failed attempt
+//!   through the dispatcher's `WaveRun::plan_retry` and recorded as `artifact` events
+//!   (`executor-fallback`) naming the agent, the next attempt and the executor; the agent job
+//!   of that attempt runs the agent on it. An agent's executor state is its resolved executor
+//!   with every recorded fallback replayed, so executors it already ran on count as tried.
 
 use std::collections::BTreeMap;
 
@@ -29,17 +38,17 @@ use serde_json::{Value, json};
 
 use super::launch::{
     self, LaunchConfig, LaunchError, WaveRun, agent_paths, append, attempt_event, close_attempt,
-    file_facts, files_and_summary_prove, initial_agents, is_closure_agent, reusable,
-    summary_source, wave32, write_prepared,
+    executor_state, file_facts, files_and_summary_prove, initial_agents, is_closure_agent,
+    lane_models, rerun_applied, reusable, summary_source, wave32, write_prepared,
 };
 use super::process::ProcessOutcome;
-use crate::engine::control::{AttemptState, ControlLog, ControlState};
+use crate::engine::control::{AttemptState, ControlLog, ControlState, RerunState};
 use crate::engine::gates::GateSnapshot;
 use crate::engine::markers;
 use crate::engine::retry::{self, Failure, ProcessEnd};
 use crate::engine::summary::StatusRecord;
 use crate::event::control::{ControlEvent, EntityType, EventDefaults};
-use crate::plan::{WavePlan, roles};
+use crate::plan::{ExecutorId, WavePlan, roles};
 use crate::store::{EventStore, StoreError, StreamId};
 
 /// Overall gates that mean "waiting on someone", not "retry".
@@ -189,6 +198,10 @@ struct History {
     logs: BTreeMap<(String, u64), LogTail>,
     /// attempt → the overall gate of its evaluation.
     overall_gates: BTreeMap<u64, String>,
+    /// attempt → the rerun request it was started for.
+    rerun_of: BTreeMap<u64, String>,
+    /// (agent, attempt) → the fallback executor the attempt runs it on, and why.
+    fallbacks: BTreeMap<(String, u64), (ExecutorId, String)>,
 }
 
 impl History {
@@ -206,6 +219,8 @@ impl History {
         })?;
         let mut logs = BTreeMap::new();
         let mut overall_gates = BTreeMap::new();
+        let mut rerun_of = BTreeMap::new();
+        let mut fallbacks = BTreeMap::new();
         for ev in log.events() {
             let text = |k: &str| ev.data.get(k).and_then(Value::as_str).map(str::to_owned);
             match ev.entity_type {
@@ -221,6 +236,22 @@ impl History {
                             executor: text("executorId"),
                         },
                     );
+                }
+                EntityType::Artifact if text("kind").as_deref() == Some(FALLBACK_KIND) => {
+                    let (Some(agent), Some(attempt), Some(executor)) = (
+                        text("agentId"),
+                        ev.data.get("attemptNumber").and_then(Value::as_u64),
+                        text("executorId").as_deref().and_then(ExecutorId::parse),
+                    ) else {
+                        continue;
+                    };
+                    let reason = text("reason").unwrap_or_default();
+                    fallbacks.insert((agent, attempt), (executor, reason));
+                }
+                EntityType::Attempt if ev.action == "started" => {
+                    if let (Some(a), Some(id)) = (ev.attempt, text("rerunRequestId")) {
+                        rerun_of.insert(a, id);
+                    }
                 }
                 EntityType::Gate => {
                     if let (Some(a), Some(g)) = (
@@ -240,6 +271,8 @@ impl History {
             control: log.materialize(),
             logs,
             overall_gates,
+            rerun_of,
+            fallbacks,
         })
     }
 
@@ -262,6 +295,14 @@ impl History {
             .unwrap_or(0)
     }
 
+    /// The active rerun request that selects agents: its id and agents.
+    fn active_rerun(&self) -> Option<(String, Vec<String>)> {
+        self.control
+            .active_rerun_request()
+            .filter(|r| !r.selected_agent_ids.is_empty())
+            .map(|r| (r.request_id.clone(), r.selected_agent_ids.clone()))
+    }
+
     /// The latest finished run of an agent at or before `attempt`.
     fn latest_run(&self, agent: &str, attempt: u64) -> Option<&crate::engine::control::AgentRun> {
         self.control
@@ -275,6 +316,10 @@ impl History {
 
 /// `data.kind` of the log-tail artifact events.
 const LOG_KIND: &str = "agent-log-tail";
+
+/// `data.kind` of the artifact events naming the fallback executor an agent runs on in an
+/// attempt (the retry engine's choice when the previous attempt failed).
+const FALLBACK_KIND: &str = "executor-fallback";
 
 fn implementation_ids(cfg: &LaunchConfig<'_>, plan: &WavePlan) -> Vec<String> {
     plan.agents
@@ -360,6 +405,42 @@ fn restore(run: &mut WaveRun<'_, '_>, hist: &History, attempt: u64) -> Result<()
     Ok(())
 }
 
+/// Each agent's executor state for retry planning after `attempt`: its resolved executor, then
+/// every fallback recorded up to `attempt` applied in order (so executors it already ran on
+/// count as tried).
+fn executor_states(
+    run: &WaveRun<'_, '_>,
+    hist: &History,
+    attempt: u64,
+) -> Result<BTreeMap<String, retry::ExecutorState>, CiError> {
+    let models = lane_models(run.cfg.lane);
+    let mut out = BTreeMap::new();
+    for (id, initial) in initial_agents(run.cfg, run.plan)? {
+        let Some(agent) = run.plan.agent(&id) else {
+            continue;
+        };
+        let mut state = executor_state(run.cfg, agent, initial.executor);
+        for ((_, a), (executor, reason)) in hist
+            .fallbacks
+            .iter()
+            .filter(|((agent_id, a), _)| *agent_id == id && *a <= attempt)
+        {
+            state.id = *executor;
+            state.model = models.get(executor).cloned();
+            state.selected_by = "retry-fallback".into();
+            state.fallback_used = true;
+            state.fallback_reason = Some(reason.clone());
+            state.executor_history.push(retry::HistoryEntry {
+                attempt: *a,
+                executor_id: *executor,
+                reason: reason.clone(),
+            });
+        }
+        out.insert(id, state);
+    }
+    Ok(out)
+}
+
 /// Implementation agents that must run again: every one without a reusable run (exit 0, same
 /// prompt hash, its slice still proven).
 fn not_reusable(run: &WaveRun<'_, '_>) -> Vec<String> {
@@ -413,6 +494,38 @@ pub fn plan(
     }
     let last = latest.as_ref().map_or(0, |(n, _, _)| *n);
     let attempt = last + 1;
+    // An active rerun request starts an attempt for its agents whatever the wave's state, as
+    // `wave launch` does; it is marked applied when that attempt closes.
+    if let Some((id, ids)) = hist.active_rerun() {
+        let mut run = new_run(cfg, store, plan, attempt)?;
+        restore(&mut run, &hist, last)?;
+        let impls: Vec<String> = implementation_ids(cfg, plan)
+            .into_iter()
+            .filter(|a| ids.contains(a) || !run.summaries.contains_key(a))
+            .collect();
+        let (design, agents) = split_design(&run, impls);
+        if !dry_run {
+            let mut selected = design.clone();
+            selected.extend(agents.iter().cloned());
+            selected.extend(closure);
+            let mut event = attempt_event(
+                plan.wave,
+                attempt,
+                "started",
+                &selected,
+                &format!("ci attempt for rerun request {id}"),
+            );
+            event["data"]["rerunRequestId"] = json!(id);
+            append(cfg, store, plan.wave, event)?;
+        }
+        return Ok(PlanOutcome {
+            attempt,
+            has_work: true,
+            design,
+            agents,
+            reason: format!("attempt {attempt} started for rerun request {id}"),
+        });
+    }
     let nothing = |reason: String| PlanOutcome {
         attempt,
         has_work: false,
@@ -527,6 +640,19 @@ pub fn agent(
         .build()
         .map_err(LaunchError::Runtime)?;
     let mut run = new_run(cfg, store, plan, attempt)?;
+    if let Some((executor, reason)) = hist.fallbacks.get(&(agent_id.to_owned(), attempt))
+        && let Some(st) = run.agents.get_mut(agent_id)
+        && st.executor != *executor
+    {
+        (cfg.progress)(&format!(
+            "[{}] wave {} attempt {attempt}: {agent_id}: falling back from {} to {} ({reason})",
+            cfg.lane.lane,
+            plan.wave,
+            st.executor.as_str(),
+            executor.as_str()
+        ));
+        st.executor = *executor;
+    }
     rt.block_on(run.launch(&[agent_id.to_owned()]))?;
     let st = run.agents.get(agent_id);
     let status = st.and_then(|s| s.status.clone()).unwrap_or_default();
@@ -653,9 +779,55 @@ pub fn close(
             }
         }
     }
+    // A rerun request this attempt was started for is applied now, as `wave launch` marks it
+    // after the attempt it narrowed (also when an earlier run of this job closed the attempt).
+    if let Some(id) = hist.rerun_of.get(&attempt)
+        && hist
+            .control
+            .rerun_requests
+            .iter()
+            .any(|r| r.request_id == *id && r.state == RerunState::Active)
+    {
+        append(cfg, store, plan.wave, rerun_applied(id, attempt))?;
+    }
     let base = hist.budget_base(attempt);
-    let next_attempt =
+    let mut next_attempt =
         closure == Closure::Failed && attempt.saturating_sub(base) < limits.max_attempts;
+    if next_attempt {
+        // The retry engine's executor fallbacks for the next attempt, as `wave launch` applies
+        // them between attempts; a fallback that cannot be made safely ends the retries.
+        let executors = executor_states(&run, &hist, attempt)?;
+        let next = run.plan_retry(
+            &snapshot,
+            &failures,
+            &executors,
+            &lane_models(cfg.lane),
+            attempt + 1,
+        );
+        if let Some(b) = &next.barrier {
+            run.progress(&format!("retry blocked ({}): {}", b.status_code, b.detail));
+            next_attempt = false;
+        }
+        for (id, st) in &next.executor_changes {
+            let current = executors.get(id).map(|s| s.id);
+            if current == Some(st.id) || hist.fallbacks.contains_key(&(id.clone(), attempt + 1)) {
+                continue;
+            }
+            append(
+                cfg,
+                store,
+                plan.wave,
+                json!({"entityType": "artifact",
+                       "entityId": format!("wave-{}-attempt-{}-agent-{id}-executor", plan.wave, attempt + 1),
+                       "action": "recorded", "attempt": attempt + 1,
+                       "data": {"kind": FALLBACK_KIND, "agentId": id,
+                                "attemptNumber": attempt + 1,
+                                "executorId": st.id.as_str(),
+                                "fromExecutorId": current.map(ExecutorId::as_str),
+                                "reason": st.fallback_reason}}),
+            )?;
+        }
+    }
     let final_outcome = retry::final_outcome(&failures, &run.summaries, None);
     let exit_code = match closure {
         Closure::Passed => crate::exit::Code::OK.0,

@@ -1082,7 +1082,7 @@ impl WaveRun<'_, '_> {
 
     /// The retry decision after a failed attempt (spec §8.4), from the current gates,
     /// closure readiness and coordination facts.
-    fn plan_retry(
+    pub(crate) fn plan_retry(
         &self,
         snapshot: &GateSnapshot,
         failures: &[Failure],
@@ -1205,7 +1205,11 @@ pub(crate) fn reusable(st: &AgentState, agent: &Agent, proven: bool) -> bool {
 /// The retry-planning view of an agent's executor (spec §9.1): its fallback chain is the
 /// profile's and the agent's fallbacks, else the lane's fallback order; none when every agent
 /// is forced onto one executor.
-fn executor_state(cfg: &LaunchConfig<'_>, agent: &Agent, id: ExecutorId) -> retry::ExecutorState {
+pub(crate) fn executor_state(
+    cfg: &LaunchConfig<'_>,
+    agent: &Agent,
+    id: ExecutorId,
+) -> retry::ExecutorState {
     let config = agent.executor.as_ref();
     let profile = config
         .and_then(|c| c.profile.as_ref())
@@ -1242,7 +1246,7 @@ fn executor_state(cfg: &LaunchConfig<'_>, agent: &Agent, id: ExecutorId) -> retr
 }
 
 /// Lane models per executor (claude, opencode), for fallback states.
-fn lane_models(lane: &LaneProfile) -> BTreeMap<ExecutorId, String> {
+pub(crate) fn lane_models(lane: &LaneProfile) -> BTreeMap<ExecutorId, String> {
     let mut out = BTreeMap::new();
     for (id, runtime) in [
         (ExecutorId::Claude, &lane.executors.claude),
@@ -1452,15 +1456,7 @@ async fn run_wave(
         if n == 1
             && let Some((id, _)) = &rerun
         {
-            append(
-                cfg,
-                store,
-                plan.wave,
-                json!({"entityType": "rerun_request", "entityId": id, "action": "applied",
-                       "attempt": attempt,
-                       "data": {"requestId": id, "state": "applied",
-                                "appliedInAttempt": attempt}}),
-            )?;
+            append(cfg, store, plan.wave, rerun_applied(id, attempt))?;
         }
         launched_per_attempt.push(run.launched.clone());
         let done = failures.is_empty();
@@ -1524,6 +1520,13 @@ async fn run_wave(
         launched: launched_per_attempt,
         retry_barrier: retry_plan.and_then(|p| p.barrier),
     })
+}
+
+/// The event marking a rerun request applied in `attempt`.
+pub(crate) fn rerun_applied(id: &str, attempt: u64) -> Value {
+    json!({"entityType": "rerun_request", "entityId": id, "action": "applied",
+           "attempt": attempt,
+           "data": {"requestId": id, "state": "applied", "appliedInAttempt": attempt}})
 }
 
 /// Finishes an attempt once its implementation agents have run: the closure sweep when
