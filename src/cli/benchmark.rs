@@ -148,10 +148,10 @@ pub fn run(settings: &Settings, args: BenchmarkArgs) -> Result<Code, CliError> {
                 run.output_dir
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_OUTPUT_DIR)),
             );
-            write_outputs(&out_dir, &result)?;
+            let json = write_outputs(&out_dir, &result)?;
             result.output_dir = Some(relative_path(root, &out_dir));
             if run.json {
-                output::print_json(&result)?;
+                output::print_text(&with_output_dir(json, result.output_dir.as_deref())?)?;
             } else {
                 output::print_text(&format!(
                     "{}\n\n[wave:benchmark] output_dir={}",
@@ -244,16 +244,41 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
         .map_err(|e| CliError::internal(format!("cannot write {}: {e}", path.display())))
 }
 
-fn write_outputs(dir: &Path, result: &BenchmarkOutput) -> Result<(), CliError> {
+/// Writes `results.json` and `results.md`; returns the JSON text (without the newline).
+fn write_outputs(dir: &Path, result: &BenchmarkOutput) -> Result<String, CliError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError::internal(format!("cannot create {}: {e}", dir.display())))?;
-    let json = serde_json::to_string_pretty(result)
+    let mut json = serde_json::to_string_pretty(result)
         .map_err(|e| CliError::internal(format!("cannot serialize results: {e}")))?;
-    write_atomic(&dir.join("results.json"), &format!("{json}\n"))?;
+    json.push('\n');
+    write_atomic(&dir.join("results.json"), &json)?;
+    json.pop();
     write_atomic(
         &dir.join("results.md"),
         &format!("{}\n", render_report(result)),
-    )
+    )?;
+    Ok(json)
+}
+
+/// The pretty JSON of a result without `outputDir` (its last field) turned into the JSON of
+/// the same result with it, without serializing the whole result again.
+fn with_output_dir(mut json: String, output_dir: Option<&str>) -> Result<String, CliError> {
+    let Some(dir) = output_dir else {
+        return Ok(json);
+    };
+    if !json.ends_with("\n}") {
+        return Err(CliError::internal(
+            "benchmark results are not a JSON object",
+        ));
+    }
+    json.truncate(json.len() - 2);
+    json.push_str(",\n  \"outputDir\": ");
+    json.push_str(
+        &serde_json::to_string(dir)
+            .map_err(|e| CliError::internal(format!("cannot serialize output: {e}")))?,
+    );
+    json.push_str("\n}");
+    Ok(json)
 }
 
 /// Lexically normalized absolute form of a path.
@@ -300,6 +325,18 @@ fn relative_path(base: &Path, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_output_dir_is_added_as_a_full_serialization_would_add_it() {
+        let mut value = serde_json::json!({"generatedAt": "t", "cases": [{"id": "a\"b"}], "x": {}});
+        let without = serde_json::to_string_pretty(&value).expect("json");
+        let dir = ".tmp/wave \"benchmarks\"/latest";
+        value["outputDir"] = Value::from(dir);
+        let with = serde_json::to_string_pretty(&value).expect("json");
+        assert_eq!(with_output_dir(without.clone(), Some(dir)).ok(), Some(with));
+        assert_eq!(with_output_dir(without.clone(), None).ok(), Some(without));
+        assert!(with_output_dir("[]".to_owned(), Some(dir)).is_err());
+    }
 
     #[test]
     fn relative_paths_are_lexical() {

@@ -15,6 +15,7 @@
 
 mod remote;
 mod tree;
+mod wire;
 
 use std::collections::hash_map::RandomState;
 use std::fs::{self, File, OpenOptions};
@@ -83,8 +84,9 @@ fn notice(key: String, text: String) {
 }
 
 /// Initialises libgit2, once per process, without letting OpenSSL parse a CA bundle (see
-/// [`crate::settings::with_ca_locations_hidden`]); the locations are handed over before the
-/// first `http(s)://` connection instead. Every way into git2 in this module starts here.
+/// [`crate::settings::with_ca_locations_hidden`]; the locations are handed over before the
+/// first `http(s)://` connection instead), and registers the push transport for `git://`
+/// remotes ([`wire`]). Every way into git2 in this module starts here.
 fn init_libgit2() {
     static INIT: std::sync::Once = std::sync::Once::new();
     INIT.call_once(|| {
@@ -94,6 +96,9 @@ fn init_libgit2() {
         unsafe {
             crate::settings::with_ca_locations_hidden(|| git2::Reference::is_valid_name("HEAD"))
         };
+        // SAFETY: as above, nothing else uses libgit2 yet. Without the transport, pushes to
+        // `git://` remotes take libgit2's own (slower) path.
+        let _ = unsafe { wire::register() };
     });
 }
 

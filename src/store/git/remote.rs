@@ -288,6 +288,7 @@ fn apply_timeout(timeout: Duration) {
         let _ = git2::opts::set_server_connect_timeout_in_milliseconds(ms);
         let _ = git2::opts::set_server_timeout_in_milliseconds(ms);
     }
+    super::wire::set_timeout(timeout);
     *applied = Some(ms);
 }
 
@@ -353,8 +354,10 @@ impl Remote<'_> {
         let status: RefCell<Option<String>> = RefCell::new(None);
         apply_timeout(self.timeout);
         self.prepare_tls("push to")?;
+        // `git://`: through the transport that sends the request in one piece.
+        let url = super::wire::push_url(self.url);
         let mut remote = repo
-            .remote_anonymous(self.url)
+            .remote_anonymous(url.as_deref().unwrap_or(self.url))
             .map_err(|e| self.transport_error("push to", &e, &auth))?;
         let mut options = PushOptions::new();
         options.remote_callbacks(self.callbacks(&auth, Some(&status)));
