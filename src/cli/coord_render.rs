@@ -13,6 +13,7 @@ use super::coord::{WaveSel, append};
 use super::{CliError, output};
 use std::collections::BTreeMap;
 
+use crate::engine::control::TRIAGE_LOG_ACTION;
 use crate::engine::coordination::integration;
 use crate::engine::coordination::ledger::{self, AgentOutcome, LedgerAgent, TaskKind};
 use crate::engine::coordination::signals;
@@ -362,8 +363,10 @@ fn json_text(v: &Value) -> Result<String, CliError> {
         .map_err(|e| CliError::internal(e.to_string()))
 }
 
-/// Appends a triage output through the store: coordination records, the triage-only records
-/// (route guidance) to the same log, and one `human_input requested` event per new request.
+/// Appends a triage output through the store: coordination records to the coordination log,
+/// the pass's triage-log records, in order, as one `coordination_record` control-plane event
+/// (action `triage-log`; `S/feedback/triage/wave-N.jsonl` is their projection), and one
+/// `human_input requested` event per new request.
 fn apply(
     settings: &Settings,
     loaded: &Loaded,
@@ -377,13 +380,6 @@ fn apply(
     for r in &out.coordination {
         records.push(to_store(r, now_text)?);
     }
-    for r in out
-        .triage_log
-        .iter()
-        .filter(|t| !out.coordination.iter().any(|c| c.id == t.id))
-    {
-        records.push(to_store(r, now_text)?);
-    }
     if !records.is_empty() {
         append(
             settings,
@@ -391,6 +387,29 @@ fn apply(
             &StreamId::coordination(&lane, wave),
             now,
             &records,
+        )?;
+    }
+    if let Some(first) = out.triage_log.first() {
+        let records = out
+            .triage_log
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<Value>, _>>()
+            .map_err(|e| CliError::internal(e.to_string()))?;
+        let mut data = Map::new();
+        data.insert("records".into(), Value::Array(records));
+        append_control(
+            settings,
+            loaded,
+            wave,
+            now,
+            now_text,
+            (
+                "coordination_record",
+                &format!("triage-log-{}", first.id),
+                TRIAGE_LOG_ACTION,
+            ),
+            data,
         )?;
     }
     for h in &out.human_requests {
@@ -502,22 +521,21 @@ fn signal_inputs(
     }
 }
 
-/// Records a changed signal snapshot as a control-plane event of the launcher.
-#[allow(clippy::too_many_arguments)]
-fn append_signal(
+/// Records a control-plane event of the launcher; `what` is (entity type, entity id, action).
+fn append_control(
     settings: &Settings,
     loaded: &Loaded,
     wave: u32,
     now: jiff::Timestamp,
     now_text: &str,
-    entity_type: &str,
-    entity_id: &str,
+    what: (&str, &str, &str),
     data: Map<String, Value>,
 ) -> Result<(), CliError> {
     let lane = &loaded.layout.lane;
+    let (entity_type, entity_id, action) = what;
     let raw = serde_json::json!({
         "lane": lane, "wave": wave, "entityType": entity_type, "entityId": entity_id,
-        "action": "updated", "source": "launcher", "actor": "launcher", "recordedAt": now_text,
+        "action": action, "source": "launcher", "actor": "launcher", "recordedAt": now_text,
         "data": data,
     });
     let event = ControlEvent::from_value(raw, &EventDefaults::default())
@@ -940,6 +958,12 @@ pub(crate) fn refresh(
         format!("feedback/triage/wave-{wave}/pending-human.md"),
         render::coord::pending_human_md(&state),
     )?;
+    if !loaded.control.triage_log.is_empty() {
+        put(
+            format!("feedback/triage/wave-{wave}.jsonl"),
+            render::coord::triage_log_jsonl(&loaded.control.triage_log),
+        )?;
+    }
     // Signals (§10.7), versioned against the last recorded snapshots; a changed snapshot is
     // recorded as a `wave_signal` / `agent_signal` event.
     let status = reducer::reduce(&loaded.inputs(wave, now_ms));
@@ -1006,7 +1030,15 @@ pub(crate) fn refresh(
         }
     }
     for (entity, kind, data) in changed_signals {
-        append_signal(settings, &loaded, wave, now, &now_text, kind, &entity, data)?;
+        append_control(
+            settings,
+            &loaded,
+            wave,
+            now,
+            &now_text,
+            (kind, &entity, "updated"),
+            data,
+        )?;
     }
     Ok(Refreshed {
         lane,
