@@ -1,7 +1,12 @@
 //! `wave coord render`: reads a wave's state through the store, re-syncs the launcher seeds,
 //! runs clarification triage and the human-input clock (appending what they produce through
 //! the store as this process's writer), and writes the derived projections under the lane
-//! state directory `S` (`<stateRoot>/<lane>-wave-launcher`), each atomically (temp + rename).
+//! state directory `S` (`<stateRoot>/<lane>-wave-launcher`), each atomically (temp + rename)
+//! and only when its content changed: shared summary, inboxes, board, assignment and
+//! dependency snapshots, ledger, docs queue, integration summary, pending-human view, the
+//! clarification triage log and the signal snapshots (recording each changed signal as a
+//! control-plane event). Building the views is the engine's (`engine::coordination`); this
+//! module gathers their inputs (plan, store, result envelopes, ack files) and writes them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
