@@ -226,6 +226,10 @@ fn a_fanned_out_wave_closes_over_the_state_branch_and_reruns_never_duplicate() {
     let after = control_counts(&files);
     assert_eq!(before, after, "re-run jobs appended records");
     for ((kind, id, action), n) in &after {
+        // Signal snapshots are recorded again each time they change.
+        if kind == "wave_signal" || kind == "agent_signal" {
+            continue;
+        }
         assert_eq!(*n, 1, "{kind} {id} {action} recorded {n} times");
     }
     for a in ["A1", "A2", "A7", "A8", "A9", "A0"] {

@@ -107,13 +107,29 @@ fn unacknowledged_route_is_rerouted_after_the_ack_timeout() {
         ],
     );
     let out = render(r.path());
-    // Three launcher seeds, the superseded route, the new route and its guidance, the
-    // clarification's new detail.
-    assert_eq!(out["appendedRecords"], 7, "{out}");
+    // Three launcher seeds, the superseded route, the new route, the clarification's new
+    // detail. The route guidance goes to the triage log only.
+    assert_eq!(out["appendedRecords"], 6, "{out}");
     let records = latest(r.path());
     assert_eq!(status_of(&records, "route-clar-1-1"), "superseded");
     assert_eq!(status_of(&records, "route-clar-1-2"), "open");
-    assert_eq!(status_of(&records, "triage-clar-1-route-2"), "resolved");
+    assert_eq!(status_of(&records, "triage-clar-1-route-2"), "missing");
+    let triage: Vec<Value> = std::fs::read_to_string(
+        r.path()
+            .join(".tmp/main-wave-launcher/feedback/triage/wave-0.jsonl"),
+    )
+    .expect("triage log")
+    .lines()
+    .map(|l| serde_json::from_str(l).expect("triage line"))
+    .collect();
+    let ids: Vec<&str> = triage.iter().filter_map(|t| t["id"].as_str()).collect();
+    assert_eq!(
+        ids,
+        ["triage-clar-1-route-2", "route-clar-1-2"],
+        "the triage log holds what triage wrote, in order"
+    );
+    assert_eq!(triage[0]["kind"], "orchestrator-guidance");
+    assert_eq!(triage[0]["status"], "resolved");
     // Idempotent: a second render appends nothing.
     assert_eq!(render(r.path())["appendedRecords"], 0);
 }

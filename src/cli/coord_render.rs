@@ -1,7 +1,12 @@
 //! `wave coord render`: reads a wave's state through the store, re-syncs the launcher seeds,
 //! runs clarification triage and the human-input clock (appending what they produce through
 //! the store as this process's writer), and writes the derived projections under the lane
-//! state directory `S` (`<stateRoot>/<lane>-wave-launcher`), each atomically (temp + rename).
+//! state directory `S` (`<stateRoot>/<lane>-wave-launcher`), each atomically (temp + rename)
+//! and only when its content changed: shared summary, inboxes, board, assignment and
+//! dependency snapshots, ledger, docs queue, integration summary, pending-human view, the
+//! clarification triage log and the signal snapshots (recording each changed signal as a
+//! control-plane event). Building the views is the engine's (`engine::coordination`); this
+//! module gathers their inputs (plan, store, result envelopes, ack files) and writes them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,6 +18,7 @@ use super::coord::{WaveSel, append};
 use super::{CliError, output};
 use std::collections::BTreeMap;
 
+use crate::engine::control::TRIAGE_LOG_ACTION;
 use crate::engine::coordination::integration;
 use crate::engine::coordination::ledger::{self, AgentOutcome, LedgerAgent, TaskKind};
 use crate::engine::coordination::signals;
@@ -338,8 +344,47 @@ fn dependency_snapshot(
     snap
 }
 
-/// Writes `text` to `path` through a temporary file in the same directory and a rename.
-fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
+/// True when `current` is `text` except that where `text` holds the build time `now`,
+/// `current` may hold another timestamp of the same shape: the projection is unchanged but for
+/// when it was built.
+fn same_but_build_time(current: &str, text: &str, now: &str) -> bool {
+    if now.is_empty() {
+        return current == text;
+    }
+    let same_shape = |stamp: &str| {
+        stamp.len() == now.len()
+            && stamp.bytes().zip(now.bytes()).all(|(a, b)| {
+                a.is_ascii_digit() == b.is_ascii_digit() && (b.is_ascii_digit() || a == b)
+            })
+    };
+    let mut rest = current;
+    let mut parts = text.split(now).peekable();
+    while let Some(part) = parts.next() {
+        let Some(after) = rest.strip_prefix(part) else {
+            return false;
+        };
+        rest = after;
+        if parts.peek().is_some() {
+            let (Some(stamp), Some(after)) = (rest.get(..now.len()), rest.get(now.len()..)) else {
+                return false;
+            };
+            if !same_shape(stamp) {
+                return false;
+            }
+            rest = after;
+        }
+    }
+    rest.is_empty()
+}
+
+/// Writes `text` to `path` through a temporary file in the same directory and a rename,
+/// unless the file already holds `text` but for its build time (`now`; see
+/// [`same_but_build_time`]): an unchanged projection keeps the time it last changed and is not
+/// rewritten. Returns whether it wrote.
+fn write_atomic(path: &Path, text: &str, now: &str) -> Result<bool, CliError> {
+    if fs::read_to_string(path).is_ok_and(|current| same_but_build_time(&current, text, now)) {
+        return Ok(false);
+    }
     let dir = path
         .parent()
         .ok_or_else(|| CliError::internal(format!("{} has no parent", path.display())))?;
@@ -353,7 +398,8 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
     fs::write(&tmp, text)
         .map_err(|e| CliError::internal(format!("cannot write {}: {e}", tmp.display())))?;
     fs::rename(&tmp, path)
-        .map_err(|e| CliError::internal(format!("cannot replace {}: {e}", path.display())))
+        .map_err(|e| CliError::internal(format!("cannot replace {}: {e}", path.display())))?;
+    Ok(true)
 }
 
 fn json_text(v: &Value) -> Result<String, CliError> {
@@ -362,8 +408,10 @@ fn json_text(v: &Value) -> Result<String, CliError> {
         .map_err(|e| CliError::internal(e.to_string()))
 }
 
-/// Appends a triage output through the store: coordination records, the triage-only records
-/// (route guidance) to the same log, and one `human_input requested` event per new request.
+/// Appends a triage output through the store: coordination records to the coordination log,
+/// the pass's triage-log records, in order, as one `coordination_record` control-plane event
+/// (action `triage-log`; `S/feedback/triage/wave-N.jsonl` is their projection), and one
+/// `human_input requested` event per new request.
 fn apply(
     settings: &Settings,
     loaded: &Loaded,
@@ -377,13 +425,6 @@ fn apply(
     for r in &out.coordination {
         records.push(to_store(r, now_text)?);
     }
-    for r in out
-        .triage_log
-        .iter()
-        .filter(|t| !out.coordination.iter().any(|c| c.id == t.id))
-    {
-        records.push(to_store(r, now_text)?);
-    }
     if !records.is_empty() {
         append(
             settings,
@@ -391,6 +432,25 @@ fn apply(
             &StreamId::coordination(&lane, wave),
             now,
             &records,
+        )?;
+    }
+    if let Some(first) = out.triage_log.first() {
+        let records = out
+            .triage_log
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<Value>, _>>()
+            .map_err(|e| CliError::internal(e.to_string()))?;
+        let mut data = Map::new();
+        data.insert("records".into(), Value::Array(records));
+        let entity = format!("triage-log-{}", first.id);
+        append_control(
+            settings,
+            loaded,
+            wave,
+            now,
+            now_text,
+            vec![(("coordination_record", &entity, TRIAGE_LOG_ACTION), data)],
         )?;
     }
     for h in &out.human_requests {
@@ -502,39 +562,41 @@ fn signal_inputs(
     }
 }
 
-/// Records a changed signal snapshot as a control-plane event of the launcher.
-#[allow(clippy::too_many_arguments)]
-fn append_signal(
+/// One control-plane event of the launcher: (entity type, entity id, action) and its data.
+type LauncherEvent<'a> = ((&'a str, &'a str, &'a str), Map<String, Value>);
+
+/// Records control-plane events of the launcher, in one append.
+fn append_control(
     settings: &Settings,
     loaded: &Loaded,
     wave: u32,
     now: jiff::Timestamp,
     now_text: &str,
-    entity_type: &str,
-    entity_id: &str,
-    data: Map<String, Value>,
+    events: Vec<LauncherEvent<'_>>,
 ) -> Result<(), CliError> {
+    if events.is_empty() {
+        return Ok(());
+    }
     let lane = &loaded.layout.lane;
-    let raw = serde_json::json!({
-        "lane": lane, "wave": wave, "entityType": entity_type, "entityId": entity_id,
-        "action": "updated", "source": "launcher", "actor": "launcher", "recordedAt": now_text,
-        "data": data,
-    });
-    let event = ControlEvent::from_value(raw, &EventDefaults::default())
-        .map_err(|e| CliError::internal(e.to_string()))?;
-    let Value::Object(map) = event.to_value() else {
-        return Err(CliError::internal(
-            "a control event did not serialize to an object",
-        ));
-    };
+    let mut maps = Vec::with_capacity(events.len());
+    for ((entity_type, entity_id, action), data) in events {
+        let raw = serde_json::json!({
+            "lane": lane, "wave": wave, "entityType": entity_type, "entityId": entity_id,
+            "action": action, "source": "launcher", "actor": "launcher", "recordedAt": now_text,
+            "data": data,
+        });
+        let event = ControlEvent::from_value(raw, &EventDefaults::default())
+            .map_err(|e| CliError::internal(e.to_string()))?;
+        let Value::Object(map) = event.to_value() else {
+            return Err(CliError::internal(
+                "a control event did not serialize to an object",
+            ));
+        };
+        maps.push(map);
+    }
     loaded
         .store
-        .append(
-            &StreamId::control(lane, wave),
-            &settings.writer,
-            now,
-            &[map],
-        )
+        .append(&StreamId::control(lane, wave), &settings.writer, now, &maps)
         .map_err(|e| CliError::internal(e.to_string()))?;
     Ok(())
 }
@@ -555,7 +617,7 @@ pub(crate) struct Refreshed {
     pub shared_summary: String,
     /// Each agent's rendered inbox (within its budget), by agent id.
     pub inboxes: std::collections::BTreeMap<String, String>,
-    /// Every projection written.
+    /// Every projection of the wave (those already up to date are not rewritten).
     pub written: Vec<PathBuf>,
 }
 
@@ -852,7 +914,7 @@ pub(crate) fn refresh(
     let mut written: Vec<PathBuf> = Vec::new();
     let mut put = |rel: String, text: String| -> Result<(), CliError> {
         let path = s.join(rel);
-        write_atomic(&path, &text)?;
+        write_atomic(&path, &text, &now_text)?;
         written.push(path);
         Ok(())
     };
@@ -940,6 +1002,12 @@ pub(crate) fn refresh(
         format!("feedback/triage/wave-{wave}/pending-human.md"),
         render::coord::pending_human_md(&state),
     )?;
+    if !loaded.control.triage_log.is_empty() {
+        put(
+            format!("feedback/triage/wave-{wave}.jsonl"),
+            render::coord::triage_log_jsonl(&loaded.control.triage_log),
+        )?;
+    }
     // Signals (§10.7), versioned against the last recorded snapshots; a changed snapshot is
     // recorded as a `wave_signal` / `agent_signal` event.
     let status = reducer::reduce(&loaded.inputs(wave, now_ms));
@@ -1005,9 +1073,17 @@ pub(crate) fn refresh(
             changed_signals.push((entity, "agent_signal", signals::persisted(&snapshot)));
         }
     }
-    for (entity, kind, data) in changed_signals {
-        append_signal(settings, &loaded, wave, now, &now_text, kind, &entity, data)?;
-    }
+    append_control(
+        settings,
+        &loaded,
+        wave,
+        now,
+        &now_text,
+        changed_signals
+            .iter()
+            .map(|(entity, kind, data)| ((*kind, entity.as_str(), "updated"), data.clone()))
+            .collect(),
+    )?;
     Ok(Refreshed {
         lane,
         dir: s,
@@ -1018,4 +1094,33 @@ pub(crate) fn refresh(
         inboxes,
         written,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_but_build_time;
+
+    const NOW: &str = "2026-11-22T09:00:00.000Z";
+
+    #[test]
+    fn a_projection_that_differs_only_in_its_build_time_is_unchanged() {
+        let old = "{\"a\": 1, \"updatedAt\": \"2026-11-22T08:59:58.123Z\"}";
+        let new = format!("{{\"a\": 1, \"updatedAt\": \"{NOW}\"}}");
+        assert!(same_but_build_time(old, &new, NOW));
+        assert!(same_but_build_time(&new, &new, NOW));
+    }
+
+    #[test]
+    fn any_other_difference_is_a_change() {
+        let old = "{\"a\": 1, \"updatedAt\": \"2026-11-22T08:59:58.123Z\"}";
+        let new = format!("{{\"a\": 2, \"updatedAt\": \"{NOW}\"}}");
+        assert!(!same_but_build_time(old, &new, NOW));
+        // Not a timestamp where the build time stands.
+        let old = "{\"a\": 1, \"updatedAt\": \"not-a-time-at-all-000000\"}";
+        let new = format!("{{\"a\": 1, \"updatedAt\": \"{NOW}\"}}");
+        assert!(!same_but_build_time(old, &new, NOW));
+        // A longer or shorter file.
+        assert!(!same_but_build_time("ab", "a", NOW));
+        assert!(!same_but_build_time("a", "ab", NOW));
+    }
 }

@@ -462,6 +462,16 @@ pub fn integration_md(wave: u64, r: &IntegrationReport, runtime_assignments: &[V
     out.join("\n") + "\n"
 }
 
+/// The clarification triage log (`S/feedback/triage/wave-N.jsonl`): one record per line.
+pub fn triage_log_jsonl(records: &[Map<String, Value>]) -> String {
+    let mut out = String::new();
+    for r in records {
+        out.push_str(&Value::Object(r.clone()).to_string());
+        out.push('\n');
+    }
+    out
+}
+
 /// `pending-human.md`: the open human escalations.
 pub fn pending_human_md(state: &CoordinationState) -> String {
     let mut out = vec!["# Pending Human Escalations".to_owned(), String::new()];

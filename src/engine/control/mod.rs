@@ -60,7 +60,14 @@ impl ControlLog {
     /// Folds the events into control state.
     pub fn materialize(&self) -> ControlState {
         let mut merged: BTreeMap<(EntityType, String), Merged> = BTreeMap::new();
+        let mut triage_log = Vec::new();
         for event in self.events() {
+            if event.entity_type == EntityType::CoordinationRecord
+                && event.action == TRIAGE_LOG_ACTION
+                && let Some(Value::Array(records)) = event.data.get("records")
+            {
+                triage_log.extend(records.iter().filter_map(|r| r.as_object().cloned()));
+            }
             let entry = merged
                 .entry((event.entity_type, event.entity_id.clone()))
                 .or_default();
@@ -75,7 +82,10 @@ impl ControlLog {
             entry.last_actor = event.actor.clone();
             entry.attempt = event.attempt.or(entry.attempt);
         }
-        let mut state = ControlState::default();
+        let mut state = ControlState {
+            triage_log,
+            ..ControlState::default()
+        };
         for ((entity_type, entity_id), m) in merged {
             match entity_type {
                 EntityType::ProofBundle => {
@@ -560,7 +570,13 @@ pub struct ControlState {
     pub agent_runs: Vec<AgentRun>,
     /// The last recorded signal snapshot per signal entity (`wave-N`, `wave-N-agent-<id>`).
     pub signals: BTreeMap<String, Map<String, Value>>,
+    /// The clarification triage log (§3.8): every record triage wrote to it, in log order.
+    pub triage_log: Vec<Map<String, Value>>,
 }
+
+/// The action of a `coordination_record` event that carries the records one clarification
+/// triage pass wrote to the triage log (`data.records`, in order).
+pub const TRIAGE_LOG_ACTION: &str = "triage-log";
 
 impl ControlState {
     /// Bundles in state active.
