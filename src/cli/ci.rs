@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::coord::WaveSel;
+use super::coord_render::SignalEvents;
 use super::launch::{
     claude_settings_paths, coordination_facts, credentials, dry_run_error, force_plan,
     local_command, parse_forced, plan_error,
@@ -106,15 +107,25 @@ fn parse_executor(value: &str) -> Result<ExecutorId, String> {
 /// Runs `wave ci`.
 pub fn run(settings: &Settings, args: CiArgs) -> Result<Code, CliError> {
     match args.command {
-        CiCommand::Plan(a) => with_launch(settings, &a.common, |cfg, store, plan| {
-            plan_cmd(settings, cfg, store, plan, &a)
-        }),
-        CiCommand::Agent(a) => with_launch(settings, &a.common, |cfg, store, plan| {
-            agent_cmd(settings, cfg, store, plan, &a)
-        }),
-        CiCommand::Close(a) => with_launch(settings, &a.common, |cfg, store, plan| {
-            close_cmd(settings, cfg, store, plan, &a)
-        }),
+        CiCommand::Plan(a) => with_launch(
+            settings,
+            &a.common,
+            SignalEvents::Record,
+            |cfg, store, plan| plan_cmd(settings, cfg, store, plan, &a),
+        ),
+        // Agent jobs run side by side: the plan and close jobs record signal events.
+        CiCommand::Agent(a) => with_launch(
+            settings,
+            &a.common,
+            SignalEvents::FilesOnly,
+            |cfg, store, plan| agent_cmd(settings, cfg, store, plan, &a),
+        ),
+        CiCommand::Close(a) => with_launch(
+            settings,
+            &a.common,
+            SignalEvents::Record,
+            |cfg, store, plan| close_cmd(settings, cfg, store, plan, &a),
+        ),
     }
 }
 
@@ -133,6 +144,7 @@ fn ci_error(err: CiError) -> CliError {
 fn with_launch(
     settings: &Settings,
     common: &Common,
+    signals: SignalEvents,
     f: impl FnOnce(
         &LaunchConfig<'_>,
         &dyn crate::store::EventStore,
@@ -220,7 +232,7 @@ fn with_launch(
     let search_path = settings.env.get("PATH").unwrap_or_default().to_owned();
     let on_path = move |command: &str| super::launch::on_search_path(&search_path, command);
     let coordinate = |wave: u64, attempt: u64, closed: bool| {
-        super::launch::refresh_views(settings, &lane.lane, wave, attempt, closed)
+        super::launch::refresh_views(settings, &lane.lane, wave, attempt, closed, signals)
     };
     let in_actions = settings.github_actions;
     let agent_log = move |agent: &str, log: &std::path::Path| {

@@ -623,7 +623,7 @@ pub(crate) struct Refreshed {
 
 /// Runs `wave coord render`.
 pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> {
-    let r = refresh(settings, &a.sel, None, None)?;
+    let r = refresh(settings, &a.sel, None, None, SignalEvents::Record)?;
     if a.json {
         let files: Vec<String> = r.written.iter().map(|p| p.display().to_string()).collect();
         output::print_json(&serde_json::json!({
@@ -643,6 +643,18 @@ pub(crate) fn run(settings: &Settings, a: RenderArgs) -> Result<Code, CliError> 
     Ok(Code::OK)
 }
 
+/// Whether a refresh records a changed signal snapshot as a `wave_signal` / `agent_signal`
+/// event. Jobs that run side by side (one CI job per agent) write their snapshot files but
+/// leave the events to the jobs that run one at a time (plan, close, a single-job launch), so
+/// one version of a signal is never recorded twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignalEvents {
+    /// Append an event for each changed snapshot.
+    Record,
+    /// Write the snapshot files only.
+    FilesOnly,
+}
+
 /// Rebuilds one wave's derived state (§10 build order): re-syncs the launcher seeds, runs
 /// clarification triage and the human-input clock at the settings' clock (appending what they
 /// produce, stamped with `attempt` when given), then writes every projection. `wave launch`
@@ -654,6 +666,7 @@ pub(crate) fn refresh(
     sel: &WaveSel,
     attempt: Option<i64>,
     closing: Option<&str>,
+    signals: SignalEvents,
 ) -> Result<Refreshed, CliError> {
     let now = settings.now();
     let now_text = time::format(now);
@@ -1081,6 +1094,7 @@ pub(crate) fn refresh(
         &now_text,
         changed_signals
             .iter()
+            .filter(|_| signals == SignalEvents::Record)
             .map(|(entity, kind, data)| ((*kind, entity.as_str(), "updated"), data.clone()))
             .collect(),
     )?;

@@ -449,6 +449,7 @@ pub(crate) fn refresh_views(
     wave: u64,
     attempt: u64,
     closed: bool,
+    signals: super::coord_render::SignalEvents,
 ) -> Option<launch::LiveViews> {
     let sel = super::coord::WaveSel {
         lane: Some(lane.to_owned()),
@@ -460,6 +461,7 @@ pub(crate) fn refresh_views(
         &sel,
         i64::try_from(attempt).ok(),
         reason.as_deref(),
+        signals,
     ) {
         Ok(r) => Some(launch::LiveViews {
             shared_summary: r.shared_summary,
@@ -530,7 +532,14 @@ fn launch_real(
     let search_path = settings.env.get("PATH").unwrap_or_default().to_owned();
     let on_path = move |command: &str| on_search_path(&search_path, command);
     let coordinate = |wave: u64, attempt: u64, closed: bool| {
-        refresh_views(settings, &lane.lane, wave, attempt, closed)
+        refresh_views(
+            settings,
+            &lane.lane,
+            wave,
+            attempt,
+            closed,
+            super::coord_render::SignalEvents::Record,
+        )
     };
     let rerun = |wave: u64| active_rerun(settings, &lane.lane, wave);
     let progress = |line: &str| output::eprint_line(line);
