@@ -357,9 +357,21 @@ fn three_matrix_jobs_and_one_close_job_close_the_wave() {
     assert!(jobs.values().all(|ok| *ok), "{jobs:?}");
     assert_eq!(jobs.get("close"), Some(&true), "{jobs:?}");
     assert_eq!(jobs.get("record"), Some(&true), "{jobs:?}");
+    assert_eq!(jobs.get("close-record"), Some(&true), "{jobs:?}");
     let run = bench.check_run();
     assert_eq!(run["conclusion"], "success", "{run}");
     assert!(bench.dispatches().is_empty());
+    // The stewards ran in the close job, whose token cannot write contents: their records left
+    // in its outbox and reached the branch through the close-record job.
+    let close_outbox = bench
+        .artifacts
+        .path()
+        .join("run-1/wave-outbox-main-1-1-close");
+    assert!(
+        close_outbox.join("main/wave-1/control").is_dir(),
+        "the close job's outbox holds no control records: {}",
+        close_outbox.display()
+    );
     let files = bench.branch_files();
     assert_each_record_once(&files);
     let counts = control_counts(&files);

@@ -130,7 +130,7 @@ fn only_the_jobs_that_record_may_write_contents() {
     writers.sort_unstable();
     assert_eq!(
         writers,
-        ["close", "design-record", "ingest", "plan", "record"]
+        ["close-record", "design-record", "ingest", "plan", "record"]
     );
     for (name, job) in jobs {
         assert!(
@@ -158,5 +158,62 @@ fn only_the_jobs_that_record_may_write_contents() {
             .as_str()
             .is_some_and(|c| c.contains("always()")),
         "the record job pushes whatever the agents left, even when one failed"
+    );
+}
+
+#[test]
+fn the_close_job_runs_its_stewards_without_write_access_to_contents() {
+    let Some(wf) = workflow(".github/workflows/wave.yml") else {
+        return;
+    };
+    let jobs = wf["jobs"].as_object().expect("jobs");
+    let close = &jobs["close"];
+    assert_eq!(
+        close["permissions"],
+        json!({"contents": "read", "checks": "write", "issues": "write", "pull-requests": "write"}),
+        "close publishes the verdict but pushes nothing"
+    );
+    let step = close["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["with"]["command"] == "close")
+        .expect("a close step");
+    assert!(
+        step["with"]["outbox"]
+            .as_str()
+            .is_some_and(|o| !o.is_empty()),
+        "the closure records into an outbox: {step}"
+    );
+    // The closure's records are pushed by their own job, which then dispatches the next
+    // attempt, so the next attempt's plan job reads them.
+    let record = &jobs["close-record"];
+    let needs: Vec<&str> = record["needs"]
+        .as_array()
+        .expect("close-record needs")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(needs.contains(&"close"), "{needs:?}");
+    assert_eq!(
+        record["permissions"],
+        json!({"contents": "write", "actions": "write"})
+    );
+    let steps = record["steps"].as_array().expect("steps");
+    let import = steps
+        .iter()
+        .position(|s| s["with"]["command"] == "record")
+        .expect("a record step");
+    let dispatch = steps
+        .iter()
+        .position(|s| s["name"] == "Dispatch the next attempt")
+        .expect("a dispatch step");
+    assert!(
+        import < dispatch,
+        "records are pushed before the next attempt starts"
+    );
+    assert!(
+        !close.to_string().contains("actions/workflows"),
+        "the close job dispatches nothing"
     );
 }
