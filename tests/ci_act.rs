@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{copy_tree, wave_bin};
+use common::{control_counts, copy_tree, wave_bin};
 use fake_github::FakeGithub;
 use gitserver::GitServer;
 use serde_json::{Value, json};
@@ -296,34 +296,6 @@ fn jobs(out: &Output) -> BTreeMap<String, bool> {
 
 fn agent_jobs(jobs: &BTreeMap<String, bool>) -> usize {
     jobs.keys().filter(|j| j.starts_with("agents")).count()
-}
-
-/// Every control record on the branch as (entityType, entityId, action) → count.
-fn control_counts(files: &[(String, String)]) -> BTreeMap<(String, String, String), usize> {
-    let mut counts = BTreeMap::new();
-    for (path, body) in files {
-        if !path.contains("/control/") {
-            continue;
-        }
-        for line in body.lines().filter(|l| !l.trim().is_empty()) {
-            let v: Value = serde_json::from_str(line).expect("control line is JSON");
-            let kind = v["entityType"].as_str().unwrap_or("");
-            // A signal is recorded again at each new version: each version must be there once.
-            let entity = match v["data"]["version"].as_u64() {
-                Some(version) if kind.ends_with("_signal") => {
-                    format!("{}@v{version}", v["entityId"].as_str().unwrap_or(""))
-                }
-                _ => v["entityId"].as_str().unwrap_or("").to_owned(),
-            };
-            let key = (
-                kind.to_owned(),
-                entity,
-                v["action"].as_str().unwrap_or("").to_owned(),
-            );
-            *counts.entry(key).or_insert(0) += 1;
-        }
-    }
-    counts
 }
 
 fn assert_each_record_once(files: &[(String, String)]) {

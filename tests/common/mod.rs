@@ -82,3 +82,34 @@ pub fn wave_ok(repo: &std::path::Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Every control-plane record among a state branch's `(path, text)` files, as
+/// (entityType, entityId, action) → count; a signal counts once per version.
+pub fn control_counts(
+    files: &[(String, String)],
+) -> std::collections::BTreeMap<(String, String, String), usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for (path, body) in files {
+        if !path.contains("/control/") {
+            continue;
+        }
+        for line in body.lines().filter(|l| !l.trim().is_empty()) {
+            let v: serde_json::Value = serde_json::from_str(line).expect("control line is JSON");
+            let kind = v["entityType"].as_str().unwrap_or("");
+            // A signal is recorded again at each new version: each version must be there once.
+            let entity = match v["data"]["version"].as_u64() {
+                Some(version) if kind.ends_with("_signal") => {
+                    format!("{}@v{version}", v["entityId"].as_str().unwrap_or(""))
+                }
+                _ => v["entityId"].as_str().unwrap_or("").to_owned(),
+            };
+            let key = (
+                kind.to_owned(),
+                entity,
+                v["action"].as_str().unwrap_or("").to_owned(),
+            );
+            *counts.entry(key).or_insert(0) += 1;
+        }
+    }
+    counts
+}
