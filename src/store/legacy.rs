@@ -354,26 +354,23 @@ impl EventStore for WithLegacy {
     }
 
     fn list_results(&self, lane: &str, wave: u32) -> Result<Vec<ResultKey>, StoreError> {
-        let mut keys = self.inner.list_results(lane, wave)?;
-        keys.extend(self.legacy.list_results(lane, wave)?);
-        keys.sort();
-        keys.dedup();
-        Ok(keys)
+        Ok(super::sorted_union(
+            self.inner.list_results(lane, wave)?,
+            self.legacy.list_results(lane, wave)?,
+        ))
     }
 
     fn lanes(&self) -> Result<Vec<String>, StoreError> {
-        let mut lanes = self.inner.lanes()?;
-        lanes.extend(self.legacy.lanes()?);
-        lanes.sort();
-        lanes.dedup();
-        Ok(lanes)
+        Ok(super::sorted_union(
+            self.inner.lanes()?,
+            self.legacy.lanes()?,
+        ))
     }
 
     fn waves(&self, lane: &str) -> Result<Vec<u32>, StoreError> {
-        let mut waves = self.inner.waves(lane)?;
-        waves.extend(self.legacy.waves(lane)?);
-        waves.sort_unstable();
-        waves.dedup();
-        Ok(waves)
+        Ok(super::sorted_union(
+            self.inner.waves(lane)?,
+            self.legacy.waves(lane)?,
+        ))
     }
 }

@@ -492,6 +492,15 @@ pub(crate) fn validate_writer(writer: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The sorted, de-duplicated union of two listings: what a store layered over another (an
+/// outbox over the state branch, repository state over upstream's) lists.
+pub(crate) fn sorted_union<T: Ord>(mut first: Vec<T>, second: Vec<T>) -> Vec<T> {
+    first.extend(second);
+    first.sort_unstable();
+    first.dedup();
+    first
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,27 +174,24 @@ impl EventStore for OutboxStore {
     }
 
     fn list_results(&self, lane: &str, wave: u32) -> Result<Vec<ResultKey>, StoreError> {
-        let mut keys = self.base.list_results(lane, wave)?;
-        keys.extend(self.outbox.list_results(lane, wave)?);
-        keys.sort();
-        keys.dedup();
-        Ok(keys)
+        Ok(super::sorted_union(
+            self.base.list_results(lane, wave)?,
+            self.outbox.list_results(lane, wave)?,
+        ))
     }
 
     fn lanes(&self) -> Result<Vec<String>, StoreError> {
-        let mut lanes = self.base.lanes()?;
-        lanes.extend(self.outbox.lanes()?);
-        lanes.sort();
-        lanes.dedup();
-        Ok(lanes)
+        Ok(super::sorted_union(
+            self.base.lanes()?,
+            self.outbox.lanes()?,
+        ))
     }
 
     fn waves(&self, lane: &str) -> Result<Vec<u32>, StoreError> {
-        let mut waves = self.base.waves(lane)?;
-        waves.extend(self.outbox.waves(lane)?);
-        waves.sort_unstable();
-        waves.dedup();
-        Ok(waves)
+        Ok(super::sorted_union(
+            self.base.waves(lane)?,
+            self.outbox.waves(lane)?,
+        ))
     }
 }
 
