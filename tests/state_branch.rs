@@ -482,3 +482,262 @@ fn a_remote_that_accepts_and_never_answers_times_out_and_the_records_wait_in_the
     assert_eq!(seqs.values().map(Vec::len).sum::<usize>(), 5, "{seqs:?}");
     assert_gap_free(&seqs, None);
 }
+
+/// The number of commits on the served branch.
+fn server_commits(server: &GitServer) -> u64 {
+    let out = Command::new("git")
+        .args([
+            "--git-dir",
+            server.repo().to_str().expect("utf-8"),
+            "rev-list",
+            "--count",
+            BRANCH,
+        ])
+        .output()
+        .expect("git rev-list");
+    if !out.status.success() {
+        return 0;
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a count")
+}
+
+/// The message of the served branch's tip.
+fn server_tip_message(server: &GitServer) -> String {
+    let out = Command::new("git")
+        .args([
+            "--git-dir",
+            server.repo().to_str().expect("utf-8"),
+            "log",
+            "-1",
+            "--format=%an%n%B",
+            BRANCH,
+        ])
+        .output()
+        .expect("git log");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An agent job's outbox: `lines` coordination records of `writer`, each at its own
+/// millisecond (so no two share an append), and for the first job an `agent_run` event and
+/// the result envelope it references.
+fn agent_outbox(dir: &Path, writer: &str, lines: u64, with_result: bool) {
+    use wave_runner::store::{DirStore, EventStore, ResultKey, StreamId};
+    let store = DirStore::new(dir);
+    let stream = StreamId::coordination("main", 0);
+    for i in 1..=lines {
+        let at = jiff::Timestamp::from_millisecond(1_700_000_000_000 + (i as i64) * 7)
+            .expect("timestamp");
+        let record = serde_json::json!({"id": format!("{writer}-{i}"), "kind": "evidence",
+                                        "summary": format!("line {i} of {writer}")});
+        let record = record.as_object().expect("object").clone();
+        store
+            .append(&stream, writer, at, &[record])
+            .expect("append to the outbox");
+    }
+    if with_result {
+        let at = jiff::Timestamp::from_millisecond(1_700_000_100_000).expect("timestamp");
+        let event = serde_json::json!({"entityType": "agent_run", "entityId": "run-A1",
+                                       "data": {"agentId": "A1", "attemptNumber": 1}});
+        store
+            .append(
+                &StreamId::control("main", 0),
+                writer,
+                at,
+                &[event.as_object().expect("object").clone()],
+            )
+            .expect("append the run");
+        let body = serde_json::json!({"agentId": "A1", "waveNumber": 0, "attempt": 1});
+        store
+            .put_result(
+                &ResultKey::new("main", 0, 1, "A1"),
+                body.as_object().expect("object"),
+            )
+            .expect("store the envelope");
+    }
+}
+
+/// Every file under `dir` as (path relative to `dir`, text), skipping the format marker.
+fn dir_files(dir: &Path) -> Vec<(String, String)> {
+    let mut bytes = Vec::new();
+    all_bytes(dir, &mut bytes);
+    bytes
+        .into_iter()
+        .filter_map(|(path, b)| {
+            let rel = Path::new(&path)
+                .strip_prefix(dir)
+                .ok()?
+                .to_string_lossy()
+                .into_owned();
+            (rel != "store-format.json").then(|| (rel, String::from_utf8_lossy(&b).into_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn importing_three_outboxes_makes_one_commit_and_one_push_and_importing_again_none() {
+    let server = GitServer::daemon();
+    let spec = server.spec(BRANCH);
+    let root = tempfile::tempdir().expect("temp dir");
+    let outboxes: Vec<std::path::PathBuf> = ["A1", "A2", "A3"]
+        .iter()
+        .enumerate()
+        .map(|(n, agent)| {
+            let dir = root.path().join(format!("outbox-{agent}"));
+            agent_outbox(&dir, &format!("gha-7-1-agents-{agent}"), 11, n == 0);
+            dir
+        })
+        .collect();
+    let import = |root: &Path| {
+        let mut cmd = wave(root, &spec);
+        cmd.args(["state", "import", "--json"]).args(&outboxes);
+        let out = run_ok(&mut cmd, "import");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+        report
+    };
+    let first = import(root.path());
+    assert_eq!(first["total"]["appended"], 34, "{first}");
+    assert_eq!(first["total"]["resultsWritten"], 1, "{first}");
+    // 34 lines at 34 different times and an envelope: one commit, pushed once.
+    assert_eq!(server_commits(&server), 1);
+    let message = server_tip_message(&server);
+    assert!(
+        message
+            .starts_with("wave-runner\nwave-state: 34 records from 3 writers, 1 result envelope"),
+        "{message}"
+    );
+    assert!(
+        message.contains("gha-7-1-agents-A2: +11 records in main/wave-0/coordination"),
+        "{message}"
+    );
+    // Every line keeps its writer, `seq`, `at` and order: the branch holds the outboxes' bytes.
+    let on_server = server.files(BRANCH);
+    for outbox in &outboxes {
+        for (path, text) in dir_files(outbox) {
+            let found = on_server.iter().find(|(p, _)| *p == path).map(|(_, t)| t);
+            assert_eq!(found, Some(&text), "{path}");
+        }
+    }
+    verify_clean(&spec);
+
+    // Again, from this cache and from a fresh one: nothing appended, nothing committed.
+    let fresh = tempfile::tempdir().expect("temp dir");
+    for again in [import(root.path()), import(fresh.path())] {
+        assert_eq!(again["total"]["appended"], 0, "{again}");
+        assert_eq!(again["total"]["present"], 34, "{again}");
+        assert_eq!(again["total"]["resultsPresent"], 1, "{again}");
+    }
+    assert_eq!(server_commits(&server), 1);
+
+    // A writer whose line differs from the branch's (one name used twice) is refused, and the
+    // writers after it in the same stream are not imported.
+    let forked = root.path().join("outbox-forked");
+    agent_outbox(&forked, "gha-7-1-agents-A1", 1, false);
+    agent_outbox(&forked, "gha-7-1-agents-B", 2, false);
+    std::fs::write(
+        forked.join("main/wave-0/coordination/gha-7-1-agents-A1.jsonl"),
+        r#"{"id":"other","kind":"evidence","writer":"gha-7-1-agents-A1","seq":1,"at":"2023-11-14T22:13:20.007Z"}"#
+            .to_owned()
+            + "\n",
+    )
+    .expect("fork a line");
+    let out = wave(root.path(), &spec)
+        .args(["state", "import"])
+        .arg(&forked)
+        .output()
+        .expect("import");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("differs"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(server_commits(&server), 1);
+    assert!(
+        !server
+            .files(BRANCH)
+            .iter()
+            .any(|(p, _)| p.contains("agents-B")),
+        "nothing after the refused writer"
+    );
+    verify_clean(&spec);
+}
+
+#[test]
+fn a_rejected_push_carries_every_pending_record_in_one_rebuilt_commit() {
+    let mut server = GitServer::daemon();
+    let spec = server.spec(BRANCH);
+    let ours = tempfile::tempdir().expect("temp dir");
+    let theirs = tempfile::tempdir().expect("temp dir");
+    run_ok(
+        wave(ours.path(), &spec).args(append_args(1)),
+        "first append",
+    );
+    // Three writers (three processes) append while the remote is down: three commits wait.
+    server.stop();
+    for n in 0..3 {
+        run_ok(
+            wave(ours.path(), &spec).args(append_args(1)),
+            &format!("offline append {n}"),
+        );
+    }
+    server.restart();
+    // Another machine moves the branch, so this cache's next push is refused.
+    run_ok(
+        wave(theirs.path(), &spec).args(append_args(2)),
+        "the other machine",
+    );
+    let before = server_commits(&server);
+    run_ok(
+        wave(ours.path(), &spec).args(append_args(1)),
+        "append on a stale tip",
+    );
+    // The refused push was rebuilt as one commit holding all four pending records.
+    assert_eq!(server_commits(&server), before + 1);
+    let message = server_tip_message(&server);
+    assert!(
+        message.contains("wave-state: 4 records from 4 writers"),
+        "{message}"
+    );
+    let seqs = seqs_by_writer(&server.files(BRANCH));
+    assert_eq!(seqs.len(), 6, "{seqs:?}");
+    assert_eq!(seqs.values().map(Vec::len).sum::<usize>(), 7, "{seqs:?}");
+    assert_gap_free(&seqs, None);
+    verify_clean(&spec);
+}
+
+#[test]
+fn writers_sharing_a_cache_under_contention_lose_nothing() {
+    // Three processes share one cache (one machine) while three others each have their own:
+    // refused pushes are frequent, and while one waits to retry, the others commit on the
+    // shared cache and a single push carries their records together.
+    let server = GitServer::daemon();
+    let spec = server.spec(BRANCH);
+    let shared = tempfile::tempdir().expect("temp dir");
+    let own: Vec<tempfile::TempDir> = (0..3)
+        .map(|_| tempfile::tempdir().expect("temp dir"))
+        .collect();
+    let roots: Vec<&Path> = std::iter::repeat_n(shared.path(), 3)
+        .chain(own.iter().map(tempfile::TempDir::path))
+        .collect();
+    let children: Vec<Child> = roots
+        .iter()
+        .map(|root| spawn(wave(root, &spec).args(append_args(20))))
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let seqs = seqs_by_writer(&server.files(BRANCH));
+    assert_eq!(seqs.len(), 6, "{:?}", seqs.keys());
+    assert_gap_free(&seqs, Some(20));
+    let commits = server_commits(&server);
+    assert!(commits <= 120, "{commits} commits for 120 records");
+    verify_clean(&spec);
+}

@@ -15,8 +15,8 @@ use crate::exit::Code;
 use crate::settings::Settings;
 use crate::store::git::{GitBranchStore, GitStoreError, SyncReport};
 use crate::store::{
-    DirStore, EventStore, ImportError, ImportReport, LEGACY_WRITER, Record, StoreError, StoreSpec,
-    StreamId, open_store,
+    DirStore, EventStore, ImportError, ImportReport, LEGACY_WRITER, OUTBOX_VAR, Record, StoreError,
+    StoreSpec, StreamId, open_store,
 };
 
 /// `wave state …`
@@ -127,9 +127,7 @@ pub fn run(settings: &Settings, args: StateArgs) -> Result<Code, CliError> {
 }
 
 fn import(settings: &Settings, args: &ImportArgs) -> Result<Code, CliError> {
-    let store = open_store(settings).map_err(store_error)?;
-    let mut rows = Vec::new();
-    let mut total = ImportReport::default();
+    let mut sources = Vec::new();
     for dir in &args.dirs {
         let path = settings.repo_root.join(dir);
         if !path.is_dir() {
@@ -138,23 +136,46 @@ fn import(settings: &Settings, args: &ImportArgs) -> Result<Code, CliError> {
                     .hint("pass the directories the agent jobs recorded into (WAVE_OUTBOX)"),
             );
         }
-        let source = DirStore::new(&path);
-        let report = crate::store::import(&source, &*store).map_err(|e| match e {
-            ImportError::Store(err) => store_error(err),
-            other => CliError::user(other.to_string()),
-        })?;
-        total.appended += report.appended;
-        total.present += report.present;
-        total.results_written += report.results_written;
-        total.results_present += report.results_present;
-        rows.push(json!({"source": path.display().to_string(), "report": report}));
+        sources.push(path);
     }
+    let outbox = settings
+        .env
+        .get(OUTBOX_VAR)
+        .is_some_and(|v| !v.trim().is_empty());
+    // A state branch takes the whole import as one commit and one push.
+    let (described, imported) = match StoreSpec::from_settings(settings).map_err(store_error)? {
+        StoreSpec::Git(spec) if !outbox => {
+            let store = GitBranchStore::for_settings(spec, settings).map_err(git_error)?;
+            let (imported, sync) = store
+                .batch(|store| import_all(&sources, store))
+                .map_err(git_error)?;
+            if !sync.conflicts.is_empty() {
+                let listed: Vec<String> = sync
+                    .conflicts
+                    .iter()
+                    .map(|c| format!("{}: {}", c.path, c.resolution))
+                    .collect();
+                return Err(CliError::user(format!(
+                    "{}: the import met files another writer changed meanwhile: {}",
+                    store.describe(),
+                    listed.join("; ")
+                ))
+                .hint("a writer name or a result envelope was used in two places; run `wave state verify`"));
+            }
+            (store.describe(), imported)
+        }
+        _ => {
+            let store = open_store(settings).map_err(store_error)?;
+            (store.describe(), import_all(&sources, &*store))
+        }
+    };
+    let (rows, total) = imported?;
     if args.json {
-        output::print_json(&json!({"store": store.describe(), "sources": rows, "total": total}))?;
+        output::print_json(&json!({"store": described, "sources": rows, "total": total}))?;
     } else {
         output::print_text(&format!(
             "{}: imported {} line{} and {} result envelope{} from {} source{} ({} line{} and {} envelope{} already there)",
-            store.describe(),
+            described,
             total.appended,
             if total.appended == 1 { "" } else { "s" },
             total.results_written,
@@ -168,6 +189,28 @@ fn import(settings: &Settings, args: &ImportArgs) -> Result<Code, CliError> {
         ))?;
     }
     Ok(Code::OK)
+}
+
+/// Imports each directory store into `store`, in order: a row per source and the total.
+fn import_all(
+    sources: &[std::path::PathBuf],
+    store: &dyn EventStore,
+) -> Result<(Vec<serde_json::Value>, ImportReport), CliError> {
+    let mut rows = Vec::new();
+    let mut total = ImportReport::default();
+    for path in sources {
+        let source = DirStore::new(path);
+        let report = crate::store::import(&source, store).map_err(|e| match e {
+            ImportError::Store(err) => store_error(err),
+            other => CliError::user(other.to_string()),
+        })?;
+        total.appended += report.appended;
+        total.present += report.present;
+        total.results_written += report.results_written;
+        total.results_present += report.results_present;
+        rows.push(json!({"source": path.display().to_string(), "report": report}));
+    }
+    Ok((rows, total))
 }
 
 /// The git-branch store the settings name, or a usage error.

@@ -15,8 +15,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    Appended, ByteVisitor, DirStore, EventStore, LinePlace, LineVisitor, Problem, PutOutcome,
-    Record, ResultKey, StoreError, StreamId,
+    Appended, ByteVisitor, DirStore, ENVELOPE_FIELDS, EventStore, LinePlace, LineVisitor, Problem,
+    PutOutcome, Record, ResultKey, StoreError, StreamId,
 };
 
 /// Reads the base store and the outbox together; writes only to the outbox.
@@ -312,14 +312,23 @@ fn lines_by_writer(
         if only.is_some_and(|w| !w.contains(line.writer)) {
             return Ok(());
         }
-        let stored = line.to_record()?;
+        // The record's fields keep their order (removing the envelope fields by shifting),
+        // so the imported line has the source line's bytes.
+        let (envelope, mut record) = line.parse_enveloped::<Record>()?;
+        if !line.legacy {
+            for field in ENVELOPE_FIELDS {
+                record.shift_remove(field);
+            }
+        }
         let whole = serde_json::from_str(line.text).map_err(|e| e.to_string())?;
-        out.entry(stored.writer).or_default().push(Line {
-            seq: stored.seq,
-            at: stored.at,
-            record: stored.record,
-            whole,
-        });
+        out.entry(envelope.writer.into_owned())
+            .or_default()
+            .push(Line {
+                seq: envelope.seq,
+                at: envelope.at.into_owned(),
+                record,
+                whole,
+            });
         Ok(())
     })?;
     Ok((out, problems))

@@ -17,6 +17,7 @@ mod remote;
 mod tree;
 mod wire;
 
+use std::collections::BTreeSet;
 use std::collections::hash_map::RandomState;
 use std::fs::{self, File, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
@@ -213,6 +214,72 @@ pub struct GitBranchStore {
     timeout: Duration,
     ca: CaLocations,
     runtime: Mutex<Runtime>,
+    /// The open [`GitBranchStore::batch`], if any.
+    batch: Mutex<Option<Batch>>,
+}
+
+/// Writes held back by [`GitBranchStore::batch`]: one tree built from in-memory blobs on the
+/// local tip, committed and pushed once when the batch ends.
+#[derive(Debug)]
+struct Batch {
+    /// The local tip when the batch began.
+    base: Option<Oid>,
+    /// The tree holding every write of the batch so far (`None`: nothing written yet).
+    tree: Option<Oid>,
+    /// The latest time of the records written, seconds since the epoch.
+    when: i64,
+    /// Who wrote: the writers, `wave-runner` for result envelopes.
+    authors: BTreeSet<String>,
+}
+
+/// A file rewritten in a tree by [`GitBranchStore::edit_tree`].
+struct Edited {
+    /// The new tree.
+    tree: Oid,
+    /// What changed, for the commit message.
+    changes: Vec<tree::Change>,
+    /// The file's blob before, `None` when it was new.
+    old: Option<Oid>,
+}
+
+/// Clears the open batch however [`GitBranchStore::batch`] ends.
+struct BatchGuard<'s>(&'s Mutex<Option<Batch>>);
+
+impl BatchGuard<'_> {
+    fn take(&self) -> Option<Batch> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+impl Drop for BatchGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.take();
+    }
+}
+
+/// The machine-wide lock of a cache, held while the value lives. Inside a batch the batch
+/// holds the lock, and this value holds nothing.
+struct CacheLock<'s> {
+    store: &'s GitBranchStore,
+    file: Option<File>,
+    in_batch: bool,
+}
+
+impl CacheLock<'_> {
+    /// Lets other processes of this machine use the cache (while this one waits).
+    fn pause(&mut self) {
+        if !self.in_batch {
+            self.file = None;
+        }
+    }
+
+    /// Takes the lock again after [`CacheLock::pause`].
+    fn resume(&mut self) -> Result<(), GitStoreError> {
+        if !self.in_batch && self.file.is_none() {
+            self.file = Some(self.store.lock_file()?);
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -255,6 +322,7 @@ impl GitBranchStore {
             timeout: DEFAULT_TIMEOUT,
             ca: CaLocations::default(),
             runtime: Mutex::new(Runtime::default()),
+            batch: Mutex::new(None),
         }
     }
 
@@ -335,7 +403,7 @@ impl GitBranchStore {
     /// Pushes the commits not pushed yet (fetching and rebuilding when the branch moved).
     /// An unreachable remote is not an error: the report says what was kept.
     pub fn push(&self) -> Result<SyncReport, GitStoreError> {
-        let _lock = self.lock()?;
+        let mut lock = self.lock()?;
         let repo = self.open_repo()?;
         let mut conflicts = Vec::new();
         match self.remote().fetch(&repo, REMOTE_REF) {
@@ -349,10 +417,76 @@ impl GitBranchStore {
                 return self.kept(&repo, e.to_string(), 0, conflicts);
             }
         }
-        let mut report = self.push_locked(&repo, true)?;
+        let mut report = self.push_locked(&repo, &mut lock, true)?;
         conflicts.append(&mut report.conflicts);
         report.conflicts = conflicts;
         Ok(report)
+    }
+
+    /// Runs `work` with this store's writes held back, then commits all of them as one commit
+    /// on the local tip and pushes once (fetching, rebuilding and retrying like any push when
+    /// the branch moved): how an import of many writers' lines costs one push. Reads inside
+    /// `work` see what it wrote. The cache lock is held throughout, and the branch is fetched
+    /// once at the start, unless this store did so already.
+    ///
+    /// What `work` wrote is committed and pushed whatever it returns (an import that stops
+    /// at a refused writer keeps the writers before it). Writes from other threads through
+    /// this store while `work` runs join the batch; a batch does not nest.
+    pub fn batch<T>(
+        &self,
+        work: impl FnOnce(&Self) -> T,
+    ) -> Result<(T, SyncReport), GitStoreError> {
+        let file = self.lock_file()?;
+        let repo = self.open_repo()?;
+        self.refresh_locked(&repo)?;
+        let base = self.ref_oid(&repo, LOCAL_REF)?;
+        let guard = BatchGuard(&self.batch);
+        *guard.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Batch {
+            base,
+            tree: None,
+            when: 0,
+            authors: BTreeSet::new(),
+        });
+        let out = work(self);
+        let staged = guard.take();
+        let mut lock = CacheLock {
+            store: self,
+            file: Some(file),
+            in_batch: false,
+        };
+        let committed = match staged {
+            Some(batch) => self.commit_batch(&repo, batch)?,
+            None => None,
+        };
+        let Some((ours, previous)) = committed else {
+            return Ok((out, self.report(&repo)?));
+        };
+        match self.push_locked(&repo, &mut lock, false) {
+            Ok(report) => Ok((out, report)),
+            Err(e) => {
+                // Refused credentials: nothing of the batch stays, as for a single append.
+                let err = self.local_err("take back a commit");
+                let before = previous
+                    .map(|p| repo.find_commit(p).and_then(|c| c.tree()))
+                    .transpose()
+                    .map_err(&err)?;
+                let after = repo
+                    .find_commit(ours)
+                    .and_then(|c| c.tree())
+                    .map_err(&err)?;
+                let restore: Vec<(String, Option<Oid>)> =
+                    tree::changes(&repo, before.as_ref(), &after)
+                        .map_err(&err)?
+                        .into_iter()
+                        .map(|c| {
+                            let blob = before.as_ref().and_then(|t| tree::blob_id(t, &c.path));
+                            (c.path, blob)
+                        })
+                        .collect();
+                self.take_back(&repo, ours, previous, &restore)?;
+                Err(e)
+            }
+        }
     }
 
     /// The commits of the local view, newest first, at most `limit`.
@@ -454,8 +588,27 @@ impl GitBranchStore {
         }
     }
 
-    /// Takes the machine-wide lock of this cache; released when the file is dropped.
-    fn lock(&self) -> Result<File, GitStoreError> {
+    /// Takes the machine-wide lock of this cache (unless the open batch holds it); released
+    /// when the value is dropped.
+    fn lock(&self) -> Result<CacheLock<'_>, GitStoreError> {
+        let in_batch = self
+            .batch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        Ok(CacheLock {
+            store: self,
+            file: if in_batch {
+                None
+            } else {
+                Some(self.lock_file()?)
+            },
+            in_batch,
+        })
+    }
+
+    /// Takes the lock file itself.
+    fn lock_file(&self) -> Result<File, GitStoreError> {
         if let Some(parent) = self.lock_path.parent() {
             fs::create_dir_all(parent).map_err(self.io_err("create the cache directory"))?;
         }
@@ -636,8 +789,15 @@ impl GitBranchStore {
         })
     }
 
-    /// Pushes pending commits, retrying on rejection. Call with the lock held.
-    fn push_locked(&self, repo: &Repository, explicit: bool) -> Result<SyncReport, GitStoreError> {
+    /// Pushes pending commits, retrying on rejection. Call with the lock held; it is let go
+    /// while waiting to retry, so other processes sharing the cache can commit meanwhile, and
+    /// the next push (this one's or theirs) carries every pending record at once.
+    fn push_locked(
+        &self,
+        repo: &Repository,
+        lock: &mut CacheLock<'_>,
+        explicit: bool,
+    ) -> Result<SyncReport, GitStoreError> {
         let mut retries = 0u32;
         let mut conflicts = Vec::new();
         let started = std::time::Instant::now();
@@ -673,7 +833,15 @@ impl GitBranchStore {
                         );
                         return self.kept(repo, why, retries, conflicts);
                     }
+                    lock.pause();
                     std::thread::sleep(backoff(retries));
+                    lock.resume()?;
+                    // A process sharing this cache may have pushed meanwhile, carrying these
+                    // commits with its own: then nothing is left to push.
+                    let local = self.ref_oid(repo, LOCAL_REF)?;
+                    if local.is_none() || local == self.ref_oid(repo, REMOTE_REF)? {
+                        continue;
+                    }
                     match self.remote().fetch(repo, REMOTE_REF) {
                         Ok(()) => conflicts.extend(self.rebuild(repo)?),
                         Err(e) if e.is_auth() => return Err(e),
@@ -720,7 +888,8 @@ impl GitBranchStore {
     }
 
     /// Rewrites one file of the local view as `edit` says (`None`: leave it), commits on the
-    /// local tip and pushes. Returns what `edit` returned alongside.
+    /// local tip and pushes; inside a batch, only stages the change. Returns what `edit`
+    /// returned alongside.
     fn write_file<T>(
         &self,
         path: &str,
@@ -728,7 +897,13 @@ impl GitBranchStore {
         author: &str,
         edit: impl FnOnce(Option<Vec<u8>>) -> Result<Option<Vec<u8>>, T>,
     ) -> Result<Result<Vec<MergeConflict>, T>, GitStoreError> {
-        let _lock = self.lock()?;
+        {
+            let mut batch = self.batch.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(open) = batch.as_mut() {
+                return self.stage(open, path, at, author, edit);
+            }
+        }
+        let mut lock = self.lock()?;
         let repo = self.open_repo()?;
         // No fetch first: the commit goes on the cached tip and the push is optimistic; a
         // rejected push fetches, rebuilds and retries. Files are per writer, so a stale tip
@@ -744,18 +919,62 @@ impl GitBranchStore {
             .map(|c| c.tree())
             .transpose()
             .map_err(&err)?;
-        let old = match &base {
-            Some(tree) => tree::read_blob(&repo, tree, path).map_err(&err)?,
+        let edited = match self.edit_tree(&repo, base.as_ref(), path, edit)? {
+            Ok(Some(edited)) => edited,
+            Ok(None) => return Ok(Ok(Vec::new())),
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let new_tree = repo.find_tree(edited.tree).map_err(&err)?;
+        let when = at
+            .as_second()
+            .max(parent.as_ref().map_or(0, |c| c.time().seconds()));
+        let sig = signature(author, when).map_err(&err)?;
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let oid = repo
+            .commit(
+                None,
+                &sig,
+                &sig,
+                &tree::describe(&edited.changes),
+                &new_tree,
+                &parents,
+            )
+            .map_err(&err)?;
+        self.set_ref(&repo, LOCAL_REF, oid)?;
+        match self.push_locked(&repo, &mut lock, false) {
+            Ok(report) => Ok(Ok(report.conflicts)),
+            Err(e) => {
+                // Refused credentials: take the commit back, so the caller's error means
+                // "nothing was stored" and retrying cannot duplicate it.
+                self.take_back(&repo, oid, parent_oid, &[(path.to_owned(), edited.old)])?;
+                Err(e)
+            }
+        }
+    }
+
+    /// The tree `base` (or an empty tree) with the file at `path` rewritten as `edit` says,
+    /// plus the format marker when `base` has none; `None` when `edit` leaves the file alone.
+    fn edit_tree<T>(
+        &self,
+        repo: &Repository,
+        base: Option<&Tree<'_>>,
+        path: &str,
+        edit: impl FnOnce(Option<Vec<u8>>) -> Result<Option<Vec<u8>>, T>,
+    ) -> Result<Result<Option<Edited>, T>, GitStoreError> {
+        let err = self.local_err("commit");
+        let old_blob = base.and_then(|tree| tree::blob_id(tree, path));
+        let old = match base {
+            Some(tree) => tree::read_blob(repo, tree, path).map_err(&err)?,
             None => None,
         };
         let old_lines = old.as_deref().map_or(0, tree::line_count);
         let new = match edit(old) {
             Ok(Some(bytes)) => bytes,
-            Ok(None) => return Ok(Ok(Vec::new())),
+            Ok(None) => return Ok(Ok(None)),
             Err(refused) => return Ok(Err(refused)),
         };
-        let needs_marker = match &base {
-            Some(tree) => match tree::read_blob(&repo, tree, FORMAT_FILE).map_err(&err)? {
+        let needs_marker = match base {
+            Some(tree) => match tree::read_blob(repo, tree, FORMAT_FILE).map_err(&err)? {
                 Some(bytes) => {
                     self.check_format(&bytes)?;
                     false
@@ -765,16 +984,14 @@ impl GitBranchStore {
             None => true,
         };
         let blob = repo.blob(&new).map_err(&err)?;
-        let mut tree_oid = tree::put_blob(&repo, base.as_ref(), path, blob).map_err(&err)?;
+        let mut tree_oid = tree::put_blob(repo, base, path, blob).map_err(&err)?;
         if needs_marker {
             // The same format marker a directory store has at its root.
             let marker = format!("{{\"storeFormat\": {STORE_FORMAT}}}\n");
             let marker = repo.blob(marker.as_bytes()).map_err(&err)?;
             let with_path = repo.find_tree(tree_oid).map_err(&err)?;
-            tree_oid =
-                tree::put_blob(&repo, Some(&with_path), FORMAT_FILE, marker).map_err(&err)?;
+            tree_oid = tree::put_blob(repo, Some(&with_path), FORMAT_FILE, marker).map_err(&err)?;
         }
-        let new_tree = repo.find_tree(tree_oid).map_err(&err)?;
         // What changed is known: no tree diff needed for the message.
         let mut changes = vec![tree::Change {
             path: path.to_owned(),
@@ -790,8 +1007,85 @@ impl GitBranchStore {
                 new_lines: 0,
             });
         }
-        let when = at
-            .as_second()
+        Ok(Ok(Some(Edited {
+            tree: tree_oid,
+            changes,
+            old: old_blob,
+        })))
+    }
+
+    /// Stages a write in the open batch: the batch's tree gets the edited file.
+    fn stage<T>(
+        &self,
+        batch: &mut Batch,
+        path: &str,
+        at: jiff::Timestamp,
+        author: &str,
+        edit: impl FnOnce(Option<Vec<u8>>) -> Result<Option<Vec<u8>>, T>,
+    ) -> Result<Result<Vec<MergeConflict>, T>, GitStoreError> {
+        let repo = self.open_repo()?;
+        let err = self.local_err("stage a write");
+        let base = match (batch.tree, batch.base) {
+            (Some(tree), _) => Some(repo.find_tree(tree)),
+            (None, Some(commit)) => Some(repo.find_commit(commit).and_then(|c| c.tree())),
+            (None, None) => None,
+        }
+        .transpose()
+        .map_err(&err)?;
+        match self.edit_tree(&repo, base.as_ref(), path, edit)? {
+            Ok(Some(edited)) => {
+                batch.tree = Some(edited.tree);
+                batch.when = batch.when.max(at.as_second());
+                batch.authors.insert(author.to_owned());
+                Ok(Ok(Vec::new()))
+            }
+            Ok(None) => Ok(Ok(Vec::new())),
+            Err(refused) => Ok(Err(refused)),
+        }
+    }
+
+    /// Commits what the batch staged on the local tip; the new commit and its parent, or
+    /// `None` when the batch changed nothing.
+    fn commit_batch(
+        &self,
+        repo: &Repository,
+        batch: Batch,
+    ) -> Result<Option<(Oid, Option<Oid>)>, GitStoreError> {
+        let err = self.local_err("commit");
+        let Some(staged) = batch.tree else {
+            return Ok(None);
+        };
+        let parent_oid = self.ref_oid(repo, LOCAL_REF)?;
+        let parent = parent_oid
+            .map(|oid| repo.find_commit(oid))
+            .transpose()
+            .map_err(&err)?;
+        let parent_tree = parent
+            .as_ref()
+            .map(|c| c.tree())
+            .transpose()
+            .map_err(&err)?;
+        let mut new_tree = repo.find_tree(staged).map_err(&err)?;
+        // The batch holds the cache lock, so the local tip is where the batch began; should it
+        // have moved all the same, the staged tree joins it as a rebuild would.
+        if parent_oid != batch.base
+            && let Some(tip) = &parent_tree
+        {
+            let mut conflicts = Vec::new();
+            let merged =
+                tree::merge_trees(repo, &new_tree, tip, "", &mut conflicts).map_err(&err)?;
+            new_tree = repo.find_tree(merged).map_err(&err)?;
+        }
+        if parent_tree.as_ref().map(Tree::id) == Some(new_tree.id()) {
+            return Ok(None);
+        }
+        let changes = tree::changes(repo, parent_tree.as_ref(), &new_tree).map_err(&err)?;
+        let author = match batch.authors.len() {
+            1 => batch.authors.first().map_or("wave-runner", String::as_str),
+            _ => "wave-runner",
+        };
+        let when = batch
+            .when
             .max(parent.as_ref().map_or(0, |c| c.time().seconds()));
         let sig = signature(author, when).map_err(&err)?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
@@ -805,22 +1099,79 @@ impl GitBranchStore {
                 &parents,
             )
             .map_err(&err)?;
-        self.set_ref(&repo, LOCAL_REF, oid)?;
-        match self.push_locked(&repo, false) {
-            Ok(report) => Ok(Ok(report.conflicts)),
-            Err(e) => {
-                // Refused credentials: take the commit back, so the caller's error means
-                // "nothing was stored" and retrying cannot duplicate it.
-                if let Some(previous) = parent_oid {
-                    self.set_ref(&repo, LOCAL_REF, previous)?;
-                } else {
-                    repo.find_reference(LOCAL_REF)
-                        .and_then(|mut r| r.delete())
-                        .map_err(&err)?;
-                }
-                Err(e)
-            }
+        self.set_ref(repo, LOCAL_REF, oid)?;
+        Ok(Some((oid, parent_oid)))
+    }
+
+    /// Takes back commit `ours`, made on `previous`, after refused credentials. When commits of
+    /// other processes sharing the cache went on top of it meanwhile (the lock is let go while
+    /// a rejected push waits), their work stays pending as one commit on the remote tip, with
+    /// the files `ours` changed restored as `restore` lists them (path, blob before).
+    fn take_back(
+        &self,
+        repo: &Repository,
+        ours: Oid,
+        previous: Option<Oid>,
+        restore: &[(String, Option<Oid>)],
+    ) -> Result<(), GitStoreError> {
+        let err = self.local_err("take back a commit");
+        let drop_local = || {
+            repo.find_reference(LOCAL_REF)
+                .and_then(|mut r| r.delete())
+                .map_err(&err)
+        };
+        let Some(local) = self.ref_oid(repo, LOCAL_REF)? else {
+            return Ok(());
+        };
+        if local == ours {
+            return match previous {
+                Some(previous) => self.set_ref(repo, LOCAL_REF, previous),
+                None => drop_local(),
+            };
         }
+        let local_commit = repo.find_commit(local).map_err(&err)?;
+        let mut tree_oid = local_commit.tree_id();
+        for (path, blob) in restore {
+            let tree = repo.find_tree(tree_oid).map_err(&err)?;
+            tree_oid = tree::set_blob(repo, Some(&tree), path, *blob).map_err(&err)?;
+        }
+        let remote = self.ref_oid(repo, REMOTE_REF)?;
+        let remote_commit = remote
+            .map(|oid| repo.find_commit(oid))
+            .transpose()
+            .map_err(&err)?;
+        let remote_tree = remote_commit
+            .as_ref()
+            .map(|c| c.tree())
+            .transpose()
+            .map_err(&err)?;
+        let new_tree = repo.find_tree(tree_oid).map_err(&err)?;
+        match (remote, &remote_tree) {
+            (Some(remote), Some(tree)) if tree.id() == tree_oid => {
+                return self.set_ref(repo, LOCAL_REF, remote);
+            }
+            (None, _) if new_tree.is_empty() => return drop_local(),
+            _ => {}
+        }
+        let changes = tree::changes(repo, remote_tree.as_ref(), &new_tree).map_err(&err)?;
+        let author = local_commit.author();
+        let sig = signature(
+            author.name().unwrap_or("wave-runner"),
+            local_commit.time().seconds(),
+        )
+        .map_err(&err)?;
+        let parents: Vec<&git2::Commit<'_>> = remote_commit.iter().collect();
+        let oid = repo
+            .commit(
+                None,
+                &sig,
+                &sig,
+                &tree::describe(&changes),
+                &new_tree,
+                &parents,
+            )
+            .map_err(&err)?;
+        self.set_ref(repo, LOCAL_REF, oid)
     }
 
     /// Runs `read` on the local view's tree after refreshing once; `None` when the branch has
@@ -834,11 +1185,23 @@ impl GitBranchStore {
             return Ok(None);
         }
         let repo = Repository::open_bare(&self.cache).map_err(self.local_err("open the cache"))?;
-        let Some(oid) = self.ref_oid(&repo, LOCAL_REF)? else {
-            return Ok(None);
-        };
         let err = self.local_err("read the state tree");
-        let tree = repo.find_commit(oid).and_then(|c| c.tree()).map_err(&err)?;
+        // Inside a batch, what it staged so far.
+        let staged = self
+            .batch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(|b| b.tree);
+        let tree = match staged {
+            Some(staged) => repo.find_tree(staged).map_err(&err)?,
+            None => {
+                let Some(oid) = self.ref_oid(&repo, LOCAL_REF)? else {
+                    return Ok(None);
+                };
+                repo.find_commit(oid).and_then(|c| c.tree()).map_err(&err)?
+            }
+        };
         read(&repo, &tree).map(Some).map_err(&err)
     }
 

@@ -63,22 +63,45 @@ pub(super) fn put_blob(
     path: &str,
     blob: Oid,
 ) -> Result<Oid, git2::Error> {
+    set_blob(repo, base, path, Some(blob))
+}
+
+/// A copy of `base` (or of an empty tree) with `blob` at `path`, or without anything at `path`
+/// when `blob` is `None` (directories left empty disappear); returns the new tree's id.
+pub(super) fn set_blob(
+    repo: &Repository,
+    base: Option<&Tree<'_>>,
+    path: &str,
+    blob: Option<Oid>,
+) -> Result<Oid, git2::Error> {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     put_parts(repo, base, &parts, blob)
+}
+
+/// The id of the blob at `path` in `tree`, `None` when absent or not a blob.
+pub(super) fn blob_id(tree: &Tree<'_>, path: &str) -> Option<Oid> {
+    tree.get_path(Path::new(path))
+        .ok()
+        .filter(|e| e.kind() == Some(ObjectType::Blob))
+        .map(|e| e.id())
 }
 
 fn put_parts(
     repo: &Repository,
     base: Option<&Tree<'_>>,
     parts: &[&str],
-    blob: Oid,
+    blob: Option<Oid>,
 ) -> Result<Oid, git2::Error> {
     let mut builder = repo.treebuilder(base)?;
     match parts {
         [] => return Err(git2::Error::from_str("empty path in the state tree")),
-        [name] => {
-            builder.insert(name, blob, BLOB_MODE)?;
-        }
+        [name] => match blob {
+            Some(blob) => {
+                builder.insert(name, blob, BLOB_MODE)?;
+            }
+            None if builder.get(name)?.is_some() => builder.remove(name)?,
+            None => {}
+        },
         [name, rest @ ..] => {
             let sub = match base.and_then(|t| t.get_name(name)) {
                 Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
@@ -86,8 +109,17 @@ fn put_parts(
                 }
                 _ => None,
             };
+            if sub.is_none() && blob.is_none() {
+                return builder.write();
+            }
             let oid = put_parts(repo, sub.as_ref(), rest, blob)?;
-            builder.insert(name, oid, TREE_MODE)?;
+            if repo.find_tree(oid)?.is_empty() {
+                if builder.get(name)?.is_some() {
+                    builder.remove(name)?;
+                }
+            } else {
+                builder.insert(name, oid, TREE_MODE)?;
+            }
         }
     }
     builder.write()
