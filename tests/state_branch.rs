@@ -337,6 +337,23 @@ fn a_wrong_token_fails_fast_with_a_clear_message_and_appears_nowhere() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // An import is refused the same way, and stores nothing either.
+    let outbox = root.path().join("outbox");
+    agent_outbox(&outbox, "gha-9-1-agents-A1", 2, false);
+    let import = |token: &str| {
+        wave(root.path(), &spec)
+            .env("WAVE_GIT_TOKEN", token)
+            .args(["state", "import"])
+            .arg(&outbox)
+            .output()
+            .expect("import")
+    };
+    let out = import(secret);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refused the token"), "{stderr}");
+    assert!(server.files(BRANCH).is_empty());
+
     // The right token (from GITHUB_TOKEN, the fallback) works, and the records arrive.
     run_ok(
         wave(root.path(), &spec)
@@ -347,6 +364,11 @@ fn a_wrong_token_fails_fast_with_a_clear_message_and_appears_nowhere() {
     let seqs = seqs_by_writer(&server.files(BRANCH));
     assert_eq!(seqs.values().map(Vec::len).sum::<usize>(), 3);
     assert_gap_free(&seqs, Some(3));
+    let out = import(GOOD_TOKEN);
+    assert!(out.status.success(), "{out:?}");
+    let seqs = seqs_by_writer(&server.files(BRANCH));
+    assert_eq!(seqs.values().map(Vec::len).sum::<usize>(), 5);
+    assert_gap_free(&seqs, None);
 }
 
 #[test]

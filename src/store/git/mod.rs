@@ -1556,6 +1556,76 @@ mod tests {
         }
     }
 
+    /// Commits `path` with `text` on the local tip of `store`'s cache; the new commit.
+    fn commit_file(store: &GitBranchStore, repo: &Repository, path: &str, text: &str) -> Oid {
+        let parent = store
+            .ref_oid(repo, LOCAL_REF)
+            .expect("ref")
+            .map(|oid| repo.find_commit(oid).expect("commit"));
+        let base = parent.as_ref().map(|c| c.tree().expect("tree"));
+        let edited = store
+            .edit_tree::<()>(repo, base.as_ref(), path, |_| {
+                Ok(Some(text.as_bytes().to_vec()))
+            })
+            .expect("edit")
+            .expect("accepted")
+            .expect("changed");
+        let tree = repo.find_tree(edited.tree).expect("tree");
+        let sig = signature("w", 1).expect("signature");
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let oid = repo
+            .commit(None, &sig, &sig, "m", &tree, &parents)
+            .expect("commit");
+        store.set_ref(repo, LOCAL_REF, oid).expect("set ref");
+        oid
+    }
+
+    #[test]
+    fn taking_a_commit_back_keeps_what_others_committed_on_top_of_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let spec = GitSpec::parse("git://127.0.0.1:9/none.git").expect("spec");
+        let store = GitBranchStore::new(spec, &dir.path().join("cache"), None);
+        let repo = store.open_repo().expect("cache");
+        let tree_of = |oid: Oid| repo.find_commit(oid).expect("commit").tree().expect("tree");
+        let first = commit_file(&store, &repo, "l/wave-0/coordination/a.jsonl", "a1\n");
+        let first_blob = tree::blob_id(&tree_of(first), "l/wave-0/coordination/a.jsonl");
+        // Alone on the tip: the ref goes back to the parent.
+        let ours = commit_file(&store, &repo, "l/wave-0/coordination/a.jsonl", "a1\na2\n");
+        store
+            .take_back(
+                &repo,
+                ours,
+                Some(first),
+                &[("l/wave-0/coordination/a.jsonl".into(), first_blob)],
+            )
+            .expect("take back");
+        assert_eq!(store.ref_oid(&repo, LOCAL_REF).expect("ref"), Some(first));
+        // Another writer's commit on top: it stays, this one's lines go.
+        let ours = commit_file(&store, &repo, "l/wave-0/coordination/a.jsonl", "a1\na2\n");
+        commit_file(&store, &repo, "l/wave-0/coordination/b.jsonl", "b1\n");
+        store
+            .take_back(
+                &repo,
+                ours,
+                Some(first),
+                &[("l/wave-0/coordination/a.jsonl".into(), first_blob)],
+            )
+            .expect("take back");
+        let tip = store.ref_oid(&repo, LOCAL_REF).expect("ref").expect("tip");
+        let tree = tree_of(tip);
+        let read = |path: &str| tree::read_blob(&repo, &tree, path).expect("read");
+        assert_eq!(
+            read("l/wave-0/coordination/a.jsonl").as_deref(),
+            Some(&b"a1\n"[..])
+        );
+        assert_eq!(
+            read("l/wave-0/coordination/b.jsonl").as_deref(),
+            Some(&b"b1\n"[..])
+        );
+        // Nothing was pushed, so the pending work is one commit with no parent.
+        assert_eq!(repo.find_commit(tip).expect("commit").parent_count(), 0);
+    }
+
     #[test]
     fn backoff_stays_within_bounds() {
         for attempt in 1..30 {

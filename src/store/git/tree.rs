@@ -358,6 +358,31 @@ mod tests {
     }
 
     #[test]
+    fn a_blob_set_to_none_is_removed_with_the_directories_it_leaves_empty() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = Repository::init_bare(dir.path()).expect("repository");
+        let a = repo.blob(b"a\n").expect("blob");
+        let b = repo.blob(b"b\n").expect("blob");
+        let one = put_blob(&repo, None, "x/y/a.jsonl", a).expect("put");
+        let one = repo.find_tree(one).expect("tree");
+        let two = put_blob(&repo, Some(&one), "x/b.jsonl", b).expect("put");
+        let two = repo.find_tree(two).expect("tree");
+        assert_eq!(blob_id(&two, "x/y/a.jsonl"), Some(a));
+        let without = set_blob(&repo, Some(&two), "x/y/a.jsonl", None).expect("remove");
+        let without = repo.find_tree(without).expect("tree");
+        assert_eq!(blob_id(&without, "x/y/a.jsonl"), None);
+        assert!(
+            without.get_path(Path::new("x/y")).is_err(),
+            "empty x/y kept"
+        );
+        assert_eq!(blob_id(&without, "x/b.jsonl"), Some(b));
+        let unchanged = set_blob(&repo, Some(&without), "q/none.jsonl", None).expect("no-op");
+        assert_eq!(unchanged, without.id());
+        let empty = set_blob(&repo, Some(&without), "x/b.jsonl", None).expect("remove");
+        assert!(repo.find_tree(empty).expect("tree").is_empty());
+    }
+
+    #[test]
     fn messages_name_each_writer_and_count_records() {
         let text = describe(&[
             Change {
