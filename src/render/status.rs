@@ -1,9 +1,10 @@
 //! `wave control status` views: the JSON payload with upstream's field names (spec §10.8) and a
 //! short text summary for people.
 //!
-//! The JSON is written straight to a writer, tasks one at a time, so a wave with tens of
-//! thousands of tasks never exists as one in-memory document. Must not: do I/O beyond the writer
-//! it is given, or compute state (that is `engine::reducer`).
+//! The JSON is written straight to a writer, tasks in chunks of [`TASK_CHUNK`] rendered on two
+//! threads by a hand-written writer that matches serde_json's pretty layout byte for byte, so a
+//! wave with tens of thousands of tasks never exists as one in-memory document. Must not: do I/O
+//! beyond the writer it is given, or compute state (that is `engine::reducer`).
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};

@@ -318,6 +318,75 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The wire struct's fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Id,
+    Kind,
+    Lane,
+    Wave,
+    AgentId,
+    Targets,
+    Status,
+    Priority,
+    Blocking,
+    BlockerSeverity,
+    ArtifactRefs,
+    DependsOn,
+    ClosureCondition,
+    CreatedAt,
+    UpdatedAt,
+    Summary,
+    Detail,
+    Source,
+    RequesterLane,
+    OwnerLane,
+    RequesterWave,
+    OwnerWave,
+    Required,
+}
+
+/// The field a key names, found by length first (a record has some thirty keys).
+fn field(key: &[u8]) -> Option<Field> {
+    let named = |name: &[u8], f: Field| (key == name).then_some(f);
+    match key.len() {
+        2 => named(b"id", Field::Id),
+        4 => match key.first()? {
+            b'k' => named(b"kind", Field::Kind),
+            b'l' => named(b"lane", Field::Lane),
+            _ => named(b"wave", Field::Wave),
+        },
+        6 => match key.first()? {
+            b's' => named(b"status", Field::Status).or_else(|| named(b"source", Field::Source)),
+            _ => named(b"detail", Field::Detail),
+        },
+        7 => match key.first()? {
+            b'a' => named(b"agentId", Field::AgentId),
+            b't' => named(b"targets", Field::Targets),
+            _ => named(b"summary", Field::Summary),
+        },
+        8 => match key.first()? {
+            b'p' => named(b"priority", Field::Priority),
+            b'b' => named(b"blocking", Field::Blocking),
+            _ => named(b"required", Field::Required),
+        },
+        9 => match key.first()? {
+            b'd' => named(b"dependsOn", Field::DependsOn),
+            b'c' => named(b"createdAt", Field::CreatedAt),
+            b'u' => named(b"updatedAt", Field::UpdatedAt),
+            b'o' => named(b"ownerLane", Field::OwnerLane)
+                .or_else(|| named(b"ownerWave", Field::OwnerWave)),
+            _ => None,
+        },
+        12 => named(b"artifactRefs", Field::ArtifactRefs),
+        13 => named(b"requesterLane", Field::RequesterLane)
+            .or_else(|| named(b"requesterWave", Field::RequesterWave)),
+        15 => named(b"blockerSeverity", Field::BlockerSeverity),
+        16 => named(b"closureCondition", Field::ClosureCondition),
+        _ => None,
+    }
+}
+
 /// Sets a known field once; a second occurrence is serde's error to report.
 fn once<T>(slot: &mut Option<T>, seen: &mut u32, bit: u32, value: Option<T>) -> Option<()> {
     if *seen & bit != 0 {
@@ -351,31 +420,35 @@ pub(super) fn parse(line: &str) -> Option<Raw<'_>> {
             p.ws();
             let s = &mut seen;
             let r = &mut raw;
-            match key {
-                b"id" => once(&mut r.id, s, 1, p.text()?)?,
-                b"kind" => once(&mut r.kind, s, 1 << 1, p.text()?)?,
-                b"lane" => once(&mut r.lane, s, 1 << 2, p.text()?)?,
-                b"wave" => once(&mut r.wave, s, 1 << 3, p.uint()?)?,
-                b"agentId" => once(&mut r.agent_id, s, 1 << 4, p.text()?)?,
-                b"targets" => once(&mut r.targets, s, 1 << 5, p.list()?)?,
-                b"status" => once(&mut r.status, s, 1 << 6, p.text()?)?,
-                b"priority" => once(&mut r.priority, s, 1 << 7, p.text()?)?,
-                b"blocking" => once(&mut r.blocking, s, 1 << 8, p.boolean()?)?,
-                b"blockerSeverity" => once(&mut r.blocker_severity, s, 1 << 9, p.text()?)?,
-                b"artifactRefs" => once(&mut r.artifact_refs, s, 1 << 10, p.list()?)?,
-                b"dependsOn" => once(&mut r.depends_on, s, 1 << 11, p.list()?)?,
-                b"closureCondition" => once(&mut r.closure_condition, s, 1 << 12, p.text()?)?,
-                b"createdAt" => once(&mut r.created_at, s, 1 << 13, p.text()?)?,
-                b"updatedAt" => once(&mut r.updated_at, s, 1 << 14, p.text()?)?,
-                b"summary" => once(&mut r.summary, s, 1 << 15, p.text()?)?,
-                b"detail" => once(&mut r.detail, s, 1 << 16, p.text()?)?,
-                b"source" => once(&mut r.source, s, 1 << 17, p.text()?)?,
-                b"requesterLane" => once(&mut r.requester_lane, s, 1 << 18, p.text()?)?,
-                b"ownerLane" => once(&mut r.owner_lane, s, 1 << 19, p.text()?)?,
-                b"requesterWave" => once(&mut r.requester_wave, s, 1 << 20, p.uint()?)?,
-                b"ownerWave" => once(&mut r.owner_wave, s, 1 << 21, p.uint()?)?,
-                b"required" => once(&mut r.required, s, 1 << 22, p.boolean()?)?,
-                _ => p.skip_value(1)?,
+            match field(key) {
+                Some(Field::Id) => once(&mut r.id, s, 1, p.text()?)?,
+                Some(Field::Kind) => once(&mut r.kind, s, 1 << 1, p.text()?)?,
+                Some(Field::Lane) => once(&mut r.lane, s, 1 << 2, p.text()?)?,
+                Some(Field::Wave) => once(&mut r.wave, s, 1 << 3, p.uint()?)?,
+                Some(Field::AgentId) => once(&mut r.agent_id, s, 1 << 4, p.text()?)?,
+                Some(Field::Targets) => once(&mut r.targets, s, 1 << 5, p.list()?)?,
+                Some(Field::Status) => once(&mut r.status, s, 1 << 6, p.text()?)?,
+                Some(Field::Priority) => once(&mut r.priority, s, 1 << 7, p.text()?)?,
+                Some(Field::Blocking) => once(&mut r.blocking, s, 1 << 8, p.boolean()?)?,
+                Some(Field::BlockerSeverity) => {
+                    once(&mut r.blocker_severity, s, 1 << 9, p.text()?)?
+                }
+                Some(Field::ArtifactRefs) => once(&mut r.artifact_refs, s, 1 << 10, p.list()?)?,
+                Some(Field::DependsOn) => once(&mut r.depends_on, s, 1 << 11, p.list()?)?,
+                Some(Field::ClosureCondition) => {
+                    once(&mut r.closure_condition, s, 1 << 12, p.text()?)?
+                }
+                Some(Field::CreatedAt) => once(&mut r.created_at, s, 1 << 13, p.text()?)?,
+                Some(Field::UpdatedAt) => once(&mut r.updated_at, s, 1 << 14, p.text()?)?,
+                Some(Field::Summary) => once(&mut r.summary, s, 1 << 15, p.text()?)?,
+                Some(Field::Detail) => once(&mut r.detail, s, 1 << 16, p.text()?)?,
+                Some(Field::Source) => once(&mut r.source, s, 1 << 17, p.text()?)?,
+                Some(Field::RequesterLane) => once(&mut r.requester_lane, s, 1 << 18, p.text()?)?,
+                Some(Field::OwnerLane) => once(&mut r.owner_lane, s, 1 << 19, p.text()?)?,
+                Some(Field::RequesterWave) => once(&mut r.requester_wave, s, 1 << 20, p.uint()?)?,
+                Some(Field::OwnerWave) => once(&mut r.owner_wave, s, 1 << 21, p.uint()?)?,
+                Some(Field::Required) => once(&mut r.required, s, 1 << 22, p.boolean()?)?,
+                None => p.skip_value(1)?,
             }
             p.ws();
             match p.peek()? {

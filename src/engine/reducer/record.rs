@@ -297,7 +297,7 @@ fn list(values: Option<Vec<Text<'_>>>) -> Box<[Box<str>]> {
 
 /// Shared copies of the few distinct lanes, authors and sources of a log.
 #[derive(Debug, Clone, Default)]
-pub struct Interner(HashSet<Arc<str>>);
+pub struct Interner(HashSet<Arc<str>, foldhash::fast::RandomState>);
 
 impl Interner {
     /// The shared copy of `text`, made on first sight.
