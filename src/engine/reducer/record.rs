@@ -101,12 +101,26 @@ pub enum RecordError {
 }
 
 /// A boolean that also accepts upstream's spellings (`yes`, `1`, `off`, …).
-#[derive(Debug, Clone, Copy)]
-struct BoolLike(Option<bool>);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct BoolLike(pub(super) Option<bool>);
 
 /// A non-negative integer that may be written as a number or as text.
-#[derive(Debug, Clone, Copy)]
-struct UintLike(Option<u64>);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct UintLike(pub(super) Option<u64>);
+
+/// A boolean's upstream spellings as text.
+pub(super) fn bool_from_text(t: &str) -> Option<bool> {
+    match t.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "y" | "on" => Some(true),
+        "false" | "0" | "no" | "n" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// A non-negative integer written as text.
+pub(super) fn uint_from_text(t: &str) -> Option<u64> {
+    t.trim().parse().ok()
+}
 
 /// Reads a scalar of any JSON type straight from the parser (no buffering, unlike an untagged
 /// enum), mapping it with the given functions; arrays and objects are errors.
@@ -150,11 +164,7 @@ impl<'de> Deserialize<'de> for BoolLike {
             from_u64: |n| Some(n != 0),
             from_i64: |n| Some(n != 0),
             from_f64: |n| Some(n != 0.0),
-            from_str: |t| match t.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "y" | "on" => Some(true),
-                "false" | "0" | "no" | "n" | "off" => Some(false),
-                _ => None,
-            },
+            from_str: bool_from_text,
         })
         .map(BoolLike)
     }
@@ -167,7 +177,7 @@ impl<'de> Deserialize<'de> for UintLike {
             from_u64: Some,
             from_i64: |n| u64::try_from(n).ok(),
             from_f64: |n| (n >= 0.0).then(|| n.trunc() as u64),
-            from_str: |t| t.trim().parse().ok(),
+            from_str: uint_from_text,
         })
         .map(UintLike)
     }
@@ -177,8 +187,8 @@ impl<'de> Deserialize<'de> for UintLike {
 /// coordination log keeps them.
 /// A string field borrowed from the line unless it holds escapes (`Option<Cow<str>>` with
 /// serde's `borrow` would always copy).
-#[derive(Debug, Clone)]
-struct Text<'a>(Cow<'a, str>);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Text<'a>(pub(super) Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -202,55 +212,55 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Raw<'a> {
+pub(super) struct Raw<'a> {
     #[serde(borrow, default)]
-    id: Option<Text<'a>>,
+    pub(super) id: Option<Text<'a>>,
     #[serde(borrow, default)]
-    kind: Option<Text<'a>>,
+    pub(super) kind: Option<Text<'a>>,
     #[serde(borrow, default)]
-    lane: Option<Text<'a>>,
+    pub(super) lane: Option<Text<'a>>,
     #[serde(default)]
-    wave: Option<UintLike>,
+    pub(super) wave: Option<UintLike>,
     #[serde(borrow, default)]
-    agent_id: Option<Text<'a>>,
+    pub(super) agent_id: Option<Text<'a>>,
     #[serde(borrow, default)]
-    targets: Option<Vec<Text<'a>>>,
+    pub(super) targets: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    status: Option<Text<'a>>,
+    pub(super) status: Option<Text<'a>>,
     #[serde(borrow, default)]
-    priority: Option<Text<'a>>,
+    pub(super) priority: Option<Text<'a>>,
     #[serde(default)]
-    blocking: Option<BoolLike>,
+    pub(super) blocking: Option<BoolLike>,
     #[serde(borrow, default)]
-    blocker_severity: Option<Text<'a>>,
+    pub(super) blocker_severity: Option<Text<'a>>,
     #[serde(borrow, default)]
-    artifact_refs: Option<Vec<Text<'a>>>,
+    pub(super) artifact_refs: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    depends_on: Option<Vec<Text<'a>>>,
+    pub(super) depends_on: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    closure_condition: Option<Text<'a>>,
+    pub(super) closure_condition: Option<Text<'a>>,
     #[serde(borrow, default)]
-    created_at: Option<Text<'a>>,
+    pub(super) created_at: Option<Text<'a>>,
     #[serde(borrow, default)]
-    updated_at: Option<Text<'a>>,
+    pub(super) updated_at: Option<Text<'a>>,
     #[serde(borrow, default)]
-    summary: Option<Text<'a>>,
+    pub(super) summary: Option<Text<'a>>,
     #[serde(borrow, default)]
-    detail: Option<Text<'a>>,
+    pub(super) detail: Option<Text<'a>>,
     #[serde(borrow, default)]
-    source: Option<Text<'a>>,
+    pub(super) source: Option<Text<'a>>,
     #[serde(borrow, default)]
-    requester_lane: Option<Text<'a>>,
+    pub(super) requester_lane: Option<Text<'a>>,
     #[serde(borrow, default)]
-    owner_lane: Option<Text<'a>>,
+    pub(super) owner_lane: Option<Text<'a>>,
     #[serde(default)]
-    requester_wave: Option<UintLike>,
+    pub(super) requester_wave: Option<UintLike>,
     #[serde(default)]
-    owner_wave: Option<UintLike>,
+    pub(super) owner_wave: Option<UintLike>,
     #[serde(default)]
-    required: Option<BoolLike>,
+    pub(super) required: Option<BoolLike>,
 }
 
 /// A field's text, trimmed, borrowed from the parsed line.
@@ -287,7 +297,7 @@ fn list(values: Option<Vec<Text<'_>>>) -> Box<[Box<str>]> {
 
 /// Shared copies of the few distinct lanes, authors and sources of a log.
 #[derive(Debug, Clone, Default)]
-pub struct Interner(HashSet<Arc<str>>);
+pub struct Interner(HashSet<Arc<str>, foldhash::fast::RandomState>);
 
 impl Interner {
     /// The shared copy of `text`, made on first sight.
@@ -315,10 +325,24 @@ impl CoordRecord {
         now: &str,
         interner: &mut Interner,
     ) -> Result<Self, RecordError> {
-        let raw: Raw<'_> = serde_json::from_str(line).map_err(|e| RecordError::Json {
-            message: e.to_string(),
-        })?;
+        let raw = match super::flat::parse(line) {
+            Some(raw) => raw,
+            None => Self::parse_general(line)?,
+        };
         Self::from_raw(raw, now, interner)
+    }
+
+    /// The general parser (serde), which decides every line the flat parser leaves to it.
+    fn parse_general(line: &str) -> Result<Raw<'_>, RecordError> {
+        serde_json::from_str(line).map_err(|e| RecordError::Json {
+            message: e.to_string(),
+        })
+    }
+
+    /// Like [`CoordRecord::from_line`], through the general parser only (serde), never the
+    /// flat fast path: the reference the fast path is tested against.
+    pub fn from_line_general(line: &str, now: &str) -> Result<Self, RecordError> {
+        Self::from_raw(Self::parse_general(line)?, now, &mut Interner::default())
     }
 
     fn from_raw(raw: Raw<'_>, now: &str, interner: &mut Interner) -> Result<Self, RecordError> {
@@ -570,9 +594,20 @@ impl WinnerIndex<'_> {
         line: &str,
         position: Position,
     ) -> Option<Result<(usize, CoordRecord), Rejected>> {
+        self.parse_interned(line, position, &mut Interner::default())
+    }
+
+    /// Like [`WinnerIndex::parse`], sharing lanes, authors and sources through `interner`
+    /// (one per thread).
+    pub fn parse_interned(
+        &self,
+        line: &str,
+        position: Position,
+        interner: &mut Interner,
+    ) -> Option<Result<(usize, CoordRecord), Rejected>> {
         let i = *self.0.get(&(position.writer, position.seq))?;
         Some(
-            CoordRecord::from_line(line, "")
+            CoordRecord::from_line_interned(line, "", interner)
                 .map(|r| (i, r))
                 .map_err(|error| Rejected { position, error }),
         )
