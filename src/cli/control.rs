@@ -22,7 +22,7 @@ use super::output;
 use crate::engine::control::ControlLog;
 use crate::engine::reducer::record::Interner;
 use crate::engine::reducer::{
-    self, CoordFold, CoordRecord, Position, RoleIds, Roster, WaveInputs, WinnerIndex,
+    self, CoordFold, CoordRecord, Position, RoleIds, Roster, WaveInputs, WinnerIndex, Winners,
 };
 use crate::event::control::{ControlEvent, EventDefaults};
 use crate::event::coordination::{Kind, Status};
@@ -304,7 +304,6 @@ const READ_THREADS: usize = 2;
 const FILL_BATCH: usize = 256;
 
 /// What one reading thread of pass one folds.
-#[derive(Default)]
 struct ScanPart {
     fold: CoordFold,
     /// File name per writer rank, for messages.
@@ -314,13 +313,47 @@ struct ScanPart {
 /// Folds a coordination-format stream (coordination log or dependency tickets) into its latest
 /// records, in two passes over the store: a scan of every line's keys, then a read of the
 /// winning lines only, each pass on [`READ_THREADS`] threads. Bad lines are reported with their
-/// file and line and skipped.
+/// file and line and skipped. When a winning line turns out not to be a valid record, the
+/// stream is folded once more with every line of its id parsed in full, so the id keeps its
+/// latest valid record ([`CoordFold::with_suspects`]).
 pub(crate) fn read_records(
     store: &dyn EventStore,
     stream: &StreamId,
     now: &str,
 ) -> Result<Vec<CoordRecord>, CliError> {
     let writers = store.writers(stream).map_err(store_error)?;
+    let mut read = fold_stream(store, stream, &writers, Vec::new())?;
+    let suspects = read.winners.failed_ids();
+    if !suspects.is_empty() {
+        read = fold_stream(store, stream, &writers, suspects)?;
+    }
+    report(&read.problems);
+    let (records, rejected) = read.winners.finish(now);
+    for r in rejected {
+        // Sequence numbers are line numbers: gap-free from 1 in every writer's file.
+        let place = read.files.get(&r.position.writer).map_or_else(
+            || format!("{stream}"),
+            |f| format!("{f}:{}", r.position.seq),
+        );
+        output::eprint_line(&format!("warning: {place}: {}; line skipped", r.error));
+    }
+    Ok(records)
+}
+
+/// One fold of a stream: its winners, the file of each writer rank and the store's problems.
+struct StreamFold {
+    winners: Winners,
+    files: HashMap<u32, String>,
+    problems: Vec<Problem>,
+}
+
+/// Both passes of [`read_records`] over `stream`, with `suspects` parsed in full in pass one.
+fn fold_stream(
+    store: &dyn EventStore,
+    stream: &StreamId,
+    writers: &[String],
+    suspects: Vec<Box<str>>,
+) -> Result<StreamFold, CliError> {
     let rank = |w: &str| {
         writers
             .binary_search_by(|x| x.as_str().cmp(w))
@@ -328,7 +361,12 @@ pub(crate) fn read_records(
     };
     // Pass one: every line's keys, one fold per part of the file, merged (the fold is a
     // per-id maximum, so how lines were shared out does not matter).
-    let mut parts: Vec<ScanPart> = (0..READ_THREADS).map(|_| ScanPart::default()).collect();
+    let mut parts: Vec<ScanPart> = (0..READ_THREADS)
+        .map(|_| ScanPart {
+            fold: CoordFold::with_suspects(suspects.iter().cloned()),
+            files: HashMap::new(),
+        })
+        .collect();
     let problems = {
         let mut visitors: Vec<Box<ParallelByteVisitor<'_>>> = parts
             .iter_mut()
@@ -354,8 +392,8 @@ pub(crate) fn read_records(
             .scan_parallel(stream, &mut refs)
             .map_err(store_error)?
     };
-    report(&problems);
-    let mut fold = CoordFold::new();
+    let mut problems = problems;
+    let mut fold = CoordFold::with_suspects(suspects);
     let mut files: HashMap<u32, String> = HashMap::new();
     for part in parts {
         fold.merge(part.fold);
@@ -423,18 +461,13 @@ pub(crate) fn read_records(
                 .collect::<Result<Vec<Vec<Problem>>, StoreError>>()
         })
         .map_err(store_error)?;
-        report(&found.concat());
+        problems.extend(found.concat());
     }
-    let (records, rejected) = winners.finish(now);
-    for r in rejected {
-        // Sequence numbers are line numbers: gap-free from 1 in every writer's file.
-        let place = files.get(&r.position.writer).map_or_else(
-            || format!("{stream}"),
-            |f| format!("{f}:{}", r.position.seq),
-        );
-        output::eprint_line(&format!("warning: {place}: {}; line skipped", r.error));
-    }
-    Ok(records)
+    Ok(StreamFold {
+        winners,
+        files,
+        problems,
+    })
 }
 
 /// The position of line `line` of an upstream log: its writer is the legacy writer, its

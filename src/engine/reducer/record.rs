@@ -13,6 +13,9 @@ use std::collections::{HashMap, HashSet};
 /// wave's own logs, and SipHash cost a tenth of the fold.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// A set hashed like [`FastMap`].
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
 /// Winning line positions `(writer, seq)` → winner slot.
 pub type PositionMap = FastMap<(u32, u64), usize>;
 use std::sync::Arc;
@@ -558,6 +561,8 @@ pub struct Rejected {
 pub struct CoordFold {
     slots: FastMap<Box<str>, Slot>,
     rejected: Vec<Rejected>,
+    /// Ids whose every line is parsed in full in pass one ([`CoordFold::with_suspects`]).
+    suspects: FastSet<Box<str>>,
 }
 
 /// Where a winning line is: its writer (rank), byte offset and sequence number (line number
@@ -579,6 +584,8 @@ pub struct Winners {
     by_position: PositionMap,
     places: Vec<LineRef>,
     rejected: Vec<Rejected>,
+    /// Ids whose winning line was rejected in pass two.
+    failed: Vec<Box<str>>,
     /// Shared copies of the few distinct lanes, authors and sources.
     interned: Interner,
 }
@@ -593,7 +600,7 @@ impl WinnerIndex<'_> {
         &self,
         line: &str,
         position: Position,
-    ) -> Option<Result<(usize, CoordRecord), Rejected>> {
+    ) -> Option<Result<(usize, CoordRecord), (usize, Rejected)>> {
         self.parse_interned(line, position, &mut Interner::default())
     }
 
@@ -604,12 +611,12 @@ impl WinnerIndex<'_> {
         line: &str,
         position: Position,
         interner: &mut Interner,
-    ) -> Option<Result<(usize, CoordRecord), Rejected>> {
+    ) -> Option<Result<(usize, CoordRecord), (usize, Rejected)>> {
         let i = *self.0.get(&(position.writer, position.seq))?;
         Some(
             CoordRecord::from_line_interned(line, "", interner)
                 .map(|r| (i, r))
-                .map_err(|error| Rejected { position, error }),
+                .map_err(|error| (i, Rejected { position, error })),
         )
     }
 }
@@ -633,6 +640,17 @@ impl CoordFold {
         Self::default()
     }
 
+    /// An empty fold that parses every line of the given ids in full in pass one, so a line of
+    /// theirs that is not a valid record is rejected there and never wins. Pass two reports the
+    /// ids whose winning line turned out invalid ([`Winners::failed_ids`]); folding the stream
+    /// again with those ids as suspects gives each of them its latest valid line.
+    pub fn with_suspects(ids: impl IntoIterator<Item = Box<str>>) -> Self {
+        CoordFold {
+            suspects: ids.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
     /// Pass one: folds the keys of one JSONL line found at `position`.
     pub fn push_line(&mut self, line: &str, position: Position) {
         self.push_bytes(line.as_bytes(), position, 0);
@@ -648,7 +666,10 @@ impl CoordFold {
                 id: Some(id),
                 updated_at,
                 created_at,
-            }) if !id.trim().is_empty() && id.trim().len() == id.len() => {
+            }) if !id.trim().is_empty()
+                && id.trim().len() == id.len()
+                && (self.suspects.is_empty() || !self.suspects.contains(id)) =>
+            {
                 let created = created_at.unwrap_or("").trim();
                 let updated = updated_at.map(str::trim).filter(|u| !u.is_empty());
                 self.offer(
@@ -795,6 +816,7 @@ impl CoordFold {
             by_position,
             places,
             rejected: self.rejected,
+            failed: Vec::new(),
             interned: Interner::default(),
         }
     }
@@ -804,17 +826,26 @@ impl CoordFold {
         lines: impl Iterator<Item = (&'l str, Position)> + Clone,
         now: &str,
     ) -> (Vec<CoordRecord>, Vec<Rejected>) {
-        let mut fold = CoordFold::new();
-        for (line, position) in lines.clone() {
-            fold.push_line(line, position);
-        }
-        let mut winners = fold.winners();
-        if winners.needs_lines() {
-            for (line, position) in lines {
-                winners.attach(line, position);
+        let mut suspects = Vec::new();
+        loop {
+            let retry = !suspects.is_empty();
+            let mut fold = CoordFold::with_suspects(std::mem::take(&mut suspects));
+            for (line, position) in lines.clone() {
+                fold.push_line(line, position);
+            }
+            let mut winners = fold.winners();
+            if winners.needs_lines() {
+                for (line, position) in lines.clone() {
+                    winners.attach(line, position);
+                }
+            }
+            suspects = winners.failed_ids();
+            // A second round parses every line of the suspects in full: none of theirs can
+            // fail in pass two again, and the other ids' winners are the same lines as before.
+            if suspects.is_empty() || retry {
+                return winners.finish(now);
             }
         }
-        winners.finish(now)
     }
 }
 
@@ -837,7 +868,7 @@ impl Winners {
         &self,
         line: &str,
         position: Position,
-    ) -> Option<Result<(usize, CoordRecord), Rejected>> {
+    ) -> Option<Result<(usize, CoordRecord), (usize, Rejected)>> {
         self.index().parse(line, position)
     }
 
@@ -853,11 +884,29 @@ impl Winners {
     }
 
     /// Stores what [`Winners::parse_winner`] or [`WinnerIndex::parse`] returned.
-    pub fn fill(&mut self, parsed: Result<(usize, CoordRecord), Rejected>) {
+    pub fn fill(&mut self, parsed: Result<(usize, CoordRecord), (usize, Rejected)>) {
         match parsed {
             Ok((i, r)) => self.store(i, r),
-            Err(rejected) => self.rejected.push(rejected),
+            Err((i, rejected)) => self.fail(i, rejected),
         }
+    }
+
+    /// Notes that winner `i`'s line is not a valid record.
+    fn fail(&mut self, i: usize, rejected: Rejected) {
+        self.rejected.push(rejected);
+        if let Some(slot) = self.slots.get(i) {
+            self.failed.push(slot.order.1.clone());
+        }
+    }
+
+    /// The ids whose winning line pass two rejected, sorted. Fold the stream again with them
+    /// as suspects ([`CoordFold::with_suspects`]) to get their latest valid lines: until then
+    /// they are missing from [`Winners::finish`].
+    pub fn failed_ids(&self) -> Vec<Box<str>> {
+        let mut ids = self.failed.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 
     fn store(&mut self, i: usize, mut r: CoordRecord) {
@@ -880,7 +929,7 @@ impl Winners {
                     slot.record = Some(r);
                 }
             }
-            Err(error) => self.rejected.push(Rejected { position, error }),
+            Err(error) => self.fail(i, Rejected { position, error }),
         }
     }
 
@@ -1014,6 +1063,29 @@ mod tests {
         );
         assert!(rejected.is_empty(), "{rejected:?}");
         records
+    }
+
+    #[test]
+    fn an_invalid_winning_line_gives_way_to_the_latest_valid_one() {
+        let good = line("r", "open", T1, T1);
+        let bad = line("r", "no-such-status", T1, T5);
+        let torn = line("r", "resolved", T1, T9);
+        let torn = &torn[..torn.len() - 20];
+        let other = line("s", "resolved", T1, T5);
+        let lines = [
+            (good.as_str(), 1),
+            (bad.as_str(), 2),
+            (torn, 3),
+            (other.as_str(), 4),
+        ];
+        let (records, rejected) = CoordFold::fold_lines(
+            lines.iter().map(|(l, p)| (*l, Position::line(*p))),
+            "2026-01-01T00:00:00.000Z",
+        );
+        let got: Vec<(&str, Status)> = records.iter().map(|r| (&*r.id, r.status)).collect();
+        assert_eq!(got, [("r", Status::Open), ("s", Status::Resolved)]);
+        let seqs: Vec<u64> = rejected.iter().map(|r| r.position.seq).collect();
+        assert_eq!(seqs, [2, 3]);
     }
 
     const T1: &str = "2026-01-01T00:01:00.000Z";
