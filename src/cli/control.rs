@@ -297,8 +297,12 @@ fn report(problems: &[Problem]) {
 }
 
 /// Threads reading a large log: pass one scans one part of the file on each, pass two parses
-/// one share of the winning lines on each.
-const READ_THREADS: usize = 2;
+/// one share of the winning lines on each (the first on the calling thread).
+///
+/// One: on two cores two threads did not make the 200,000-record status faster, and records
+/// parsed on a second thread live in that thread's `malloc` arena, which cost 5–7 MB of peak
+/// memory (docs/benchmarks.md).
+const READ_THREADS: usize = 1;
 
 /// Winning records parsed on a reading thread before they are handed over together.
 const FILL_BATCH: usize = 256;
@@ -420,44 +424,41 @@ fn fold_stream(
         let index = WinnerIndex(&by_position);
         let shared = Mutex::new(&mut winners);
         let share = places.len().div_ceil(READ_THREADS).max(1);
-        let found = std::thread::scope(|scope| {
-            let handles: Vec<_> = places
-                .chunks(share)
-                .map(|mine| {
-                    let shared = &shared;
-                    let rank = &rank;
-                    scope.spawn(move || {
-                        let mut interner = Interner::default();
-                        let mut batch = Vec::with_capacity(FILL_BATCH);
-                        let fill = |batch: &mut Vec<_>| {
-                            let mut winners = shared.lock().unwrap_or_else(|e| e.into_inner());
-                            for parsed in batch.drain(..) {
-                                winners.fill(parsed);
-                            }
-                        };
-                        let problems = store.visit_at(stream, mine, &mut |line| {
-                            let position = position_of(line, rank(line.writer))?;
-                            if let Some(parsed) =
-                                index.parse_interned(line.text, position, &mut interner)
-                            {
-                                batch.push(parsed);
-                                if batch.len() == FILL_BATCH {
-                                    fill(&mut batch);
-                                }
-                            }
-                            Ok(())
-                        });
+        let parse_share = |mine: &[LinePlace<'_>]| {
+            let mut interner = Interner::default();
+            let mut batch = Vec::with_capacity(FILL_BATCH);
+            let fill = |batch: &mut Vec<_>| {
+                let mut winners = shared.lock().unwrap_or_else(|e| e.into_inner());
+                for parsed in batch.drain(..) {
+                    winners.fill(parsed);
+                }
+            };
+            let problems = store.visit_at(stream, mine, &mut |line| {
+                let position = position_of(line, rank(line.writer))?;
+                if let Some(parsed) = index.parse_interned(line.text, position, &mut interner) {
+                    batch.push(parsed);
+                    if batch.len() == FILL_BATCH {
                         fill(&mut batch);
-                        problems
-                    })
-                })
+                    }
+                }
+                Ok(())
+            });
+            fill(&mut batch);
+            problems
+        };
+        // The first share is parsed on this thread, the others each on a thread of its own.
+        let mut shares = places.chunks(share);
+        let first = shares.next().unwrap_or_default();
+        let found = std::thread::scope(|scope| {
+            let parse_share = &parse_share;
+            let handles: Vec<_> = shares
+                .map(|mine| scope.spawn(move || parse_share(mine)))
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| {
+            std::iter::once(parse_share(first))
+                .chain(handles.into_iter().map(|h| {
                     h.join()
                         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
+                }))
                 .collect::<Result<Vec<Vec<Problem>>, StoreError>>()
         })
         .map_err(store_error)?;

@@ -52,7 +52,7 @@ struct Tail<'s, 'a> {
 }
 
 /// Tasks rendered per chunk: each chunk is one write, and chunks alternate between two threads.
-const TASK_CHUNK: usize = 1024;
+const TASK_CHUNK: usize = 128;
 
 /// Writes the status as pretty JSON (2-space indent, trailing newline).
 ///

@@ -579,7 +579,10 @@ struct Routing {
 impl Routing {
     /// The routing facts of a wave: its roster, and a ledger of its own tasks (each owned by
     /// its assignee, else its author), which ranks capable agents by open work.
-    fn of(roster: &Roster, tasks: &[&CoordRecord]) -> Self {
+    ///
+    /// Only `capability:` targets read the ledger; without any, it stays empty rather than
+    /// holding an entry per task.
+    fn of(roster: &Roster, tasks: &[&CoordRecord], capability_targets: bool) -> Self {
         let agents = roster
             .agents
             .iter()
@@ -596,6 +599,7 @@ impl Routing {
         let ledger = RoutingLedger {
             tasks: tasks
                 .iter()
+                .filter(|_| capability_targets)
                 .filter_map(|r| {
                     let owner = r
                         .first_agent_target()
@@ -939,7 +943,12 @@ pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveSt
         .collect();
     task_records.sort_by(|a, b| a.created_at.cmp(&b.created_at));
 
-    let routing = Routing::of(roster, &task_records);
+    let capability_targets = latest
+        .iter()
+        .copied()
+        .chain(inputs.dependencies)
+        .any(|r| r.targets.iter().any(|t| t.contains("capability:")));
+    let routing = Routing::of(roster, &task_records, capability_targets);
     let policies: Vec<&CoordRecord> = latest
         .iter()
         .copied()

@@ -288,8 +288,10 @@ fn parse_any_case<T>(value: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
 }
 
 fn list(values: Option<Vec<Text<'_>>>) -> Box<[Box<str>]> {
-    let mut out: Vec<Box<str>> = Vec::new();
-    for v in values.into_iter().flatten() {
+    let values = values.unwrap_or_default();
+    // Sized for every value, so the usual list (no blanks, no repeats) is boxed in place.
+    let mut out: Vec<Box<str>> = Vec::with_capacity(values.len());
+    for v in values {
         let t = v.0.trim();
         if !t.is_empty() && !out.iter().any(|o| &**o == t) {
             out.push(t.into());

@@ -16,7 +16,7 @@
 //! line with no `{` after its first byte the three keys are found by substring search
 //! ([`flat_keys`]): in such a line every `"id":"` that does not follow a backslash is a
 //! top-level key, whatever comes before it. Anything else (nested objects, spacing around the
-//! colon, a key missing or given twice) goes through the structural scan.
+//! colon, a key missing) goes through the structural scan.
 
 use std::sync::LazyLock;
 
@@ -119,9 +119,10 @@ static FINDERS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| {
     ]
 });
 
-/// The value of the one top-level `key` of a flat line, found with `finder`; `None` when the key
-/// is absent, given twice, follows a backslash (it may sit inside a string), or its value holds
-/// an escape or is not UTF-8.
+/// The value of the first top-level `key` of a flat line, found with `finder`; `None` when the
+/// key is absent, follows a backslash (it may sit inside a string), or its value holds an escape
+/// or is not UTF-8. A key given twice makes the line invalid: the full parse rejects it if it
+/// wins, and the fold then takes the id's latest valid line.
 fn flat_value<'a>(b: &'a [u8], finder: &Finder<'_>) -> Option<&'a str> {
     let at = finder.find(b)?;
     if at == 0 || b.get(at - 1) == Some(&b'\\') {
@@ -129,7 +130,7 @@ fn flat_value<'a>(b: &'a [u8], finder: &Finder<'_>) -> Option<&'a str> {
     }
     let quote = at + finder.needle().len() - 1;
     let (end, escaped) = end_of_string(b, quote)?;
-    if escaped || finder.find(b.get(end..)?).is_some() {
+    if escaped {
         return None;
     }
     std::str::from_utf8(b.get(quote + 1..end - 1)?).ok()
@@ -372,10 +373,9 @@ mod tests {
                 created_at: Some("c")
             })
         );
-        // A nested object, a second `id`, spacing, an escaped value: the structural scan decides.
+        // A nested object, spacing, an escaped value: the structural scan decides.
         for other in [
             &br#"{"meta":{"id":"n"},"id":"a","updatedAt":"u","createdAt":"c"}"#[..],
-            br#"{"id":"a","updatedAt":"u","createdAt":"c","id":"b"}"#,
             br#"{"id": "a","updatedAt":"u","createdAt":"c"}"#,
             br#"{"id":"a\u0062","updatedAt":"u","createdAt":"c"}"#,
             br#"{"summary":"{","id":"a","updatedAt":"u","createdAt":"c"}"#,
