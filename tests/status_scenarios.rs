@@ -239,3 +239,47 @@ fn a_malformed_line_is_reported_with_file_and_line_and_skipped() {
     let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["blockingEdge"]["kind"], "clarification");
 }
+
+#[test]
+fn an_invalid_latest_line_leaves_the_previous_version_of_its_record_in_force() {
+    let repo = materialize("clarification-open");
+    let log = repo
+        .path()
+        .join(".tmp/main-wave-launcher/coordination/wave-0.jsonl");
+    let mut text = std::fs::read_to_string(&log).expect("log");
+    // A later version of the open clarification that is not a valid record: its keys read
+    // fine, its status does not. Then a torn fragment of another update, cut mid-string
+    // after its keys.
+    let first = text.lines().next().expect("first line").to_owned();
+    text.push_str(
+        &first
+            .replace(
+                "2026-01-01T00:01:00.000Z\",\"confidence",
+                "2026-01-01T00:09:00.000Z\",\"confidence",
+            )
+            .replace("\"status\":\"open\"", "\"status\":\"no-such-status\""),
+    );
+    text.push('\n');
+    let torn = first.replace(
+        "\"updatedAt\":\"2026-01-01T00:01:00.000Z\"",
+        "\"updatedAt\":\"2026-01-01T00:10:00.000Z\"",
+    );
+    let cut = torn.find("Which error").expect("summary");
+    text.push_str(&torn[..cut + 5]);
+    text.push('\n');
+    std::fs::write(&log, text).expect("write");
+    let out = Command::new(common::wave_bin())
+        .arg("--repo-root")
+        .arg(repo.path())
+        .args(["control", "status", "--json"])
+        .output()
+        .expect("run wave");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("coordination/wave-0.jsonl:3:"), "{stderr}");
+    assert!(stderr.contains("coordination/wave-0.jsonl:4:"), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    // The clarification is still open and still blocks: bad lines never close it.
+    assert_eq!(v["blockingEdge"]["kind"], "clarification", "{v:#}");
+    assert_eq!(v["blockingEdge"]["id"], "clar-a1-format");
+}

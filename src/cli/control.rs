@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -19,7 +20,10 @@ use super::CliError;
 use super::coord::{WaveSel, append, default_id, normalize};
 use super::output;
 use crate::engine::control::ControlLog;
-use crate::engine::reducer::{self, CoordFold, CoordRecord, Position, RoleIds, Roster, WaveInputs};
+use crate::engine::reducer::record::Interner;
+use crate::engine::reducer::{
+    self, CoordFold, CoordRecord, Position, RoleIds, Roster, WaveInputs, WinnerIndex, Winners,
+};
 use crate::event::control::{ControlEvent, EventDefaults};
 use crate::event::coordination::{Kind, Status};
 use crate::event::envelope::ResultEnvelope;
@@ -28,7 +32,8 @@ use crate::exit::Code;
 use crate::render;
 use crate::settings::Settings;
 use crate::store::{
-    self, EventStore, LegacyUpstream, LinePlace, Problem, RawLine, StoreError, StreamId,
+    self, EventStore, LegacyUpstream, LinePlace, ParallelByteVisitor, Problem, RawBytes, RawLine,
+    StoreError, StreamId,
 };
 
 /// Arguments of `wave control`.
@@ -291,37 +296,115 @@ fn report(problems: &[Problem]) {
     }
 }
 
+/// Threads reading a large log: pass one scans one part of the file on each, pass two parses
+/// one share of the winning lines on each (the first on the calling thread).
+///
+/// One: on two cores two threads did not make the 200,000-record status faster, and records
+/// parsed on a second thread live in that thread's `malloc` arena, which cost 5–7 MB of peak
+/// memory (docs/benchmarks.md).
+const READ_THREADS: usize = 1;
+
+/// Winning records parsed on a reading thread before they are handed over together.
+const FILL_BATCH: usize = 256;
+
+/// What one reading thread of pass one folds.
+struct ScanPart {
+    fold: CoordFold,
+    /// File name per writer rank, for messages.
+    files: HashMap<u32, String>,
+}
+
 /// Folds a coordination-format stream (coordination log or dependency tickets) into its latest
 /// records, in two passes over the store: a scan of every line's keys, then a read of the
-/// winning lines only. Bad lines are reported with their file and line and skipped.
+/// winning lines only, each pass on [`READ_THREADS`] threads. Bad lines are reported with their
+/// file and line and skipped. When a winning line turns out not to be a valid record, the
+/// stream is folded once more with every line of its id parsed in full, so the id keeps its
+/// latest valid record ([`CoordFold::with_suspects`]).
 pub(crate) fn read_records(
     store: &dyn EventStore,
     stream: &StreamId,
     now: &str,
 ) -> Result<Vec<CoordRecord>, CliError> {
     let writers = store.writers(stream).map_err(store_error)?;
+    let mut read = fold_stream(store, stream, &writers, Vec::new())?;
+    let suspects = read.winners.failed_ids();
+    if !suspects.is_empty() {
+        read = fold_stream(store, stream, &writers, suspects)?;
+    }
+    report(&read.problems);
+    let (records, rejected) = read.winners.finish(now);
+    for r in rejected {
+        // Sequence numbers are line numbers: gap-free from 1 in every writer's file.
+        let place = read.files.get(&r.position.writer).map_or_else(
+            || format!("{stream}"),
+            |f| format!("{f}:{}", r.position.seq),
+        );
+        output::eprint_line(&format!("warning: {place}: {}; line skipped", r.error));
+    }
+    Ok(records)
+}
+
+/// One fold of a stream: its winners, the file of each writer rank and the store's problems.
+struct StreamFold {
+    winners: Winners,
+    files: HashMap<u32, String>,
+    problems: Vec<Problem>,
+}
+
+/// Both passes of [`read_records`] over `stream`, with `suspects` parsed in full in pass one.
+fn fold_stream(
+    store: &dyn EventStore,
+    stream: &StreamId,
+    writers: &[String],
+    suspects: Vec<Box<str>>,
+) -> Result<StreamFold, CliError> {
     let rank = |w: &str| {
         writers
             .binary_search_by(|x| x.as_str().cmp(w))
             .map_or(u32::MAX, |i| u32::try_from(i).unwrap_or(u32::MAX))
     };
-    let mut files: HashMap<u32, String> = HashMap::new();
-    let mut fold = CoordFold::new();
-    let problems = store
-        .scan(stream, &mut |line| {
-            let position = if line.legacy {
-                legacy_position(line.line, rank(line.writer))
-            } else {
-                position_of(&line.to_line()?, rank(line.writer))?
-            };
-            fold.push_bytes(line.bytes, position, line.offset);
-            files
-                .entry(position.writer)
-                .or_insert_with(|| line.file.to_owned());
-            Ok(())
+    // Pass one: every line's keys, one fold per part of the file, merged (the fold is a
+    // per-id maximum, so how lines were shared out does not matter).
+    let mut parts: Vec<ScanPart> = (0..READ_THREADS)
+        .map(|_| ScanPart {
+            fold: CoordFold::with_suspects(suspects.iter().cloned()),
+            files: HashMap::new(),
         })
-        .map_err(store_error)?;
-    report(&problems);
+        .collect();
+    let problems = {
+        let mut visitors: Vec<Box<ParallelByteVisitor<'_>>> = parts
+            .iter_mut()
+            .map(|part| {
+                let visitor: Box<ParallelByteVisitor<'_>> = Box::new(move |line: &RawBytes<'_>| {
+                    let position = if line.legacy {
+                        legacy_position(line.line, rank(line.writer))
+                    } else {
+                        position_of(&line.to_line()?, rank(line.writer))?
+                    };
+                    part.fold.push_bytes(line.bytes, position, line.offset);
+                    part.files
+                        .entry(position.writer)
+                        .or_insert_with(|| line.file.to_owned());
+                    Ok(())
+                });
+                visitor
+            })
+            .collect();
+        let mut refs: Vec<&mut ParallelByteVisitor<'_>> =
+            visitors.iter_mut().map(|v| &mut **v).collect();
+        store
+            .scan_parallel(stream, &mut refs)
+            .map_err(store_error)?
+    };
+    let mut problems = problems;
+    let mut fold = CoordFold::with_suspects(suspects);
+    let mut files: HashMap<u32, String> = HashMap::new();
+    for part in parts {
+        fold.merge(part.fold);
+        for (writer, file) in part.files {
+            files.entry(writer).or_insert(file);
+        }
+    }
     let mut winners = fold.winners();
     if winners.needs_lines() {
         let places: Vec<LinePlace<'_>> = winners
@@ -335,25 +418,57 @@ pub(crate) fn read_records(
                 })
             })
             .collect();
-        let problems = store
-            .visit_at(stream, &places, &mut |line| {
+        // Pass two: the winning lines, in consecutive shares (so problems stay in file
+        // order), each parsed on its own thread and filled in batches.
+        let by_position = winners.take_index();
+        let index = WinnerIndex(&by_position);
+        let shared = Mutex::new(&mut winners);
+        let share = places.len().div_ceil(READ_THREADS).max(1);
+        let parse_share = |mine: &[LinePlace<'_>]| {
+            let mut interner = Interner::default();
+            let mut batch = Vec::with_capacity(FILL_BATCH);
+            let fill = |batch: &mut Vec<_>| {
+                let mut winners = shared.lock().unwrap_or_else(|e| e.into_inner());
+                for parsed in batch.drain(..) {
+                    winners.fill(parsed);
+                }
+            };
+            let problems = store.visit_at(stream, mine, &mut |line| {
                 let position = position_of(line, rank(line.writer))?;
-                winners.attach(line.text, position);
+                if let Some(parsed) = index.parse_interned(line.text, position, &mut interner) {
+                    batch.push(parsed);
+                    if batch.len() == FILL_BATCH {
+                        fill(&mut batch);
+                    }
+                }
                 Ok(())
-            })
-            .map_err(store_error)?;
-        report(&problems);
+            });
+            fill(&mut batch);
+            problems
+        };
+        // The first share is parsed on this thread, the others each on a thread of its own.
+        let mut shares = places.chunks(share);
+        let first = shares.next().unwrap_or_default();
+        let found = std::thread::scope(|scope| {
+            let parse_share = &parse_share;
+            let handles: Vec<_> = shares
+                .map(|mine| scope.spawn(move || parse_share(mine)))
+                .collect();
+            std::iter::once(parse_share(first))
+                .chain(handles.into_iter().map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                }))
+                .collect::<Result<Vec<Vec<Problem>>, StoreError>>()
+        })
+        .map_err(store_error)?;
+        problems.extend(found.concat());
     }
-    let (records, rejected) = winners.finish(now);
-    for r in rejected {
-        // Sequence numbers are line numbers: gap-free from 1 in every writer's file.
-        let place = files.get(&r.position.writer).map_or_else(
-            || format!("{stream}"),
-            |f| format!("{f}:{}", r.position.seq),
-        );
-        output::eprint_line(&format!("warning: {place}: {}; line skipped", r.error));
-    }
-    Ok(records)
+    Ok(StreamFold {
+        winners,
+        files,
+        problems,
+    })
 }
 
 /// The position of line `line` of an upstream log: its writer is the legacy writer, its
@@ -487,6 +602,10 @@ fn status(settings: &Settings, args: StatusArgs) -> Result<Code, CliError> {
     } else {
         output::print_text(&render::status::to_text(&state))?;
     }
+    // The command ends here: returning a large wave's records to the allocator one by one
+    // would cost a tenth of its time, and the process gives them all back at once.
+    std::mem::forget(state);
+    std::mem::forget(coordination);
     Ok(Code::OK)
 }
 

@@ -15,11 +15,14 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::files::{LogFile, scan_files, visit_files, visit_files_at, visit_files_parallel};
+use super::files::{
+    LogFile, scan_files, scan_files_parallel, visit_files, visit_files_at, visit_files_parallel,
+};
 use super::line::{check_records, encode_appended, last_seq_in_tail};
 use super::{
-    Appended, ByteVisitor, EventStore, LinePlace, LineVisitor, ParallelVisitor, Problem,
-    PutOutcome, Record, ResultKey, StoreError, StreamId, validate_name, validate_writer,
+    Appended, ByteVisitor, EventStore, LinePlace, LineVisitor, ParallelByteVisitor,
+    ParallelVisitor, Problem, PutOutcome, Record, ResultKey, StoreError, StreamId, validate_name,
+    validate_writer,
 };
 use crate::event::time;
 
@@ -216,6 +219,14 @@ impl EventStore for DirStore {
         visitor: &mut ByteVisitor<'_>,
     ) -> Result<Vec<Problem>, StoreError> {
         scan_files(&self.log_files(stream)?, visitor)
+    }
+
+    fn scan_parallel(
+        &self,
+        stream: &StreamId,
+        visitors: &mut [&mut ParallelByteVisitor<'_>],
+    ) -> Result<Vec<Problem>, StoreError> {
+        scan_files_parallel(&self.log_files(stream)?, visitors)
     }
 
     fn visit_at(

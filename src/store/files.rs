@@ -5,7 +5,9 @@ use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
 use super::line::{Source, scan_line_bytes, split_lines, visit_line};
-use super::{ByteVisitor, LinePlace, LineVisitor, ParallelVisitor, Problem, StoreError};
+use super::{
+    ByteVisitor, LinePlace, LineVisitor, ParallelByteVisitor, ParallelVisitor, Problem, StoreError,
+};
 
 /// Files smaller than this are read by one thread: splitting would cost more than it saves.
 const MIN_SPLIT: u64 = 4 << 20;
@@ -71,6 +73,36 @@ impl LogFile {
         };
         scan_line_bytes(file.take(self.len), &source, 0, 0, visitor, problems)
             .map_err(StoreError::io("read", &self.path))
+    }
+
+    /// Visits the bytes of every line in `[start, end)`, unchecked; the range's first line is
+    /// line `lines_before + 1`.
+    fn scan_bytes_range(
+        &self,
+        start: u64,
+        end: u64,
+        lines_before: u64,
+        visitor: &mut ByteVisitor<'_>,
+        problems: &mut Vec<Problem>,
+    ) -> Result<(), StoreError> {
+        let mut file = self.open()?;
+        let shown = self.path.display().to_string();
+        let source = Source {
+            file: &shown,
+            writer: &self.writer,
+            legacy: self.legacy,
+        };
+        file.seek(SeekFrom::Start(start))
+            .map_err(StoreError::io("read", &self.path))?;
+        scan_line_bytes(
+            file.take(end.saturating_sub(start)),
+            &source,
+            start,
+            lines_before,
+            visitor,
+            problems,
+        )
+        .map_err(StoreError::io("read", &self.path))
     }
 
     /// Visits the lines at the given places, sorted by offset.
@@ -230,6 +262,35 @@ pub(crate) fn visit_files_parallel(
     files: &[LogFile],
     visitors: &mut [&mut ParallelVisitor<'_>],
 ) -> Result<Vec<Problem>, StoreError> {
+    in_parallel(
+        files,
+        visitors,
+        |file, (start, end), before, visitor, found| file.scan(start, end, before, visitor, found),
+    )
+}
+
+/// Like [`visit_files_parallel`], handing lines over as unchecked bytes.
+pub(crate) fn scan_files_parallel(
+    files: &[LogFile],
+    visitors: &mut [&mut ParallelByteVisitor<'_>],
+) -> Result<Vec<Problem>, StoreError> {
+    in_parallel(
+        files,
+        visitors,
+        |file, (start, end), before, visitor, found| {
+            file.scan_bytes_range(start, end, before, visitor, found)
+        },
+    )
+}
+
+/// Cuts each file into one range per visitor (files under [`MIN_SPLIT`] stay whole) and runs
+/// `read(file, range, lines before it, visitor, problems)` on every range at once, one thread
+/// per range. Problems come back sorted by file and line.
+fn in_parallel<V: ?Sized + Send>(
+    files: &[LogFile],
+    visitors: &mut [&mut V],
+    read: impl Fn(&LogFile, (u64, u64), u64, &mut V, &mut Vec<Problem>) -> Result<(), StoreError> + Sync,
+) -> Result<Vec<Problem>, StoreError> {
     let mut problems = Vec::new();
     for file in files {
         let parts = if file.len < MIN_SPLIT {
@@ -241,29 +302,31 @@ pub(crate) fn visit_files_parallel(
             return Ok(problems);
         };
         if parts <= 1 {
-            file.scan(0, file.len, 0, *first, &mut problems)?;
+            read(file, (0, file.len), 0, *first, &mut problems)?;
             continue;
         }
         let bounds = range_bounds(file, parts)?;
         let ranges: Vec<(u64, u64)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
         // Line numbers are absolute (upstream lines are numbered by them), so count the
-        // newlines of every range first, on the same threads.
-        let counts = run_on_threads(&ranges, |(start, end)| count_newlines(file, *start, *end))?;
+        // newlines of every range but the last first, on the same threads.
+        let counted = ranges.get(..ranges.len() - 1).unwrap_or_default();
+        let counts = run_on_threads(counted, |(start, end)| count_newlines(file, *start, *end))?;
         let mut lines_before = Vec::with_capacity(ranges.len());
         let mut total = 0u64;
+        lines_before.push(0);
         for count in counts {
-            lines_before.push(total);
             total += count;
+            lines_before.push(total);
         }
+        let read = &read;
         let found = std::thread::scope(|scope| {
             let handles: Vec<_> = visitors
                 .iter_mut()
                 .zip(ranges.iter().zip(&lines_before))
-                .map(|(visitor, ((start, end), before))| {
+                .map(|(visitor, (range, before))| {
                     scope.spawn(move || {
                         let mut found = Vec::new();
-                        file.scan(*start, *end, *before, *visitor, &mut found)
-                            .map(|()| found)
+                        read(file, *range, *before, &mut **visitor, &mut found).map(|()| found)
                     })
                 })
                 .collect();

@@ -18,10 +18,12 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::dir::read_result;
-use super::files::{LogFile, scan_files, visit_files, visit_files_at, visit_files_parallel};
+use super::files::{
+    LogFile, scan_files, scan_files_parallel, visit_files, visit_files_at, visit_files_parallel,
+};
 use super::{
-    Appended, ByteVisitor, EventStore, LEGACY_WRITER, LinePlace, LineVisitor, ParallelVisitor,
-    Problem, PutOutcome, Record, ResultKey, StoreError, StreamId, validate_name,
+    Appended, ByteVisitor, EventStore, LEGACY_WRITER, LinePlace, LineVisitor, ParallelByteVisitor,
+    ParallelVisitor, Problem, PutOutcome, Record, ResultKey, StoreError, StreamId, validate_name,
 };
 
 /// Upstream's default state root, relative to the repository root.
@@ -119,6 +121,16 @@ impl LegacyUpstream {
         visitor: &mut ByteVisitor<'_>,
     ) -> Result<Vec<Problem>, StoreError> {
         scan_files(&self.log_files(stream)?, visitor)
+    }
+
+    /// Visits the lines of the stream's upstream log as unchecked bytes, one visitor per
+    /// thread.
+    pub fn scan_parallel(
+        &self,
+        stream: &StreamId,
+        visitors: &mut [&mut ParallelByteVisitor<'_>],
+    ) -> Result<Vec<Problem>, StoreError> {
+        scan_files_parallel(&self.log_files(stream)?, visitors)
     }
 
     /// Visits the lines of the stream's upstream log at the given places.
@@ -315,6 +327,16 @@ impl EventStore for WithLegacy {
     ) -> Result<Vec<Problem>, StoreError> {
         let mut problems = self.inner.scan(stream, visitor)?;
         problems.extend(self.legacy.scan(stream, visitor)?);
+        Ok(problems)
+    }
+
+    fn scan_parallel(
+        &self,
+        stream: &StreamId,
+        visitors: &mut [&mut ParallelByteVisitor<'_>],
+    ) -> Result<Vec<Problem>, StoreError> {
+        let mut problems = self.inner.scan_parallel(stream, visitors)?;
+        problems.extend(self.legacy.scan_parallel(stream, visitors)?);
         Ok(problems)
     }
 

@@ -20,7 +20,8 @@
 //! Reading is streaming: [`EventStore::visit`] hands each stored line to a visitor as a
 //! borrowed [`RawLine`], so a caller can deserialize straight into its own type and keep only
 //! what it needs; [`EventStore::visit_parallel`] does the same on several threads;
-//! [`EventStore::scan`] hands lines over as unchecked bytes for a cheap first pass, and
+//! [`EventStore::scan`] hands lines over as unchecked bytes for a cheap first pass
+//! ([`EventStore::scan_parallel`] on several threads), and
 //! [`EventStore::visit_at`] reads back only the lines it picked;
 //! [`read_stream`] is the convenience that collects and merges everything.
 
@@ -230,6 +231,9 @@ pub type ParallelVisitor<'v> = dyn FnMut(&RawLine<'_>) -> Result<(), String> + S
 /// `Err(message)` makes the line a [`Problem`], as for [`LineVisitor`].
 pub type ByteVisitor<'v> = dyn FnMut(&RawBytes<'_>) -> Result<(), String> + 'v;
 
+/// One of several visitors [`EventStore::scan_parallel`] runs at once, each on its own thread.
+pub type ParallelByteVisitor<'v> = dyn FnMut(&RawBytes<'_>) -> Result<(), String> + Send + 'v;
+
 /// Where a line sits: its writer's file and the byte offset of its first byte there, with its
 /// line number (for messages). [`EventStore::scan`] and [`EventStore::visit`] report both, and
 /// [`EventStore::visit_at`] reads lines back from them.
@@ -323,6 +327,23 @@ pub trait EventStore: Send + Sync + fmt::Debug {
         })
     }
 
+    /// Like [`EventStore::scan`], with one visitor per thread, sharing lines out as
+    /// [`EventStore::visit_parallel`] does (each line exactly once, lines of one part in
+    /// order, line numbers and offsets those of the whole file). Problems come back sorted by
+    /// file and line.
+    ///
+    /// The default scans sequentially with the first visitor.
+    fn scan_parallel(
+        &self,
+        stream: &StreamId,
+        visitors: &mut [&mut ParallelByteVisitor<'_>],
+    ) -> Result<Vec<Problem>, StoreError> {
+        match visitors.first_mut() {
+            Some(visitor) => self.scan(stream, &mut **visitor),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Visits only the lines at `places` (as [`EventStore::scan`] or [`EventStore::visit`]
     /// reported them), each checked like a [`EventStore::visit`] line: lines of one writer in
     /// file order, writers in name order. A place past the end of its file, or not at the
@@ -407,6 +428,13 @@ macro_rules! forward_event_store {
                 visitor: &mut ByteVisitor<'_>,
             ) -> Result<Vec<Problem>, StoreError> {
                 (**self).scan(stream, visitor)
+            }
+            fn scan_parallel(
+                &self,
+                stream: &StreamId,
+                visitors: &mut [&mut ParallelByteVisitor<'_>],
+            ) -> Result<Vec<Problem>, StoreError> {
+                (**self).scan_parallel(stream, visitors)
             }
             fn visit_at(
                 &self,

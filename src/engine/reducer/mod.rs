@@ -32,6 +32,7 @@
 //!
 //! Must not: do I/O, read the clock or the environment.
 
+pub(crate) mod flat;
 pub mod record;
 pub mod roster;
 pub mod scan;
@@ -363,6 +364,16 @@ impl<'a> WaveStatus<'a> {
         })
     }
 
+    /// Task `i` in task order (`None` past the end).
+    pub fn task(&self, i: usize) -> Option<Task<'_>> {
+        let r = self.task_records.get(i)?;
+        let fb = self
+            .feedback_by_id
+            .get(&*r.id)
+            .and_then(|i| self.feedback_requests.get(*i));
+        Some(task_of(r, fb, self.now_ms))
+    }
+
     /// Number of tasks.
     pub fn task_count(&self) -> usize {
         self.task_records.len()
@@ -394,9 +405,56 @@ pub struct Stamp(pub i64);
 impl Stamp {
     /// The wire form (`2026-01-02T03:04:05.678Z`); empty when out of range.
     pub fn text(self) -> String {
-        jiff::Timestamp::from_millisecond(self.0)
-            .map(time::format)
-            .unwrap_or_default()
+        let mut out = Vec::with_capacity(24);
+        self.write_text(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Appends the wire form to `out` ([`Stamp::text`]); instants from 1970 to 9999-12-29 are
+    /// formatted here, the rest (and the edge of the representable range) through the general
+    /// formatter.
+    pub fn write_text(self, out: &mut Vec<u8>) {
+        const END: i64 = 253_402_128_000_000; // 9999-12-30T00:00:00Z
+        if !(0..END).contains(&self.0) {
+            let text = jiff::Timestamp::from_millisecond(self.0)
+                .map(time::format)
+                .unwrap_or_default();
+            out.extend_from_slice(text.as_bytes());
+            return;
+        }
+        let ms = self.0 % 1000;
+        let secs = self.0 / 1000;
+        let (days, day_secs) = (secs / 86_400, secs % 86_400);
+        // Civil date from days since 1970-01-01 (proleptic Gregorian, era-based).
+        let z = days + 719_468;
+        let era = z / 146_097;
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        let digits = |out: &mut Vec<u8>, value: i64, width: u32| {
+            for place in (0..width).rev() {
+                let d = (value / 10i64.pow(place)) % 10;
+                out.push(b'0' + d as u8);
+            }
+        };
+        digits(out, year, 4);
+        out.push(b'-');
+        digits(out, month, 2);
+        out.push(b'-');
+        digits(out, day, 2);
+        out.push(b'T');
+        digits(out, day_secs / 3600, 2);
+        out.push(b':');
+        digits(out, day_secs / 60 % 60, 2);
+        out.push(b':');
+        digits(out, day_secs % 60, 2);
+        out.push(b'.');
+        digits(out, ms, 3);
+        out.push(b'Z');
     }
 }
 
@@ -521,7 +579,10 @@ struct Routing {
 impl Routing {
     /// The routing facts of a wave: its roster, and a ledger of its own tasks (each owned by
     /// its assignee, else its author), which ranks capable agents by open work.
-    fn of(roster: &Roster, tasks: &[&CoordRecord]) -> Self {
+    ///
+    /// Only `capability:` targets read the ledger; without any, it stays empty rather than
+    /// holding an entry per task.
+    fn of(roster: &Roster, tasks: &[&CoordRecord], capability_targets: bool) -> Self {
         let agents = roster
             .agents
             .iter()
@@ -538,6 +599,7 @@ impl Routing {
         let ledger = RoutingLedger {
             tasks: tasks
                 .iter()
+                .filter(|_| capability_targets)
                 .filter_map(|r| {
                     let owner = r
                         .first_agent_target()
@@ -881,7 +943,12 @@ pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveSt
         .collect();
     task_records.sort_by(|a, b| a.created_at.cmp(&b.created_at));
 
-    let routing = Routing::of(roster, &task_records);
+    let capability_targets = latest
+        .iter()
+        .copied()
+        .chain(inputs.dependencies)
+        .any(|r| r.targets.iter().any(|t| t.contains("capability:")));
+    let routing = Routing::of(roster, &task_records, capability_targets);
     let policies: Vec<&CoordRecord> = latest
         .iter()
         .copied()
@@ -1278,6 +1345,38 @@ fn logical_agent(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_format_like_the_general_formatter() {
+        let mut ms = 0i64;
+        let max = jiff::Timestamp::MAX.as_millisecond();
+        let end = 253_402_128_000_000;
+        let mut samples = vec![
+            -1,
+            0,
+            1,
+            951_782_400_000,
+            end - 1,
+            end,
+            max - 1,
+            max,
+            max + 1,
+        ];
+        while ms < end {
+            samples.push(ms);
+            ms = ms * 3 + 7_777_777;
+        }
+        // Every month boundary and leap day: days in steps that cycle through the calendar.
+        for day in (0..2_932_895i64).step_by(29) {
+            samples.push(day * 86_400_000 + (day * 1_001) % 86_400_000);
+        }
+        for ms in samples {
+            let general = jiff::Timestamp::from_millisecond(ms)
+                .map(time::format)
+                .unwrap_or_default();
+            assert_eq!(Stamp(ms).text(), general, "{ms}");
+        }
+    }
 
     fn rec(line: &str) -> CoordRecord {
         CoordRecord::from_line(line, "2026-01-01T00:00:00.000Z").expect("valid record")

@@ -13,6 +13,9 @@ use std::collections::{HashMap, HashSet};
 /// wave's own logs, and SipHash cost a tenth of the fold.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// A set hashed like [`FastMap`].
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
 /// Winning line positions `(writer, seq)` → winner slot.
 pub type PositionMap = FastMap<(u32, u64), usize>;
 use std::sync::Arc;
@@ -101,12 +104,26 @@ pub enum RecordError {
 }
 
 /// A boolean that also accepts upstream's spellings (`yes`, `1`, `off`, …).
-#[derive(Debug, Clone, Copy)]
-struct BoolLike(Option<bool>);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct BoolLike(pub(super) Option<bool>);
 
 /// A non-negative integer that may be written as a number or as text.
-#[derive(Debug, Clone, Copy)]
-struct UintLike(Option<u64>);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct UintLike(pub(super) Option<u64>);
+
+/// A boolean's upstream spellings as text.
+pub(super) fn bool_from_text(t: &str) -> Option<bool> {
+    match t.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "y" | "on" => Some(true),
+        "false" | "0" | "no" | "n" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// A non-negative integer written as text.
+pub(super) fn uint_from_text(t: &str) -> Option<u64> {
+    t.trim().parse().ok()
+}
 
 /// Reads a scalar of any JSON type straight from the parser (no buffering, unlike an untagged
 /// enum), mapping it with the given functions; arrays and objects are errors.
@@ -150,11 +167,7 @@ impl<'de> Deserialize<'de> for BoolLike {
             from_u64: |n| Some(n != 0),
             from_i64: |n| Some(n != 0),
             from_f64: |n| Some(n != 0.0),
-            from_str: |t| match t.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "y" | "on" => Some(true),
-                "false" | "0" | "no" | "n" | "off" => Some(false),
-                _ => None,
-            },
+            from_str: bool_from_text,
         })
         .map(BoolLike)
     }
@@ -167,7 +180,7 @@ impl<'de> Deserialize<'de> for UintLike {
             from_u64: Some,
             from_i64: |n| u64::try_from(n).ok(),
             from_f64: |n| (n >= 0.0).then(|| n.trunc() as u64),
-            from_str: |t| t.trim().parse().ok(),
+            from_str: uint_from_text,
         })
         .map(UintLike)
     }
@@ -177,8 +190,8 @@ impl<'de> Deserialize<'de> for UintLike {
 /// coordination log keeps them.
 /// A string field borrowed from the line unless it holds escapes (`Option<Cow<str>>` with
 /// serde's `borrow` would always copy).
-#[derive(Debug, Clone)]
-struct Text<'a>(Cow<'a, str>);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Text<'a>(pub(super) Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -202,55 +215,55 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Raw<'a> {
+pub(super) struct Raw<'a> {
     #[serde(borrow, default)]
-    id: Option<Text<'a>>,
+    pub(super) id: Option<Text<'a>>,
     #[serde(borrow, default)]
-    kind: Option<Text<'a>>,
+    pub(super) kind: Option<Text<'a>>,
     #[serde(borrow, default)]
-    lane: Option<Text<'a>>,
+    pub(super) lane: Option<Text<'a>>,
     #[serde(default)]
-    wave: Option<UintLike>,
+    pub(super) wave: Option<UintLike>,
     #[serde(borrow, default)]
-    agent_id: Option<Text<'a>>,
+    pub(super) agent_id: Option<Text<'a>>,
     #[serde(borrow, default)]
-    targets: Option<Vec<Text<'a>>>,
+    pub(super) targets: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    status: Option<Text<'a>>,
+    pub(super) status: Option<Text<'a>>,
     #[serde(borrow, default)]
-    priority: Option<Text<'a>>,
+    pub(super) priority: Option<Text<'a>>,
     #[serde(default)]
-    blocking: Option<BoolLike>,
+    pub(super) blocking: Option<BoolLike>,
     #[serde(borrow, default)]
-    blocker_severity: Option<Text<'a>>,
+    pub(super) blocker_severity: Option<Text<'a>>,
     #[serde(borrow, default)]
-    artifact_refs: Option<Vec<Text<'a>>>,
+    pub(super) artifact_refs: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    depends_on: Option<Vec<Text<'a>>>,
+    pub(super) depends_on: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    closure_condition: Option<Text<'a>>,
+    pub(super) closure_condition: Option<Text<'a>>,
     #[serde(borrow, default)]
-    created_at: Option<Text<'a>>,
+    pub(super) created_at: Option<Text<'a>>,
     #[serde(borrow, default)]
-    updated_at: Option<Text<'a>>,
+    pub(super) updated_at: Option<Text<'a>>,
     #[serde(borrow, default)]
-    summary: Option<Text<'a>>,
+    pub(super) summary: Option<Text<'a>>,
     #[serde(borrow, default)]
-    detail: Option<Text<'a>>,
+    pub(super) detail: Option<Text<'a>>,
     #[serde(borrow, default)]
-    source: Option<Text<'a>>,
+    pub(super) source: Option<Text<'a>>,
     #[serde(borrow, default)]
-    requester_lane: Option<Text<'a>>,
+    pub(super) requester_lane: Option<Text<'a>>,
     #[serde(borrow, default)]
-    owner_lane: Option<Text<'a>>,
+    pub(super) owner_lane: Option<Text<'a>>,
     #[serde(default)]
-    requester_wave: Option<UintLike>,
+    pub(super) requester_wave: Option<UintLike>,
     #[serde(default)]
-    owner_wave: Option<UintLike>,
+    pub(super) owner_wave: Option<UintLike>,
     #[serde(default)]
-    required: Option<BoolLike>,
+    pub(super) required: Option<BoolLike>,
 }
 
 /// A field's text, trimmed, borrowed from the parsed line.
@@ -275,8 +288,10 @@ fn parse_any_case<T>(value: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
 }
 
 fn list(values: Option<Vec<Text<'_>>>) -> Box<[Box<str>]> {
-    let mut out: Vec<Box<str>> = Vec::new();
-    for v in values.into_iter().flatten() {
+    let values = values.unwrap_or_default();
+    // Sized for every value, so the usual list (no blanks, no repeats) is boxed in place.
+    let mut out: Vec<Box<str>> = Vec::with_capacity(values.len());
+    for v in values {
         let t = v.0.trim();
         if !t.is_empty() && !out.iter().any(|o| &**o == t) {
             out.push(t.into());
@@ -287,7 +302,7 @@ fn list(values: Option<Vec<Text<'_>>>) -> Box<[Box<str>]> {
 
 /// Shared copies of the few distinct lanes, authors and sources of a log.
 #[derive(Debug, Clone, Default)]
-pub struct Interner(HashSet<Arc<str>>);
+pub struct Interner(HashSet<Arc<str>, foldhash::fast::RandomState>);
 
 impl Interner {
     /// The shared copy of `text`, made on first sight.
@@ -315,10 +330,24 @@ impl CoordRecord {
         now: &str,
         interner: &mut Interner,
     ) -> Result<Self, RecordError> {
-        let raw: Raw<'_> = serde_json::from_str(line).map_err(|e| RecordError::Json {
-            message: e.to_string(),
-        })?;
+        let raw = match super::flat::parse(line) {
+            Some(raw) => raw,
+            None => Self::parse_general(line)?,
+        };
         Self::from_raw(raw, now, interner)
+    }
+
+    /// The general parser (serde), which decides every line the flat parser leaves to it.
+    fn parse_general(line: &str) -> Result<Raw<'_>, RecordError> {
+        serde_json::from_str(line).map_err(|e| RecordError::Json {
+            message: e.to_string(),
+        })
+    }
+
+    /// Like [`CoordRecord::from_line`], through the general parser only (serde), never the
+    /// flat fast path: the reference the fast path is tested against.
+    pub fn from_line_general(line: &str, now: &str) -> Result<Self, RecordError> {
+        Self::from_raw(Self::parse_general(line)?, now, &mut Interner::default())
     }
 
     fn from_raw(raw: Raw<'_>, now: &str, interner: &mut Interner) -> Result<Self, RecordError> {
@@ -534,6 +563,8 @@ pub struct Rejected {
 pub struct CoordFold {
     slots: FastMap<Box<str>, Slot>,
     rejected: Vec<Rejected>,
+    /// Ids whose every line is parsed in full in pass one ([`CoordFold::with_suspects`]).
+    suspects: FastSet<Box<str>>,
 }
 
 /// Where a winning line is: its writer (rank), byte offset and sequence number (line number
@@ -555,6 +586,8 @@ pub struct Winners {
     by_position: PositionMap,
     places: Vec<LineRef>,
     rejected: Vec<Rejected>,
+    /// Ids whose winning line was rejected in pass two.
+    failed: Vec<Box<str>>,
     /// Shared copies of the few distinct lanes, authors and sources.
     interned: Interner,
 }
@@ -569,12 +602,23 @@ impl WinnerIndex<'_> {
         &self,
         line: &str,
         position: Position,
-    ) -> Option<Result<(usize, CoordRecord), Rejected>> {
+    ) -> Option<Result<(usize, CoordRecord), (usize, Rejected)>> {
+        self.parse_interned(line, position, &mut Interner::default())
+    }
+
+    /// Like [`WinnerIndex::parse`], sharing lanes, authors and sources through `interner`
+    /// (one per thread).
+    pub fn parse_interned(
+        &self,
+        line: &str,
+        position: Position,
+        interner: &mut Interner,
+    ) -> Option<Result<(usize, CoordRecord), (usize, Rejected)>> {
         let i = *self.0.get(&(position.writer, position.seq))?;
         Some(
-            CoordRecord::from_line(line, "")
+            CoordRecord::from_line_interned(line, "", interner)
                 .map(|r| (i, r))
-                .map_err(|error| Rejected { position, error }),
+                .map_err(|error| (i, Rejected { position, error })),
         )
     }
 }
@@ -598,6 +642,17 @@ impl CoordFold {
         Self::default()
     }
 
+    /// An empty fold that parses every line of the given ids in full in pass one, so a line of
+    /// theirs that is not a valid record is rejected there and never wins. Pass two reports the
+    /// ids whose winning line turned out invalid ([`Winners::failed_ids`]); folding the stream
+    /// again with those ids as suspects gives each of them its latest valid line.
+    pub fn with_suspects(ids: impl IntoIterator<Item = Box<str>>) -> Self {
+        CoordFold {
+            suspects: ids.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
     /// Pass one: folds the keys of one JSONL line found at `position`.
     pub fn push_line(&mut self, line: &str, position: Position) {
         self.push_bytes(line.as_bytes(), position, 0);
@@ -613,7 +668,10 @@ impl CoordFold {
                 id: Some(id),
                 updated_at,
                 created_at,
-            }) if !id.trim().is_empty() && id.trim().len() == id.len() => {
+            }) if !id.trim().is_empty()
+                && id.trim().len() == id.len()
+                && (self.suspects.is_empty() || !self.suspects.contains(id)) =>
+            {
                 let created = created_at.unwrap_or("").trim();
                 let updated = updated_at.map(str::trim).filter(|u| !u.is_empty());
                 self.offer(
@@ -760,6 +818,7 @@ impl CoordFold {
             by_position,
             places,
             rejected: self.rejected,
+            failed: Vec::new(),
             interned: Interner::default(),
         }
     }
@@ -769,17 +828,26 @@ impl CoordFold {
         lines: impl Iterator<Item = (&'l str, Position)> + Clone,
         now: &str,
     ) -> (Vec<CoordRecord>, Vec<Rejected>) {
-        let mut fold = CoordFold::new();
-        for (line, position) in lines.clone() {
-            fold.push_line(line, position);
-        }
-        let mut winners = fold.winners();
-        if winners.needs_lines() {
-            for (line, position) in lines {
-                winners.attach(line, position);
+        let mut suspects = Vec::new();
+        loop {
+            let retry = !suspects.is_empty();
+            let mut fold = CoordFold::with_suspects(std::mem::take(&mut suspects));
+            for (line, position) in lines.clone() {
+                fold.push_line(line, position);
+            }
+            let mut winners = fold.winners();
+            if winners.needs_lines() {
+                for (line, position) in lines.clone() {
+                    winners.attach(line, position);
+                }
+            }
+            suspects = winners.failed_ids();
+            // A second round parses every line of the suspects in full: none of theirs can
+            // fail in pass two again, and the other ids' winners are the same lines as before.
+            if suspects.is_empty() || retry {
+                return winners.finish(now);
             }
         }
-        winners.finish(now)
     }
 }
 
@@ -802,7 +870,7 @@ impl Winners {
         &self,
         line: &str,
         position: Position,
-    ) -> Option<Result<(usize, CoordRecord), Rejected>> {
+    ) -> Option<Result<(usize, CoordRecord), (usize, Rejected)>> {
         self.index().parse(line, position)
     }
 
@@ -818,11 +886,29 @@ impl Winners {
     }
 
     /// Stores what [`Winners::parse_winner`] or [`WinnerIndex::parse`] returned.
-    pub fn fill(&mut self, parsed: Result<(usize, CoordRecord), Rejected>) {
+    pub fn fill(&mut self, parsed: Result<(usize, CoordRecord), (usize, Rejected)>) {
         match parsed {
             Ok((i, r)) => self.store(i, r),
-            Err(rejected) => self.rejected.push(rejected),
+            Err((i, rejected)) => self.fail(i, rejected),
         }
+    }
+
+    /// Notes that winner `i`'s line is not a valid record.
+    fn fail(&mut self, i: usize, rejected: Rejected) {
+        self.rejected.push(rejected);
+        if let Some(slot) = self.slots.get(i) {
+            self.failed.push(slot.order.1.clone());
+        }
+    }
+
+    /// The ids whose winning line pass two rejected, sorted. Fold the stream again with them
+    /// as suspects ([`CoordFold::with_suspects`]) to get their latest valid lines: until then
+    /// they are missing from [`Winners::finish`].
+    pub fn failed_ids(&self) -> Vec<Box<str>> {
+        let mut ids = self.failed.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 
     fn store(&mut self, i: usize, mut r: CoordRecord) {
@@ -845,7 +931,7 @@ impl Winners {
                     slot.record = Some(r);
                 }
             }
-            Err(error) => self.rejected.push(Rejected { position, error }),
+            Err(error) => self.fail(i, Rejected { position, error }),
         }
     }
 
@@ -979,6 +1065,29 @@ mod tests {
         );
         assert!(rejected.is_empty(), "{rejected:?}");
         records
+    }
+
+    #[test]
+    fn an_invalid_winning_line_gives_way_to_the_latest_valid_one() {
+        let good = line("r", "open", T1, T1);
+        let bad = line("r", "no-such-status", T1, T5);
+        let torn = line("r", "resolved", T1, T9);
+        let torn = &torn[..torn.len() - 20];
+        let other = line("s", "resolved", T1, T5);
+        let lines = [
+            (good.as_str(), 1),
+            (bad.as_str(), 2),
+            (torn, 3),
+            (other.as_str(), 4),
+        ];
+        let (records, rejected) = CoordFold::fold_lines(
+            lines.iter().map(|(l, p)| (*l, Position::line(*p))),
+            "2026-01-01T00:00:00.000Z",
+        );
+        let got: Vec<(&str, Status)> = records.iter().map(|r| (&*r.id, r.status)).collect();
+        assert_eq!(got, [("r", Status::Open), ("s", Status::Resolved)]);
+        let seqs: Vec<u64> = rejected.iter().map(|r| r.position.seq).collect();
+        assert_eq!(seqs, [2, 3]);
     }
 
     const T1: &str = "2026-01-01T00:01:00.000Z";

@@ -11,6 +11,16 @@
 //!
 //! The scan reads bytes: the line is not checked to be UTF-8 as a whole (a line that wins is
 //! checked by the full parse), only the three values it returns are.
+//!
+//! Most lines are flat: one object whose values are strings, scalars and arrays of them. For a
+//! line with no `{` after its first byte the three keys are found by substring search
+//! ([`flat_keys`]): in such a line every `"id":"` that does not follow a backslash is a
+//! top-level key, whatever comes before it. Anything else (nested objects, spacing around the
+//! colon, a key missing) goes through the structural scan.
+
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 /// The three keys the fold orders by, as raw string contents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -100,8 +110,56 @@ pub fn line_keys(line: &str) -> Option<LineKeys<'_>> {
     line_keys_bytes(line.as_bytes())
 }
 
+/// The searchers for `"id":"`, `"updatedAt":"` and `"createdAt":"`.
+static FINDERS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| {
+    [
+        Finder::new(br#""id":""#),
+        Finder::new(br#""updatedAt":""#),
+        Finder::new(br#""createdAt":""#),
+    ]
+});
+
+/// The value of the first top-level `key` of a flat line, found with `finder`; `None` when the
+/// key is absent, follows a backslash (it may sit inside a string), or its value holds an escape
+/// or is not UTF-8. A key given twice makes the line invalid: the full parse rejects it if it
+/// wins, and the fold then takes the id's latest valid line.
+fn flat_value<'a>(b: &'a [u8], finder: &Finder<'_>) -> Option<&'a str> {
+    let at = finder.find(b)?;
+    if at == 0 || b.get(at - 1) == Some(&b'\\') {
+        return None;
+    }
+    let quote = at + finder.needle().len() - 1;
+    let (end, escaped) = end_of_string(b, quote)?;
+    if escaped {
+        return None;
+    }
+    std::str::from_utf8(b.get(quote + 1..end - 1)?).ok()
+}
+
+/// The three keys of a flat line (see the module docs), or `None` to leave the line to the
+/// structural scan.
+fn flat_keys(b: &[u8]) -> Option<LineKeys<'_>> {
+    if b.first() != Some(&b'{') || memchr::memchr(b'{', b.get(1..)?).is_some() {
+        return None;
+    }
+    let [id, updated, created] = &*FINDERS;
+    Some(LineKeys {
+        id: Some(flat_value(b, id)?),
+        updated_at: Some(flat_value(b, updated)?),
+        created_at: Some(flat_value(b, created)?),
+    })
+}
+
 /// Scans one line given as bytes. See the module docs.
 pub fn line_keys_bytes(b: &[u8]) -> Option<LineKeys<'_>> {
+    if let Some(keys) = flat_keys(b) {
+        return Some(keys);
+    }
+    structural_keys(b)
+}
+
+/// The structural scan: the object grammar up to the three keys.
+fn structural_keys(b: &[u8]) -> Option<LineKeys<'_>> {
     let mut keys = LineKeys::default();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -231,5 +289,98 @@ mod tests {
         // Once the three keys are found the rest is left to the full parse.
         let early = r#"{"id":"a","createdAt":"c","updatedAt":"u","x":[broken"#;
         assert_eq!(line_keys(early).and_then(|k| k.updated_at), Some("u"));
+    }
+
+    /// The keys serde finds at the top level of `line`, as the scan reports them: `None`
+    /// when the line is not an object or one of the string values holds an escape; a value
+    /// that is not a string counts as absent.
+    fn reference(line: &str) -> Option<LineKeys<'_>> {
+        let value: serde_json::Value = serde_json::from_str(line).ok()?;
+        let object = value.as_object()?;
+        let get = |key: &str| -> Option<Option<&str>> {
+            match object.get(key) {
+                None => Some(None),
+                Some(serde_json::Value::String(text)) => {
+                    let pattern = format!("\"{key}\":\"{text}\"");
+                    let at = line.find(&pattern)?;
+                    Some(line.get(at + key.len() + 4..at + pattern.len() - 1))
+                }
+                Some(_) => Some(None),
+            }
+        };
+        Some(LineKeys {
+            id: get("id")?,
+            updated_at: get("updatedAt")?,
+            created_at: get("createdAt")?,
+        })
+    }
+
+    use proptest::prelude::*;
+
+    proptest::proptest! {
+        /// On lines serde writes (with or without nested objects, braces, quotes and
+        /// backslashes in values, keys that contain the searched ones), the flat path and the
+        /// structural scan agree with serde whenever they give an answer, and the flat path
+        /// answers every flat line whose three values are plain.
+        #[test]
+        fn flat_and_structural_scans_agree_with_serde(
+            fields in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "id", "updatedAt", "createdAt", "agentId", "x\"id", "kind", "detail", "uid",
+                    ]),
+                    proptest::prop_oneof![
+                        "[a-z0-9:.{}\\\\\"-]{0,12}".prop_map(serde_json::Value::from),
+                        proptest::prelude::any::<i32>().prop_map(serde_json::Value::from),
+                        "[a-z\"{}]{0,6}".prop_map(|t| serde_json::json!({ "id": t })),
+                        "[a-z\"]{0,6}".prop_map(|t| serde_json::json!([t])),
+                    ],
+                ),
+                0..8,
+            ),
+        ) {
+            let mut object = serde_json::Map::new();
+            for (key, value) in fields {
+                object.insert(key.to_owned(), value);
+            }
+            let line = serde_json::Value::Object(object).to_string();
+            let expected = reference(&line);
+            let structural = structural_keys(line.as_bytes());
+            let flat = flat_keys(line.as_bytes());
+            if let Some(found) = structural {
+                prop_assert_eq!(Some(found), expected, "structural: {}", line);
+            }
+            if let Some(found) = flat {
+                prop_assert_eq!(Some(found), expected, "flat: {}", line);
+            }
+            if let Some(keys) = expected
+                && keys.id.is_some() && keys.updated_at.is_some() && keys.created_at.is_some()
+                && !line[1..].contains('{')
+            {
+                prop_assert_eq!(flat, Some(keys), "flat line left to the structural scan: {}", line);
+            }
+        }
+    }
+
+    #[test]
+    fn flat_lines_take_the_substring_path() {
+        let line = br#"{"kind":"x","id":"rec-1","summary":"a \"id\":\"fake\" b","updatedAt":"u","createdAt":"c","t":["}"]}"#;
+        assert_eq!(
+            flat_keys(line),
+            Some(LineKeys {
+                id: Some("rec-1"),
+                updated_at: Some("u"),
+                created_at: Some("c")
+            })
+        );
+        // A nested object, spacing, an escaped value: the structural scan decides.
+        for other in [
+            &br#"{"meta":{"id":"n"},"id":"a","updatedAt":"u","createdAt":"c"}"#[..],
+            br#"{"id": "a","updatedAt":"u","createdAt":"c"}"#,
+            br#"{"id":"a\u0062","updatedAt":"u","createdAt":"c"}"#,
+            br#"{"summary":"{","id":"a","updatedAt":"u","createdAt":"c"}"#,
+        ] {
+            assert_eq!(flat_keys(other), None, "{}", String::from_utf8_lossy(other));
+        }
     }
 }
