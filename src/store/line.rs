@@ -120,7 +120,7 @@ impl<'a> RawLine<'a> {
         let (envelope, mut record) = self.parse_enveloped::<Record>()?;
         if !self.legacy {
             for field in ENVELOPE_FIELDS {
-                record.remove(field);
+                record.shift_remove(field);
             }
         }
         Ok(StoredRecord {
@@ -602,6 +602,17 @@ mod tests {
         );
         let empty = encode_line("w1", 1, "t", &Record::new()).expect("encodes");
         assert_eq!(empty, r#"{"writer":"w1","seq":1,"at":"t"}"#);
+    }
+
+    #[test]
+    fn to_record_keeps_the_record_fields_in_their_order() {
+        let text = r#"{"writer":"w1","seq":3,"at":"t","id":"x","kind":"ack","n":1,"z":true}"#;
+        let stored = raw(text, false).to_record().expect("reads");
+        let keys: Vec<&str> = stored.record.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["id", "kind", "n", "z"]);
+        let again =
+            encode_line(&stored.writer, stored.seq, &stored.at, &stored.record).expect("encodes");
+        assert_eq!(again, text);
     }
 
     #[test]
