@@ -660,6 +660,269 @@ pub fn with_ack(mut snapshot: Map<String, Value>, ack: Option<&SignalAck>) -> Ma
 /// The snapshot as recorded in a control-plane event: without its `comparable` part.
 pub fn persisted(snapshot: &Map<String, Value>) -> Map<String, Value> {
     let mut m = snapshot.clone();
-    m.remove("comparable");
+    // Keep the order of the remaining fields (`ack` before `shouldWake`).
+    m.shift_remove("comparable");
     m
+}
+
+/// The control-plane entity of a wave's signal (`wave-N`).
+pub fn wave_entity(wave: u64) -> String {
+    format!("wave-{wave}")
+}
+
+/// The control-plane entity of an agent's signal (`wave-N-agent-<id>`).
+pub fn agent_entity(wave: u64, agent: &str) -> String {
+    format!("wave-{wave}-agent-{agent}")
+}
+
+/// The `signals` block of the control status (§10.8): the wave signal and one signal per
+/// logical agent, as their files hold them (without the `comparable` part).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SignalBlock {
+    /// The wave signal.
+    pub wave: Map<String, Value>,
+    /// Each logical agent's signal, with `ack` and `shouldWake`, in logical-agent order.
+    pub agents: Vec<Map<String, Value>>,
+}
+
+/// A signal snapshot whose comparable part differs from the last recorded one: what a
+/// `wave_signal` / `agent_signal` event would record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangedSignal {
+    /// `wave_signal` or `agent_signal`.
+    pub entity_type: &'static str,
+    /// `wave-N` or `wave-N-agent-<id>`.
+    pub entity_id: String,
+    /// The snapshot as recorded ([`persisted`]).
+    pub data: Map<String, Value>,
+}
+
+/// Every signal of a wave, versioned, and those that changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SignalSync {
+    /// The block as the status shows it.
+    pub block: SignalBlock,
+    /// Snapshots whose comparable part changed (the wave's first), to be recorded.
+    pub changed: Vec<ChangedSignal>,
+}
+
+/// Builds the wave's and each agent's signal from `inputs`, versions each against the last
+/// recorded snapshot of its entity in `recorded` (keyed by [`wave_entity`] / [`agent_entity`])
+/// and adds each agent's acknowledgement (`ack` is asked for each agent id). Nothing is
+/// recorded here: the snapshots that changed are returned for the caller to record.
+pub fn sync(
+    inputs: &SignalInputs,
+    recorded: &std::collections::BTreeMap<String, Map<String, Value>>,
+    mut ack: impl FnMut(&str) -> Option<SignalAck>,
+    now: &str,
+) -> SignalSync {
+    let mut out = SignalSync::default();
+    let core = wave_signal(inputs);
+    let comparable = wave_comparable(&core);
+    let entity = wave_entity(inputs.wave);
+    let previous = recorded.get(&entity).map(|p| (p, wave_comparable(p)));
+    let v = versioned(core, comparable, previous, now);
+    let snapshot = persisted(&v.snapshot);
+    if v.changed {
+        out.changed.push(ChangedSignal {
+            entity_type: "wave_signal",
+            entity_id: entity,
+            data: snapshot.clone(),
+        });
+    }
+    out.block.wave = snapshot;
+    for a in &inputs.agents {
+        let core = agent_signal(inputs, a);
+        let comparable = agent_comparable(&core);
+        let entity = agent_entity(inputs.wave, &a.agent_id);
+        let previous = recorded.get(&entity).map(|p| (p, agent_comparable(p)));
+        let v = versioned(core, comparable, previous, now);
+        let snapshot = persisted(&with_ack(v.snapshot, ack(&a.agent_id).as_ref()));
+        if v.changed {
+            out.changed.push(ChangedSignal {
+                entity_type: "agent_signal",
+                entity_id: entity,
+                data: snapshot.clone(),
+            });
+        }
+        out.block.agents.push(snapshot);
+    }
+    out
+}
+
+fn text_of<'m>(m: &'m Map<String, Value>, key: &str) -> Option<&'m str> {
+    m.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The one-line form of a signal (§10.7): `signal=… lane=… wave=… phase=… status=…
+/// blocking=… attempt=… agent(s)=… version=… should_wake=…`. `agent` names the agent the view
+/// is for (then `agent=<id>`; otherwise `agents=` lists the signal's targets, or `none`).
+pub fn status_line(snapshot: &Map<String, Value>, agent: Option<&str>) -> String {
+    let target = match agent.map(str::trim).filter(|a| !a.is_empty()) {
+        Some(a) => format!("agent={a}"),
+        None => {
+            let ids = id_set(
+                snapshot
+                    .get("targetAgentIds")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str),
+            );
+            if ids.is_empty() {
+                "agents=none".into()
+            } else {
+                format!("agents={}", ids.join(","))
+            }
+        }
+    };
+    let number = |k: &str| snapshot.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let should_wake = match snapshot.get("shouldWake").and_then(Value::as_bool) {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "n/a",
+    };
+    let blocking = snapshot
+        .get("blocking")
+        .and_then(Value::as_object)
+        .and_then(|b| text_of(b, "kind"))
+        .unwrap_or("none");
+    format!(
+        "signal={} lane={} wave={} phase={} status={} blocking={blocking} attempt={} {target} version={} should_wake={should_wake}",
+        text_of(snapshot, "signal").unwrap_or("waiting"),
+        text_of(snapshot, "lane").unwrap_or("main"),
+        number("wave"),
+        text_of(snapshot, "phase").unwrap_or("unknown"),
+        text_of(snapshot, "status").unwrap_or("running"),
+        number("attempt"),
+        number("version"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    const T0: &str = "2026-01-01T00:00:00.000Z";
+    const T1: &str = "2026-01-01T01:00:00.000Z";
+
+    fn inputs() -> SignalInputs {
+        SignalInputs {
+            lane: "main".into(),
+            wave: 2,
+            phase: "running".into(),
+            selection_source: "none".into(),
+            tasks: vec![SignalTask {
+                task_id: "req-1".into(),
+                task_type: "request".into(),
+                state: "open".into(),
+                title: "Need the schema".into(),
+                owner_agent_id: Some("A1".into()),
+                assignee_agent_id: Some("A2".into()),
+            }],
+            agents: vec![
+                SignalAgent {
+                    agent_id: "A1".into(),
+                    state: "planned".into(),
+                    ..SignalAgent::default()
+                },
+                SignalAgent {
+                    agent_id: "A3".into(),
+                    state: "planned".into(),
+                    ..SignalAgent::default()
+                },
+            ],
+            state_dir: ".tmp/main-wave-launcher".into(),
+            ..SignalInputs::default()
+        }
+    }
+
+    #[test]
+    fn a_first_sync_versions_every_signal_1_and_reports_each_as_changed() {
+        let s = sync(&inputs(), &BTreeMap::new(), |_| None, T0);
+        assert_eq!(s.block.wave["signal"], "coordination-action");
+        assert_eq!(s.block.wave["version"], 1);
+        assert_eq!(s.block.wave["changedAt"], T0);
+        assert!(!s.block.wave.contains_key("comparable"));
+        assert_eq!(s.block.agents.len(), 2);
+        let a1 = &s.block.agents[0];
+        assert_eq!(a1["signal"], "coordination-action");
+        assert_eq!(a1["shouldWake"], true);
+        // `ack` comes before `shouldWake`, as in the files.
+        let keys: Vec<&String> = a1.keys().collect();
+        assert_eq!(keys[keys.len() - 2..], ["ack", "shouldWake"]);
+        assert_eq!(s.block.agents[1]["signal"], "stable");
+        let entities: Vec<(&str, &str)> = s
+            .changed
+            .iter()
+            .map(|c| (c.entity_type, c.entity_id.as_str()))
+            .collect();
+        assert_eq!(
+            entities,
+            [
+                ("wave_signal", "wave-2"),
+                ("agent_signal", "wave-2-agent-A1"),
+                ("agent_signal", "wave-2-agent-A3")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_recorded_snapshot_keeps_its_version_until_its_comparable_part_changes() {
+        let first = sync(&inputs(), &BTreeMap::new(), |_| None, T0);
+        let recorded: BTreeMap<String, Map<String, Value>> = first
+            .changed
+            .iter()
+            .map(|c| {
+                let mut data = c.data.clone();
+                data.insert("version".into(), 7.into());
+                (c.entity_id.clone(), data)
+            })
+            .collect();
+        let again = sync(&inputs(), &recorded, |_| None, T1);
+        assert!(again.changed.is_empty());
+        assert_eq!(again.block.wave["version"], 7);
+        assert_eq!(again.block.wave["changedAt"], T0);
+        // The request is resolved: the wave and A1 change, A3 does not.
+        let mut next = inputs();
+        next.tasks.clear();
+        let ack = SignalAck {
+            agent_id: Some("A1".into()),
+            version: 8,
+            signal: Some("stable".into()),
+            observed_at: None,
+        };
+        let changed = sync(&next, &recorded, |a| (a == "A1").then(|| ack.clone()), T1);
+        assert_eq!(changed.block.wave["version"], 8);
+        assert_eq!(changed.block.wave["changedAt"], T1);
+        assert_eq!(changed.block.agents[0]["version"], 8);
+        assert_eq!(changed.block.agents[0]["ack"]["version"], 8);
+        assert_eq!(changed.block.agents[1]["version"], 7);
+        assert_eq!(changed.changed.len(), 2);
+    }
+
+    #[test]
+    fn the_status_line_names_targets_or_the_viewed_agent() {
+        let s = sync(&inputs(), &BTreeMap::new(), |_| None, T0);
+        assert_eq!(
+            status_line(&s.block.wave, None),
+            "signal=coordination-action lane=main wave=2 phase=running status=running \
+             blocking=none attempt=0 agents=A1,A2 version=1 should_wake=n/a"
+        );
+        assert_eq!(
+            status_line(&s.block.agents[1], Some("A3")),
+            "signal=stable lane=main wave=2 phase=running status=waiting blocking=none \
+             attempt=0 agent=A3 version=1 should_wake=no"
+        );
+        assert_eq!(
+            status_line(&Map::new(), None),
+            "signal=waiting lane=main wave=0 phase=unknown status=running blocking=none \
+             attempt=0 agents=none version=0 should_wake=n/a"
+        );
+    }
 }

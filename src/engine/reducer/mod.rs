@@ -36,12 +36,14 @@ pub mod record;
 pub mod roster;
 pub mod scan;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
+use serde_json::{Map, Value};
 
 use crate::engine::control::{BundleState, ControlState, ProofBundle, RerunRequest};
+use crate::engine::coordination::signals::{self, SignalAck, SignalBlock, SignalSync};
 use crate::engine::coordination::{
     AgentProfile, CapabilityRouting, LedgerTask, RoutingLedger, TimingOptions,
     is_launcher_seed_request, record_timing, request_assignments, resolve_target,
@@ -348,6 +350,10 @@ pub struct WaveStatus<'a> {
     pub active_attempt: Option<&'a crate::engine::control::Attempt>,
     /// Closure eligibility.
     pub closure_eligibility: ClosureEligibility,
+    /// The `signals` block (§10.8), once [`WaveStatus::sync_signals`] built it.
+    pub signals: Option<SignalBlock>,
+    /// The last recorded signal snapshot of each signal entity.
+    recorded_signals: &'a BTreeMap<String, Map<String, Value>>,
     now_ms: i64,
 }
 
@@ -371,6 +377,112 @@ impl<'a> WaveStatus<'a> {
     /// A serializable view of the task list that streams while it is written.
     pub fn tasks_view(&self) -> TasksView<'_, 'a> {
         TasksView(self)
+    }
+
+    /// What the signals of this status are built from (§10.7: the status payload itself).
+    /// `state_dir` is the lane state directory as signal artifact paths name it. Only the
+    /// actionable tasks (a request, blocker, clarification, human input or escalation that is
+    /// open, working or waiting for input) are carried: no signal reads any other.
+    pub fn signal_inputs(&self, state_dir: &str) -> signals::SignalInputs {
+        let tasks = self
+            .task_records
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.kind,
+                    Kind::Request
+                        | Kind::Blocker
+                        | Kind::ClarificationRequest
+                        | Kind::HumanFeedback
+                        | Kind::HumanEscalation
+                ) && matches!(
+                    r.status,
+                    Status::Open | Status::Acknowledged | Status::InProgress
+                )
+            })
+            .map(|r| {
+                let fb = self
+                    .feedback_by_id
+                    .get(&*r.id)
+                    .and_then(|i| self.feedback_requests.get(*i));
+                task_of(r, fb, self.now_ms)
+            })
+            .filter(|t| matches!(t.state, "open" | "working" | "input-required"))
+            .map(|t| signals::SignalTask {
+                task_id: t.task_id.to_owned(),
+                task_type: t.task_type.to_owned(),
+                state: t.state.to_owned(),
+                title: t.title.to_owned(),
+                owner_agent_id: t.owner_agent_id.map(str::to_owned),
+                assignee_agent_id: t.assignee_agent_id.map(str::to_owned),
+            })
+            .collect();
+        signals::SignalInputs {
+            lane: self.lane.to_owned(),
+            wave: self.wave,
+            phase: self.phase.to_owned(),
+            blocking: self.blocking_edge.as_ref().map(|b| signals::SignalEdge {
+                kind: b.kind.to_owned(),
+                id: b.id.clone(),
+                agent_id: b.agent_id.clone(),
+                detail: b.detail.clone(),
+            }),
+            active_attempt: self.active_attempt.map(|a| a.attempt_number),
+            active_selected: self
+                .active_attempt
+                .map(|a| a.selected_agent_ids.clone())
+                .unwrap_or_default(),
+            rerun_selected: self
+                .rerun_request
+                .map(|r| r.selected_agent_ids.clone())
+                .unwrap_or_default(),
+            selection_source: self.selection_source.to_owned(),
+            tasks,
+            feedback: self
+                .feedback_requests
+                .iter()
+                .map(|f| signals::SignalFeedback {
+                    id: f.id.clone(),
+                    agent_id: f.agent_id.clone(),
+                    status: f.status.clone(),
+                    question: f.question.clone(),
+                    response_text: f.response_text.clone(),
+                })
+                .collect(),
+            agents: self
+                .logical_agents
+                .iter()
+                .map(|a| signals::SignalAgent {
+                    agent_id: a.agent_id.clone(),
+                    state: a.state.to_owned(),
+                    reason: a.reason.clone(),
+                    selected_for_rerun: a.selected_for_rerun,
+                    selected_for_active_attempt: a.selected_for_active_attempt,
+                })
+                .collect(),
+            state_dir: state_dir.to_owned(),
+        }
+    }
+
+    /// Builds the `signals` block from this status, versioned against the last recorded
+    /// snapshots (the `wave_signal` / `agent_signal` events of the control plane) at the
+    /// status's time, with each agent's acknowledgement from `ack`. Records nothing: a
+    /// snapshot whose comparable part changed shows the version and `changedAt` it will be
+    /// recorded with, and is returned in [`SignalSync::changed`].
+    pub fn sync_signals(
+        &mut self,
+        state_dir: &str,
+        ack: impl FnMut(&str) -> Option<SignalAck>,
+    ) -> SignalSync {
+        let inputs = self.signal_inputs(state_dir);
+        let sync = signals::sync(
+            &inputs,
+            self.recorded_signals,
+            ack,
+            &Stamp(self.now_ms).text(),
+        );
+        self.signals = Some(sync.block.clone());
+        sync
     }
 }
 
@@ -1164,6 +1276,8 @@ pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveSt
             owned_slice_proven_agent_ids: proven,
             pending_agent_ids: pending,
         },
+        signals: None,
+        recorded_signals: &control.signals,
         now_ms,
     }
 }
