@@ -601,6 +601,20 @@ fn append_control(
     Ok(())
 }
 
+/// The end of an agent log, enough for its structured deploy and infra markers (the last
+/// [`crate::engine::markers::STRUCTURED_TAIL_CHARS`] UTF-16 units take at most three bytes
+/// each); `None` when there is no log. Invalid UTF-8 is replaced, not fatal.
+fn log_tail(path: &Path) -> Option<String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let keep = 4 * crate::engine::markers::STRUCTURED_TAIL_CHARS as u64;
+    file.seek(SeekFrom::Start(len.saturating_sub(keep))).ok()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// What one refresh of a wave's derived state did and produced.
 pub(crate) struct Refreshed {
     /// The lane.
@@ -875,6 +889,21 @@ pub(crate) fn refresh(
     let metrics = response_metrics(&state, timing);
     let w64 = u64::from(wave);
     let roles_of = &loaded.roster.roles;
+    // Deploy and infra risks from the agents' logs (the launcher writes
+    // `S/logs/wave-N-<slug>.log`), in agent order.
+    let logs_dir = loaded
+        .layout
+        .state_root_base
+        .join(format!("{lane}-wave-launcher/logs"));
+    let deploy_risks: Vec<String> = ledger_agents
+        .iter()
+        .filter_map(|a| {
+            let slug = crate::plan::parse::slugify(&format!("{wave}-{}", a.agent_id));
+            let text = log_tail(&logs_dir.join(format!("wave-{wave}-{slug}.log")))?;
+            Some(integration::log_deploy_risks(&a.agent_id, &text))
+        })
+        .flatten()
+        .collect();
     let integration_report = integration::integration_report(&integration::IntegrationInputs {
         agents: &ledger_agents,
         integration_agent_id: &roles_of.integration,
@@ -883,7 +912,7 @@ pub(crate) fn refresh(
         docs_queue: Some(&docs),
         dependencies: Some(&deps),
         assignments: &assignments,
-        deploy_risks: &[],
+        deploy_risks: &deploy_risks,
     });
     let wave_ledger = ledger::ledger(&ledger::LedgerInputs {
         lane: &lane,
