@@ -109,9 +109,9 @@ fn ledger_agent(a: &crate::plan::Agent, lane: &crate::plan::LaneProfile) -> Ledg
 }
 
 /// An agent's initial executor resolution as the ledger and the runtime assignments list it
-/// (executor, role, profile, how it was selected, retry policy and fallback chain). A launch
-/// that falls back to another executor records that in the control plane; the projection
-/// shows the plan's resolution. `None` when the agent names an unknown profile.
+/// (executor, role, profile, how it was selected, retry policy and fallback chain). The
+/// executor fallbacks a launch records in the control plane are applied on top
+/// ([`ledger::apply_executor_fallbacks`]). `None` when the agent names an unknown profile.
 fn runtime_facts(a: &crate::plan::Agent, lane: &crate::plan::LaneProfile) -> Option<Value> {
     let id = crate::plan::resolve_executor_id(a, lane).ok()?;
     let role = crate::plan::runtime_role(a, lane);
@@ -741,6 +741,10 @@ pub(crate) fn refresh(
         .iter()
         .map(|e| (e.agent_id.clone(), AgentOutcome::from_envelope(e)))
         .collect();
+    // The executors the retry engine moved agents to (§8.4), as the ledger, the docs queue's
+    // runtime assignments and the shared summary show them.
+    let mut facts = facts;
+    ledger::apply_executor_fallbacks(&mut facts.ledger_agents, &loaded.control.executor_fallbacks);
     let ledger_attempt = attempt
         .and_then(|a| u64::try_from(a).ok())
         .or_else(|| loaded.envelopes.iter().filter_map(|e| e.attempt).max())
