@@ -47,11 +47,14 @@ pub struct SignalTask {
 
 impl SignalTask {
     fn actionable(&self) -> bool {
-        ACTIONABLE_TASK_TYPES.contains(&self.task_type.trim().to_lowercase().as_str())
-            && matches!(
-                self.state.trim().to_lowercase().as_str(),
-                "open" | "working" | "input-required"
-            )
+        let task_type = self.task_type.trim();
+        let state = self.state.trim();
+        ACTIONABLE_TASK_TYPES
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(task_type))
+            && ["open", "working", "input-required"]
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(state))
     }
 
     fn concerns(&self, agent: &str) -> bool {
@@ -508,42 +511,12 @@ fn pick(snapshot: &Map<String, Value>, keys: &[&str]) -> Value {
 
 /// The part of a wave signal whose change bumps its version.
 pub fn wave_comparable(snapshot: &Map<String, Value>) -> Value {
-    pick(
-        snapshot,
-        &[
-            "status",
-            "phase",
-            "signal",
-            "reason",
-            "attempt",
-            "blocking",
-            "selectionSource",
-            "targetAgentIds",
-        ],
-    )
+    pick(snapshot, &WAVE_COMPARABLE)
 }
 
 /// The part of an agent signal whose change bumps its version.
 pub fn agent_comparable(snapshot: &Map<String, Value>) -> Value {
-    let mut v = pick(
-        snapshot,
-        &[
-            "status",
-            "phase",
-            "signal",
-            "reason",
-            "attempt",
-            "targetAgentIds",
-            "logicalState",
-            "selectedForRerun",
-            "selectedForActiveAttempt",
-            "blocking",
-            "openFeedbackRequestIds",
-            "answeredFeedbackRequestIds",
-            "pendingCoordinationAction",
-            "pendingTaskIds",
-        ],
-    );
+    let mut v = pick(snapshot, &AGENT_COMPARABLE);
     // An agent signal has no targets of its own; compare them as an empty set.
     if let Value::Object(m) = &mut v
         && m.get("targetAgentIds").is_none_or(Value::is_null)
@@ -686,15 +659,15 @@ pub struct SignalBlock {
 }
 
 /// A signal snapshot whose comparable part differs from the last recorded one: what a
-/// `wave_signal` / `agent_signal` event would record.
-#[derive(Debug, Clone, PartialEq)]
+/// `wave_signal` / `agent_signal` event would record (its data is the snapshot in the block).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangedSignal {
     /// `wave_signal` or `agent_signal`.
     pub entity_type: &'static str,
     /// `wave-N` or `wave-N-agent-<id>`.
     pub entity_id: String,
-    /// The snapshot as recorded ([`persisted`]).
-    pub data: Map<String, Value>,
+    /// `None` for the wave signal, else the index of the agent's signal in the block.
+    pub agent_index: Option<usize>,
 }
 
 /// Every signal of a wave, versioned, and those that changed.
@@ -706,10 +679,99 @@ pub struct SignalSync {
     pub changed: Vec<ChangedSignal>,
 }
 
+impl SignalSync {
+    /// The snapshot a changed signal records.
+    pub fn data(&self, c: &ChangedSignal) -> Option<&Map<String, Value>> {
+        match c.agent_index {
+            None => Some(&self.block.wave),
+            Some(i) => self.block.agents.get(i),
+        }
+    }
+}
+
+const WAVE_COMPARABLE: [&str; 8] = [
+    "status",
+    "phase",
+    "signal",
+    "reason",
+    "attempt",
+    "blocking",
+    "selectionSource",
+    "targetAgentIds",
+];
+
+const AGENT_COMPARABLE: [&str; 14] = [
+    "status",
+    "phase",
+    "signal",
+    "reason",
+    "attempt",
+    "targetAgentIds",
+    "logicalState",
+    "selectedForRerun",
+    "selectedForActiveAttempt",
+    "blocking",
+    "openFeedbackRequestIds",
+    "answeredFeedbackRequestIds",
+    "pendingCoordinationAction",
+    "pendingTaskIds",
+];
+
+/// Whether two snapshots have the same comparable part ([`wave_comparable`] /
+/// [`agent_comparable`] with these `keys`), compared in place. A missing key is `null`, except
+/// an agent signal's `targetAgentIds`, which is an empty set when missing or null.
+fn same_comparable(a: &Map<String, Value>, b: &Map<String, Value>, keys: &[&str]) -> bool {
+    static EMPTY: Value = Value::Array(Vec::new());
+    let agent = keys.len() == AGENT_COMPARABLE.len();
+    fn get<'m>(m: &'m Map<String, Value>, k: &str, empty_set: bool) -> Option<&'m Value> {
+        match m.get(k) {
+            None | Some(Value::Null) if empty_set => Some(&EMPTY),
+            v => v,
+        }
+    }
+    keys.iter().all(|k| {
+        let empty_set = agent && *k == "targetAgentIds";
+        let (x, y) = (get(a, k, empty_set), get(b, k, empty_set));
+        x == y || (x.is_none_or(Value::is_null) && y.is_none_or(Value::is_null))
+    })
+}
+
+/// Sets `version` and `changedAt` of `core` against `previous` (as [`versioned`] does, without
+/// storing the comparable part) and says whether it changed.
+fn version_in_place(
+    core: &mut Map<String, Value>,
+    previous: Option<&Map<String, Value>>,
+    keys: &[&str],
+    now: &str,
+) -> bool {
+    let prev_version = previous
+        .and_then(|p| p.get("version"))
+        .and_then(Value::as_u64)
+        .filter(|v| *v > 0);
+    let prev_changed = previous
+        .and_then(|p| p.get("changedAt"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty());
+    let changed = previous.is_none_or(|p| !same_comparable(core, p, keys));
+    let version = match prev_version {
+        Some(v) if !changed => v,
+        Some(v) => v + 1,
+        None => 1,
+    };
+    let changed_at = match prev_changed {
+        Some(at) if !changed && prev_version.is_some() => at.to_owned(),
+        _ => now.to_owned(),
+    };
+    core.insert("version".into(), version.into());
+    core.insert("changedAt".into(), changed_at.into());
+    changed
+}
+
 /// Builds the wave's and each agent's signal from `inputs`, versions each against the last
 /// recorded snapshot of its entity in `recorded` (keyed by [`wave_entity`] / [`agent_entity`])
 /// and adds each agent's acknowledgement (`ack` is asked for each agent id). Nothing is
-/// recorded here: the snapshots that changed are returned for the caller to record.
+/// recorded here: the snapshots that changed are listed for the caller to record. The
+/// snapshots are as [`versioned`] then [`persisted`] make them, built without copies.
 pub fn sync(
     inputs: &SignalInputs,
     recorded: &std::collections::BTreeMap<String, Map<String, Value>>,
@@ -717,32 +779,26 @@ pub fn sync(
     now: &str,
 ) -> SignalSync {
     let mut out = SignalSync::default();
-    let core = wave_signal(inputs);
-    let comparable = wave_comparable(&core);
+    let mut wave = wave_signal(inputs);
     let entity = wave_entity(inputs.wave);
-    let previous = recorded.get(&entity).map(|p| (p, wave_comparable(p)));
-    let v = versioned(core, comparable, previous, now);
-    let snapshot = persisted(&v.snapshot);
-    if v.changed {
+    if version_in_place(&mut wave, recorded.get(&entity), &WAVE_COMPARABLE, now) {
         out.changed.push(ChangedSignal {
             entity_type: "wave_signal",
             entity_id: entity,
-            data: snapshot.clone(),
+            agent_index: None,
         });
     }
-    out.block.wave = snapshot;
-    for a in &inputs.agents {
-        let core = agent_signal(inputs, a);
-        let comparable = agent_comparable(&core);
+    out.block.wave = wave;
+    for (index, a) in inputs.agents.iter().enumerate() {
+        let mut core = agent_signal(inputs, a);
         let entity = agent_entity(inputs.wave, &a.agent_id);
-        let previous = recorded.get(&entity).map(|p| (p, agent_comparable(p)));
-        let v = versioned(core, comparable, previous, now);
-        let snapshot = persisted(&with_ack(v.snapshot, ack(&a.agent_id).as_ref()));
-        if v.changed {
+        let changed = version_in_place(&mut core, recorded.get(&entity), &AGENT_COMPARABLE, now);
+        let snapshot = with_ack(core, ack(&a.agent_id).as_ref());
+        if changed {
             out.changed.push(ChangedSignal {
                 entity_type: "agent_signal",
                 entity_id: entity,
-                data: snapshot.clone(),
+                agent_index: Some(index),
             });
         }
         out.block.agents.push(snapshot);
@@ -879,7 +935,7 @@ mod tests {
             .changed
             .iter()
             .map(|c| {
-                let mut data = c.data.clone();
+                let mut data = first.data(c).expect("changed snapshot").clone();
                 data.insert("version".into(), 7.into());
                 (c.entity_id.clone(), data)
             })

@@ -382,8 +382,11 @@ impl<'a> WaveStatus<'a> {
     /// What the signals of this status are built from (§10.7: the status payload itself).
     /// `state_dir` is the lane state directory as signal artifact paths name it. Only the
     /// actionable tasks (a request, blocker, clarification, human input or escalation that is
-    /// open, working or waiting for input) are carried: no signal reads any other.
+    /// open, working or waiting for input) are carried: no signal reads any other. Only the
+    /// first task of the wave and of each agent carries its title (signals read no other).
     pub fn signal_inputs(&self, state_dir: &str) -> signals::SignalInputs {
+        // Agents (and, as "", the wave) whose first task is already taken.
+        let mut covered: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let tasks = self
             .task_records
             .iter()
@@ -400,21 +403,45 @@ impl<'a> WaveStatus<'a> {
                     Status::Open | Status::Acknowledged | Status::InProgress
                 )
             })
-            .map(|r| {
-                let fb = self
-                    .feedback_by_id
+            // An answered feedback request resolves its task.
+            .filter(|r| {
+                self.feedback_by_id
                     .get(&*r.id)
-                    .and_then(|i| self.feedback_requests.get(*i));
-                task_of(r, fb, self.now_ms)
+                    .and_then(|i| self.feedback_requests.get(*i))
+                    .is_none_or(|f| f.status != "answered")
             })
-            .filter(|t| matches!(t.state, "open" | "working" | "input-required"))
-            .map(|t| signals::SignalTask {
-                task_id: t.task_id.to_owned(),
-                task_type: t.task_type.to_owned(),
-                state: t.state.to_owned(),
-                title: t.title.to_owned(),
-                owner_agent_id: t.owner_agent_id.map(str::to_owned),
-                assignee_agent_id: t.assignee_agent_id.map(str::to_owned),
+            // The fields `task_of` gives these records, without its deadlines and timing. A
+            // signal shows the title of the first task of the wave and of each agent only, so
+            // later tasks carry none.
+            .map(|r| {
+                let owner = (!r.agent_id.is_empty()).then_some(&*r.agent_id);
+                let assignee = r.first_agent_target();
+                let mut first = covered.is_empty();
+                for id in [owner, assignee].into_iter().flatten() {
+                    first |= covered.insert(id);
+                }
+                covered.insert("");
+                signals::SignalTask {
+                    task_id: r.id.to_string(),
+                    task_type: task_type_of(r.kind).to_owned(),
+                    state: match r.status {
+                        Status::Open if r.kind == Kind::HumanFeedback => "input-required",
+                        Status::Open => "open",
+                        _ => "working",
+                    }
+                    .to_owned(),
+                    title: if !first {
+                        String::new()
+                    } else if r.summary.is_empty() && r.detail.is_empty() {
+                        "Untitled task".to_owned()
+                    } else if r.summary.is_empty() {
+                        r.detail.to_string()
+                    } else {
+                        r.summary.to_string()
+                    },
+                    owner_agent_id: owner.map(str::to_owned),
+                    assignee_agent_id: assignee.map(str::to_owned),
+                }
             })
             .collect();
         signals::SignalInputs {
