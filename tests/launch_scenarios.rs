@@ -554,6 +554,37 @@ fn a_hanging_agent_and_its_children_are_killed_then_the_fallback_executor_runs()
         .find(|l| l.contains("wave-2-attempt-2-agent-A1") && l.contains("\"completed\""))
         .expect("the fallback run");
     assert!(fallback.contains("\"executorId\":\"local\""));
+    // The retry engine's fallback is recorded once, and the ledger and the docs queue's
+    // runtime assignments show it.
+    assert_eq!(control.matches("\"kind\":\"executor-fallback\"").count(), 1);
+    let state = root.join(".tmp/main-wave-launcher");
+    let ledger: Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("ledger/wave-2.json")).unwrap())
+            .unwrap();
+    let a1 = ledger["tasks"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["owner"] == "A1"))
+        .expect("A1's task");
+    assert_eq!(a1["runtime"]["executorId"], "local", "{a1}");
+    assert_eq!(a1["runtime"]["selectedBy"], "retry-fallback");
+    assert_eq!(a1["runtime"]["fallbackUsed"], true);
+    let docs: Value = serde_json::from_str(
+        &std::fs::read_to_string(state.join("docs-queue/wave-2.json")).unwrap(),
+    )
+    .unwrap();
+    let assignment = docs["runtimeAssignments"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["agentId"] == "A1"))
+        .expect("A1's runtime assignment");
+    assert_eq!(assignment["initialExecutorId"], "codex");
+    assert_eq!(assignment["executorId"], "local");
+    assert_eq!(
+        assignment["fallbackReason"], "retry:timeout-no-status",
+        "{assignment}"
+    );
+    let summary = std::fs::read_to_string(state.join("inboxes/wave-2/shared-summary.md")).unwrap();
+    assert!(summary.contains("- A1: local ("), "{summary}");
+    assert!(summary.contains("fallback-used"), "{summary}");
 }
 
 #[test]

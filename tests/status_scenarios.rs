@@ -6,6 +6,12 @@
 //! Compared exactly: every §10.8 field except `phase` (upstream reads it from a ledger
 //! projection, default `planned`; here it is derived from canonical state) and the proof
 //! registry's `supersededBy` (filled here on the replaced bundle, always null upstream).
+//!
+//! The `signals` block (§10.7, §10.8) of the wave's view and of each agent's is compared with
+//! `expected-signals.json`, recorded with a ledger holding the phase the runner derives (so both
+//! build signals from the same payload): every field, `changedAt` included when a snapshot kept
+//! its recorded time; a `changedAt` the recording run set (`"<now>"`) must be a timestamp here
+//! that no fixture holds.
 
 mod common;
 
@@ -163,6 +169,136 @@ fn every_agent_view_matches_the_recorded_upstream_status() {
     }
     assert!(compared >= 30, "expected agent views for every scenario");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `changedAt` set at run time (not one of the fixtures' 2026-01-01 times) becomes `"<now>"`,
+/// after checking it is a wire timestamp.
+fn scrub_changed_at(snapshot: &mut Value, label: &str) {
+    let Some(at) = snapshot.get("changedAt").and_then(Value::as_str) else {
+        panic!("{label}: no changedAt in {snapshot}");
+    };
+    if at.starts_with("2026-01-01") {
+        return;
+    }
+    assert!(
+        at.parse::<jiff::Timestamp>().is_ok() && at.ends_with('Z') && at.len() == 24,
+        "{label}: changedAt `{at}` is not a wire timestamp"
+    );
+    snapshot["changedAt"] = Value::from("<now>");
+}
+
+#[test]
+fn every_signals_block_matches_the_recorded_upstream_signals() {
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for name in scenario_names() {
+        let file = scenarios_dir().join(&name).join("expected-signals.json");
+        let expected: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("expected-signals.json"))
+                .expect("JSON");
+        for view in ["wave", "A0", "A1", "A2"] {
+            let repo = materialize(&name);
+            let agent = (view != "wave").then_some(view);
+            let mut mine = status_json_for(repo.path(), agent)["signals"].take();
+            let label = format!("{name} ({view} view)");
+            scrub_changed_at(&mut mine["wave"], &label);
+            if let Some(agents) = mine["agents"].as_array_mut() {
+                for a in agents {
+                    scrub_changed_at(a, &label);
+                }
+            }
+            let want = &expected[view];
+            if mine["wave"] != want["wave"] {
+                failures.push(format!(
+                    "{label}: wave signal differs\n  mine:     {}\n  upstream: {}",
+                    mine["wave"], want["wave"]
+                ));
+            }
+            if mine["agents"] != want["agents"] {
+                failures.push(format!(
+                    "{label}: agent signals differ\n  mine:     {}\n  upstream: {}",
+                    mine["agents"], want["agents"]
+                ));
+            }
+            compared += 1;
+        }
+        // The status records nothing and writes no signal file.
+        let repo = materialize(&name);
+        status_json(repo.path());
+        assert!(
+            !repo.path().join(".wave").exists()
+                && (name == "signals-recorded"
+                    || !repo.path().join(".tmp/main-wave-launcher/signals").exists()),
+            "{name}: control status wrote state"
+        );
+    }
+    assert!(compared >= 60, "expected four views of every scenario");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn recorded_signal_versions_and_acknowledgements_carry_over() {
+    let repo = materialize("signals-recorded");
+    let v = status_json(repo.path());
+    let wave = &v["signals"]["wave"];
+    // Unchanged: the recorded version and time stay.
+    assert_eq!(wave["version"], 3);
+    assert_eq!(wave["changedAt"], "2026-01-01T00:10:00.000Z");
+    let agents = v["signals"]["agents"].as_array().expect("agents");
+    let by = |id: &str| {
+        agents
+            .iter()
+            .find(|a| a["agentId"] == id)
+            .unwrap_or_else(|| panic!("{id}"))
+    };
+    assert_eq!(by("A0")["version"], 5);
+    // A1's reason changed: one version more, acknowledged by its ack file, so no wake.
+    assert_eq!(by("A1")["version"], 3);
+    assert_eq!(by("A1")["ack"]["version"], 3);
+    assert_eq!(by("A1")["shouldWake"], false);
+    assert_eq!(by("A2")["version"], 1);
+    // Without the acknowledgement A1 must wake for its actionable signal.
+    std::fs::remove_file(
+        repo.path()
+            .join(".tmp/main-wave-launcher/signals/wave-0/acks/A1.json"),
+    )
+    .expect("remove ack");
+    let v = status_json(repo.path());
+    let a1 = v["signals"]["agents"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["agentId"] == "A1"))
+        .expect("A1")
+        .clone();
+    assert_eq!(a1["signal"], "coordination-action");
+    assert_eq!(a1["ack"], Value::Null);
+    assert_eq!(a1["shouldWake"], true);
+}
+
+#[test]
+fn the_text_status_carries_the_wave_signal_line() {
+    let repo = materialize("signals-recorded");
+    let out = Command::new(common::wave_bin())
+        .arg("--repo-root")
+        .arg(repo.path())
+        .args(["control", "status", "--wave", "0"])
+        .output()
+        .expect("run wave");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l
+            == "signal=coordination-action lane=main wave=0 phase=blocked status=blocked \
+                blocking=blocker attempt=0 agents=A1 version=3 should_wake=n/a"),
+        "{text}"
+    );
+    let out = Command::new(common::wave_bin())
+        .arg("--repo-root")
+        .arg(repo.path())
+        .args(["control", "status", "--wave", "0", "--agent", "A1"])
+        .output()
+        .expect("run wave");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" agent=A1 version=3 "), "{text}");
 }
 
 #[test]

@@ -295,3 +295,48 @@ fn signal_versions_move_only_when_their_comparable_part_changes() {
     assert_eq!(acked["ack"]["version"], 2);
     assert_eq!(acked["version"], 2);
 }
+
+#[test]
+fn agent_log_deploy_and_infra_markers_become_integration_deploy_risks() {
+    let repo = oracle_repo();
+    let logs = projection(repo.path(), "logs");
+    std::fs::create_dir_all(&logs).expect("mkdir logs");
+    std::fs::write(
+        logs.join("wave-0-0-a1.log"),
+        "[wave-phase] deploying\n\
+         [deploy-status] service=api state=healthy\n\
+         [deploy-status] service=web state=failed detail=probe timed out\n\
+         [infra-status] kind=dependency target=db state=conformant\n",
+    )
+    .expect("write A1 log");
+    std::fs::write(
+        logs.join("wave-0-0-a8.log"),
+        "- [infra-status] kind=identity target=ci@github state=setup-required detail=no token\n\
+         [infra-status] kind=identity target=ci@github state=setup-required detail=no token\n",
+    )
+    .expect("write A8 log");
+    render(repo.path());
+    let got = json(&projection(repo.path(), "integration/wave-0.json"));
+    let want = json(&fixture("views/expected/integration.json"));
+    // In plan order (A0, A8, A9, A1).
+    assert_eq!(
+        got["deployRisks"],
+        serde_json::json!([
+            "A8: Infra identity on ci@github ended in state setup-required (no token).",
+            "A1: Deployment web ended in state failed (probe timed out).",
+        ])
+    );
+    // Everything else is the oracle's.
+    let rest = |mut v: Value| {
+        if let Value::Object(m) = &mut v {
+            m.remove("deployRisks");
+        }
+        without_times(v)
+    };
+    assert_eq!(rest(got), rest(want));
+    let md = read(&projection(repo.path(), "integration/wave-0.md"));
+    assert!(
+        md.contains("A1: Deployment web ended in state failed (probe timed out)."),
+        "{md}"
+    );
+}

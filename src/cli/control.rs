@@ -592,7 +592,8 @@ fn status(settings: &Settings, args: StatusArgs) -> Result<Code, CliError> {
             )),
         );
     }
-    let state = reducer::reduce_for(&inputs, agent);
+    let mut state = reducer::reduce_for(&inputs, agent);
+    attach_signals(settings, &layout, &mut state);
     if args.json {
         let stdout = io::stdout().lock();
         match render::status::write_json(&state, stdout) {
@@ -607,6 +608,31 @@ fn status(settings: &Settings, args: StatusArgs) -> Result<Code, CliError> {
     std::mem::forget(state);
     std::mem::forget(coordination);
     Ok(Code::OK)
+}
+
+/// Adds the `signals` block (§10.7, §10.8) to a reduced status: built from the status itself,
+/// versioned against the recorded `wave_signal` / `agent_signal` events, with each agent's
+/// acknowledgement file (`signals/wave-N/acks/<id>.json` under the lane state directory).
+/// The status records nothing and writes no file: a changed snapshot shows the version it gets
+/// when the next refresh (`wave coord render`, a launch) records it.
+fn attach_signals(settings: &Settings, layout: &Layout, state: &mut reducer::WaveStatus<'_>) {
+    let dir = layout
+        .state_root_base
+        .join(format!("{}-wave-launcher", layout.lane));
+    let shown = dir
+        .strip_prefix(&settings.repo_root)
+        .map_or_else(|_| dir.display().to_string(), |p| p.display().to_string());
+    let acks = dir.join(format!("signals/wave-{}/acks", state.wave));
+    state.sync_signals(&shown, |agent| {
+        let file = acks.join(format!(
+            "{}.json",
+            crate::engine::coordination::signals::signal_file_id(agent)
+        ));
+        fs::read_to_string(file)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| crate::engine::coordination::signals::SignalAck::from_value(&v))
+    });
 }
 
 /// A wave's state, read and reduced at `now`.

@@ -109,9 +109,9 @@ fn ledger_agent(a: &crate::plan::Agent, lane: &crate::plan::LaneProfile) -> Ledg
 }
 
 /// An agent's initial executor resolution as the ledger and the runtime assignments list it
-/// (executor, role, profile, how it was selected, retry policy and fallback chain). A launch
-/// that falls back to another executor records that in the control plane; the projection
-/// shows the plan's resolution. `None` when the agent names an unknown profile.
+/// (executor, role, profile, how it was selected, retry policy and fallback chain). The
+/// executor fallbacks a launch records in the control plane are applied on top
+/// ([`ledger::apply_executor_fallbacks`]). `None` when the agent names an unknown profile.
 fn runtime_facts(a: &crate::plan::Agent, lane: &crate::plan::LaneProfile) -> Option<Value> {
     let id = crate::plan::resolve_executor_id(a, lane).ok()?;
     let role = crate::plan::runtime_role(a, lane);
@@ -601,6 +601,20 @@ fn append_control(
     Ok(())
 }
 
+/// The end of an agent log, enough for its structured deploy and infra markers (the last
+/// [`crate::engine::markers::STRUCTURED_TAIL_CHARS`] UTF-16 units take at most three bytes
+/// each); `None` when there is no log. Invalid UTF-8 is replaced, not fatal.
+fn log_tail(path: &Path) -> Option<String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let keep = 4 * crate::engine::markers::STRUCTURED_TAIL_CHARS as u64;
+    file.seek(SeekFrom::Start(len.saturating_sub(keep))).ok()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// What one refresh of a wave's derived state did and produced.
 pub(crate) struct Refreshed {
     /// The lane.
@@ -727,6 +741,10 @@ pub(crate) fn refresh(
         .iter()
         .map(|e| (e.agent_id.clone(), AgentOutcome::from_envelope(e)))
         .collect();
+    // The executors the retry engine moved agents to (§8.4), as the ledger, the docs queue's
+    // runtime assignments and the shared summary show them.
+    let mut facts = facts;
+    ledger::apply_executor_fallbacks(&mut facts.ledger_agents, &loaded.control.executor_fallbacks);
     let ledger_attempt = attempt
         .and_then(|a| u64::try_from(a).ok())
         .or_else(|| loaded.envelopes.iter().filter_map(|e| e.attempt).max())
@@ -875,6 +893,21 @@ pub(crate) fn refresh(
     let metrics = response_metrics(&state, timing);
     let w64 = u64::from(wave);
     let roles_of = &loaded.roster.roles;
+    // Deploy and infra risks from the agents' logs (the launcher writes
+    // `S/logs/wave-N-<slug>.log`), in agent order.
+    let logs_dir = loaded
+        .layout
+        .state_root_base
+        .join(format!("{lane}-wave-launcher/logs"));
+    let deploy_risks: Vec<String> = ledger_agents
+        .iter()
+        .filter_map(|a| {
+            let slug = crate::plan::parse::slugify(&format!("{wave}-{}", a.agent_id));
+            let text = log_tail(&logs_dir.join(format!("wave-{wave}-{slug}.log")))?;
+            Some(integration::log_deploy_risks(&a.agent_id, &text))
+        })
+        .flatten()
+        .collect();
     let integration_report = integration::integration_report(&integration::IntegrationInputs {
         agents: &ledger_agents,
         integration_agent_id: &roles_of.integration,
@@ -883,7 +916,7 @@ pub(crate) fn refresh(
         docs_queue: Some(&docs),
         dependencies: Some(&deps),
         assignments: &assignments,
-        deploy_risks: &[],
+        deploy_risks: &deploy_risks,
     });
     let wave_ledger = ledger::ledger(&ledger::LedgerInputs {
         lane: &lane,

@@ -12,6 +12,7 @@ use std::io::{self, Write as _};
 use serde::Serialize;
 
 use crate::engine::control::{Attempt, ProofBundle, RerunRequest};
+use crate::engine::coordination::signals::{self, SignalBlock};
 use crate::engine::reducer::flat::next_special;
 use crate::engine::reducer::{
     Assignment, BlockingEdge, ClosureEligibility, Dependency, FeedbackRequest, LogicalAgent,
@@ -49,6 +50,8 @@ struct Tail<'s, 'a> {
     next_timer: &'s Option<NextTimer>,
     active_attempt: Option<&'a Attempt>,
     closure_eligibility: &'s ClosureEligibility,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signals: Option<&'s SignalBlock>,
 }
 
 /// Tasks rendered per chunk: each chunk is one write, and chunks alternate between two threads.
@@ -84,6 +87,7 @@ pub fn write_json<W: io::Write>(status: &WaveStatus<'_>, out: W) -> io::Result<(
         next_timer: &status.next_timer,
         active_attempt: status.active_attempt,
         closure_eligibility: &status.closure_eligibility,
+        signals: status.signals.as_ref(),
     };
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
     let mut text = Vec::new();
@@ -385,6 +389,9 @@ pub fn to_text(status: &WaveStatus<'_>) -> String {
         status.closure_state,
         status.controller_state
     );
+    if let Some(block) = &status.signals {
+        let _ = writeln!(s, "{}", signals::status_line(&block.wave, status.agent_id));
+    }
     match &status.blocking_edge {
         Some(e) => {
             let _ = writeln!(

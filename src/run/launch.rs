@@ -1482,6 +1482,21 @@ async fn run_wave(
                             a.executor.as_str(),
                             st.id.as_str()
                         ));
+                        // The retry engine's choice, recorded as the fan-out's close job does.
+                        append(
+                            cfg,
+                            store,
+                            plan.wave,
+                            json!({"entityType": "artifact",
+                                   "entityId": format!("wave-{}-attempt-{}-agent-{id}-executor",
+                                                       plan.wave, attempt + 1),
+                                   "action": "recorded", "attempt": attempt + 1,
+                                   "data": {"kind": crate::engine::control::EXECUTOR_FALLBACK_KIND,
+                                            "agentId": id, "attemptNumber": attempt + 1,
+                                            "executorId": st.id.as_str(),
+                                            "fromExecutorId": a.executor.as_str(),
+                                            "reason": st.fallback_reason}}),
+                        )?;
                     }
                     a.executor = st.id;
                 }

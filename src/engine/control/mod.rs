@@ -61,7 +61,11 @@ impl ControlLog {
     pub fn materialize(&self) -> ControlState {
         let mut merged: BTreeMap<(EntityType, String), Merged> = BTreeMap::new();
         let mut triage_log = Vec::new();
+        let mut executor_fallbacks = Vec::new();
         for event in self.events() {
+            if let Some(f) = ExecutorFallback::of(event) {
+                executor_fallbacks.push(f);
+            }
             if event.entity_type == EntityType::CoordinationRecord
                 && event.action == TRIAGE_LOG_ACTION
                 && let Some(Value::Array(records)) = event.data.get("records")
@@ -84,6 +88,7 @@ impl ControlLog {
         }
         let mut state = ControlState {
             triage_log,
+            executor_fallbacks,
             ..ControlState::default()
         };
         for ((entity_type, entity_id), m) in merged {
@@ -572,6 +577,59 @@ pub struct ControlState {
     pub signals: BTreeMap<String, Map<String, Value>>,
     /// The clarification triage log (§3.8): every record triage wrote to it, in log order.
     pub triage_log: Vec<Map<String, Value>>,
+    /// The executor fallbacks the retry engine chose, in log order.
+    pub executor_fallbacks: Vec<ExecutorFallback>,
+}
+
+/// `data.kind` of the `artifact` events that record an executor fallback: the executor the retry
+/// engine moved an agent to for its next attempt (spec §8.4 step 2).
+pub const EXECUTOR_FALLBACK_KIND: &str = "executor-fallback";
+
+/// One recorded executor fallback (`artifact` event, `data.kind` [`EXECUTOR_FALLBACK_KIND`]:
+/// `agentId`, `attemptNumber`, `executorId`, `fromExecutorId`, `reason`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutorFallback {
+    /// The agent.
+    pub agent_id: String,
+    /// The attempt that runs on the new executor.
+    pub attempt: u64,
+    /// The new executor.
+    pub executor_id: String,
+    /// The executor it replaced, when recorded.
+    pub from_executor_id: Option<String>,
+    /// Why (`retry:<statusCode>`), when recorded.
+    pub reason: Option<String>,
+}
+
+impl ExecutorFallback {
+    fn of(event: &ControlEvent) -> Option<Self> {
+        if event.entity_type != EntityType::Artifact {
+            return None;
+        }
+        let text = |k: &str| {
+            event
+                .data
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        if text("kind").as_deref() != Some(EXECUTOR_FALLBACK_KIND) {
+            return None;
+        }
+        Some(ExecutorFallback {
+            agent_id: text("agentId")?,
+            attempt: event
+                .data
+                .get("attemptNumber")
+                .and_then(crate::event::control::uint_of)
+                .or(event.attempt)?,
+            executor_id: text("executorId")?,
+            from_executor_id: text("fromExecutorId"),
+            reason: text("reason"),
+        })
+    }
 }
 
 /// The action of a `coordination_record` event that carries the records one clarification

@@ -2,8 +2,9 @@
 //! latest outcomes, the docs queue, dependencies and helper assignments; the recommendation is
 //! the integration steward's marker when it reported one, else inferred from the evidence.
 //!
-//! Owns: the evidence lists and the recommendation. Must not: do I/O or read the clock (times
-//! are parameters). Deploy and infra risks read from agent logs are passed in by the caller.
+//! Owns: the evidence lists and the recommendation, and the deploy and infra risks of an agent
+//! log's text ([`log_deploy_risks`]). Must not: do I/O or read the clock (times are
+//! parameters): the caller reads the logs and passes each agent's risks in, in agent order.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,6 +12,7 @@ use super::CoordinationState;
 use super::assignments::Assignment;
 use super::ledger::{AgentOutcome, DocsQueue, LedgerAgent, TaskKind};
 use super::views::DependencySnapshot;
+use crate::engine::markers;
 use crate::event::coordination::{CoordinationRecord, Kind, Status};
 use crate::plan::parse::compact_single_line;
 
@@ -75,7 +77,8 @@ pub struct IntegrationInputs<'a> {
     pub dependencies: Option<&'a DependencySnapshot>,
     /// Helper assignments.
     pub assignments: &'a [Assignment],
-    /// Deploy and infra risks read from agent logs (`<agent>: <detail>` entries).
+    /// Deploy and infra risks read from agent logs (`<agent>: <detail>` entries, see
+    /// [`log_deploy_risks`]); they follow the `ops` gaps of the agents' outcomes.
     pub deploy_risks: &'a [String],
 }
 
@@ -194,6 +197,59 @@ fn security(i: &IntegrationInputs<'_>) -> (String, Vec<String>, Vec<String>) {
         .find(|s| states.iter().any(|x| x == s))
         .unwrap_or("clear");
     (overall.into(), findings, approvals)
+}
+
+/// The deploy and infra risks one agent's log reports (§10.9, markers §2.2): its last
+/// `[deploy-status]` when that is not `healthy`, and its last `[infra-status]` when that is not
+/// `conformant` or `action-complete`, each as an `<agent>: <detail>` entry. Only the last
+/// [`markers::STRUCTURED_TAIL_CHARS`] characters of `log_text` are read, as upstream does.
+pub fn log_deploy_risks(agent_id: &str, log_text: &str) -> Vec<String> {
+    let tail = markers::tail(log_text, markers::STRUCTURED_TAIL_CHARS);
+    let mut out = Vec::new();
+    if let Some(d) = markers::deploy_statuses(tail).pop()
+        && d.state != "healthy"
+    {
+        let detail = if d.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", d.detail)
+        };
+        out.push(gap_line(
+            agent_id,
+            &format!(
+                "Deployment {} ended in state {}{detail}.",
+                d.service, d.state
+            ),
+            "Deployment did not finish healthy.",
+        ));
+    }
+    if let Some(i) = markers::infra_statuses(tail).pop()
+        && !matches!(i.state.as_str(), "conformant" | "action-complete")
+    {
+        let or_unknown = |s: &str| {
+            if s.is_empty() {
+                "unknown".to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
+        let detail = if i.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", i.detail)
+        };
+        out.push(gap_line(
+            agent_id,
+            &format!(
+                "Infra {} on {} ended in state {}{detail}.",
+                or_unknown(&i.kind),
+                or_unknown(&i.target),
+                or_unknown(&i.state)
+            ),
+            "Infra risk remains open.",
+        ));
+    }
+    out
 }
 
 /// Builds the integration summary.
@@ -460,4 +516,107 @@ pub fn integration_report(i: &IntegrationInputs<'_>) -> IntegrationReport {
     r.recommendation = rec.into();
     r.detail = detail;
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::coordination::ledger::Gap;
+    use crate::engine::coordination::materialize;
+
+    #[test]
+    fn the_last_deploy_and_infra_markers_of_a_log_are_its_risks() {
+        let log = "[deploy-status] service=api state=healthy\n\
+                   [infra-status] kind=dependency target=db state=conformant\n\
+                   noise\n\
+                   [deploy-status] service=web state=failed detail=probe timed out\n\
+                   [infra-status] kind=identity target=ci@github state=setup-required\n";
+        assert_eq!(
+            log_deploy_risks("A3", log),
+            [
+                "A3: Deployment web ended in state failed (probe timed out).",
+                "A3: Infra identity on ci@github ended in state setup-required.",
+            ]
+        );
+        // The last deploy marker is healthy and the last infra marker complete: no risk, even
+        // with an earlier failure of another service.
+        let settled = "[deploy-status] service=web state=failed\n\
+                       [deploy-status] service=api state=healthy\n\
+                       [infra-status] kind=action target=x state=blocked\n\
+                       [infra-status] kind=action target=x state=action-complete\n";
+        assert!(log_deploy_risks("A3", settled).is_empty());
+        // `state=` first is not the grammar (service first): not a marker.
+        assert!(log_deploy_risks("A3", "[deploy-status] state=failed service=web\n").is_empty());
+        assert!(log_deploy_risks("A3", "").is_empty());
+    }
+
+    #[test]
+    fn only_the_structured_tail_of_a_log_is_read() {
+        let mut log = String::from("[deploy-status] service=web state=failed\n");
+        log.push_str(&"x".repeat(markers::STRUCTURED_TAIL_CHARS));
+        assert!(log_deploy_risks("A3", &log).is_empty());
+        log.push_str("\n[deploy-status] service=web state=rolledover detail=v2\n");
+        assert_eq!(
+            log_deploy_risks("A3", &log),
+            ["A3: Deployment web ended in state rolledover (v2)."]
+        );
+    }
+
+    #[test]
+    fn deploy_risks_follow_ops_gaps_and_make_the_inferred_recommendation_wait() {
+        let agents = vec![LedgerAgent {
+            agent_id: "A3".into(),
+            title: "Deploy".into(),
+            kind: TaskKind::ContQa,
+            hybrid_design: false,
+            implementation_owning: false,
+            owned_paths: Vec::new(),
+            components: Vec::new(),
+            runtime: serde_json::Value::Null,
+        }];
+        let mut outcomes = BTreeMap::new();
+        outcomes.insert(
+            "A3".to_owned(),
+            AgentOutcome {
+                exit_code: Some(0),
+                gaps: vec![Gap {
+                    kind: "ops".into(),
+                    detail: "runbook missing".into(),
+                }],
+                ..AgentOutcome::default()
+            },
+        );
+        let state = materialize(Vec::new());
+        let from_log = log_deploy_risks("A3", "[deploy-status] service=web state=failed\n");
+        let inputs = IntegrationInputs {
+            agents: &agents,
+            integration_agent_id: "A8",
+            outcomes: &outcomes,
+            state: &state,
+            docs_queue: None,
+            dependencies: None,
+            assignments: &[],
+            deploy_risks: &from_log,
+        };
+        let r = integration_report(&inputs);
+        assert_eq!(
+            r.deploy_risks,
+            [
+                "A3: runbook missing",
+                "A3: Deployment web ended in state failed."
+            ]
+        );
+        assert_eq!(r.agent_id, "launcher");
+        assert_eq!(r.recommendation, "needs-more-work");
+        assert_eq!(r.detail, "2 deploy or ops risk(s) remain.");
+        let calm = IntegrationInputs {
+            deploy_risks: &[],
+            outcomes: &BTreeMap::new(),
+            ..inputs
+        };
+        assert_eq!(
+            integration_report(&calm).recommendation,
+            "ready-for-doc-closure"
+        );
+    }
 }

@@ -932,6 +932,51 @@ fn phase(i: &LedgerInputs<'_>, tasks: &[WaveTask], c: &Closure) -> &'static str 
     "completed"
 }
 
+/// Applies the executor fallbacks the retry engine recorded (in log order) to each agent's
+/// runtime facts, as upstream's resolved executor changes on a retry fallback (§8.4 step 2):
+/// the agent's executor becomes the fallback's, `selectedBy` `retry-fallback`, `fallbackUsed`
+/// true, `fallbackReason` the recorded reason, and the history gains `{attempt, executorId,
+/// reason}`. A fallback applies once it is recorded (upstream changes the resolved executor
+/// when it plans the retry, before the attempt runs); one already in the history is not
+/// applied twice, and agents without runtime facts are left as they are.
+pub fn apply_executor_fallbacks(
+    agents: &mut [LedgerAgent],
+    fallbacks: &[crate::engine::control::ExecutorFallback],
+) {
+    for f in fallbacks {
+        let Some(Value::Object(rt)) = agents
+            .iter_mut()
+            .find(|a| a.agent_id == f.agent_id)
+            .map(|a| &mut a.runtime)
+        else {
+            continue;
+        };
+        let reason = f
+            .reason
+            .clone()
+            .unwrap_or_else(|| "retry:unknown".to_owned());
+        let entry = serde_json::json!({
+            "attempt": f.attempt, "executorId": f.executor_id, "reason": reason,
+        });
+        let history = rt
+            .entry("executorHistory")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(h) = history {
+            if h.iter().any(|e| {
+                e.get("attempt") == entry.get("attempt")
+                    && e.get("executorId") == entry.get("executorId")
+            }) {
+                continue;
+            }
+            h.push(entry);
+        }
+        rt.insert("id".into(), f.executor_id.clone().into());
+        rt.insert("selectedBy".into(), "retry-fallback".into());
+        rt.insert("fallbackUsed".into(), true.into());
+        rt.insert("fallbackReason".into(), reason.into());
+    }
+}
+
 /// Builds the ledger (§10.6).
 pub fn ledger(i: &LedgerInputs<'_>) -> WaveLedger {
     let mut tasks = Vec::new();
@@ -991,5 +1036,72 @@ pub fn ledger(i: &LedgerInputs<'_>) -> WaveLedger {
         cont_qa_state: if c.cont_qa { "pass" } else { "open" }.into(),
         tasks,
         updated_at: i.now.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::control::ExecutorFallback;
+
+    fn agent(id: &str, runtime: Value) -> LedgerAgent {
+        LedgerAgent {
+            agent_id: id.into(),
+            title: id.into(),
+            kind: TaskKind::Implementation,
+            hybrid_design: false,
+            implementation_owning: false,
+            owned_paths: Vec::new(),
+            components: Vec::new(),
+            runtime,
+        }
+    }
+
+    fn fallback(agent: &str, attempt: u64, executor: &str) -> ExecutorFallback {
+        ExecutorFallback {
+            agent_id: agent.into(),
+            attempt,
+            executor_id: executor.into(),
+            from_executor_id: None,
+            reason: Some("retry:exit-nonzero".into()),
+        }
+    }
+
+    #[test]
+    fn recorded_fallbacks_move_the_runtime_and_extend_its_history_once() {
+        let initial = serde_json::json!({
+            "id": "codex", "initialExecutorId": "codex", "selectedBy": "agent-id",
+            "fallbackUsed": false, "fallbackReason": null, "fallbacks": ["claude", "local"],
+            "executorHistory": [{"attempt": 0, "executorId": "codex", "reason": "initial"}],
+        });
+        let mut agents = vec![agent("A1", initial.clone()), agent("A2", Value::Null)];
+        let recorded = [
+            fallback("A1", 2, "claude"),
+            fallback("A2", 2, "local"),
+            fallback("A1", 3, "local"),
+            // Delivered twice.
+            fallback("A1", 3, "local"),
+        ];
+        apply_executor_fallbacks(&mut agents, &recorded);
+        let rt = &agents[0].runtime;
+        assert_eq!(rt["id"], "local");
+        assert_eq!(rt["initialExecutorId"], "codex");
+        assert_eq!(rt["selectedBy"], "retry-fallback");
+        assert_eq!(rt["fallbackUsed"], true);
+        assert_eq!(rt["fallbackReason"], "retry:exit-nonzero");
+        assert_eq!(
+            rt["executorHistory"],
+            serde_json::json!([
+                {"attempt": 0, "executorId": "codex", "reason": "initial"},
+                {"attempt": 2, "executorId": "claude", "reason": "retry:exit-nonzero"},
+                {"attempt": 3, "executorId": "local", "reason": "retry:exit-nonzero"},
+            ])
+        );
+        // No runtime facts: nothing to move.
+        assert_eq!(agents[1].runtime, Value::Null);
+        // No fallback: unchanged.
+        let mut untouched = vec![agent("A1", initial.clone())];
+        apply_executor_fallbacks(&mut untouched, &[fallback("A9", 2, "local")]);
+        assert_eq!(untouched[0].runtime, initial);
     }
 }

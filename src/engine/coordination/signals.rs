@@ -47,11 +47,14 @@ pub struct SignalTask {
 
 impl SignalTask {
     fn actionable(&self) -> bool {
-        ACTIONABLE_TASK_TYPES.contains(&self.task_type.trim().to_lowercase().as_str())
-            && matches!(
-                self.state.trim().to_lowercase().as_str(),
-                "open" | "working" | "input-required"
-            )
+        let task_type = self.task_type.trim();
+        let state = self.state.trim();
+        ACTIONABLE_TASK_TYPES
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(task_type))
+            && ["open", "working", "input-required"]
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(state))
     }
 
     fn concerns(&self, agent: &str) -> bool {
@@ -508,42 +511,12 @@ fn pick(snapshot: &Map<String, Value>, keys: &[&str]) -> Value {
 
 /// The part of a wave signal whose change bumps its version.
 pub fn wave_comparable(snapshot: &Map<String, Value>) -> Value {
-    pick(
-        snapshot,
-        &[
-            "status",
-            "phase",
-            "signal",
-            "reason",
-            "attempt",
-            "blocking",
-            "selectionSource",
-            "targetAgentIds",
-        ],
-    )
+    pick(snapshot, &WAVE_COMPARABLE)
 }
 
 /// The part of an agent signal whose change bumps its version.
 pub fn agent_comparable(snapshot: &Map<String, Value>) -> Value {
-    let mut v = pick(
-        snapshot,
-        &[
-            "status",
-            "phase",
-            "signal",
-            "reason",
-            "attempt",
-            "targetAgentIds",
-            "logicalState",
-            "selectedForRerun",
-            "selectedForActiveAttempt",
-            "blocking",
-            "openFeedbackRequestIds",
-            "answeredFeedbackRequestIds",
-            "pendingCoordinationAction",
-            "pendingTaskIds",
-        ],
-    );
+    let mut v = pick(snapshot, &AGENT_COMPARABLE);
     // An agent signal has no targets of its own; compare them as an empty set.
     if let Value::Object(m) = &mut v
         && m.get("targetAgentIds").is_none_or(Value::is_null)
@@ -660,6 +633,352 @@ pub fn with_ack(mut snapshot: Map<String, Value>, ack: Option<&SignalAck>) -> Ma
 /// The snapshot as recorded in a control-plane event: without its `comparable` part.
 pub fn persisted(snapshot: &Map<String, Value>) -> Map<String, Value> {
     let mut m = snapshot.clone();
-    m.remove("comparable");
+    // Keep the order of the remaining fields (`ack` before `shouldWake`).
+    m.shift_remove("comparable");
     m
+}
+
+/// The control-plane entity of a wave's signal (`wave-N`).
+pub fn wave_entity(wave: u64) -> String {
+    format!("wave-{wave}")
+}
+
+/// The control-plane entity of an agent's signal (`wave-N-agent-<id>`).
+pub fn agent_entity(wave: u64, agent: &str) -> String {
+    format!("wave-{wave}-agent-{agent}")
+}
+
+/// The `signals` block of the control status (§10.8): the wave signal and one signal per
+/// logical agent, as their files hold them (without the `comparable` part).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SignalBlock {
+    /// The wave signal.
+    pub wave: Map<String, Value>,
+    /// Each logical agent's signal, with `ack` and `shouldWake`, in logical-agent order.
+    pub agents: Vec<Map<String, Value>>,
+}
+
+/// A signal snapshot whose comparable part differs from the last recorded one: what a
+/// `wave_signal` / `agent_signal` event would record (its data is the snapshot in the block).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedSignal {
+    /// `wave_signal` or `agent_signal`.
+    pub entity_type: &'static str,
+    /// `wave-N` or `wave-N-agent-<id>`.
+    pub entity_id: String,
+    /// `None` for the wave signal, else the index of the agent's signal in the block.
+    pub agent_index: Option<usize>,
+}
+
+/// Every signal of a wave, versioned, and those that changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SignalSync {
+    /// The block as the status shows it.
+    pub block: SignalBlock,
+    /// Snapshots whose comparable part changed (the wave's first), to be recorded.
+    pub changed: Vec<ChangedSignal>,
+}
+
+impl SignalSync {
+    /// The snapshot a changed signal records.
+    pub fn data(&self, c: &ChangedSignal) -> Option<&Map<String, Value>> {
+        match c.agent_index {
+            None => Some(&self.block.wave),
+            Some(i) => self.block.agents.get(i),
+        }
+    }
+}
+
+const WAVE_COMPARABLE: [&str; 8] = [
+    "status",
+    "phase",
+    "signal",
+    "reason",
+    "attempt",
+    "blocking",
+    "selectionSource",
+    "targetAgentIds",
+];
+
+const AGENT_COMPARABLE: [&str; 14] = [
+    "status",
+    "phase",
+    "signal",
+    "reason",
+    "attempt",
+    "targetAgentIds",
+    "logicalState",
+    "selectedForRerun",
+    "selectedForActiveAttempt",
+    "blocking",
+    "openFeedbackRequestIds",
+    "answeredFeedbackRequestIds",
+    "pendingCoordinationAction",
+    "pendingTaskIds",
+];
+
+/// Whether two snapshots have the same comparable part ([`wave_comparable`] /
+/// [`agent_comparable`] with these `keys`), compared in place. A missing key is `null`, except
+/// an agent signal's `targetAgentIds`, which is an empty set when missing or null.
+fn same_comparable(a: &Map<String, Value>, b: &Map<String, Value>, keys: &[&str]) -> bool {
+    static EMPTY: Value = Value::Array(Vec::new());
+    let agent = keys.len() == AGENT_COMPARABLE.len();
+    fn get<'m>(m: &'m Map<String, Value>, k: &str, empty_set: bool) -> Option<&'m Value> {
+        match m.get(k) {
+            None | Some(Value::Null) if empty_set => Some(&EMPTY),
+            v => v,
+        }
+    }
+    keys.iter().all(|k| {
+        let empty_set = agent && *k == "targetAgentIds";
+        let (x, y) = (get(a, k, empty_set), get(b, k, empty_set));
+        x == y || (x.is_none_or(Value::is_null) && y.is_none_or(Value::is_null))
+    })
+}
+
+/// Sets `version` and `changedAt` of `core` against `previous` (as [`versioned`] does, without
+/// storing the comparable part) and says whether it changed.
+fn version_in_place(
+    core: &mut Map<String, Value>,
+    previous: Option<&Map<String, Value>>,
+    keys: &[&str],
+    now: &str,
+) -> bool {
+    let prev_version = previous
+        .and_then(|p| p.get("version"))
+        .and_then(Value::as_u64)
+        .filter(|v| *v > 0);
+    let prev_changed = previous
+        .and_then(|p| p.get("changedAt"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty());
+    let changed = previous.is_none_or(|p| !same_comparable(core, p, keys));
+    let version = match prev_version {
+        Some(v) if !changed => v,
+        Some(v) => v + 1,
+        None => 1,
+    };
+    let changed_at = match prev_changed {
+        Some(at) if !changed && prev_version.is_some() => at.to_owned(),
+        _ => now.to_owned(),
+    };
+    core.insert("version".into(), version.into());
+    core.insert("changedAt".into(), changed_at.into());
+    changed
+}
+
+/// Builds the wave's and each agent's signal from `inputs`, versions each against the last
+/// recorded snapshot of its entity in `recorded` (keyed by [`wave_entity`] / [`agent_entity`])
+/// and adds each agent's acknowledgement (`ack` is asked for each agent id). Nothing is
+/// recorded here: the snapshots that changed are listed for the caller to record. The
+/// snapshots are as [`versioned`] then [`persisted`] make them, built without copies.
+pub fn sync(
+    inputs: &SignalInputs,
+    recorded: &std::collections::BTreeMap<String, Map<String, Value>>,
+    mut ack: impl FnMut(&str) -> Option<SignalAck>,
+    now: &str,
+) -> SignalSync {
+    let mut out = SignalSync::default();
+    let mut wave = wave_signal(inputs);
+    let entity = wave_entity(inputs.wave);
+    if version_in_place(&mut wave, recorded.get(&entity), &WAVE_COMPARABLE, now) {
+        out.changed.push(ChangedSignal {
+            entity_type: "wave_signal",
+            entity_id: entity,
+            agent_index: None,
+        });
+    }
+    out.block.wave = wave;
+    for (index, a) in inputs.agents.iter().enumerate() {
+        let mut core = agent_signal(inputs, a);
+        let entity = agent_entity(inputs.wave, &a.agent_id);
+        let changed = version_in_place(&mut core, recorded.get(&entity), &AGENT_COMPARABLE, now);
+        let snapshot = with_ack(core, ack(&a.agent_id).as_ref());
+        if changed {
+            out.changed.push(ChangedSignal {
+                entity_type: "agent_signal",
+                entity_id: entity,
+                agent_index: Some(index),
+            });
+        }
+        out.block.agents.push(snapshot);
+    }
+    out
+}
+
+fn text_of<'m>(m: &'m Map<String, Value>, key: &str) -> Option<&'m str> {
+    m.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The one-line form of a signal (§10.7): `signal=… lane=… wave=… phase=… status=…
+/// blocking=… attempt=… agent(s)=… version=… should_wake=…`. `agent` names the agent the view
+/// is for (then `agent=<id>`; otherwise `agents=` lists the signal's targets, or `none`).
+pub fn status_line(snapshot: &Map<String, Value>, agent: Option<&str>) -> String {
+    let target = match agent.map(str::trim).filter(|a| !a.is_empty()) {
+        Some(a) => format!("agent={a}"),
+        None => {
+            let ids = id_set(
+                snapshot
+                    .get("targetAgentIds")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str),
+            );
+            if ids.is_empty() {
+                "agents=none".into()
+            } else {
+                format!("agents={}", ids.join(","))
+            }
+        }
+    };
+    let number = |k: &str| snapshot.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let should_wake = match snapshot.get("shouldWake").and_then(Value::as_bool) {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "n/a",
+    };
+    let blocking = snapshot
+        .get("blocking")
+        .and_then(Value::as_object)
+        .and_then(|b| text_of(b, "kind"))
+        .unwrap_or("none");
+    format!(
+        "signal={} lane={} wave={} phase={} status={} blocking={blocking} attempt={} {target} version={} should_wake={should_wake}",
+        text_of(snapshot, "signal").unwrap_or("waiting"),
+        text_of(snapshot, "lane").unwrap_or("main"),
+        number("wave"),
+        text_of(snapshot, "phase").unwrap_or("unknown"),
+        text_of(snapshot, "status").unwrap_or("running"),
+        number("attempt"),
+        number("version"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    const T0: &str = "2026-01-01T00:00:00.000Z";
+    const T1: &str = "2026-01-01T01:00:00.000Z";
+
+    fn inputs() -> SignalInputs {
+        SignalInputs {
+            lane: "main".into(),
+            wave: 2,
+            phase: "running".into(),
+            selection_source: "none".into(),
+            tasks: vec![SignalTask {
+                task_id: "req-1".into(),
+                task_type: "request".into(),
+                state: "open".into(),
+                title: "Need the schema".into(),
+                owner_agent_id: Some("A1".into()),
+                assignee_agent_id: Some("A2".into()),
+            }],
+            agents: vec![
+                SignalAgent {
+                    agent_id: "A1".into(),
+                    state: "planned".into(),
+                    ..SignalAgent::default()
+                },
+                SignalAgent {
+                    agent_id: "A3".into(),
+                    state: "planned".into(),
+                    ..SignalAgent::default()
+                },
+            ],
+            state_dir: ".tmp/main-wave-launcher".into(),
+            ..SignalInputs::default()
+        }
+    }
+
+    #[test]
+    fn a_first_sync_versions_every_signal_1_and_reports_each_as_changed() {
+        let s = sync(&inputs(), &BTreeMap::new(), |_| None, T0);
+        assert_eq!(s.block.wave["signal"], "coordination-action");
+        assert_eq!(s.block.wave["version"], 1);
+        assert_eq!(s.block.wave["changedAt"], T0);
+        assert!(!s.block.wave.contains_key("comparable"));
+        assert_eq!(s.block.agents.len(), 2);
+        let a1 = &s.block.agents[0];
+        assert_eq!(a1["signal"], "coordination-action");
+        assert_eq!(a1["shouldWake"], true);
+        // `ack` comes before `shouldWake`, as in the files.
+        let keys: Vec<&String> = a1.keys().collect();
+        assert_eq!(keys[keys.len() - 2..], ["ack", "shouldWake"]);
+        assert_eq!(s.block.agents[1]["signal"], "stable");
+        let entities: Vec<(&str, &str)> = s
+            .changed
+            .iter()
+            .map(|c| (c.entity_type, c.entity_id.as_str()))
+            .collect();
+        assert_eq!(
+            entities,
+            [
+                ("wave_signal", "wave-2"),
+                ("agent_signal", "wave-2-agent-A1"),
+                ("agent_signal", "wave-2-agent-A3")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_recorded_snapshot_keeps_its_version_until_its_comparable_part_changes() {
+        let first = sync(&inputs(), &BTreeMap::new(), |_| None, T0);
+        let recorded: BTreeMap<String, Map<String, Value>> = first
+            .changed
+            .iter()
+            .map(|c| {
+                let mut data = first.data(c).expect("changed snapshot").clone();
+                data.insert("version".into(), 7.into());
+                (c.entity_id.clone(), data)
+            })
+            .collect();
+        let again = sync(&inputs(), &recorded, |_| None, T1);
+        assert!(again.changed.is_empty());
+        assert_eq!(again.block.wave["version"], 7);
+        assert_eq!(again.block.wave["changedAt"], T0);
+        // The request is resolved: the wave and A1 change, A3 does not.
+        let mut next = inputs();
+        next.tasks.clear();
+        let ack = SignalAck {
+            agent_id: Some("A1".into()),
+            version: 8,
+            signal: Some("stable".into()),
+            observed_at: None,
+        };
+        let changed = sync(&next, &recorded, |a| (a == "A1").then(|| ack.clone()), T1);
+        assert_eq!(changed.block.wave["version"], 8);
+        assert_eq!(changed.block.wave["changedAt"], T1);
+        assert_eq!(changed.block.agents[0]["version"], 8);
+        assert_eq!(changed.block.agents[0]["ack"]["version"], 8);
+        assert_eq!(changed.block.agents[1]["version"], 7);
+        assert_eq!(changed.changed.len(), 2);
+    }
+
+    #[test]
+    fn the_status_line_names_targets_or_the_viewed_agent() {
+        let s = sync(&inputs(), &BTreeMap::new(), |_| None, T0);
+        assert_eq!(
+            status_line(&s.block.wave, None),
+            "signal=coordination-action lane=main wave=2 phase=running status=running \
+             blocking=none attempt=0 agents=A1,A2 version=1 should_wake=n/a"
+        );
+        assert_eq!(
+            status_line(&s.block.agents[1], Some("A3")),
+            "signal=stable lane=main wave=2 phase=running status=waiting blocking=none \
+             attempt=0 agent=A3 version=1 should_wake=no"
+        );
+        assert_eq!(
+            status_line(&Map::new(), None),
+            "signal=waiting lane=main wave=0 phase=unknown status=running blocking=none \
+             attempt=0 agents=none version=0 should_wake=n/a"
+        );
+    }
 }

@@ -37,12 +37,14 @@ pub mod record;
 pub mod roster;
 pub mod scan;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
+use serde_json::{Map, Value};
 
 use crate::engine::control::{BundleState, ControlState, ProofBundle, RerunRequest};
+use crate::engine::coordination::signals::{self, SignalAck, SignalBlock, SignalSync};
 use crate::engine::coordination::{
     AgentProfile, CapabilityRouting, LedgerTask, RoutingLedger, TimingOptions,
     is_launcher_seed_request, record_timing, request_assignments, resolve_target,
@@ -349,6 +351,10 @@ pub struct WaveStatus<'a> {
     pub active_attempt: Option<&'a crate::engine::control::Attempt>,
     /// Closure eligibility.
     pub closure_eligibility: ClosureEligibility,
+    /// The `signals` block (§10.8), once [`WaveStatus::sync_signals`] built it.
+    pub signals: Option<SignalBlock>,
+    /// The last recorded signal snapshot of each signal entity.
+    recorded_signals: &'a BTreeMap<String, Map<String, Value>>,
     now_ms: i64,
 }
 
@@ -382,6 +388,139 @@ impl<'a> WaveStatus<'a> {
     /// A serializable view of the task list that streams while it is written.
     pub fn tasks_view(&self) -> TasksView<'_, 'a> {
         TasksView(self)
+    }
+
+    /// What the signals of this status are built from (§10.7: the status payload itself).
+    /// `state_dir` is the lane state directory as signal artifact paths name it. Only the
+    /// actionable tasks (a request, blocker, clarification, human input or escalation that is
+    /// open, working or waiting for input) are carried: no signal reads any other. Only the
+    /// first task of the wave and of each agent carries its title (signals read no other).
+    pub fn signal_inputs(&self, state_dir: &str) -> signals::SignalInputs {
+        // Agents (and, as "", the wave) whose first task is already taken.
+        let mut covered: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let tasks = self
+            .task_records
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.kind,
+                    Kind::Request
+                        | Kind::Blocker
+                        | Kind::ClarificationRequest
+                        | Kind::HumanFeedback
+                        | Kind::HumanEscalation
+                ) && matches!(
+                    r.status,
+                    Status::Open | Status::Acknowledged | Status::InProgress
+                )
+            })
+            // An answered feedback request resolves its task.
+            .filter(|r| {
+                self.feedback_by_id
+                    .get(&*r.id)
+                    .and_then(|i| self.feedback_requests.get(*i))
+                    .is_none_or(|f| f.status != "answered")
+            })
+            // The fields `task_of` gives these records, without its deadlines and timing. A
+            // signal shows the title of the first task of the wave and of each agent only, so
+            // later tasks carry none.
+            .map(|r| {
+                let owner = (!r.agent_id.is_empty()).then_some(&*r.agent_id);
+                let assignee = r.first_agent_target();
+                let mut first = covered.is_empty();
+                for id in [owner, assignee].into_iter().flatten() {
+                    first |= covered.insert(id);
+                }
+                covered.insert("");
+                signals::SignalTask {
+                    task_id: r.id.to_string(),
+                    task_type: task_type_of(r.kind).to_owned(),
+                    state: match r.status {
+                        Status::Open if r.kind == Kind::HumanFeedback => "input-required",
+                        Status::Open => "open",
+                        _ => "working",
+                    }
+                    .to_owned(),
+                    title: if !first {
+                        String::new()
+                    } else if r.summary.is_empty() && r.detail.is_empty() {
+                        "Untitled task".to_owned()
+                    } else if r.summary.is_empty() {
+                        r.detail.to_string()
+                    } else {
+                        r.summary.to_string()
+                    },
+                    owner_agent_id: owner.map(str::to_owned),
+                    assignee_agent_id: assignee.map(str::to_owned),
+                }
+            })
+            .collect();
+        signals::SignalInputs {
+            lane: self.lane.to_owned(),
+            wave: self.wave,
+            phase: self.phase.to_owned(),
+            blocking: self.blocking_edge.as_ref().map(|b| signals::SignalEdge {
+                kind: b.kind.to_owned(),
+                id: b.id.clone(),
+                agent_id: b.agent_id.clone(),
+                detail: b.detail.clone(),
+            }),
+            active_attempt: self.active_attempt.map(|a| a.attempt_number),
+            active_selected: self
+                .active_attempt
+                .map(|a| a.selected_agent_ids.clone())
+                .unwrap_or_default(),
+            rerun_selected: self
+                .rerun_request
+                .map(|r| r.selected_agent_ids.clone())
+                .unwrap_or_default(),
+            selection_source: self.selection_source.to_owned(),
+            tasks,
+            feedback: self
+                .feedback_requests
+                .iter()
+                .map(|f| signals::SignalFeedback {
+                    id: f.id.clone(),
+                    agent_id: f.agent_id.clone(),
+                    status: f.status.clone(),
+                    question: f.question.clone(),
+                    response_text: f.response_text.clone(),
+                })
+                .collect(),
+            agents: self
+                .logical_agents
+                .iter()
+                .map(|a| signals::SignalAgent {
+                    agent_id: a.agent_id.clone(),
+                    state: a.state.to_owned(),
+                    reason: a.reason.clone(),
+                    selected_for_rerun: a.selected_for_rerun,
+                    selected_for_active_attempt: a.selected_for_active_attempt,
+                })
+                .collect(),
+            state_dir: state_dir.to_owned(),
+        }
+    }
+
+    /// Builds the `signals` block from this status, versioned against the last recorded
+    /// snapshots (the `wave_signal` / `agent_signal` events of the control plane) at the
+    /// status's time, with each agent's acknowledgement from `ack`. Records nothing: a
+    /// snapshot whose comparable part changed shows the version and `changedAt` it will be
+    /// recorded with, and is returned in [`SignalSync::changed`].
+    pub fn sync_signals(
+        &mut self,
+        state_dir: &str,
+        ack: impl FnMut(&str) -> Option<SignalAck>,
+    ) -> SignalSync {
+        let inputs = self.signal_inputs(state_dir);
+        let sync = signals::sync(
+            &inputs,
+            self.recorded_signals,
+            ack,
+            &Stamp(self.now_ms).text(),
+        );
+        self.signals = Some(sync.block.clone());
+        sync
     }
 }
 
@@ -1231,6 +1370,8 @@ pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveSt
             owned_slice_proven_agent_ids: proven,
             pending_agent_ids: pending,
         },
+        signals: None,
+        recorded_signals: &control.signals,
         now_ms,
     }
 }
