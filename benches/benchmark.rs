@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use wave_runner::engine::benchmark::{
-    DEFAULT_CASES_DIR, DEFAULT_CATALOG_PATH, RunOptions, SourceFile, SuiteSources, load_suite,
-    run_suite,
+    Catalog, DEFAULT_CASES_DIR, DEFAULT_CATALOG_PATH, RunOptions, SourceFile, SuiteSources,
+    load_suite, run_suite,
 };
 
 fn main() {
@@ -64,6 +64,29 @@ fn load_and_run(bencher: divan::Bencher, which: &str) {
     bencher.bench(|| {
         let suite = load_suite(divan::black_box(&sources), NOW).expect("valid suite");
         run_suite(&suite, &RunOptions::default(), NOW, 1_767_225_600_000).expect("runs")
+    });
+}
+
+/// Validation and materialization alone: the catalog (read in one pass, descriptive fields
+/// skipped) and every case.
+#[divan::bench(args = ["fixtures", "corpus"])]
+fn load_only(bencher: divan::Bencher, which: &str) {
+    let Some((_, root)) = repos().into_iter().find(|(n, _)| *n == which) else {
+        return;
+    };
+    let sources = sources(&root);
+    bencher.bench(|| load_suite(divan::black_box(&sources), NOW).expect("valid suite"));
+}
+
+/// The catalog alone.
+#[divan::bench(args = ["fixtures", "corpus"])]
+fn catalog_only(bencher: divan::Bencher, which: &str) {
+    let Some((_, root)) = repos().into_iter().find(|(n, _)| *n == which) else {
+        return;
+    };
+    let catalog = sources(&root).catalog;
+    bencher.bench(|| {
+        Catalog::parse(&catalog.path, divan::black_box(&catalog.text)).expect("valid catalog")
     });
 }
 

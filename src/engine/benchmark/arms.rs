@@ -3,7 +3,6 @@
 
 use crate::event::coordination::is_js_space;
 use serde::Serialize;
-use serde_json::Map;
 
 use crate::engine::coordination::{
     Assignment, ProjectionInputs, RoutingLedger, TimingOptions, build_request_assignments,
@@ -437,14 +436,12 @@ fn serialize_metrics<S: serde::Serializer>(
     items: &[(&'static str, f64)],
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    let mut map = Map::new();
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(items.len()))?;
     for (k, v) in items {
-        map.insert(
-            (*k).to_owned(),
-            serde_json::to_value(JsNumber(*v)).unwrap_or_default(),
-        );
+        map.serialize_entry(k, &JsNumber(*v))?;
     }
-    map.serialize(s)
+    map.end()
 }
 
 /// Evaluates one arm of one case.
