@@ -490,6 +490,7 @@ mod tests {
                 next_timer: &status.next_timer,
                 active_attempt: status.active_attempt,
                 closure_eligibility: &status.closure_eligibility,
+                signals: status.signals.as_ref(),
             },
         };
         format!(
