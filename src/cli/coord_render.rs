@@ -482,15 +482,15 @@ fn apply(
 /// completed ledger phase there is no blocking edge, and an agent whose latest run satisfied
 /// its status (`satisfied`: exit 0 and its work validates) is `closed` (closure roles) or
 /// `satisfied` rather than blocked (§10.8).
-fn signal_inputs(
-    status: &reducer::WaveStatus<'_>,
+fn signal_inputs<'s>(
+    status: &'s reducer::WaveStatus<'_>,
     roster: &reducer::roster::Roster,
     satisfied: &[&str],
     phase: &str,
     lane: &str,
     wave: u64,
     state_dir: String,
-) -> signals::SignalInputs {
+) -> signals::SignalInputs<'s> {
     let completed = phase == "completed";
     signals::SignalInputs {
         lane: lane.to_owned(),
@@ -519,12 +519,12 @@ fn signal_inputs(
         tasks: status
             .tasks()
             .map(|t| signals::SignalTask {
-                task_id: t.task_id.to_owned(),
-                task_type: t.task_type.to_owned(),
-                state: t.state.to_owned(),
-                title: t.title.to_owned(),
-                owner_agent_id: t.owner_agent_id.map(str::to_owned),
-                assignee_agent_id: t.assignee_agent_id.map(str::to_owned),
+                task_id: t.task_id.into(),
+                task_type: t.task_type.into(),
+                state: t.state.into(),
+                title: t.title.into(),
+                owner_agent_id: t.owner_agent_id.map(Into::into),
+                assignee_agent_id: t.assignee_agent_id.map(Into::into),
             })
             .collect(),
         feedback: status

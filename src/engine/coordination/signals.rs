@@ -9,6 +9,7 @@
 //! versions are a function of the canonical log, not of the projection files.
 
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 
 /// Signals an agent should wake for when it has not acknowledged them.
 pub const ACTIONABLE_SIGNALS: [&str; 6] = [
@@ -28,24 +29,24 @@ const ACTIONABLE_TASK_TYPES: [&str; 5] = [
     "escalation",
 ];
 
-/// A control-status task as signals read it.
+/// A control-status task as signals read it, borrowed from the status where it can be.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SignalTask {
+pub struct SignalTask<'a> {
     /// Task id.
-    pub task_id: String,
+    pub task_id: Cow<'a, str>,
     /// Task type (`request`, `clarification`, `human-input`, …).
-    pub task_type: String,
+    pub task_type: Cow<'a, str>,
     /// State (`open`, `working`, `input-required`, …).
-    pub state: String,
+    pub state: Cow<'a, str>,
     /// Title.
-    pub title: String,
+    pub title: Cow<'a, str>,
     /// Owner.
-    pub owner_agent_id: Option<String>,
+    pub owner_agent_id: Option<Cow<'a, str>>,
     /// Assignee.
-    pub assignee_agent_id: Option<String>,
+    pub assignee_agent_id: Option<Cow<'a, str>>,
 }
 
-impl SignalTask {
+impl SignalTask<'_> {
     fn actionable(&self) -> bool {
         let task_type = self.task_type.trim();
         let state = self.state.trim();
@@ -114,7 +115,7 @@ impl SignalEdge {
 
 /// What signals are built from (the control status of one wave).
 #[derive(Debug, Clone, Default)]
-pub struct SignalInputs {
+pub struct SignalInputs<'a> {
     /// Lane.
     pub lane: String,
     /// Wave.
@@ -132,7 +133,7 @@ pub struct SignalInputs {
     /// `active-attempt`, `rerun-request`, `relaunch-plan` or `none`.
     pub selection_source: String,
     /// Tasks in order.
-    pub tasks: Vec<SignalTask>,
+    pub tasks: Vec<SignalTask<'a>>,
     /// Feedback requests.
     pub feedback: Vec<SignalFeedback>,
     /// Logical agents in plan order.
@@ -177,7 +178,7 @@ pub fn signal_file_id(agent: &str) -> String {
     }
 }
 
-fn selected_ids(i: &SignalInputs) -> Vec<String> {
+fn selected_ids(i: &SignalInputs<'_>) -> Vec<String> {
     if !i.active_selected.is_empty() {
         return id_set(i.active_selected.iter().map(String::as_str));
     }
@@ -200,7 +201,7 @@ fn terminal(phase: &str) -> Option<&'static str> {
     }
 }
 
-fn wave_artifacts(i: &SignalInputs) -> Value {
+fn wave_artifacts(i: &SignalInputs<'_>) -> Value {
     let s = &i.state_dir;
     let w = i.wave;
     json!({
@@ -212,7 +213,7 @@ fn wave_artifacts(i: &SignalInputs) -> Value {
 }
 
 /// The wave signal's core (without version fields).
-pub fn wave_signal(i: &SignalInputs) -> Map<String, Value> {
+pub fn wave_signal(i: &SignalInputs<'_>) -> Map<String, Value> {
     let phase = non_empty(&i.phase).unwrap_or("unknown");
     let blocking = i.blocking.as_ref();
     let selected = selected_ids(i);
@@ -344,7 +345,7 @@ pub fn wave_signal(i: &SignalInputs) -> Map<String, Value> {
 }
 
 /// One agent's signal core (without version fields).
-pub fn agent_signal(i: &SignalInputs, a: &SignalAgent) -> Map<String, Value> {
+pub fn agent_signal(i: &SignalInputs<'_>, a: &SignalAgent) -> Map<String, Value> {
     let id = a.agent_id.as_str();
     let phase = non_empty(&i.phase).unwrap_or("unknown");
     let pending: Vec<&SignalFeedback> = i
@@ -366,7 +367,7 @@ pub fn agent_signal(i: &SignalInputs, a: &SignalAgent) -> Map<String, Value> {
         i.tasks
             .iter()
             .filter(|t| t.concerns(id) && t.actionable())
-            .map(|t| t.task_id.as_str()),
+            .map(|t| &*t.task_id),
     );
     let reason_or = |d: &str| {
         a.reason
@@ -773,7 +774,7 @@ fn version_in_place(
 /// recorded here: the snapshots that changed are listed for the caller to record. The
 /// snapshots are as [`versioned`] then [`persisted`] make them, built without copies.
 pub fn sync(
-    inputs: &SignalInputs,
+    inputs: &SignalInputs<'_>,
     recorded: &std::collections::BTreeMap<String, Map<String, Value>>,
     mut ack: impl FnMut(&str) -> Option<SignalAck>,
     now: &str,
@@ -867,7 +868,7 @@ mod tests {
     const T0: &str = "2026-01-01T00:00:00.000Z";
     const T1: &str = "2026-01-01T01:00:00.000Z";
 
-    fn inputs() -> SignalInputs {
+    fn inputs() -> SignalInputs<'static> {
         SignalInputs {
             lane: "main".into(),
             wave: 2,

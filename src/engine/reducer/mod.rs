@@ -37,6 +37,7 @@ pub mod record;
 pub mod roster;
 pub mod scan;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
@@ -395,7 +396,7 @@ impl<'a> WaveStatus<'a> {
     /// actionable tasks (a request, blocker, clarification, human input or escalation that is
     /// open, working or waiting for input) are carried: no signal reads any other. Only the
     /// first task of the wave and of each agent carries its title (signals read no other).
-    pub fn signal_inputs(&self, state_dir: &str) -> signals::SignalInputs {
+    pub fn signal_inputs(&self, state_dir: &str) -> signals::SignalInputs<'_> {
         // Agents (and, as "", the wave) whose first task is already taken.
         let mut covered: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let tasks = self
@@ -433,25 +434,24 @@ impl<'a> WaveStatus<'a> {
                 }
                 covered.insert("");
                 signals::SignalTask {
-                    task_id: r.id.to_string(),
-                    task_type: task_type_of(r.kind).to_owned(),
-                    state: match r.status {
+                    task_id: Cow::Borrowed(&*r.id),
+                    task_type: Cow::Borrowed(task_type_of(r.kind)),
+                    state: Cow::Borrowed(match r.status {
                         Status::Open if r.kind == Kind::HumanFeedback => "input-required",
                         Status::Open => "open",
                         _ => "working",
-                    }
-                    .to_owned(),
-                    title: if !first {
-                        String::new()
+                    }),
+                    title: Cow::Borrowed(if !first {
+                        ""
                     } else if r.summary.is_empty() && r.detail.is_empty() {
-                        "Untitled task".to_owned()
+                        "Untitled task"
                     } else if r.summary.is_empty() {
-                        r.detail.to_string()
+                        &r.detail
                     } else {
-                        r.summary.to_string()
-                    },
-                    owner_agent_id: owner.map(str::to_owned),
-                    assignee_agent_id: assignee.map(str::to_owned),
+                        &r.summary
+                    }),
+                    owner_agent_id: owner.map(Cow::Borrowed),
+                    assignee_agent_id: assignee.map(Cow::Borrowed),
                 }
             })
             .collect();
