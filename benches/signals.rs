@@ -13,40 +13,9 @@ fn main() {
     divan::main();
 }
 
-const KINDS: [&str; 8] = [
-    "request",
-    "ack",
-    "claim",
-    "evidence",
-    "decision",
-    "blocker",
-    "handoff",
-    "clarification-request",
-];
-const AGENTS: [&str; 6] = ["A1", "A2", "A3", "A8", "A9", "A0"];
-const STATUSES: [&str; 5] = ["open", "acknowledged", "in_progress", "resolved", "closed"];
-
-fn log(n: usize, ids: usize) -> Vec<String> {
-    (0..n)
-        .map(|i| {
-            let kind = KINDS[(i * 7) % KINDS.len()];
-            let ts = format!(
-                "2026-11-22T01:{:02}:{:02}.{:03}Z",
-                (i / 6000) % 60,
-                (i / 100) % 60,
-                i % 1000
-            );
-            format!(
-                r#"{{"recordVersion":1,"id":"rec-{}","kind":"{kind}","wave":0,"lane":"main","agentId":"{}","targets":["agent:{}"],"status":"{}","priority":"normal","blocking":{},"blockerSeverity":"closure-critical","artifactRefs":["src/x.rs"],"dependsOn":[],"closureCondition":"","createdAt":"{ts}","updatedAt":"{ts}","confidence":"medium","summary":"summary {i} lorem ipsum dolor sit amet","detail":"detail text detail text detail text detail text","attempt":null,"source":"agent"}}"#,
-                i % ids,
-                AGENTS[i % 6],
-                AGENTS[(i / 6) % 6],
-                STATUSES[(i / 3) % 5],
-                matches!(kind, "request" | "blocker" | "clarification-request"),
-            )
-        })
-        .collect()
-}
+#[path = "support/synthetic_log.rs"]
+mod synthetic_log;
+use synthetic_log::{AGENTS, log};
 
 #[divan::bench(args = [20_000, 200_000], sample_count = 10)]
 fn sync_signals(bencher: divan::Bencher, n: usize) {
