@@ -751,17 +751,15 @@ impl GitBranchStore {
             .seconds()
             .max(remote_commit.time().seconds());
         let author = local_commit.author();
-        let sig = signature(author.name().unwrap_or("wave-runner"), when).map_err(&err)?;
-        let oid = repo
-            .commit(
-                None,
-                &sig,
-                &sig,
-                &tree::describe(&changes),
-                &merged_tree,
-                &[&remote_commit],
-            )
-            .map_err(&err)?;
+        let oid = commit_tree(
+            repo,
+            author.name().unwrap_or("wave-runner"),
+            when,
+            &changes,
+            &merged_tree,
+            &[&remote_commit],
+        )
+        .map_err(&err)?;
         self.set_ref(repo, LOCAL_REF, oid)?;
         Ok(conflicts)
     }
@@ -928,18 +926,9 @@ impl GitBranchStore {
         let when = at
             .as_second()
             .max(parent.as_ref().map_or(0, |c| c.time().seconds()));
-        let sig = signature(author, when).map_err(&err)?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let oid = repo
-            .commit(
-                None,
-                &sig,
-                &sig,
-                &tree::describe(&edited.changes),
-                &new_tree,
-                &parents,
-            )
-            .map_err(&err)?;
+        let oid =
+            commit_tree(&repo, author, when, &edited.changes, &new_tree, &parents).map_err(&err)?;
         self.set_ref(&repo, LOCAL_REF, oid)?;
         match self.push_locked(&repo, &mut lock, false) {
             Ok(report) => Ok(Ok(report.conflicts)),
@@ -1087,18 +1076,8 @@ impl GitBranchStore {
         let when = batch
             .when
             .max(parent.as_ref().map_or(0, |c| c.time().seconds()));
-        let sig = signature(author, when).map_err(&err)?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let oid = repo
-            .commit(
-                None,
-                &sig,
-                &sig,
-                &tree::describe(&changes),
-                &new_tree,
-                &parents,
-            )
-            .map_err(&err)?;
+        let oid = commit_tree(repo, author, when, &changes, &new_tree, &parents).map_err(&err)?;
         self.set_ref(repo, LOCAL_REF, oid)?;
         Ok(Some((oid, parent_oid)))
     }
@@ -1155,22 +1134,16 @@ impl GitBranchStore {
         }
         let changes = tree::changes(repo, remote_tree.as_ref(), &new_tree).map_err(&err)?;
         let author = local_commit.author();
-        let sig = signature(
+        let parents: Vec<&git2::Commit<'_>> = remote_commit.iter().collect();
+        let oid = commit_tree(
+            repo,
             author.name().unwrap_or("wave-runner"),
             local_commit.time().seconds(),
+            &changes,
+            &new_tree,
+            &parents,
         )
         .map_err(&err)?;
-        let parents: Vec<&git2::Commit<'_>> = remote_commit.iter().collect();
-        let oid = repo
-            .commit(
-                None,
-                &sig,
-                &sig,
-                &tree::describe(&changes),
-                &new_tree,
-                &parents,
-            )
-            .map_err(&err)?;
         self.set_ref(repo, LOCAL_REF, oid)
     }
 
@@ -1251,6 +1224,20 @@ impl GitBranchStore {
 }
 
 /// The signature of state commits: the writer's name at the time of the records.
+/// Commits `tree` on `parents` (no ref moves), authored and committed by `author` at `seconds`,
+/// with the message describing `changes`.
+fn commit_tree(
+    repo: &Repository,
+    author: &str,
+    seconds: i64,
+    changes: &[tree::Change],
+    tree: &Tree<'_>,
+    parents: &[&git2::Commit<'_>],
+) -> Result<git2::Oid, git2::Error> {
+    let sig = signature(author, seconds)?;
+    repo.commit(None, &sig, &sig, &tree::describe(changes), tree, parents)
+}
+
 fn signature(name: &str, seconds: i64) -> Result<Signature<'static>, git2::Error> {
     let email = format!("{name}@wave-runner.invalid");
     Signature::new(name, &email, &git2::Time::new(seconds, 0))
