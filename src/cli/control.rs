@@ -22,7 +22,7 @@ use super::output;
 use crate::engine::control::ControlLog;
 use crate::engine::reducer::record::Interner;
 use crate::engine::reducer::{
-    self, CoordFold, CoordRecord, Position, RoleIds, Roster, WaveInputs, WinnerIndex, Winners,
+    self, CoordFold, CoordRecord, Position, RoleIds, Roster, WaveInputs, Winners,
 };
 use crate::event::control::{ControlEvent, EventDefaults};
 use crate::event::coordination::{Kind, Status};
@@ -298,11 +298,7 @@ fn report(problems: &[Problem]) {
 
 /// Threads reading a large log: pass one scans one part of the file on each, pass two parses
 /// one share of the winning lines on each (the first on the calling thread).
-///
-/// One: on two cores two threads did not make the 200,000-record status faster, and records
-/// parsed on a second thread live in that thread's `malloc` arena, which cost 5–7 MB of peak
-/// memory (docs/benchmarks.md).
-const READ_THREADS: usize = 1;
+const READ_THREADS: usize = 2;
 
 /// Winning records parsed on a reading thread before they are handed over together.
 const FILL_BATCH: usize = 256;
@@ -311,7 +307,7 @@ const FILL_BATCH: usize = 256;
 struct ScanPart {
     fold: CoordFold,
     /// File name per writer rank, for messages.
-    files: HashMap<u32, String>,
+    files: Vec<(u32, String)>,
 }
 
 /// Folds a coordination-format stream (coordination log or dependency tickets) into its latest
@@ -368,23 +364,26 @@ fn fold_stream(
     let mut parts: Vec<ScanPart> = (0..READ_THREADS)
         .map(|_| ScanPart {
             fold: CoordFold::with_suspects(suspects.iter().cloned()),
-            files: HashMap::new(),
+            files: Vec::new(),
         })
         .collect();
-    let problems = {
+    let mut problems = {
         let mut visitors: Vec<Box<ParallelByteVisitor<'_>>> = parts
             .iter_mut()
             .map(|part| {
                 let visitor: Box<ParallelByteVisitor<'_>> = Box::new(move |line: &RawBytes<'_>| {
+                    let writer = rank(line.writer);
                     let position = if line.legacy {
-                        legacy_position(line.line, rank(line.writer))
+                        legacy_position(line.line, writer)
                     } else {
-                        position_of(&line.to_line()?, rank(line.writer))?
+                        position_of(&line.to_line()?, writer)?
                     };
                     part.fold.push_bytes(line.bytes, position, line.offset);
-                    part.files
-                        .entry(position.writer)
-                        .or_insert_with(|| line.file.to_owned());
+                    if part.files.last().is_none_or(|(w, _)| *w != writer)
+                        && !part.files.iter().any(|(w, _)| *w == writer)
+                    {
+                        part.files.push((writer, line.file.to_owned()));
+                    }
                     Ok(())
                 });
                 visitor
@@ -396,7 +395,6 @@ fn fold_stream(
             .scan_parallel(stream, &mut refs)
             .map_err(store_error)?
     };
-    let mut problems = problems;
     let mut fold = CoordFold::with_suspects(suspects);
     let mut files: HashMap<u32, String> = HashMap::new();
     for part in parts {
@@ -419,27 +417,28 @@ fn fold_stream(
             })
             .collect();
         // Pass two: the winning lines, in consecutive shares (so problems stay in file
-        // order), each parsed on its own thread and filled in batches.
-        let by_position = winners.take_index();
-        let index = WinnerIndex(&by_position);
-        let shared = Mutex::new(&mut winners);
+        // order), each parsed on its own thread and stored in batches.
+        let (lookup, sink) = winners.split();
+        let sink = Mutex::new(sink);
         let share = places.len().div_ceil(READ_THREADS).max(1);
         let parse_share = |mine: &[LinePlace<'_>]| {
             let mut interner = Interner::default();
             let mut batch = Vec::with_capacity(FILL_BATCH);
             let fill = |batch: &mut Vec<_>| {
-                let mut winners = shared.lock().unwrap_or_else(|e| e.into_inner());
+                let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
                 for parsed in batch.drain(..) {
-                    winners.fill(parsed);
+                    sink.fill(parsed);
                 }
             };
             let problems = store.visit_at(stream, mine, &mut |line| {
-                let position = position_of(line, rank(line.writer))?;
-                if let Some(parsed) = index.parse_interned(line.text, position, &mut interner) {
-                    batch.push(parsed);
-                    if batch.len() == FILL_BATCH {
-                        fill(&mut batch);
-                    }
+                let writer = rank(line.writer);
+                let Some(winner) = lookup.winner_at(writer, line.offset) else {
+                    return Ok(());
+                };
+                let position = position_of(line, writer)?;
+                batch.push(lookup.parse(winner, line.text, position, &mut interner));
+                if batch.len() == FILL_BATCH {
+                    fill(&mut batch);
                 }
                 Ok(())
             });
@@ -569,6 +568,7 @@ fn status(settings: &Settings, args: StatusArgs) -> Result<Code, CliError> {
     let dependencies = read_dependencies(&*store, &now_text)?;
     let control = read_control(&*store, lane, wave)?.materialize();
     let envelopes = read_envelopes(&*store, lane, wave, &roster)?;
+    release_freed_memory();
 
     let inputs = WaveInputs {
         lane,
@@ -608,6 +608,18 @@ fn status(settings: &Settings, args: StatusArgs) -> Result<Code, CliError> {
     std::mem::forget(state);
     std::mem::forget(coordination);
     Ok(Code::OK)
+}
+
+/// Returns the memory the read freed (the fold's tables, the parse buffers) to the system, so
+/// the reduction and the output do not stack their peak on top of it. Reading a large log frees
+/// tens of thousands of small blocks between the live records, which `malloc` keeps otherwise.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only walks glibc's own free lists; it takes no pointer from us and
+    // is safe to call at any time from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Adds the `signals` block (§10.7, §10.8) to a reduced status: built from the status itself,

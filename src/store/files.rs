@@ -309,12 +309,32 @@ fn in_parallel<V: ?Sized + Send>(
         let ranges: Vec<(u64, u64)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
         // Line numbers are absolute (upstream lines are numbered by them), so count the
         // newlines of every range but the last first, on the same threads.
+        // Each counted range is itself cut into one piece per thread, so the count takes a
+        // share of the time of reading the range.
         let counted = ranges.get(..ranges.len() - 1).unwrap_or_default();
-        let counts = run_on_threads(counted, |(start, end)| count_newlines(file, *start, *end))?;
+        let pieces: Vec<(usize, u64, u64)> = counted
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &(start, end))| {
+                let step = (end - start).div_ceil(parts as u64).max(1);
+                (start..end)
+                    .step_by(usize::try_from(step).unwrap_or(usize::MAX))
+                    .map(move |from| (i, from, (from + step).min(end)))
+            })
+            .collect();
+        let counts = run_on_threads(&pieces, |(_, start, end)| {
+            count_newlines(file, *start, *end)
+        })?;
+        let mut per_range = vec![0u64; counted.len()];
+        for ((i, _, _), count) in pieces.iter().zip(counts) {
+            if let Some(total) = per_range.get_mut(*i) {
+                *total += count;
+            }
+        }
         let mut lines_before = Vec::with_capacity(ranges.len());
         let mut total = 0u64;
         lines_before.push(0);
-        for count in counts {
+        for count in per_range {
             total += count;
             lines_before.push(total);
         }

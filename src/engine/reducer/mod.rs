@@ -55,7 +55,8 @@ use crate::event::envelope::ResultEnvelope;
 use crate::event::time;
 
 pub use record::{
-    CoordFold, CoordRecord, LineRef, Position, RecordError, Rejected, WinnerIndex, Winners,
+    CoordFold, CoordRecord, LineRef, Parsed, Position, RecordError, Rejected, WinnerLookup,
+    WinnerSink, Winners,
 };
 pub use roster::{RoleIds, Roster, RosterAgent};
 

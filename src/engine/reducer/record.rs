@@ -16,8 +16,6 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// A set hashed like [`FastMap`].
 type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
 
-/// Winning line positions `(writer, seq)` → winner slot.
-pub type PositionMap = FastMap<(u32, u64), usize>;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -300,6 +298,15 @@ fn list(values: Option<Vec<Text<'_>>>) -> Box<[Box<str>]> {
     out.into_boxed_slice()
 }
 
+/// Where a parsed record's `createdAt` comes from.
+#[derive(Debug, Clone, Copy)]
+enum Created<'a> {
+    /// The line's own, or this time when it has none.
+    Own(&'a str),
+    /// The id's first version's (a fold's winner).
+    First(&'a str),
+}
+
 /// Shared copies of the few distinct lanes, authors and sources of a log.
 #[derive(Debug, Clone, Default)]
 pub struct Interner(HashSet<Arc<str>, foldhash::fast::RandomState>);
@@ -334,7 +341,22 @@ impl CoordRecord {
             Some(raw) => raw,
             None => Self::parse_general(line)?,
         };
-        Self::from_raw(raw, now, interner)
+        Self::from_raw(raw, Created::Own(now), interner)
+    }
+
+    /// Parses a winning line of the fold, whose id's first `createdAt` is `created` (empty when
+    /// it had none: [`Winners::finish`] fills it). A missing `updatedAt` takes the line's own
+    /// `createdAt`.
+    pub fn from_line_created(
+        line: &str,
+        created: &str,
+        interner: &mut Interner,
+    ) -> Result<Self, RecordError> {
+        let raw = match super::flat::parse(line) {
+            Some(raw) => raw,
+            None => Self::parse_general(line)?,
+        };
+        Self::from_raw(raw, Created::First(created), interner)
     }
 
     /// The general parser (serde), which decides every line the flat parser leaves to it.
@@ -347,10 +369,18 @@ impl CoordRecord {
     /// Like [`CoordRecord::from_line`], through the general parser only (serde), never the
     /// flat fast path: the reference the fast path is tested against.
     pub fn from_line_general(line: &str, now: &str) -> Result<Self, RecordError> {
-        Self::from_raw(Self::parse_general(line)?, now, &mut Interner::default())
+        Self::from_raw(
+            Self::parse_general(line)?,
+            Created::Own(now),
+            &mut Interner::default(),
+        )
     }
 
-    fn from_raw(raw: Raw<'_>, now: &str, interner: &mut Interner) -> Result<Self, RecordError> {
+    fn from_raw(
+        raw: Raw<'_>,
+        created: Created<'_>,
+        interner: &mut Interner,
+    ) -> Result<Self, RecordError> {
         let kind_text = text(&raw.kind);
         if kind_text.is_empty() {
             return Err(RecordError::Missing { field: "kind" });
@@ -393,13 +423,26 @@ impl CoordRecord {
             "" => return Err(RecordError::Missing { field: "id" }),
             id => id,
         };
-        let created_at: Box<str> = match text(&raw.created_at) {
-            "" => now.into(),
-            c => c.into(),
-        };
-        let updated_at = match text(&raw.updated_at) {
-            "" => created_at.clone(),
-            u => u.into(),
+        let own_created = text(&raw.created_at);
+        let (created_at, updated_at): (Box<str>, Box<str>) = match created {
+            Created::Own(now) => {
+                let created_at: Box<str> = match own_created {
+                    "" => now.into(),
+                    c => c.into(),
+                };
+                let updated_at = match text(&raw.updated_at) {
+                    "" => created_at.clone(),
+                    u => u.into(),
+                };
+                (created_at, updated_at)
+            }
+            Created::First(first) => (
+                first.into(),
+                match text(&raw.updated_at) {
+                    "" => own_created.into(),
+                    u => u.into(),
+                },
+            ),
         };
         let source = match text(&raw.source) {
             "" => "launcher",
@@ -499,17 +542,68 @@ impl CoordRecord {
     }
 }
 
-/// One id's state in the fold: where its winning line is, the order keys of its latest and
-/// first versions, the first version's `createdAt`, and the winning record itself when it was
-/// already parsed (pushed as a record, or a line the structural scan could not read).
+/// Text kept by a fold (ids, first `createdAt` values) in one growing buffer, so the fold makes
+/// no allocation per id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Arena(String);
+
+/// Where a text sits in an [`Arena`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Arena {
+    fn push(&mut self, text: &str) -> Span {
+        // Past 4 GiB of ids a span could not say where its text is: keep it empty instead of
+        // pointing at the wrong text (a log that large is far beyond what a wave writes).
+        match (u32::try_from(self.0.len()), u32::try_from(text.len())) {
+            (Ok(start), Ok(len)) if start.checked_add(len).is_some() => {
+                self.0.push_str(text);
+                Span { start, len }
+            }
+            _ => Span::default(),
+        }
+    }
+
+    fn get(&self, span: Span) -> &str {
+        let start = span.start as usize;
+        self.0.get(start..start + span.len as usize).unwrap_or("")
+    }
+}
+
+/// The order of a line in the fold: `(updatedAt, position)` with the position's time filled in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    updated: i64,
+    at: i64,
+    writer: u32,
+    seq: u64,
+}
+
+impl Key {
+    fn position(self) -> Position {
+        Position {
+            at_millis: Some(self.at),
+            writer: self.writer,
+            seq: self.seq,
+        }
+    }
+}
+
+/// One id's state in the fold: its winning line (key and byte offset), the key and
+/// `createdAt` of its first version, and the winning record itself when it was already parsed
+/// (pushed as a record, or a line the key scan could not read).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Slot {
-    position: Position,
+    hash: u64,
+    id: Span,
+    latest: Key,
+    first: Key,
     /// Byte offset of the winning line in its writer's file (0 when not known).
     offset: u64,
-    latest_key: (i64, Position),
-    first_key: (i64, Position),
-    created_at: Box<str>,
+    created_at: Span,
     record: Option<Box<CoordRecord>>,
 }
 
@@ -555,20 +649,24 @@ pub struct Rejected {
 /// does not depend on the order lines are pushed in, and pushing the same line at the same
 /// position again changes nothing.
 ///
-/// Pass one ([`CoordFold::push_line`]) orders lines by a structural scan and keeps only keys:
-/// memory follows the number of distinct ids, not the log. Pass two ([`Winners::attach`]) sees
-/// the lines again and fully parses only each id's winner. [`CoordFold::fold_lines`] runs both
-/// over lines held in memory.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Pass one ([`CoordFold::push_bytes`]) orders lines by a key scan and keeps only keys: memory
+/// follows the number of distinct ids, not the log, and ids and times sit in one buffer, so an
+/// id costs no allocation. Pass two ([`Winners`]) sees the winning lines again and fully parses
+/// only those. [`CoordFold::fold_lines`] runs both over lines held in memory.
+#[derive(Debug, Clone, Default)]
 pub struct CoordFold {
-    slots: FastMap<Box<str>, Slot>,
+    /// Slot indices, hashed by id.
+    table: hashbrown::HashTable<u32>,
+    slots: Vec<Slot>,
+    arena: Arena,
+    hasher: foldhash::fast::RandomState,
     rejected: Vec<Rejected>,
     /// Ids whose every line is parsed in full in pass one ([`CoordFold::with_suspects`]).
     suspects: FastSet<Box<str>>,
 }
 
 /// Where a winning line is: its writer (rank), byte offset and sequence number (line number
-/// of its file). Ordered by writer, then offset.
+/// of its file), and which winner it is. Ordered by writer, then offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LineRef {
     /// Rank of the writer's name.
@@ -577,63 +675,68 @@ pub struct LineRef {
     pub offset: u64,
     /// Sequence number (line number).
     pub seq: u64,
+    /// The winner the line belongs to (an index into the final record order).
+    pub winner: usize,
 }
 
-/// The winners of a fold, waiting for their lines (pass two).
+/// One winner's keys: its id and first `createdAt`.
+#[derive(Debug, Clone, Copy)]
+struct WinnerMeta {
+    id: Span,
+    created_at: Span,
+}
+
+/// The winners of a fold, already in upstream's final order `(updatedAt, id)`, waiting for
+/// their lines (pass two).
 #[derive(Debug, Clone)]
 pub struct Winners {
-    slots: Vec<Winner>,
-    by_position: PositionMap,
+    meta: Vec<WinnerMeta>,
+    records: Vec<Option<CoordRecord>>,
+    arena: Arena,
+    /// Winning lines not parsed yet, by writer then offset.
     places: Vec<LineRef>,
+    /// `(writer, seq)` → winner, built on the first [`Winners::attach`].
+    by_position: Option<FastMap<(u32, u64), usize>>,
     rejected: Vec<Rejected>,
-    /// Ids whose winning line was rejected in pass two.
-    failed: Vec<Box<str>>,
-    /// Shared copies of the few distinct lanes, authors and sources.
+    /// Winners whose line was rejected in pass two.
+    failed: Vec<usize>,
     interned: Interner,
 }
 
-/// Finds winning lines in pass two; see [`Winners::index`].
+/// Pass two's read-only half of [`Winners`] (see [`Winners::split`]): parses winning lines,
+/// shareable between threads.
 #[derive(Debug, Clone, Copy)]
-pub struct WinnerIndex<'w>(pub &'w PositionMap);
-
-impl WinnerIndex<'_> {
-    /// Parses the line at `position` when it is a winner (`None` for any other line).
-    pub fn parse(
-        &self,
-        line: &str,
-        position: Position,
-    ) -> Option<Result<(usize, CoordRecord), (usize, Rejected)>> {
-        self.parse_interned(line, position, &mut Interner::default())
-    }
-
-    /// Like [`WinnerIndex::parse`], sharing lanes, authors and sources through `interner`
-    /// (one per thread).
-    pub fn parse_interned(
-        &self,
-        line: &str,
-        position: Position,
-        interner: &mut Interner,
-    ) -> Option<Result<(usize, CoordRecord), (usize, Rejected)>> {
-        let i = *self.0.get(&(position.writer, position.seq))?;
-        Some(
-            CoordRecord::from_line_interned(line, "", interner)
-                .map(|r| (i, r))
-                .map_err(|error| (i, Rejected { position, error })),
-        )
-    }
+pub struct WinnerLookup<'w> {
+    meta: &'w [WinnerMeta],
+    arena: &'w Arena,
+    places: &'w [LineRef],
 }
 
-/// One id's winner in pass two; the record arrives with its line.
-#[derive(Debug, Clone)]
-struct Winner {
-    order: (i64, Box<str>),
-    created_at: Box<str>,
-    record: Option<CoordRecord>,
+/// Pass two's writing half of [`Winners`] (see [`Winners::split`]): takes parsed lines.
+#[derive(Debug)]
+pub struct WinnerSink<'w> {
+    records: &'w mut [Option<CoordRecord>],
+    rejected: &'w mut Vec<Rejected>,
+    failed: &'w mut Vec<usize>,
 }
+
+/// A winning line parsed by [`WinnerLookup::parse`]: the record, or why the line was rejected.
+pub type Parsed = (usize, Result<CoordRecord, Rejected>);
 
 /// Milliseconds of a stored timestamp ([`timestamp_millis`]); unparsable times sort first.
 pub fn millis(text: &str) -> i64 {
     timestamp_millis(text).unwrap_or(i64::MIN)
+}
+
+/// `text` without surrounding whitespace (as [`str::trim`]), with no work for the usual text
+/// that starts and ends with a visible ASCII character.
+fn trimmed(text: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|&c| c > b' ' && c < 0x7f);
+    if visible(text.as_bytes().first()) && visible(text.as_bytes().last()) {
+        text
+    } else {
+        text.trim()
+    }
 }
 
 impl CoordFold {
@@ -660,20 +763,20 @@ impl CoordFold {
 
     /// Pass one over a line's bytes, not yet checked to be UTF-8, found at byte `offset` of its
     /// writer's file ([`Winners::lines_needed`] gives the winners' offsets back). Only the
-    /// fields the fold orders by are read and checked; a line the structural scan cannot read
-    /// is checked and parsed in full at once.
+    /// fields the fold orders by are read and checked; a line the key scan cannot read is
+    /// checked and parsed in full at once.
     pub fn push_bytes(&mut self, line: &[u8], position: Position, offset: u64) {
         match super::scan::line_keys_bytes(line) {
             Some(super::scan::LineKeys {
                 id: Some(id),
                 updated_at,
                 created_at,
-            }) if !id.trim().is_empty()
-                && id.trim().len() == id.len()
+            }) if !id.is_empty()
+                && trimmed(id).len() == id.len()
                 && (self.suspects.is_empty() || !self.suspects.contains(id)) =>
             {
-                let created = created_at.unwrap_or("").trim();
-                let updated = updated_at.map(str::trim).filter(|u| !u.is_empty());
+                let created = trimmed(created_at.unwrap_or(""));
+                let updated = updated_at.map(trimmed).filter(|u| !u.is_empty());
                 self.offer(
                     id,
                     updated.unwrap_or(created),
@@ -700,10 +803,13 @@ impl CoordFold {
 
     /// Folds a record that is already parsed.
     pub fn push(&mut self, record: CoordRecord, position: Position) {
-        let id: Box<str> = record.id.clone();
-        let updated = record.updated_at.clone();
-        let created = record.created_at.clone();
-        self.offer(&id, &updated, &created, position, 0, Some(Box::new(record)));
+        let record = Box::new(record);
+        let (id, updated, created) = (
+            record.id.clone(),
+            record.updated_at.clone(),
+            record.created_at.clone(),
+        );
+        self.offer(&id, &updated, &created, position, 0, Some(record));
     }
 
     fn offer(
@@ -716,36 +822,50 @@ impl CoordFold {
         record: Option<Box<CoordRecord>>,
     ) {
         let updated = millis(updated_at);
-        let position = Position {
-            at_millis: Some(position.at_millis.unwrap_or(updated)),
-            ..position
+        let key = Key {
+            updated,
+            at: position.at_millis.unwrap_or(updated),
+            writer: position.writer,
+            seq: position.seq,
         };
-        let key = (updated, position);
-        match self.slots.get_mut(id) {
-            None => {
-                self.slots.insert(
-                    id.into(),
-                    Slot {
-                        position,
-                        offset,
-                        latest_key: key,
-                        first_key: key,
-                        created_at: created_at.into(),
-                        record,
-                    },
-                );
-            }
+        let hash = std::hash::BuildHasher::hash_one(&self.hasher, id);
+        let (slots, arena) = (&self.slots, &self.arena);
+        let found = self.table.find(hash, |&i| {
+            slots
+                .get(i as usize)
+                .is_some_and(|s| s.hash == hash && arena.get(s.id) == id)
+        });
+        match found.and_then(|&i| self.slots.get_mut(i as usize)) {
             Some(slot) => {
-                if key < slot.first_key {
-                    slot.first_key = key;
-                    slot.created_at = created_at.into();
+                if key < slot.first {
+                    slot.first = key;
+                    slot.created_at = self.arena.push(created_at);
                 }
-                if key > slot.latest_key {
-                    slot.position = position;
+                if key > slot.latest {
+                    slot.latest = key;
                     slot.offset = offset;
-                    slot.latest_key = key;
                     slot.record = record;
                 }
+            }
+            None => {
+                let Ok(index) = u32::try_from(self.slots.len()) else {
+                    return;
+                };
+                let id = self.arena.push(id);
+                let created_at = self.arena.push(created_at);
+                self.slots.push(Slot {
+                    hash,
+                    id,
+                    latest: key,
+                    first: key,
+                    offset,
+                    created_at,
+                    record,
+                });
+                let slots = &self.slots;
+                self.table.insert_unique(hash, index, |&i| {
+                    slots.get(i as usize).map_or(0, |s| s.hash)
+                });
             }
         }
     }
@@ -753,23 +873,48 @@ impl CoordFold {
     /// Merges a fold of other lines of the same stream (a fold per thread): the result is the
     /// fold of all the lines, whatever way they were shared out.
     pub fn merge(&mut self, other: CoordFold) {
+        if self.slots.is_empty() && self.rejected.is_empty() && self.suspects == other.suspects {
+            *self = other;
+            return;
+        }
         self.rejected.extend(other.rejected);
-        for (id, theirs) in other.slots {
-            match self.slots.get_mut(&id) {
-                None => {
-                    self.slots.insert(id, theirs);
-                }
+        for slot in other.slots {
+            let id = other.arena.get(slot.id);
+            let hash = std::hash::BuildHasher::hash_one(&self.hasher, id);
+            let (slots, arena) = (&self.slots, &self.arena);
+            let found = self.table.find(hash, |&i| {
+                slots
+                    .get(i as usize)
+                    .is_some_and(|s| s.hash == hash && arena.get(s.id) == id)
+            });
+            match found.and_then(|&i| self.slots.get_mut(i as usize)) {
                 Some(mine) => {
-                    if theirs.first_key < mine.first_key {
-                        mine.first_key = theirs.first_key;
-                        mine.created_at = theirs.created_at;
+                    if slot.first < mine.first {
+                        mine.first = slot.first;
+                        mine.created_at = self.arena.push(other.arena.get(slot.created_at));
                     }
-                    if theirs.latest_key > mine.latest_key {
-                        mine.position = theirs.position;
-                        mine.offset = theirs.offset;
-                        mine.latest_key = theirs.latest_key;
-                        mine.record = theirs.record;
+                    if slot.latest > mine.latest {
+                        mine.latest = slot.latest;
+                        mine.offset = slot.offset;
+                        mine.record = slot.record;
                     }
+                }
+                None => {
+                    let Ok(index) = u32::try_from(self.slots.len()) else {
+                        return;
+                    };
+                    let id = self.arena.push(id);
+                    let created_at = self.arena.push(other.arena.get(slot.created_at));
+                    self.slots.push(Slot {
+                        hash,
+                        id,
+                        created_at,
+                        ..slot
+                    });
+                    let slots = &self.slots;
+                    self.table.insert_unique(hash, index, |&i| {
+                        slots.get(i as usize).map_or(0, |s| s.hash)
+                    });
                 }
             }
         }
@@ -785,39 +930,60 @@ impl CoordFold {
         self.slots.is_empty()
     }
 
-    /// Ends pass one.
+    /// Ends pass one: the winners in upstream's final order `(updatedAt, id)`.
     pub fn winners(self) -> Winners {
-        let mut by_position = PositionMap::with_capacity_and_hasher(
-            self.slots.len(),
-            foldhash::fast::RandomState::default(),
-        );
-        let mut places = Vec::new();
-        let slots: Vec<Winner> = self
-            .slots
-            .into_iter()
-            .enumerate()
-            .map(|(i, (id, slot))| {
-                if slot.record.is_none() {
-                    by_position.insert((slot.position.writer, slot.position.seq), i);
-                    places.push(LineRef {
-                        writer: slot.position.writer,
-                        offset: slot.offset,
-                        seq: slot.position.seq,
-                    });
-                }
-                Winner {
-                    order: (slot.latest_key.0, id),
-                    created_at: slot.created_at,
-                    record: slot.record.map(|r| *r),
-                }
-            })
+        let CoordFold {
+            slots,
+            arena,
+            rejected,
+            ..
+        } = self;
+        let mut order: Vec<(i64, u32)> = slots
+            .iter()
+            .zip(0u32..)
+            .map(|(s, i)| (s.latest.updated, i))
             .collect();
+        let id_of = |i: u32| slots.get(i as usize).map_or("", |s| arena.get(s.id));
+        order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id_of(a.1).cmp(id_of(b.1))));
+        let mut slots: Vec<Option<Slot>> = slots.into_iter().map(Some).collect();
+        let mut meta = Vec::with_capacity(order.len());
+        let mut records = Vec::with_capacity(order.len());
+        let mut places = Vec::new();
+        for (winner, (_, i)) in order.into_iter().enumerate() {
+            let Some(slot) = slots.get_mut(i as usize).and_then(Option::take) else {
+                continue;
+            };
+            let position = slot.latest.position();
+            let record = match slot.record {
+                Some(r) => {
+                    let mut r = *r;
+                    r.created_at = arena.get(slot.created_at).into();
+                    Some(r)
+                }
+                None => {
+                    places.push(LineRef {
+                        writer: position.writer,
+                        offset: slot.offset,
+                        seq: position.seq,
+                        winner,
+                    });
+                    None
+                }
+            };
+            meta.push(WinnerMeta {
+                id: slot.id,
+                created_at: slot.created_at,
+            });
+            records.push(record);
+        }
         places.sort_unstable();
         Winners {
-            slots,
-            by_position,
+            meta,
+            records,
+            arena,
             places,
-            rejected: self.rejected,
+            by_position: None,
+            rejected,
             failed: Vec::new(),
             interned: Interner::default(),
         }
@@ -851,10 +1017,55 @@ impl CoordFold {
     }
 }
 
+impl WinnerLookup<'_> {
+    /// The winner whose line starts at byte `offset` of writer `writer`'s file, if any.
+    pub fn winner_at(&self, writer: u32, offset: u64) -> Option<usize> {
+        let i = self
+            .places
+            .binary_search_by(|p| (p.writer, p.offset).cmp(&(writer, offset)))
+            .ok()?;
+        self.places.get(i).map(|p| p.winner)
+    }
+
+    /// Parses winner `winner`'s line, found at `position`, with the id's first `createdAt`.
+    pub fn parse(
+        &self,
+        winner: usize,
+        line: &str,
+        position: Position,
+        interner: &mut Interner,
+    ) -> Parsed {
+        let created = self
+            .meta
+            .get(winner)
+            .map_or("", |m| self.arena.get(m.created_at));
+        let parsed = CoordRecord::from_line_created(line, created, interner)
+            .map_err(|error| Rejected { position, error });
+        (winner, parsed)
+    }
+}
+
+impl WinnerSink<'_> {
+    /// Stores what [`WinnerLookup::parse`] returned.
+    pub fn fill(&mut self, (winner, parsed): Parsed) {
+        match parsed {
+            Ok(r) => {
+                if let Some(slot) = self.records.get_mut(winner) {
+                    *slot = Some(r);
+                }
+            }
+            Err(rejected) => {
+                self.rejected.push(rejected);
+                self.failed.push(winner);
+            }
+        }
+    }
+}
+
 impl Winners {
     /// True while some winner's line has not been attached.
     pub fn needs_lines(&self) -> bool {
-        !self.by_position.is_empty()
+        !self.places.is_empty()
     }
 
     /// Where the winning lines that pass two needs are, by writer then offset (offsets are
@@ -864,74 +1075,64 @@ impl Winners {
         &self.places
     }
 
-    /// Pass two, shareable between threads: parses the line at `position` when it is a winner
-    /// (`None` for any other line). Hand the result to [`Winners::fill`].
-    pub fn parse_winner(
-        &self,
-        line: &str,
-        position: Position,
-    ) -> Option<Result<(usize, CoordRecord), (usize, Rejected)>> {
-        self.index().parse(line, position)
-    }
-
-    /// The read-only lookup of winning positions, to share between threads while the winners
-    /// themselves sit behind a lock.
-    pub fn index(&self) -> WinnerIndex<'_> {
-        WinnerIndex(&self.by_position)
-    }
-
-    /// Moves the lookup out, leaving the winners free to be locked and filled.
-    pub fn take_index(&mut self) -> PositionMap {
-        std::mem::take(&mut self.by_position)
-    }
-
-    /// Stores what [`Winners::parse_winner`] or [`WinnerIndex::parse`] returned.
-    pub fn fill(&mut self, parsed: Result<(usize, CoordRecord), (usize, Rejected)>) {
-        match parsed {
-            Ok((i, r)) => self.store(i, r),
-            Err((i, rejected)) => self.fail(i, rejected),
-        }
-    }
-
-    /// Notes that winner `i`'s line is not a valid record.
-    fn fail(&mut self, i: usize, rejected: Rejected) {
-        self.rejected.push(rejected);
-        if let Some(slot) = self.slots.get(i) {
-            self.failed.push(slot.order.1.clone());
-        }
+    /// Splits the winners for pass two on several threads: a lookup that parses lines (shared)
+    /// and a sink that stores them (behind a lock).
+    pub fn split(&mut self) -> (WinnerLookup<'_>, WinnerSink<'_>) {
+        (
+            WinnerLookup {
+                meta: &self.meta,
+                arena: &self.arena,
+                places: &self.places,
+            },
+            WinnerSink {
+                records: &mut self.records,
+                rejected: &mut self.rejected,
+                failed: &mut self.failed,
+            },
+        )
     }
 
     /// The ids whose winning line pass two rejected, sorted. Fold the stream again with them
     /// as suspects ([`CoordFold::with_suspects`]) to get their latest valid lines: until then
     /// they are missing from [`Winners::finish`].
     pub fn failed_ids(&self) -> Vec<Box<str>> {
-        let mut ids = self.failed.clone();
+        let mut ids: Vec<Box<str>> = self
+            .failed
+            .iter()
+            .filter_map(|&w| self.meta.get(w))
+            .map(|m| self.arena.get(m.id).into())
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         ids
     }
 
-    fn store(&mut self, i: usize, mut r: CoordRecord) {
-        for field in [&mut r.lane, &mut r.agent_id, &mut r.source] {
-            *field = self.interned.get(field);
-        }
-        if let Some(slot) = self.slots.get_mut(i) {
-            slot.record = Some(r);
-        }
-    }
-
     /// Pass two: parses the line at `position` if it is a winner; other lines cost a lookup.
     pub fn attach(&mut self, line: &str, position: Position) {
-        let Some(i) = self.by_position.remove(&(position.writer, position.seq)) else {
+        let places = &self.places;
+        let by_position = self.by_position.get_or_insert_with(|| {
+            places
+                .iter()
+                .map(|p| ((p.writer, p.seq), p.winner))
+                .collect()
+        });
+        let Some(winner) = by_position.remove(&(position.writer, position.seq)) else {
             return;
         };
-        match CoordRecord::from_line_interned(line, "", &mut self.interned) {
+        let created = self
+            .meta
+            .get(winner)
+            .map_or("", |m| self.arena.get(m.created_at));
+        match CoordRecord::from_line_created(line, created, &mut self.interned) {
             Ok(r) => {
-                if let Some(slot) = self.slots.get_mut(i) {
-                    slot.record = Some(r);
+                if let Some(slot) = self.records.get_mut(winner) {
+                    *slot = Some(r);
                 }
             }
-            Err(error) => self.fail(i, Rejected { position, error }),
+            Err(error) => {
+                self.rejected.push(Rejected { position, error });
+                self.failed.push(winner);
+            }
         }
     }
 
@@ -940,69 +1141,29 @@ impl Winners {
     /// whose line never came back in pass two is dropped.
     pub fn finish(self, now: &str) -> (Vec<CoordRecord>, Vec<Rejected>) {
         let mut rejected = self.rejected;
-        // Collected in place (the slots' allocation becomes the records'), then sorted by
-        // moving records within it: a second list of records would double the peak memory.
-        let mut times: Vec<i64> = Vec::with_capacity(self.slots.len());
-        let mut out: Vec<CoordRecord> = self
-            .slots
-            .into_iter()
-            .filter_map(|slot| {
-                let mut r = slot.record?;
-                r.created_at = if slot.created_at.is_empty() {
-                    now.into()
-                } else {
-                    slot.created_at
-                };
-                if r.updated_at.is_empty() {
-                    r.updated_at = r.created_at.clone();
-                }
-                times.push(slot.order.0);
-                Some(r)
-            })
-            .collect();
-        let key = |i: usize| (times.get(i).copied(), out.get(i).map(|r| &*r.id));
-        let mut order: Vec<usize> = (0..out.len()).collect();
-        order.sort_unstable_by(|a, b| key(*a).cmp(&key(*b)));
-        permute(&mut out, &order);
+        // Collected in place (an `Option` of a record is the size of a record): the records are
+        // already in order, and a second list would double the peak memory.
+        #[allow(
+            clippy::filter_map_identity,
+            reason = "`flatten` does not collect in place"
+        )]
+        let mut out: Vec<CoordRecord> = self.records.into_iter().filter_map(|r| r).collect();
+        for r in &mut out {
+            if r.created_at.is_empty() {
+                r.created_at = now.into();
+            }
+            if r.updated_at.is_empty() {
+                r.updated_at = r.created_at.clone();
+            }
+        }
         rejected.sort_by_key(|r| (r.position.writer, r.position.seq));
         (out, rejected)
-    }
-}
-
-/// Reorders `items` so that position `i` holds the item that was at `order[i]`, by swaps
-/// along the permutation's cycles.
-fn permute<T>(items: &mut [T], order: &[usize]) {
-    let mut done = vec![false; items.len()];
-    for start in 0..items.len() {
-        if done.get(start).copied().unwrap_or(true) {
-            continue;
-        }
-        let mut at = start;
-        loop {
-            if let Some(d) = done.get_mut(at) {
-                *d = true;
-            }
-            let Some(&from) = order.get(at) else { break };
-            if from == start || from >= items.len() {
-                break;
-            }
-            items.swap(at, from);
-            at = from;
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn permute_gathers_by_the_order() {
-        let order = [3, 0, 4, 1, 2, 6, 5];
-        let mut items: Vec<usize> = (0..order.len()).map(|i| i * 10).collect();
-        permute(&mut items, &order);
-        assert_eq!(items, [30, 0, 40, 10, 20, 60, 50]);
-    }
 
     fn line(id: &str, status: &str, created: &str, updated: &str) -> String {
         format!(
