@@ -403,7 +403,19 @@ fn an_invalid_latest_line_leaves_the_previous_version_of_its_record_in_force() {
     let cut = torn.find("Which error").expect("summary");
     text.push_str(&torn[..cut + 5]);
     text.push('\n');
-    std::fs::write(&log, text).expect("write");
+    // And a later version whose keys are plain but whose summary is not UTF-8: the reader
+    // skips the line itself, and the record must not vanish with it.
+    let resolved = first
+        .replace(
+            "\"updatedAt\":\"2026-01-01T00:01:00.000Z\"",
+            "\"updatedAt\":\"2026-01-01T00:11:00.000Z\"",
+        )
+        .replace("\"status\":\"open\"", "\"status\":\"resolved\"")
+        .replace("Which error", "Which \u{1}rror");
+    let mut bytes = text.into_bytes();
+    bytes.extend(resolved.bytes().map(|b| if b == 1 { 0xff } else { b }));
+    bytes.push(b'\n');
+    std::fs::write(&log, bytes).expect("write");
     let out = Command::new(common::wave_bin())
         .arg("--repo-root")
         .arg(repo.path())
@@ -414,6 +426,7 @@ fn an_invalid_latest_line_leaves_the_previous_version_of_its_record_in_force() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("coordination/wave-0.jsonl:3:"), "{stderr}");
     assert!(stderr.contains("coordination/wave-0.jsonl:4:"), "{stderr}");
+    assert!(stderr.contains("coordination/wave-0.jsonl:5:"), "{stderr}");
     let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     // The clarification is still open and still blocks: bad lines never close it.
     assert_eq!(v["blockingEdge"]["kind"], "clarification", "{v:#}");

@@ -337,6 +337,12 @@ pub fn timestamp_millis(text: &str) -> Option<i64> {
         .map(|z| z.timestamp().as_millisecond())
 }
 
+/// [`timestamp_millis`] of a time in the form every writer produces, given as bytes
+/// (`YYYY-MM-DDTHH:MM:SS.mmmZ`); `None` for any other form, which [`timestamp_millis`] decides.
+pub fn canonical_timestamp_millis(text: &[u8]) -> Option<i64> {
+    canonical_millis(text)
+}
+
 /// Fast path for the form every writer produces, `YYYY-MM-DDTHH:MM:SS.mmmZ`; anything else
 /// (other precisions, offsets, out-of-range fields) returns `None` and takes the general parser.
 fn canonical_millis(b: &[u8]) -> Option<i64> {

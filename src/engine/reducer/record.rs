@@ -543,9 +543,9 @@ impl CoordRecord {
 }
 
 /// Text kept by a fold (ids, first `createdAt` values) in one growing buffer, so the fold makes
-/// no allocation per id.
+/// no allocation per id. What goes in is checked to be UTF-8 first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Arena(String);
+struct Arena(Vec<u8>);
 
 /// Where a text sits in an [`Arena`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -555,21 +555,27 @@ struct Span {
 }
 
 impl Arena {
-    fn push(&mut self, text: &str) -> Span {
+    fn push(&mut self, text: &[u8]) -> Span {
         // Past 4 GiB of ids a span could not say where its text is: keep it empty instead of
         // pointing at the wrong text (a log that large is far beyond what a wave writes).
         match (u32::try_from(self.0.len()), u32::try_from(text.len())) {
             (Ok(start), Ok(len)) if start.checked_add(len).is_some() => {
-                self.0.push_str(text);
+                self.0.extend_from_slice(text);
                 Span { start, len }
             }
             _ => Span::default(),
         }
     }
 
-    fn get(&self, span: Span) -> &str {
+    fn get(&self, span: Span) -> &[u8] {
         let start = span.start as usize;
-        self.0.get(start..start + span.len as usize).unwrap_or("")
+        self.0
+            .get(start..start + span.len as usize)
+            .unwrap_or_default()
+    }
+
+    fn text(&self, span: Span) -> &str {
+        std::str::from_utf8(self.get(span)).unwrap_or_default()
     }
 }
 
@@ -662,7 +668,7 @@ pub struct CoordFold {
     hasher: foldhash::fast::RandomState,
     rejected: Vec<Rejected>,
     /// Ids whose every line is parsed in full in pass one ([`CoordFold::with_suspects`]).
-    suspects: FastSet<Box<str>>,
+    suspects: FastSet<Box<[u8]>>,
 }
 
 /// Where a winning line is: its writer (rank), byte offset and sequence number (line number
@@ -698,8 +704,6 @@ pub struct Winners {
     /// `(writer, seq)` → winner, built on the first [`Winners::attach`].
     by_position: Option<FastMap<(u32, u64), usize>>,
     rejected: Vec<Rejected>,
-    /// Winners whose line was rejected in pass two.
-    failed: Vec<usize>,
     interned: Interner,
 }
 
@@ -717,7 +721,6 @@ pub struct WinnerLookup<'w> {
 pub struct WinnerSink<'w> {
     records: &'w mut [Option<CoordRecord>],
     rejected: &'w mut Vec<Rejected>,
-    failed: &'w mut Vec<usize>,
 }
 
 /// A winning line parsed by [`WinnerLookup::parse`]: the record, or why the line was rejected.
@@ -729,13 +732,22 @@ pub fn millis(text: &str) -> i64 {
 }
 
 /// `text` without surrounding whitespace (as [`str::trim`]), with no work for the usual text
-/// that starts and ends with a visible ASCII character.
-fn trimmed(text: &str) -> &str {
+/// that starts and ends with a visible ASCII character; `None` when it would need trimming but
+/// is not UTF-8.
+fn trimmed(text: &[u8]) -> Option<&[u8]> {
     let visible = |b: Option<&u8>| b.is_some_and(|&c| c > b' ' && c < 0x7f);
-    if visible(text.as_bytes().first()) && visible(text.as_bytes().last()) {
-        text
+    if visible(text.first()) && visible(text.last()) {
+        Some(text)
     } else {
-        text.trim()
+        std::str::from_utf8(text).ok().map(|t| t.trim().as_bytes())
+    }
+}
+
+/// [`millis`] of a time given as bytes; `None` when they are not UTF-8.
+fn millis_of(text: &[u8]) -> Option<i64> {
+    match crate::event::coordination::canonical_timestamp_millis(text) {
+        Some(ms) => Some(ms),
+        None => std::str::from_utf8(text).ok().map(millis),
     }
 }
 
@@ -751,7 +763,7 @@ impl CoordFold {
     /// again with those ids as suspects gives each of them its latest valid line.
     pub fn with_suspects(ids: impl IntoIterator<Item = Box<str>>) -> Self {
         CoordFold {
-            suspects: ids.into_iter().collect(),
+            suspects: ids.into_iter().map(str::into_boxed_bytes).collect(),
             ..Self::default()
         }
     }
@@ -763,65 +775,73 @@ impl CoordFold {
 
     /// Pass one over a line's bytes, not yet checked to be UTF-8, found at byte `offset` of its
     /// writer's file ([`Winners::lines_needed`] gives the winners' offsets back). Only the
-    /// fields the fold orders by are read and checked; a line the key scan cannot read is
-    /// checked and parsed in full at once.
+    /// fields the fold orders by are read, and checked to be UTF-8 when the fold keeps them; a
+    /// line the key scan cannot read, or whose keys are not UTF-8, is checked and parsed in
+    /// full at once.
     pub fn push_bytes(&mut self, line: &[u8], position: Position, offset: u64) {
-        match super::scan::line_keys_bytes(line) {
-            Some(super::scan::LineKeys {
-                id: Some(id),
-                updated_at,
-                created_at,
-            }) if !id.is_empty()
-                && trimmed(id).len() == id.len()
-                && (self.suspects.is_empty() || !self.suspects.contains(id)) =>
+        if let Some(super::scan::LineKeys {
+            id: Some(id),
+            updated_at,
+            created_at,
+        }) = super::scan::line_keys_bytes(line)
+            && !id.is_empty()
+            && trimmed(id) == Some(id)
+            && (self.suspects.is_empty() || !self.suspects.contains(id))
+            && let Some(created) = trimmed(created_at.unwrap_or_default())
+            && let Some(updated) = updated_at.map_or(Some(&b""[..]), trimmed)
+        {
+            let updated = if updated.is_empty() { created } else { updated };
+            if let Some(updated) = millis_of(updated)
+                && self.offer(id, updated, created, position, offset, None)
             {
-                let created = trimmed(created_at.unwrap_or(""));
-                let updated = updated_at.map(trimmed).filter(|u| !u.is_empty());
-                self.offer(
-                    id,
-                    updated.unwrap_or(created),
-                    created,
-                    position,
-                    offset,
-                    None,
-                );
+                return;
             }
-            _ => match std::str::from_utf8(line) {
-                Ok(text) => match CoordRecord::from_line(text, "") {
-                    Ok(r) => self.push(r, position),
-                    Err(error) => self.rejected.push(Rejected { position, error }),
-                },
-                Err(_) => self.rejected.push(Rejected {
-                    position,
-                    error: RecordError::Json {
-                        message: "not valid UTF-8".into(),
-                    },
-                }),
+        }
+        self.push_parsed(line, position);
+    }
+
+    /// Pass one for a line read in full.
+    fn push_parsed(&mut self, line: &[u8], position: Position) {
+        match std::str::from_utf8(line) {
+            Ok(text) => match CoordRecord::from_line(text, "") {
+                Ok(r) => self.push(r, position),
+                Err(error) => self.rejected.push(Rejected { position, error }),
             },
+            Err(_) => self.rejected.push(Rejected {
+                position,
+                error: RecordError::Json {
+                    message: "not valid UTF-8".into(),
+                },
+            }),
         }
     }
 
     /// Folds a record that is already parsed.
     pub fn push(&mut self, record: CoordRecord, position: Position) {
         let record = Box::new(record);
-        let (id, updated, created) = (
-            record.id.clone(),
-            record.updated_at.clone(),
-            record.created_at.clone(),
+        let (id, created) = (record.id.clone(), record.created_at.clone());
+        let updated = millis(&record.updated_at);
+        self.offer(
+            id.as_bytes(),
+            updated,
+            created.as_bytes(),
+            position,
+            0,
+            Some(record),
         );
-        self.offer(&id, &updated, &created, position, 0, Some(record));
     }
 
+    /// Offers one version of `id`; returns false, changing nothing, when the id or the
+    /// `createdAt` it would keep is not UTF-8.
     fn offer(
         &mut self,
-        id: &str,
-        updated_at: &str,
-        created_at: &str,
+        id: &[u8],
+        updated: i64,
+        created_at: &[u8],
         position: Position,
         offset: u64,
         record: Option<Box<CoordRecord>>,
-    ) {
-        let updated = millis(updated_at);
+    ) -> bool {
         let key = Key {
             updated,
             at: position.at_millis.unwrap_or(updated),
@@ -838,6 +858,9 @@ impl CoordFold {
         match found.and_then(|&i| self.slots.get_mut(i as usize)) {
             Some(slot) => {
                 if key < slot.first {
+                    if std::str::from_utf8(created_at).is_err() {
+                        return false;
+                    }
                     slot.first = key;
                     slot.created_at = self.arena.push(created_at);
                 }
@@ -849,8 +872,11 @@ impl CoordFold {
             }
             None => {
                 let Ok(index) = u32::try_from(self.slots.len()) else {
-                    return;
+                    return true;
                 };
+                if std::str::from_utf8(id).is_err() || std::str::from_utf8(created_at).is_err() {
+                    return false;
+                }
                 let id = self.arena.push(id);
                 let created_at = self.arena.push(created_at);
                 self.slots.push(Slot {
@@ -868,6 +894,7 @@ impl CoordFold {
                 });
             }
         }
+        true
     }
 
     /// Merges a fold of other lines of the same stream (a fold per thread): the result is the
@@ -943,7 +970,7 @@ impl CoordFold {
             .zip(0u32..)
             .map(|(s, i)| (s.latest.updated, i))
             .collect();
-        let id_of = |i: u32| slots.get(i as usize).map_or("", |s| arena.get(s.id));
+        let id_of = |i: u32| slots.get(i as usize).map_or(&b""[..], |s| arena.get(s.id));
         order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id_of(a.1).cmp(id_of(b.1))));
         let mut slots: Vec<Option<Slot>> = slots.into_iter().map(Some).collect();
         let mut meta = Vec::with_capacity(order.len());
@@ -957,7 +984,7 @@ impl CoordFold {
             let record = match slot.record {
                 Some(r) => {
                     let mut r = *r;
-                    r.created_at = arena.get(slot.created_at).into();
+                    r.created_at = arena.text(slot.created_at).into();
                     Some(r)
                 }
                 None => {
@@ -984,7 +1011,6 @@ impl CoordFold {
             places,
             by_position: None,
             rejected,
-            failed: Vec::new(),
             interned: Interner::default(),
         }
     }
@@ -1028,6 +1054,7 @@ impl WinnerLookup<'_> {
     }
 
     /// Parses winner `winner`'s line, found at `position`, with the id's first `createdAt`.
+    /// A rejected line leaves its winner without a record: see [`Winners::failed_ids`].
     pub fn parse(
         &self,
         winner: usize,
@@ -1038,7 +1065,7 @@ impl WinnerLookup<'_> {
         let created = self
             .meta
             .get(winner)
-            .map_or("", |m| self.arena.get(m.created_at));
+            .map_or("", |m| self.arena.text(m.created_at));
         let parsed = CoordRecord::from_line_created(line, created, interner)
             .map_err(|error| Rejected { position, error });
         (winner, parsed)
@@ -1054,10 +1081,7 @@ impl WinnerSink<'_> {
                     *slot = Some(r);
                 }
             }
-            Err(rejected) => {
-                self.rejected.push(rejected);
-                self.failed.push(winner);
-            }
+            Err(rejected) => self.rejected.push(rejected),
         }
     }
 }
@@ -1087,20 +1111,21 @@ impl Winners {
             WinnerSink {
                 records: &mut self.records,
                 rejected: &mut self.rejected,
-                failed: &mut self.failed,
             },
         )
     }
 
-    /// The ids whose winning line pass two rejected, sorted. Fold the stream again with them
-    /// as suspects ([`CoordFold::with_suspects`]) to get their latest valid lines: until then
-    /// they are missing from [`Winners::finish`].
+    /// The ids whose winning line pass two rejected or never saw (a reader may skip a line
+    /// that is not UTF-8, reporting it itself), sorted. Fold the stream again with them as
+    /// suspects ([`CoordFold::with_suspects`]) to get their latest valid lines: until then they
+    /// are missing from [`Winners::finish`].
     pub fn failed_ids(&self) -> Vec<Box<str>> {
         let mut ids: Vec<Box<str>> = self
-            .failed
+            .records
             .iter()
-            .filter_map(|&w| self.meta.get(w))
-            .map(|m| self.arena.get(m.id).into())
+            .zip(&self.meta)
+            .filter(|(r, _)| r.is_none())
+            .map(|(_, m)| self.arena.text(m.id).into())
             .collect();
         ids.sort_unstable();
         ids.dedup();
@@ -1122,17 +1147,14 @@ impl Winners {
         let created = self
             .meta
             .get(winner)
-            .map_or("", |m| self.arena.get(m.created_at));
+            .map_or("", |m| self.arena.text(m.created_at));
         match CoordRecord::from_line_created(line, created, &mut self.interned) {
             Ok(r) => {
                 if let Some(slot) = self.records.get_mut(winner) {
                     *slot = Some(r);
                 }
             }
-            Err(error) => {
-                self.rejected.push(Rejected { position, error });
-                self.failed.push(winner);
-            }
+            Err(error) => self.rejected.push(Rejected { position, error }),
         }
     }
 

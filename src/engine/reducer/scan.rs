@@ -9,28 +9,30 @@
 //! `None` when the scanned part is not well-formed or when one of the three values contains an
 //! escape, so the caller falls back to the full parser.
 //!
-//! The scan reads bytes: the line is not checked to be UTF-8 as a whole (a line that wins is
-//! checked by the full parse), only the three values it returns are.
+//! The scan reads bytes and returns bytes: nothing is checked to be UTF-8 (a line that wins is
+//! checked by the full parse; the fold checks an id or a time when it keeps one).
 //!
 //! Most lines are flat: one object whose values are strings, scalars and arrays of them. For a
 //! line with no `{` after its first byte the three keys are found by substring search
 //! ([`flat_keys`]): in such a line every `"id":"` that does not follow a backslash is a
-//! top-level key, whatever comes before it. Anything else (nested objects, spacing around the
+//! top-level key, whatever comes before it. Both times are found in one search for `At":"`.
+//! Anything else (nested objects, spacing around the
 //! colon, a key missing) goes through the structural scan.
 
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
-/// The three keys the fold orders by, as raw string contents.
+/// The three keys the fold orders by, as raw string contents (without escapes, not checked to
+/// be UTF-8).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LineKeys<'a> {
     /// Top-level `id`.
-    pub id: Option<&'a str>,
+    pub id: Option<&'a [u8]>,
     /// Top-level `updatedAt`.
-    pub updated_at: Option<&'a str>,
+    pub updated_at: Option<&'a [u8]>,
     /// Top-level `createdAt`.
-    pub created_at: Option<&'a str>,
+    pub created_at: Option<&'a [u8]>,
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -110,30 +112,23 @@ pub fn line_keys(line: &str) -> Option<LineKeys<'_>> {
     line_keys_bytes(line.as_bytes())
 }
 
-/// The searchers for `"id":"`, `"updatedAt":"` and `"createdAt":"`.
-static FINDERS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| {
-    [
-        Finder::new(br#""id":""#),
-        Finder::new(br#""updatedAt":""#),
-        Finder::new(br#""createdAt":""#),
-    ]
-});
+/// The searchers for `"id":"` and for the shared end of `"updatedAt":"` and `"createdAt":"`.
+static FINDERS: LazyLock<[Finder<'static>; 2]> =
+    LazyLock::new(|| [Finder::new(br#""id":""#), Finder::new(br#"At":""#)]);
 
-/// The value of the first top-level `key` of a flat line, found with `finder`; `None` when the
-/// key is absent, follows a backslash (it may sit inside a string), or its value holds an escape
-/// or is not UTF-8. A key given twice makes the line invalid: the full parse rejects it if it
-/// wins, and the fold then takes the id's latest valid line.
-fn flat_value<'a>(b: &'a [u8], finder: &Finder<'_>) -> Option<&'a str> {
-    let at = finder.find(b)?;
+/// The value of a flat line's string that starts at `quote` (its opening quote), for the key
+/// found at `at`; `None` when the key follows a backslash (it may sit inside a string) or the
+/// value holds an escape. A key given twice makes the line invalid: the full parse rejects it
+/// if it wins, and the fold then takes the id's latest valid line.
+fn flat_value(b: &[u8], at: usize, quote: usize) -> Option<&[u8]> {
     if at == 0 || b.get(at - 1) == Some(&b'\\') {
         return None;
     }
-    let quote = at + finder.needle().len() - 1;
     let (end, escaped) = end_of_string(b, quote)?;
     if escaped {
         return None;
     }
-    std::str::from_utf8(b.get(quote + 1..end - 1)?).ok()
+    b.get(quote + 1..end - 1)
 }
 
 /// The three keys of a flat line (see the module docs), or `None` to leave the line to the
@@ -142,11 +137,32 @@ fn flat_keys(b: &[u8]) -> Option<LineKeys<'_>> {
     if b.first() != Some(&b'{') || memchr::memchr(b'{', b.get(1..)?).is_some() {
         return None;
     }
-    let [id, updated, created] = &*FINDERS;
+    let [id_finder, at_finder] = &*FINDERS;
+    let id_at = id_finder.find(b)?;
+    let id = flat_value(b, id_at, id_at + 5)?;
+    // The first `"updatedAt":"` and the first `"createdAt":"`: each is an `At":"` with its
+    // name before it.
+    let (mut updated, mut created) = (None, None);
+    for end in at_finder.find_iter(b) {
+        let Some(start) = end.checked_sub(8) else {
+            continue;
+        };
+        let slot = match b.get(start..end) {
+            Some(br#""updated"#) => &mut updated,
+            Some(br#""created"#) => &mut created,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(flat_value(b, start, end + 4)?);
+            if updated.is_some() && created.is_some() {
+                break;
+            }
+        }
+    }
     Some(LineKeys {
-        id: Some(flat_value(b, id)?),
-        updated_at: Some(flat_value(b, updated)?),
-        created_at: Some(flat_value(b, created)?),
+        id: Some(id),
+        updated_at: Some(updated?),
+        created_at: Some(created?),
     })
 }
 
@@ -200,7 +216,7 @@ fn structural_keys(b: &[u8]) -> Option<LineKeys<'_>> {
                     if escaped {
                         return None;
                     }
-                    *slot = Some(std::str::from_utf8(b.get(value_start + 1..end - 1)?).ok()?);
+                    *slot = Some(b.get(value_start + 1..end - 1)?);
                     if keys.id.is_some() && keys.updated_at.is_some() && keys.created_at.is_some() {
                         return Some(keys);
                     }
@@ -243,9 +259,9 @@ mod tests {
     fn finds_top_level_keys_only() {
         let line = r#"{"meta":{"id":"nested","x":[1,{"updatedAt":"no"}]},"summary":"has \"id\":\"fake\" inside","id":"rec-1","n":12.5,"ok":true,"updatedAt":"2026-01-01T00:00:00.000Z","createdAt":"2025"}"#;
         let k = line_keys(line).expect("well-formed");
-        assert_eq!(k.id, Some("rec-1"));
-        assert_eq!(k.updated_at, Some("2026-01-01T00:00:00.000Z"));
-        assert_eq!(k.created_at, Some("2025"));
+        assert_eq!(k.id, Some(&b"rec-1"[..]));
+        assert_eq!(k.updated_at, Some(&b"2026-01-01T00:00:00.000Z"[..]));
+        assert_eq!(k.created_at, Some(&b"2025"[..]));
     }
 
     #[test]
@@ -258,14 +274,21 @@ mod tests {
                     r#"{{"summary":"{text}","targets":["{text}",{{"k":"{text}\\"}}],"id":"r{pad}","n":-1.5e3,"updatedAt":"u","createdAt":"c"}}"#
                 );
                 let k = line_keys(&line).unwrap_or_else(|| panic!("well-formed: {line}"));
-                assert_eq!(k.id, Some(format!("r{pad}").as_str()), "{line}");
-                assert_eq!((k.updated_at, k.created_at), (Some("u"), Some("c")));
+                assert_eq!(k.id, Some(format!("r{pad}").as_bytes()), "{line}");
+                assert_eq!(
+                    (k.updated_at, k.created_at),
+                    (Some(&b"u"[..]), Some(&b"c"[..]))
+                );
             }
         }
         let spaced =
             " { \"id\" : \"a\" , \"n\" : 1 , \"updatedAt\" :\t\"u\" ,\"createdAt\":\"c\" } ";
-        assert_eq!(line_keys(spaced).and_then(|k| k.id), Some("a"));
-        assert_eq!(line_keys_bytes(b"{\"id\":\"\xff\"}"), None);
+        assert_eq!(line_keys(spaced).and_then(|k| k.id), Some(&b"a"[..]));
+        // Not checked to be UTF-8: the fold checks what it keeps.
+        assert_eq!(
+            line_keys_bytes(b"{\"id\":\"\xff\"}").and_then(|k| k.id),
+            Some(&b"\xff"[..])
+        );
     }
 
     #[test]
@@ -288,7 +311,7 @@ mod tests {
         assert_eq!(line_keys(" {} "), Some(LineKeys::default()));
         // Once the three keys are found the rest is left to the full parse.
         let early = r#"{"id":"a","createdAt":"c","updatedAt":"u","x":[broken"#;
-        assert_eq!(line_keys(early).and_then(|k| k.updated_at), Some("u"));
+        assert_eq!(line_keys(early).and_then(|k| k.updated_at), Some(&b"u"[..]));
     }
 
     /// The keys serde finds at the top level of `line`, as the scan reports them: `None`
@@ -297,13 +320,16 @@ mod tests {
     fn reference(line: &str) -> Option<LineKeys<'_>> {
         let value: serde_json::Value = serde_json::from_str(line).ok()?;
         let object = value.as_object()?;
-        let get = |key: &str| -> Option<Option<&str>> {
+        let get = |key: &str| -> Option<Option<&[u8]>> {
             match object.get(key) {
                 None => Some(None),
                 Some(serde_json::Value::String(text)) => {
                     let pattern = format!("\"{key}\":\"{text}\"");
                     let at = line.find(&pattern)?;
-                    Some(line.get(at + key.len() + 4..at + pattern.len() - 1))
+                    Some(
+                        line.get(at + key.len() + 4..at + pattern.len() - 1)
+                            .map(str::as_bytes),
+                    )
                 }
                 Some(_) => Some(None),
             }
@@ -368,9 +394,9 @@ mod tests {
         assert_eq!(
             flat_keys(line),
             Some(LineKeys {
-                id: Some("rec-1"),
-                updated_at: Some("u"),
-                created_at: Some("c")
+                id: Some(&b"rec-1"[..]),
+                updated_at: Some(&b"u"[..]),
+                created_at: Some(&b"c"[..])
             })
         );
         // A nested object, spacing, an escaped value: the structural scan decides.
