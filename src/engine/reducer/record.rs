@@ -264,9 +264,20 @@ pub(super) struct Raw<'a> {
     pub(super) required: Option<BoolLike>,
 }
 
+/// `text` without surrounding whitespace ([`str::trim`]), with no work for the usual text that
+/// starts and ends with a visible ASCII character.
+fn trim(text: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|&c| c > b' ' && c < 0x7f);
+    if visible(text.as_bytes().first()) && visible(text.as_bytes().last()) {
+        text
+    } else {
+        text.trim()
+    }
+}
+
 /// A field's text, trimmed, borrowed from the parsed line.
 fn text<'r>(value: &'r Option<Text<'_>>) -> &'r str {
-    value.as_ref().map_or("", |t| t.0.trim())
+    value.as_ref().map_or("", |t| trim(&t.0))
 }
 
 /// A field's trimmed text as an owned box (one allocation, none when empty).
@@ -290,7 +301,7 @@ fn list(values: Option<Vec<Text<'_>>>) -> Box<[Box<str>]> {
     // Sized for every value, so the usual list (no blanks, no repeats) is boxed in place.
     let mut out: Vec<Box<str>> = Vec::with_capacity(values.len());
     for v in values {
-        let t = v.0.trim();
+        let t = trim(&v.0);
         if !t.is_empty() && !out.iter().any(|o| &**o == t) {
             out.push(t.into());
         }
@@ -739,7 +750,7 @@ fn trimmed(text: &[u8]) -> Option<&[u8]> {
     if visible(text.first()) && visible(text.last()) {
         Some(text)
     } else {
-        std::str::from_utf8(text).ok().map(|t| t.trim().as_bytes())
+        std::str::from_utf8(text).ok().map(|t| trim(t).as_bytes())
     }
 }
 
@@ -1186,6 +1197,35 @@ impl Winners {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trimming_agrees_with_the_standard_library() {
+        for text in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{a0}a",
+            "a\u{3000}",
+            "\ta\n",
+            "é",
+            " é ",
+            "~x~",
+            "\u{7f}",
+            "\u{85}a",
+            "a b",
+        ] {
+            assert_eq!(trim(text), text.trim(), "{text:?}");
+            assert_eq!(
+                trimmed(text.as_bytes()),
+                Some(text.trim().as_bytes()),
+                "{text:?}"
+            );
+        }
+        assert_eq!(trimmed(b"\xff "), None);
+        assert_eq!(trimmed(b"a\xffb"), Some(&b"a\xffb"[..]));
+    }
 
     fn line(id: &str, status: &str, created: &str, updated: &str) -> String {
         format!(
