@@ -431,6 +431,71 @@ fn a_rerun_after_the_wave_closed_starts_a_fresh_budget() {
     assert_eq!(matrix_agents(&p["matrix"]), ["A2"]);
 }
 
+/// Every `integration/wave-1.json` projection under `root` (deploy risks included).
+fn integration_projections(root: &Path) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.ends_with("integration/wave-1.json") {
+                out.push(serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_close_job_reads_deploy_risks_from_the_recorded_log_tails() {
+    let dir = scenario_repo();
+    let job = Job {
+        root: dir.path(),
+        store: None,
+        env: vec![("WAVE_TEST_MODE".into(), "deploy".into())],
+    };
+    let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
+    run_agents(&job, &matrix_agents(&o["matrix"]));
+    // The close job runs on another machine: none of the agents' log files (nor the projections
+    // built from them) are there.
+    let mut dirs = vec![dir.path().to_path_buf()];
+    let mut removed = 0;
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "log")
+                || p.ends_with("integration/wave-1.json")
+            {
+                std::fs::remove_file(&p).unwrap();
+                removed += 1;
+            }
+        }
+    }
+    assert!(removed >= 2, "the agents' logs were written locally");
+    let (close, _) = job.run("close", &["close", "--wave", "1"]);
+    assert!(
+        matches!(code(&close), 0 | 1),
+        "{}",
+        String::from_utf8_lossy(&close.stderr)
+    );
+    let projections = integration_projections(dir.path());
+    assert!(
+        !projections.is_empty(),
+        "close writes the integration summary"
+    );
+    for p in projections {
+        assert_eq!(
+            p["deployRisks"],
+            serde_json::json!(["A1: Deployment api ended in state failed (boom)."]),
+            "{p}"
+        );
+    }
+}
+
 #[test]
 fn bad_requests_are_refused_without_running_anything() {
     let dir = scenario_repo();
