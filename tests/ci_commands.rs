@@ -316,6 +316,187 @@ fn spent_attempts_end_the_wave_with_a_failure_and_leave_nothing_to_plan() {
 }
 
 #[test]
+fn reruns_never_run_more_attempts_than_the_budget() {
+    let dir = scenario_repo();
+    let mut job = Job {
+        root: dir.path(),
+        store: None,
+        env: vec![("WAVE_TEST_MODE".into(), "noproof".into())],
+    };
+    let retries = ["--max-retries-per-wave", "0"];
+    let (_, o) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
+    run_agents(&job, &matrix_agents(&o["matrix"]));
+    let (close, c) = job.run("close", &["close", "--wave", "1", retries[0], retries[1]]);
+    assert_eq!(
+        code(&close),
+        1,
+        "{}",
+        String::from_utf8_lossy(&close.stderr)
+    );
+    assert_eq!(c["next-attempt"], "false");
+    // A GitHub re-run of the workflow is another run attempt of the same jobs: it plans nothing.
+    job.env.push(("GITHUB_RUN_ATTEMPT".into(), "2".into()));
+    let (rerun_plan, p) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
+    assert_eq!(code(&rerun_plan), 0);
+    assert_eq!(p["has-work"], "false");
+    // A rerun request does not buy an attempt beyond the budget either.
+    let req = operator(
+        dir.path(),
+        &[
+            "control", "rerun", "request", "--wave", "1", "--agent", "A1", "--id", "rr-9",
+        ],
+    );
+    assert_eq!(
+        req.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&req.stderr)
+    );
+    let (dry, _) = job.run(
+        "plan",
+        &["plan", "--wave", "1", "--dry-run", retries[0], retries[1]],
+    );
+    assert_eq!(json(&dry)["hasWork"], false);
+    let (plan, p) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
+    assert_eq!(code(&plan), 0, "{}", String::from_utf8_lossy(&plan.stderr));
+    assert_eq!(p["has-work"], "false");
+    let reason = json(&plan)["reason"].as_str().unwrap().to_owned();
+    assert!(
+        reason.contains("rr-9") && reason.contains("attempts spent"),
+        "{reason}"
+    );
+    let (a1, _) = job.run("agents", &["agent", "--wave", "1", "--agent", "A1"]);
+    assert_eq!(code(&a1), 0, "{}", String::from_utf8_lossy(&a1.stderr));
+    let a1 = json(&a1);
+    assert_eq!(
+        (a1["ran"].as_bool(), a1["attempt"].as_u64()),
+        (Some(false), Some(1)),
+        "no attempt 2 started"
+    );
+    // The request no longer holds the wave open: the verdict is still the spent budget's.
+    let active = operator(dir.path(), &["control", "rerun", "get", "--wave", "1"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&active.stdout).unwrap(),
+        Value::Null
+    );
+    let (again, c) = job.run("close", &["close", "--wave", "1", retries[0], retries[1]]);
+    assert_eq!(
+        code(&again),
+        1,
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(c["attempt"], "1");
+    assert_eq!(c["verdict"], "failure");
+    assert_eq!(c["next-attempt"], "false");
+}
+
+#[test]
+fn a_rerun_after_the_wave_closed_starts_a_fresh_budget() {
+    let dir = scenario_repo();
+    let job = Job {
+        root: dir.path(),
+        store: None,
+        env: Vec::new(),
+    };
+    let retries = ["--max-retries-per-wave", "0"];
+    let (_, o) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
+    run_agents(&job, &matrix_agents(&o["matrix"]));
+    let (close, c) = job.run("close", &["close", "--wave", "1", retries[0], retries[1]]);
+    assert_eq!(
+        code(&close),
+        0,
+        "{}",
+        String::from_utf8_lossy(&close.stderr)
+    );
+    assert_eq!(c["verdict"], "success");
+    let req = operator(
+        dir.path(),
+        &[
+            "control", "rerun", "request", "--wave", "1", "--agent", "A2", "--id", "rr-2",
+        ],
+    );
+    assert_eq!(
+        req.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&req.stderr)
+    );
+    let (plan, p) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
+    assert_eq!(code(&plan), 0, "{}", String::from_utf8_lossy(&plan.stderr));
+    assert_eq!(
+        (p["has-work"].as_str(), p["attempt"].as_str()),
+        ("true", "2")
+    );
+    assert_eq!(matrix_agents(&p["matrix"]), ["A2"]);
+}
+
+/// Every `integration/wave-1.json` projection under `root` (deploy risks included).
+fn integration_projections(root: &Path) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.ends_with("integration/wave-1.json") {
+                out.push(serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_close_job_reads_deploy_risks_from_the_recorded_log_tails() {
+    let dir = scenario_repo();
+    let job = Job {
+        root: dir.path(),
+        store: None,
+        env: vec![("WAVE_TEST_MODE".into(), "deploy".into())],
+    };
+    let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
+    run_agents(&job, &matrix_agents(&o["matrix"]));
+    // The close job runs on another machine: none of the agents' log files (nor the projections
+    // built from them) are there.
+    let mut dirs = vec![dir.path().to_path_buf()];
+    let mut removed = 0;
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "log")
+                || p.ends_with("integration/wave-1.json")
+            {
+                std::fs::remove_file(&p).unwrap();
+                removed += 1;
+            }
+        }
+    }
+    assert!(removed >= 2, "the agents' logs were written locally");
+    let (close, _) = job.run("close", &["close", "--wave", "1"]);
+    assert!(
+        matches!(code(&close), 0 | 1),
+        "{}",
+        String::from_utf8_lossy(&close.stderr)
+    );
+    let projections = integration_projections(dir.path());
+    assert!(
+        !projections.is_empty(),
+        "close writes the integration summary"
+    );
+    for p in projections {
+        assert_eq!(
+            p["deployRisks"],
+            serde_json::json!(["A1: Deployment api ended in state failed (boom)."]),
+            "{p}"
+        );
+    }
+}
+
+#[test]
 fn bad_requests_are_refused_without_running_anything() {
     let dir = scenario_repo();
     let job = Job {

@@ -753,3 +753,45 @@ fn docs_queue_owes_matrix_items_until_the_matrix_shows_the_target() {
         1
     );
 }
+
+/// The gates' integration summary reads each agent's log as the coordination integration
+/// summary does (spec §10.9): the agent's last `[deploy-status]` overall (not the last per
+/// service) unless it is exactly `healthy`, and its last `[infra-status]` unless `conformant`
+/// or `action-complete`.
+#[test]
+fn integration_summary_deploy_risks_follow_each_agents_last_marker() {
+    use wave_runner::run::trace::{Material, with_gate_inputs};
+    let w = World::passing();
+    let risks = |extra: &str| {
+        let mut logs = w.logs.clone();
+        logs.entry("A1".into()).or_default().push_str(extra);
+        let material = Material {
+            files: w.files.clone(),
+            coordination: w.coordination.clone(),
+            logs,
+            matrix_text: None,
+        };
+        with_gate_inputs(&w.plan, &w.lane, None, None, &w.summaries, &material, |i| {
+            i.integration.map(|s| s.deploy_risks.clone())
+        })
+        .expect("an integration summary")
+    };
+    assert_eq!(risks(""), Vec::<String>::new());
+    let recovered = "\n[deploy-status] service=api state=failed detail=boom\n\
+                     [deploy-status] service=web state=healthy\n";
+    assert_eq!(risks(recovered), Vec::<String>::new());
+    let failing = "\n[deploy-status] service=web state=healthy\n\
+                   [deploy-status] service=api state=deploying\n";
+    assert_eq!(
+        risks(failing),
+        ["A1: Deployment api ended in state deploying."]
+    );
+    assert_eq!(
+        risks("\n[deploy-status] service=web state=Healthy\n"),
+        ["A1: Deployment web ended in state Healthy."]
+    );
+    assert_eq!(
+        risks("\n[infra-status] kind=dependency target=db state=setup-required\n"),
+        ["A1: Infra dependency on db ended in state setup-required."]
+    );
+}

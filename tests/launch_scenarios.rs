@@ -700,6 +700,66 @@ fn a_live_launcher_lock_exits_32() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("pid 1"));
 }
 
+/// A rerun request narrows the first attempt of a launch; that attempt is part of the launch's
+/// budget, never an extra one.
+#[test]
+fn a_rerun_request_attempt_counts_toward_the_launch_budget() {
+    let dir = scenario_repo();
+    let root = dir.path();
+    let forced = fake_agent();
+    let env = [("WAVE_TEST_MODE", "noproof-always")];
+    let launch = |root: &Path| {
+        wave(
+            root,
+            &[
+                "launch",
+                "--wave",
+                "1",
+                "--force-executor",
+                &forced,
+                "--max-retries-per-wave",
+                "0",
+                "--json",
+            ],
+            &env,
+        )
+    };
+    let first = launch(root);
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(json(&first)["waves"][0]["attempts"], 1);
+    let req = wave(
+        root,
+        &[
+            "control", "rerun", "request", "--wave", "1", "--agent", "A1", "--id", "rr-b",
+        ],
+        &[],
+    );
+    assert_eq!(
+        req.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&req.stderr)
+    );
+    let out = launch(root);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    assert_eq!(
+        report["waves"][0]["attempts"], 1,
+        "the rerun attempt is the whole budget"
+    );
+    assert_eq!(launched(&report, 0), ["A1"]);
+}
+
 #[test]
 fn a_rerun_request_reruns_only_its_agents_then_is_applied() {
     let dir = scenario_repo();

@@ -307,6 +307,33 @@ fn en04_en14_envelopes_from_summaries() {
     assert_eq!(env.proof_state, ProofState::NotApplicable);
 }
 
+/// Deploy markers match case-insensitively (keys, the state word) but keep their values as
+/// written, as upstream's structured-signal reader does: only the exact word `healthy` is
+/// healthy, so `state=Healthy` remains a deploy risk there and here.
+#[test]
+fn deploy_states_keep_their_case_and_only_healthy_is_healthy() {
+    let log = "[deploy-status] service=API state=FAILED detail= Boom \n\
+               [DEPLOY-STATUS] SERVICE=web State=Healthy\n\
+               [deploy-status] service=db state=rolled-back\n";
+    let d = markers::deploy_statuses(log);
+    let got: Vec<(&str, &str, &str)> = d
+        .iter()
+        .map(|d| (d.service.as_str(), d.state.as_str(), d.detail.as_str()))
+        .collect();
+    assert_eq!(got, [("API", "FAILED", "Boom"), ("web", "Healthy", "")]);
+    assert_eq!(
+        wave_runner::engine::coordination::integration::log_deploy_risks("A1", log),
+        ["A1: Deployment web ended in state Healthy."]
+    );
+    assert!(
+        wave_runner::engine::coordination::integration::log_deploy_risks(
+            "A1",
+            "[deploy-status] service=web state=healthy"
+        )
+        .is_empty()
+    );
+}
+
 // ------------------------------------------------------------------------------------------
 // Property tests.
 

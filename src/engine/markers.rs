@@ -1406,7 +1406,9 @@ pub fn last_phase(log_text: &str) -> Option<String> {
 pub struct DeployStatus {
     /// Service.
     pub service: String,
-    /// `deploying`, `healthy`, `failed` or `rolledover` (lowercased).
+    /// `deploying`, `healthy`, `failed` or `rolledover`, matched in any case and kept as
+    /// written (§2.2): readers compare it with the exact word `healthy`, so `Healthy` is not
+    /// healthy, as upstream.
     pub state: String,
     /// Detail.
     pub detail: String,
@@ -1431,7 +1433,7 @@ pub fn deploy_statuses(text: &str) -> Vec<DeployStatus> {
         .captures_iter(text)
         .map(|c| DeployStatus {
             service: cap(&c, 1).to_owned(),
-            state: cap(&c, 2).to_ascii_lowercase(),
+            state: cap(&c, 2).to_owned(),
             detail: js_trim(cap(&c, 3)).to_owned(),
         })
         .collect()

@@ -19,12 +19,16 @@
 //! - An agent job leaves the tail of its log in the store (an `artifact` event
 //!   `wave-N-attempt-A-agent-<id>-log`), the part summaries are read from, so the close job —
 //!   on another machine — rebuilds each agent's summary exactly as the agent's job saw it.
-//! - The attempt budget counts attempts since the wave last stopped on a human, a helper or a
-//!   dependency: an answer starts a fresh budget, as a new `wave launch` does.
+//! - The attempt budget counts every attempt since the wave last closed or stopped on a human,
+//!   a helper or a dependency, whatever started it (a retry, a rerun request, a re-run
+//!   workflow): an answer, or a rerun of a closed wave, starts a fresh budget, as a new
+//!   `wave launch` does. A wave never runs more attempts than the budget in one stretch.
 //! - An active rerun request starts an attempt for its agents (and any without a recorded run),
-//!   whatever the wave's state; the attempt's `started` event names it (`rerunRequestId`) and
-//!   the close job of that attempt marks it applied, as `wave launch` does after the attempt it
-//!   narrowed.
+//!   whatever the wave's state, while the budget has room; the attempt's `started` event names
+//!   it (`rerunRequestId`) and the close job of that attempt marks it applied, as `wave launch`
+//!   does after the attempt it narrowed. When the budget is spent the plan job clears the
+//!   request (`cleared`, with `clearedReason`) and starts nothing, so the wave's verdict stays
+//!   the failure of its last attempt instead of `running`.
 //! - Executor fallbacks are the retry engine's, planned by the close job of a failed attempt
 //!   through the dispatcher's `WaveRun::plan_retry` and recorded as `artifact` events
 //!   (`executor-fallback`) naming the agent, the next attempt and the executor; the agent job
@@ -285,14 +289,22 @@ impl History {
             .map(|a| (a.attempt_number, a.state, a.selected_agent_ids.clone()))
     }
 
-    /// The last attempt that ended waiting on someone (0 when none): budgets count from it.
+    /// The last attempt before `before` that closed the wave or ended waiting on someone (0
+    /// when none): budgets count from it. Every other attempt counts, whatever started it (a
+    /// retry, a rerun request, a re-run workflow).
     fn budget_base(&self, before: u64) -> u64 {
-        self.overall_gates
+        let waited = self
+            .overall_gates
             .iter()
             .filter(|(a, g)| **a < before && WAITING_GATES.contains(&g.as_str()))
-            .map(|(a, _)| *a)
-            .max()
-            .unwrap_or(0)
+            .map(|(a, _)| *a);
+        let closed = self
+            .control
+            .attempts
+            .iter()
+            .filter(|a| a.attempt_number < before && a.state == AttemptState::Completed)
+            .map(|a| a.attempt_number);
+        waited.chain(closed).max().unwrap_or(0)
     }
 
     /// The active rerun request that selects agents: its id and agents.
@@ -312,6 +324,14 @@ impl History {
             .filter(|r| r.state != "skipped")
             .max_by_key(|r| r.attempt_number)
     }
+}
+
+/// The event clearing a rerun request the attempt budget leaves no room for (`attempt` is the
+/// wave's latest attempt).
+fn rerun_refused(id: &str, attempt: u64, reason: &str) -> Value {
+    json!({"entityType": "rerun_request", "entityId": id, "action": "cleared",
+           "attempt": attempt,
+           "data": {"requestId": id, "state": "cleared", "clearedReason": reason}})
 }
 
 /// `data.kind` of the log-tail artifact events.
@@ -494,9 +514,34 @@ pub fn plan(
     }
     let last = latest.as_ref().map_or(0, |(n, _, _)| *n);
     let attempt = last + 1;
+    let base = hist.budget_base(attempt);
+    let spent = (attempt - base > limits.max_attempts).then(|| {
+        format!(
+            "attempts spent: {} of {} since attempt {}",
+            attempt - base - 1,
+            limits.max_attempts,
+            base + 1
+        )
+    });
+    let nothing = |reason: String| PlanOutcome {
+        attempt,
+        has_work: false,
+        design: Vec::new(),
+        agents: Vec::new(),
+        reason,
+    };
     // An active rerun request starts an attempt for its agents whatever the wave's state, as
-    // `wave launch` does; it is marked applied when that attempt closes.
+    // `wave launch` does, within the attempt budget; it is marked applied when that attempt
+    // closes. Once the budget is spent it is cleared instead, so it no longer holds the
+    // wave's verdict open.
     if let Some((id, ids)) = hist.active_rerun() {
+        if let Some(spent) = spent {
+            let reason = format!("rerun request {id} refused: {spent}");
+            if !dry_run {
+                append(cfg, store, plan.wave, rerun_refused(&id, last, &reason))?;
+            }
+            return Ok(nothing(reason));
+        }
         let mut run = new_run(cfg, store, plan, attempt)?;
         restore(&mut run, &hist, last)?;
         let impls: Vec<String> = implementation_ids(cfg, plan)
@@ -526,24 +571,11 @@ pub fn plan(
             reason: format!("attempt {attempt} started for rerun request {id}"),
         });
     }
-    let nothing = |reason: String| PlanOutcome {
-        attempt,
-        has_work: false,
-        design: Vec::new(),
-        agents: Vec::new(),
-        reason,
-    };
     if let Some((n, AttemptState::Completed, _)) = &latest {
         return Ok(nothing(format!("closed in attempt {n}")));
     }
-    let base = hist.budget_base(attempt);
-    if attempt - base > limits.max_attempts {
-        return Ok(nothing(format!(
-            "attempts spent: {} of {} since attempt {}",
-            attempt - base - 1,
-            limits.max_attempts,
-            base + 1
-        )));
+    if let Some(spent) = spent {
+        return Ok(nothing(spent));
     }
     let mut run = new_run(cfg, store, plan, attempt)?;
     restore(&mut run, &hist, last)?;

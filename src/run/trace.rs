@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
+use crate::engine::coordination::integration::log_deploy_risks;
 use crate::engine::gates::{
     self, CoordinationFacts, DocsQueue, GateInputs, GateSnapshot, IntegrationSummary,
 };
@@ -114,21 +115,18 @@ pub fn with_gate_inputs<R>(
     f: impl FnOnce(&GateInputs<'_>) -> R,
 ) -> R {
     let mut infra = Vec::new();
-    let mut deploy = Vec::new();
+    let mut deploy_risks = Vec::new();
     for a in &plan.agents {
         if let Some(text) = material.logs.get(&a.agent_id) {
-            let tail = markers::tail(text, markers::LOG_TAIL_CHARS);
+            let tail = markers::tail(text, markers::STRUCTURED_TAIL_CHARS);
             if let Some(i) = markers::latest_infra_status(tail) {
                 infra.push((a.agent_id.clone(), i));
             }
-            for d in markers::latest_deploy_statuses(tail) {
-                deploy.push((a.agent_id.clone(), d));
-            }
+            deploy_risks.extend(log_deploy_risks(&a.agent_id, tail));
         }
     }
     let coordination = &material.coordination;
-    let integration =
-        IntegrationSummary::build(plan, lane, summaries, coordination, &deploy, &infra);
+    let integration = IntegrationSummary::build(plan, lane, summaries, coordination, deploy_risks);
     let adjudications = BTreeMap::new();
     let matrix_path = &lane.paths.component_cutover_matrix_json_path;
     let fresh = material

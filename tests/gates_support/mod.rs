@@ -314,8 +314,7 @@ impl World {
             &self.lane,
             &self.summaries,
             &self.coordination,
-            &[],
-            &[],
+            Vec::new(),
         )
     }
 

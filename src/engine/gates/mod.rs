@@ -27,7 +27,9 @@
 //!   every target ([`DocsQueue::build`]).
 //! - The integration summary ([`IntegrationSummary::build`]) counts open claims, blockers,
 //!   proof gaps and deploy/infra risks; the steward's own marker is authoritative for the
-//!   recommendation, as upstream.
+//!   recommendation, as upstream. Its deploy and infra risks follow upstream's integration
+//!   summary (each agent's last `[deploy-status]` overall unless exactly `healthy`), while the
+//!   deploy proof family ([`proof_families`]) judges every service's last status.
 
 pub mod adjudicate;
 pub mod facts;
@@ -335,13 +337,18 @@ impl IntegrationSummary {
     /// Builds the summary: the integration steward's marker is authoritative for the
     /// recommendation; otherwise it is `ready-for-doc-closure` only when no blocker, claim,
     /// conflict, proof gap or deploy risk is open.
+    ///
+    /// `deploy_risks` are the agents' deploy and infra risks in agent order, each read from
+    /// the agent's log by [`crate::engine::coordination::integration::log_deploy_risks`] (its
+    /// last `[deploy-status]` overall unless exactly `healthy`, its last `[infra-status]` unless
+    /// `conformant` or `action-complete`, §10.9), so the gates and the integration projection
+    /// apply one rule.
     pub fn build(
         plan: &WavePlan,
         lane: &LaneProfile,
         summaries: &BTreeMap<String, ExecutionSummary>,
         coordination: &CoordinationFacts,
-        deploy: &[(String, DeployStatus)],
-        infra: &[(String, InfraStatus)],
+        deploy_risks: Vec<String>,
     ) -> Self {
         let open = |kind: &str| {
             coordination
@@ -374,22 +381,6 @@ impl IntegrationSummary {
                 );
             }
         }
-        let mut deploy_risks: Vec<String> = deploy
-            .iter()
-            .filter(|(_, d)| matches!(d.state.as_str(), "failed" | "rolledover"))
-            .map(|(_, d)| format!("Deployment {} ended in state {}", d.service, d.state))
-            .collect();
-        deploy_risks.extend(
-            infra
-                .iter()
-                .filter(|(_, i)| !INFRA_OK.contains(&i.state.as_str()))
-                .map(|(_, i)| {
-                    format!(
-                        "Infra {} on {} ended in state {}",
-                        i.kind, i.target, i.state
-                    )
-                }),
-        );
         let mut s = IntegrationSummary {
             recommendation: String::new(),
             detail: String::new(),
