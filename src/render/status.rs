@@ -20,7 +20,6 @@ use serde::Serialize;
 
 use crate::engine::control::{Attempt, ProofBundle, RerunRequest};
 use crate::engine::coordination::signals::{self, SignalBlock};
-use crate::engine::reducer::flat::next_special;
 use crate::engine::reducer::{
     Assignment, BlockingEdge, ClosureEligibility, Dependency, FeedbackRequest, NextTimer, Stamp,
     Task, WaveStatus,
@@ -584,32 +583,70 @@ fn needs_escape(c: u8) -> bool {
     c < 0x20 || c == b'"' || c == b'\\'
 }
 
-/// The index of the first byte at or after `from` that must be escaped. Long texts are
-/// checked 32 bytes at a time in a loop the compiler turns into vector instructions, the rest
-/// eight at a time.
-fn find_escape(b: &[u8], mut from: usize) -> Option<usize> {
-    while let Some(block) = b.get(from..from + 32) {
-        let hit = block.iter().fold(false, |any, &c| any | needs_escape(c));
-        if hit {
-            return block
-                .iter()
-                .position(|&c| needs_escape(c))
-                .map(|p| from + p);
-        }
-        from += 32;
+/// The bytes of `word` (eight bytes, little-endian) that must be escaped, as the high bit of
+/// each such byte; the lowest set bit is exact (higher ones may be false alarms).
+fn escapes_in(word: u64) -> u64 {
+    const fn splat(b: u8) -> u64 {
+        u64::from_ne_bytes([b; 8])
     }
-    next_special(b, from)
+    let zero = |w: u64| w.wrapping_sub(splat(1)) & !w;
+    (zero(word ^ splat(b'"'))
+        | zero(word ^ splat(b'\\'))
+        | (word.wrapping_sub(splat(0x20)) & !word))
+        & splat(0x80)
 }
 
 /// Appends `text` as a JSON string, escaped as serde_json escapes: quote, backslash and control
-/// characters only, with `\u00xx` in lower-case hex for controls without a short form. Runs
-/// without any of them are copied whole.
+/// characters only, with `\u00xx` in lower-case hex for controls without a short form.
+///
+/// Text is checked and copied in one pass: 32 bytes at a time (a loop the compiler turns into
+/// vector instructions), then eight at a time, then the last few bytes padded with spaces; the
+/// first byte to escape sends the rest through the byte-by-byte path.
 fn write_escaped(buf: &mut Vec<u8>, text: &str) {
     let b = text.as_bytes();
     buf.reserve(b.len() + 2);
     buf.push(b'"');
-    let mut run = 0;
-    while let Some(at) = find_escape(b, run) {
+    let mut at = 0;
+    while let Some(block) = b
+        .get(at..at + 32)
+        .and_then(|s| <&[u8; 32]>::try_from(s).ok())
+    {
+        if block.iter().fold(false, |any, &c| any | needs_escape(c)) {
+            break;
+        }
+        buf.extend_from_slice(block);
+        at += 32;
+    }
+    while let Some(word) = b.get(at..at + 8).and_then(|s| <[u8; 8]>::try_from(s).ok()) {
+        if escapes_in(u64::from_le_bytes(word)) != 0 {
+            break;
+        }
+        buf.extend_from_slice(&word);
+        at += 8;
+    }
+    if let Some(rest) = b.get(at..).filter(|r| r.len() < 8) {
+        let mut word = [b' '; 8];
+        if let Some(head) = word.get_mut(..rest.len()) {
+            head.copy_from_slice(rest);
+        }
+        if escapes_in(u64::from_le_bytes(word)) == 0 {
+            buf.extend_from_slice(rest);
+            buf.push(b'"');
+            return;
+        }
+    }
+    escape_from(buf, b, at);
+    buf.push(b'"');
+}
+
+/// Appends `b[from..]` escaped, byte by byte between runs that need no escape.
+fn escape_from(buf: &mut Vec<u8>, b: &[u8], from: usize) {
+    let mut run = from;
+    while let Some(at) = b
+        .get(run..)
+        .and_then(|rest| rest.iter().position(|&c| needs_escape(c)))
+        .map(|p| run + p)
+    {
         buf.extend_from_slice(b.get(run..at).unwrap_or_default());
         let c = b.get(at).copied().unwrap_or_default();
         match c {
@@ -630,7 +667,6 @@ fn write_escaped(buf: &mut Vec<u8>, text: &str) {
         run = at + 1;
     }
     buf.extend_from_slice(b.get(run..).unwrap_or_default());
-    buf.push(b'"');
 }
 
 /// A comma, a newline and spaces: every line break of the pretty output is a slice of it.
