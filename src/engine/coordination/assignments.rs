@@ -300,7 +300,7 @@ pub fn resolve_target(
                 TargetType::Agent,
                 None,
                 AssignmentReason::ExplicitAgent,
-                format!("Assigned explicitly to {agent_id}."),
+                ["Assigned explicitly to ", agent_id, "."].concat(),
             )
         } else {
             resolution(
@@ -308,7 +308,7 @@ pub fn resolve_target(
                 TargetType::Agent,
                 None,
                 AssignmentReason::MissingAgent,
-                format!("No matching agent exists for {target}."),
+                ["No matching agent exists for ", target, "."].concat(),
             )
         };
     }
@@ -318,7 +318,7 @@ pub fn resolve_target(
             TargetType::Agent,
             None,
             AssignmentReason::ExactAgentId,
-            format!("Assigned directly to {target}."),
+            ["Assigned directly to ", target, "."].concat(),
         );
     }
     if let Some(rest) = target.strip_prefix("capability:") {
@@ -552,7 +552,8 @@ pub fn request_assignments<'r, R: RecordView + 'r>(
     routing: &CapabilityRouting,
 ) -> Vec<Assignment> {
     let to_strings = |v: &[R::Text]| v.iter().map(|t| t.as_ref().to_owned()).collect();
-    let mut assignments = Vec::new();
+    let requests = requests.into_iter();
+    let mut assignments = Vec::with_capacity(requests.size_hint().0);
     for record in requests {
         if is_launcher_request(record) {
             continue;
@@ -561,15 +562,13 @@ pub fn request_assignments<'r, R: RecordView + 'r>(
             let target = target.as_ref();
             let resolution = resolve_target(target, agents, ledger, routing);
             let slug = target_slug(target);
-            let id = format!(
-                "assignment:{}:{}",
+            let id = [
+                "assignment:",
                 record.id(),
-                if slug.is_empty() {
-                    "target"
-                } else {
-                    slug.as_str()
-                }
-            );
+                ":",
+                if slug.is_empty() { "target" } else { &slug },
+            ]
+            .concat();
             let policy = resolved_by_policy(
                 policies,
                 record,

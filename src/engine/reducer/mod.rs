@@ -345,6 +345,9 @@ pub struct WaveStatus<'a> {
     pub signals: Option<SignalBlock>,
     /// The last recorded signal snapshot of each signal entity.
     recorded_signals: &'a BTreeMap<String, Map<String, Value>>,
+    /// The signal tasks, gathered in the reduction's pass over the tasks when the signals are
+    /// to be built ([`reduce_for`]); taken by [`WaveStatus::sync_signals`].
+    signal_tasks: Option<Vec<signals::SignalTask<'a>>>,
     now_ms: i64,
 }
 
@@ -386,70 +389,34 @@ impl<'a> WaveStatus<'a> {
     /// open, working or waiting for input) are carried: no signal reads any other. Only the
     /// first task of the wave and of each agent carries its title (signals read no other).
     pub fn signal_inputs(&self, state_dir: &str) -> signals::SignalInputs<'_> {
-        // Agents (and, as "", the wave) whose first task is already taken: a few ids, so a
-        // list.
-        let mut covered: Vec<&str> = Vec::new();
-        let tasks = self
-            .task_records
+        let tasks = match &self.signal_tasks {
+            Some(tasks) => tasks.clone(),
+            None => self.walk_signal_tasks(),
+        };
+        self.signal_inputs_with(tasks, state_dir)
+    }
+
+    /// The signal tasks of this status, read from its task records.
+    fn walk_signal_tasks(&self) -> Vec<signals::SignalTask<'a>> {
+        let mut firsts = FirstTasks::default();
+        self.task_records
             .iter()
-            .filter(|r| {
-                matches!(
-                    r.kind,
-                    Kind::Request
-                        | Kind::Blocker
-                        | Kind::ClarificationRequest
-                        | Kind::HumanFeedback
-                        | Kind::HumanEscalation
-                ) && matches!(
-                    r.status,
-                    Status::Open | Status::Acknowledged | Status::InProgress
-                )
-            })
-            // An answered feedback request resolves its task.
-            .filter(|r| {
-                self.feedback_by_id
+            .filter_map(|&r| {
+                let fb = self
+                    .feedback_by_id
                     .get(&*r.id)
-                    .and_then(|i| self.feedback_requests.get(*i))
-                    .is_none_or(|f| f.status != "answered")
+                    .and_then(|i| self.feedback_requests.get(*i));
+                signal_task(&task_core(r, fb), r, fb, &mut firsts)
             })
-            // The fields `task_of` gives these records, without its deadlines and timing. A
-            // signal shows the title of the first task of the wave and of each agent only, so
-            // later tasks carry none.
-            .map(|r| {
-                let owner = (!r.agent_id.is_empty()).then_some(&*r.agent_id);
-                let assignee = r.first_agent_target();
-                let mut first = covered.is_empty();
-                if first {
-                    covered.push("");
-                }
-                for id in [owner, assignee].into_iter().flatten() {
-                    if !covered.contains(&id) {
-                        covered.push(id);
-                        first = true;
-                    }
-                }
-                signals::SignalTask {
-                    task_id: &r.id,
-                    task_type: task_type_of(r.kind),
-                    state: match r.status {
-                        Status::Open if r.kind == Kind::HumanFeedback => "input-required",
-                        Status::Open => "open",
-                        _ => "working",
-                    },
-                    title: if !first {
-                        ""
-                    } else if r.summary.is_empty() && r.detail.is_empty() {
-                        "Untitled task"
-                    } else if r.summary.is_empty() {
-                        &r.detail
-                    } else {
-                        &r.summary
-                    },
-                    owner_agent_id: owner,
-                    assignee_agent_id: assignee,
-                }
-            })
-            .collect();
+            .collect()
+    }
+
+    /// The signal inputs of this status with the given signal tasks.
+    fn signal_inputs_with<'s>(
+        &'s self,
+        tasks: Vec<signals::SignalTask<'s>>,
+        state_dir: &str,
+    ) -> signals::SignalInputs<'s> {
         signals::SignalInputs {
             lane: self.lane.to_owned(),
             wave: self.wave,
@@ -508,7 +475,11 @@ impl<'a> WaveStatus<'a> {
         state_dir: &str,
         ack: impl FnMut(&str) -> Option<SignalAck>,
     ) -> Vec<ChangedSignal> {
-        let inputs = self.signal_inputs(state_dir);
+        let tasks = match self.signal_tasks.take() {
+            Some(tasks) => tasks,
+            None => self.walk_signal_tasks(),
+        };
+        let inputs = self.signal_inputs_with(tasks, state_dir);
         let SignalSync { block, changed } = signals::sync(
             &inputs,
             self.recorded_signals,
@@ -685,6 +656,64 @@ fn task_core<'a>(r: &'a CoordRecord, fb: Option<&FeedbackRequest>) -> TaskCore<'
         assignee_agent_id: r.first_agent_target(),
         blocking: r.blocks_wave(),
     }
+}
+
+/// Which agents (and, as "", the wave) have had their first signal task: a few ids, so a list.
+#[derive(Debug, Default)]
+struct FirstTasks<'a> {
+    covered: Vec<&'a str>,
+}
+
+impl<'a> FirstTasks<'a> {
+    /// Whether a task of these agents is the first of the wave or of one of them.
+    fn first(&mut self, owner: Option<&'a str>, assignee: Option<&'a str>) -> bool {
+        let mut first = self.covered.is_empty();
+        if first {
+            self.covered.push("");
+        }
+        for id in [owner, assignee].into_iter().flatten() {
+            if !self.covered.contains(&id) {
+                self.covered.push(id);
+                first = true;
+            }
+        }
+        first
+    }
+}
+
+/// The task as signals read it, when it is actionable (a request, blocker, clarification,
+/// human input or escalation that is open, working or waiting for input; an answered feedback
+/// request resolves its task): the fields `task_of` gives, without deadlines and timing. Only
+/// the first task of the wave and of each agent carries its title (signals read no other).
+fn signal_task<'a>(
+    t: &TaskCore<'a>,
+    r: &CoordRecord,
+    fb: Option<&FeedbackRequest>,
+    firsts: &mut FirstTasks<'a>,
+) -> Option<signals::SignalTask<'a>> {
+    let actionable = matches!(
+        r.kind,
+        Kind::Request
+            | Kind::Blocker
+            | Kind::ClarificationRequest
+            | Kind::HumanFeedback
+            | Kind::HumanEscalation
+    ) && matches!(
+        r.status,
+        Status::Open | Status::Acknowledged | Status::InProgress
+    ) && fb.is_none_or(|f| f.status != "answered");
+    if !actionable {
+        return None;
+    }
+    let first = firsts.first(t.owner_agent_id, t.assignee_agent_id);
+    Some(signals::SignalTask {
+        task_id: t.task_id,
+        task_type: t.task_type,
+        state: t.state,
+        title: if first { t.title } else { "" },
+        owner_agent_id: t.owner_agent_id,
+        assignee_agent_id: t.assignee_agent_id,
+    })
 }
 
 fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64) -> Task<'a> {
@@ -1095,7 +1124,7 @@ fn assignment_concerns(a: &Assignment, agent: &str) -> bool {
 
 /// Reduces a wave's canonical inputs into its status.
 pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
-    reduce_for(inputs, None)
+    reduce_with(inputs, None, false)
 }
 
 /// Reduces a wave's canonical inputs into its status as one agent sees it (§12.5 `control
@@ -1105,7 +1134,18 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
 /// for or was given, the inbound dependencies assigned to it, its proof bundles and its own
 /// logical agent; its blocking edge and next timer come from those alone, without the
 /// running attempt's scoping. The phase and closure eligibility stay the wave's.
+///
+/// The tasks its signals read are gathered in the same pass, for [`WaveStatus::sync_signals`].
 pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveStatus<'a> {
+    reduce_with(inputs, agent, true)
+}
+
+/// [`reduce_for`], gathering the signal tasks when `signal_tasks` is set.
+fn reduce_with<'a>(
+    inputs: &WaveInputs<'a>,
+    agent: Option<&'a str>,
+    signal_tasks: bool,
+) -> WaveStatus<'a> {
     let roster = inputs.roster;
     // One pass over the records: the tasks (taskable, non-seed), the feedback requests, the
     // requests that block the wave and the `resolved-by-policy` records.
@@ -1213,6 +1253,8 @@ pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveSt
     let mut wave_firsts = EdgeFirsts::default();
     let mut agent_firsts = EdgeFirsts::default();
     let mut next: Option<(Stamp, &'static str, TaskCore<'a>)> = None;
+    let mut signal_tasks: Option<Vec<signals::SignalTask<'a>>> = signal_tasks.then(Vec::new);
+    let mut firsts = FirstTasks::default();
     // The whole wave's view shows every task.
     let mut shown_records: Vec<&'a CoordRecord> = Vec::new();
     for &r in &task_records {
@@ -1248,6 +1290,11 @@ pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveSt
             }
             shown_records.push(r);
             agent_firsts.offer(&t);
+        }
+        if let Some(tasks) = signal_tasks.as_mut()
+            && let Some(task) = signal_task(&t, r, fb, &mut firsts)
+        {
+            tasks.push(task);
         }
         if t.blocking {
             // Only a blocking task has deadlines.
@@ -1432,6 +1479,7 @@ pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveSt
         },
         signals: None,
         recorded_signals: &control.signals,
+        signal_tasks,
         now_ms,
     }
 }
@@ -1632,6 +1680,62 @@ mod tests {
         );
         let assignments = reduce_lines(&[ASK]);
         assert_eq!(assignments[0].assigned_agent_id.as_deref(), Some("A2"));
+    }
+
+    #[test]
+    fn signal_tasks_gathered_in_the_pass_are_those_read_from_the_tasks() {
+        let kinds = [
+            "request",
+            "blocker",
+            "clarification-request",
+            "human-feedback",
+            "human-escalation",
+            "evidence",
+        ];
+        let statuses = [
+            "open",
+            "acknowledged",
+            "in_progress",
+            "resolved",
+            "cancelled",
+        ];
+        let records: Vec<CoordRecord> = (0..120)
+            .map(|i| {
+                rec(&format!(
+                    r#"{{"id":"t-{i}","kind":"{}","lane":"main","agentId":"{}","source":"agent","status":"{}","targets":{},"summary":"{}","detail":"d{i}","createdAt":"2026-01-01T00:00:{:02}.000Z"}}"#,
+                    kinds[i % kinds.len()],
+                    ["A1", "A2", "A0", "A3"][i % 4],
+                    statuses[i % statuses.len()],
+                    ["[]", r#"["agent:A3"]"#, r#"["agent:A9","agent:A1"]"#][i % 3],
+                    ["", "s"][i % 2],
+                    (i * 7) % 60,
+                ))
+            })
+            .collect();
+        let roster = roster();
+        let control = ControlState::default();
+        let inputs = WaveInputs {
+            lane: "main",
+            wave: 0,
+            roster: &roster,
+            coordination: &records,
+            dependencies: &[],
+            control: &control,
+            envelopes: &[],
+            now_ms: 1_767_230_000_000,
+        };
+        for agent in [None, Some("A1"), Some("A3")] {
+            let walked = reduce_with(&inputs, agent, false);
+            let gathered = reduce_with(&inputs, agent, true);
+            let (walked, gathered) = (
+                walked.signal_inputs("s").tasks,
+                gathered.signal_inputs("s").tasks,
+            );
+            assert!(!walked.is_empty());
+            assert_eq!(walked, gathered, "{agent:?}");
+            // Only the first task of the wave and of each agent has a title.
+            assert!(walked.iter().filter(|t| !t.title.is_empty()).count() < walked.len());
+        }
     }
 
     #[test]
