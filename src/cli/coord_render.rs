@@ -519,12 +519,12 @@ fn signal_inputs<'s>(
         tasks: status
             .tasks()
             .map(|t| signals::SignalTask {
-                task_id: t.task_id.into(),
-                task_type: t.task_type.into(),
-                state: t.state.into(),
-                title: t.title.into(),
-                owner_agent_id: t.owner_agent_id.map(Into::into),
-                assignee_agent_id: t.assignee_agent_id.map(Into::into),
+                task_id: t.task_id,
+                task_type: t.task_type,
+                state: t.state,
+                title: t.title,
+                owner_agent_id: t.owner_agent_id,
+                assignee_agent_id: t.assignee_agent_id,
             })
             .collect(),
         feedback: status

@@ -146,6 +146,17 @@ pub enum TargetType {
     Unknown,
 }
 
+impl TargetType {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Capability => "capability",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 /// Assignment state derived from the request status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -161,6 +172,16 @@ pub enum AssignmentState {
 }
 
 impl AssignmentState {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Acknowledged => "acknowledged",
+            Self::InProgress => "in_progress",
+            Self::Resolved => "resolved",
+        }
+    }
+
     fn from_status(status: Status) -> Self {
         match status {
             Status::Resolved | Status::Closed | Status::Superseded | Status::Cancelled => {
@@ -279,7 +300,7 @@ pub fn resolve_target(
                 TargetType::Agent,
                 None,
                 AssignmentReason::ExplicitAgent,
-                format!("Assigned explicitly to {agent_id}."),
+                ["Assigned explicitly to ", agent_id, "."].concat(),
             )
         } else {
             resolution(
@@ -287,7 +308,7 @@ pub fn resolve_target(
                 TargetType::Agent,
                 None,
                 AssignmentReason::MissingAgent,
-                format!("No matching agent exists for {target}."),
+                ["No matching agent exists for ", target, "."].concat(),
             )
         };
     }
@@ -297,7 +318,7 @@ pub fn resolve_target(
             TargetType::Agent,
             None,
             AssignmentReason::ExactAgentId,
-            format!("Assigned directly to {target}."),
+            ["Assigned directly to ", target, "."].concat(),
         );
     }
     if let Some(rest) = target.strip_prefix("capability:") {
@@ -398,9 +419,16 @@ pub fn is_launcher_seed_request<R: RecordView + ?Sized>(record: &R) -> bool {
 }
 
 /// `targetSlug`: lowercase, runs outside `[a-z0-9._:-]` → `-`, dashes collapsed and trimmed.
+///
+/// Characters are lowercased one at a time: that differs from lowercasing the whole text only
+/// for a final capital sigma, which is not kept either way.
 pub fn target_slug(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
-    for c in value.trim_matches(is_js_space).to_lowercase().chars() {
+    for c in value
+        .trim_matches(is_js_space)
+        .chars()
+        .flat_map(char::to_lowercase)
+    {
         let keep =
             c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | ':' | '-');
         let c = if keep { c } else { '-' };
@@ -409,7 +437,14 @@ pub fn target_slug(value: &str) -> String {
         }
         out.push(c);
     }
-    out.trim_matches('-').to_owned()
+    // Runs of dashes are already single, so at most one leads and one trails.
+    if out.ends_with('-') {
+        out.pop();
+    }
+    if out.starts_with('-') {
+        out.remove(0);
+    }
+    out
 }
 
 /// From the launcher, with no dependencies and no closure condition: such requests never
@@ -450,6 +485,9 @@ fn resolved_by_policy<'a, R: RecordView>(
     assigned: Option<&str>,
     target: &str,
 ) -> Option<&'a R> {
+    if policies.is_empty() {
+        return None;
+    }
     let request_id = request.id().trim_matches(is_js_space).to_lowercase();
     if request_id.is_empty() {
         return None;
@@ -514,7 +552,8 @@ pub fn request_assignments<'r, R: RecordView + 'r>(
     routing: &CapabilityRouting,
 ) -> Vec<Assignment> {
     let to_strings = |v: &[R::Text]| v.iter().map(|t| t.as_ref().to_owned()).collect();
-    let mut assignments = Vec::new();
+    let requests = requests.into_iter();
+    let mut assignments = Vec::with_capacity(requests.size_hint().0);
     for record in requests {
         if is_launcher_request(record) {
             continue;
@@ -523,15 +562,13 @@ pub fn request_assignments<'r, R: RecordView + 'r>(
             let target = target.as_ref();
             let resolution = resolve_target(target, agents, ledger, routing);
             let slug = target_slug(target);
-            let id = format!(
-                "assignment:{}:{}",
+            let id = [
+                "assignment:",
                 record.id(),
-                if slug.is_empty() {
-                    "target"
-                } else {
-                    slug.as_str()
-                }
-            );
+                ":",
+                if slug.is_empty() { "target" } else { &slug },
+            ]
+            .concat();
             let policy = resolved_by_policy(
                 policies,
                 record,
@@ -578,6 +615,60 @@ pub fn request_assignments<'r, R: RecordView + 'r>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The slug as lowercasing the whole text first makes it.
+    fn slug_of_lowercased(value: &str) -> String {
+        let mut out = String::new();
+        for c in value.trim_matches(is_js_space).to_lowercase().chars() {
+            let keep =
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | ':' | '-');
+            let c = if keep { c } else { '-' };
+            if c == '-' && out.ends_with('-') {
+                continue;
+            }
+            out.push(c);
+        }
+        out.trim_matches('-').to_owned()
+    }
+
+    #[test]
+    fn slugs_lowercase_like_the_whole_text() {
+        for value in [
+            "",
+            "-",
+            "--a--",
+            "agent:A1",
+            " capability:Docs ",
+            "ΟΔΟΣ",
+            "ΣΑΣ x",
+            "\u{130}stanbul",
+            "\u{212a}elvin",
+            "A_b.c:d-e f",
+            "\u{a0}x\u{feff}",
+            "-Zz-",
+        ] {
+            assert_eq!(target_slug(value), slug_of_lowercased(value), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn wire_spellings_are_serdes() {
+        for t in [
+            TargetType::Agent,
+            TargetType::Capability,
+            TargetType::Unknown,
+        ] {
+            assert_eq!(serde_json::to_value(t).ok(), Some(t.as_str().into()));
+        }
+        for s in [
+            AssignmentState::Open,
+            AssignmentState::Acknowledged,
+            AssignmentState::InProgress,
+            AssignmentState::Resolved,
+        ] {
+            assert_eq!(serde_json::to_value(s).ok(), Some(s.as_str().into()));
+        }
+    }
 
     #[test]
     fn slugs_and_seed_ids() {

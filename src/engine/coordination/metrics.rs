@@ -135,11 +135,42 @@ pub struct RecordTiming {
 /// Computes the timing facts of one record: the single place the §3.9 rules live.
 pub fn record_timing<R: RecordView + ?Sized>(record: &R, timing: TimingOptions) -> RecordTiming {
     let age_ms = start_ms(record).map(|start| (timing.now_ms - start).max(0));
+    RecordTiming {
+        age_ms,
+        ..timing_with_age(record, timing, || age_ms)
+    }
+}
+
+/// [`record_timing`] without the age: the record's time stamps are read only when a flag
+/// depends on them (a pending acknowledgement or a clarification chain), so a record that
+/// does not block the wave costs no time parsing. `age_ms` is always `None`.
+pub fn record_timing_flags<R: RecordView + ?Sized>(
+    record: &R,
+    timing: TimingOptions,
+) -> RecordTiming {
+    let mut flags = timing_with_age(record, timing, || {
+        start_ms(record).map(|start| (timing.now_ms - start).max(0))
+    });
+    flags.age_ms = None;
+    flags
+}
+
+/// The §3.9 rules, with the record's age asked for only when a flag needs it.
+fn timing_with_age<R: RecordView + ?Sized>(
+    record: &R,
+    timing: TimingOptions,
+    age: impl FnOnce() -> Option<i64>,
+) -> RecordTiming {
     let blocking = blocks_wave(record);
     let ack_tracked = blocking && is_ack_tracked(record);
     let ack_pending = ack_tracked && record.status() == Status::Open;
     let clarification_linked = blocking
         && (record.kind() == Kind::ClarificationRequest || is_clarification_linked(record, None));
+    let age_ms = if ack_pending || clarification_linked {
+        age()
+    } else {
+        None
+    };
     RecordTiming {
         age_ms,
         blocking,

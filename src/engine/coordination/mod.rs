@@ -38,7 +38,7 @@ pub use assignments::{
 pub use collate::locale_cmp;
 pub use metrics::{
     ACK_TIMEOUT_MS, RESOLUTION_STALE_MS, RecordMetrics, RecordTiming, ResponseMetrics,
-    TimingOptions, format_age, record_timing, response_metrics,
+    TimingOptions, format_age, record_timing, record_timing_flags, response_metrics,
 };
 pub use record_view::RecordView;
 pub use views::{

@@ -9,7 +9,6 @@
 //! versions are a function of the canonical log, not of the projection files.
 
 use serde_json::{Map, Value, json};
-use std::borrow::Cow;
 
 /// Signals an agent should wake for when it has not acknowledged them.
 pub const ACTIONABLE_SIGNALS: [&str; 6] = [
@@ -29,38 +28,42 @@ const ACTIONABLE_TASK_TYPES: [&str; 5] = [
     "escalation",
 ];
 
-/// A control-status task as signals read it, borrowed from the status where it can be.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+const ACTIONABLE_TASK_STATES: [&str; 3] = ["open", "working", "input-required"];
+
+/// A control-status task as signals read it, borrowed from the status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SignalTask<'a> {
     /// Task id.
-    pub task_id: Cow<'a, str>,
+    pub task_id: &'a str,
     /// Task type (`request`, `clarification`, `human-input`, …).
-    pub task_type: Cow<'a, str>,
+    pub task_type: &'a str,
     /// State (`open`, `working`, `input-required`, …).
-    pub state: Cow<'a, str>,
+    pub state: &'a str,
     /// Title.
-    pub title: Cow<'a, str>,
+    pub title: &'a str,
     /// Owner.
-    pub owner_agent_id: Option<Cow<'a, str>>,
+    pub owner_agent_id: Option<&'a str>,
     /// Assignee.
-    pub assignee_agent_id: Option<Cow<'a, str>>,
+    pub assignee_agent_id: Option<&'a str>,
+}
+
+/// Whether `value`, trimmed, is one of `set` ignoring ASCII case (the exact spelling is
+/// checked first).
+fn one_of(value: &str, set: &[&str]) -> bool {
+    set.contains(&value) || {
+        let value = value.trim();
+        set.iter().any(|s| s.eq_ignore_ascii_case(value))
+    }
 }
 
 impl SignalTask<'_> {
     fn actionable(&self) -> bool {
-        let task_type = self.task_type.trim();
-        let state = self.state.trim();
-        ACTIONABLE_TASK_TYPES
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(task_type))
-            && ["open", "working", "input-required"]
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(state))
+        one_of(self.task_type, &ACTIONABLE_TASK_TYPES)
+            && one_of(self.state, &ACTIONABLE_TASK_STATES)
     }
 
     fn concerns(&self, agent: &str) -> bool {
-        self.owner_agent_id.as_deref() == Some(agent)
-            || self.assignee_agent_id.as_deref() == Some(agent)
+        self.owner_agent_id == Some(agent) || self.assignee_agent_id == Some(agent)
     }
 }
 
@@ -144,15 +147,29 @@ pub struct SignalInputs<'a> {
 
 /// Trims, drops empty entries, de-duplicates and sorts.
 fn id_set<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut v: Vec<String> = values
+    // Sorted by their first 16 bytes as a number, then by the whole text: the number never
+    // orders two texts against their byte order, so the order is the texts' own, and most
+    // comparisons of a long list read no text.
+    let mut v: Vec<(u128, &str)> = values
         .into_iter()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+        .map(|s| (prefix_key(s), s))
         .collect();
-    v.sort();
-    v.dedup();
-    v
+    v.sort_unstable();
+    v.dedup_by(|a, b| a.1 == b.1);
+    v.into_iter().map(|(_, s)| s.to_owned()).collect()
+}
+
+/// The first 16 bytes of `s` as a big-endian number, zero-padded: `a <= b` implies
+/// `prefix_key(a) <= prefix_key(b)`.
+fn prefix_key(s: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let head = s.as_bytes().get(..16).unwrap_or(s.as_bytes());
+    if let Some(dst) = bytes.get_mut(..head.len()) {
+        dst.copy_from_slice(head);
+    }
+    u128::from_be_bytes(bytes)
 }
 
 fn non_empty(s: &str) -> Option<&str> {
@@ -274,11 +291,11 @@ pub fn wave_signal(i: &SignalInputs<'_>) -> Map<String, Value> {
                     "running"
                 },
                 "coordination-action",
-                non_empty(&t.title)
+                non_empty(t.title)
                     .unwrap_or("Targeted coordination action is pending.")
                     .to_owned(),
                 id_set(
-                    [t.assignee_agent_id.as_deref(), t.owner_agent_id.as_deref()]
+                    [t.assignee_agent_id, t.owner_agent_id]
                         .into_iter()
                         .flatten(),
                 ),
@@ -358,17 +375,13 @@ pub fn agent_signal(i: &SignalInputs<'_>, a: &SignalAgent) -> Map<String, Value>
         .iter()
         .filter(|f| f.status.trim().eq_ignore_ascii_case("answered") && f.agent_id.trim() == id)
         .collect();
-    let action = i.tasks.iter().find(|t| t.actionable() && t.concerns(id));
+    let mut mine = i.tasks.iter().filter(|t| t.concerns(id) && t.actionable());
+    let action = mine.next();
     let blocking = i
         .blocking
         .as_ref()
         .filter(|b| b.agent_id.as_deref() == Some(id));
-    let pending_tasks = id_set(
-        i.tasks
-            .iter()
-            .filter(|t| t.concerns(id) && t.actionable())
-            .map(|t| &*t.task_id),
-    );
+    let pending_tasks = id_set(action.into_iter().chain(mine).map(|t| t.task_id));
     let reason_or = |d: &str| {
         a.reason
             .as_deref()
@@ -409,7 +422,7 @@ pub fn agent_signal(i: &SignalInputs<'_>, a: &SignalAgent) -> Map<String, Value>
                     } else {
                         "running"
                     },
-                    non_empty(&t.title)
+                    non_empty(t.title)
                         .unwrap_or("Targeted coordination action is pending.")
                         .to_owned(),
                 )
@@ -875,12 +888,12 @@ mod tests {
             phase: "running".into(),
             selection_source: "none".into(),
             tasks: vec![SignalTask {
-                task_id: "req-1".into(),
-                task_type: "request".into(),
-                state: "open".into(),
-                title: "Need the schema".into(),
-                owner_agent_id: Some("A1".into()),
-                assignee_agent_id: Some("A2".into()),
+                task_id: "req-1",
+                task_type: "request",
+                state: "open",
+                title: "Need the schema",
+                owner_agent_id: Some("A1"),
+                assignee_agent_id: Some("A2"),
             }],
             agents: vec![
                 SignalAgent {
@@ -961,6 +974,35 @@ mod tests {
         assert_eq!(changed.block.agents[0]["ack"]["version"], 8);
         assert_eq!(changed.block.agents[1]["version"], 7);
         assert_eq!(changed.changed.len(), 2);
+    }
+
+    #[test]
+    fn id_sets_are_trimmed_unique_and_in_byte_order() {
+        let ids = [
+            "rec-10",
+            " rec-9 ",
+            "rec-10",
+            "",
+            "   ",
+            "a-very-long-common-prefix-2",
+            "a-very-long-common-prefix-10",
+            "a-very-long-common-prefix-",
+            "a-very-long-common-prefix",
+            "rec\u{0}",
+            "rec",
+            "é",
+            "Z",
+            "exactly-16-bytes",
+            "exactly-16-bytes!",
+        ];
+        let mut expected: Vec<String> = ids
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        expected.sort();
+        expected.dedup();
+        assert_eq!(id_set(ids), expected);
     }
 
     #[test]

@@ -37,7 +37,6 @@ pub mod record;
 pub mod roster;
 pub mod scan;
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
@@ -45,10 +44,12 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
 use crate::engine::control::{BundleState, ControlState, ProofBundle, RerunRequest};
-use crate::engine::coordination::signals::{self, SignalAck, SignalBlock, SignalSync};
+use crate::engine::coordination::signals::{
+    self, ChangedSignal, SignalAck, SignalBlock, SignalSync,
+};
 use crate::engine::coordination::{
     AgentProfile, CapabilityRouting, LedgerTask, RoutingLedger, TimingOptions,
-    is_launcher_seed_request, record_timing, request_assignments, resolve_target,
+    is_launcher_seed_request, record_timing_flags, request_assignments, resolve_target,
 };
 use crate::event::coordination::{BlockerSeverity, Kind, Status};
 use crate::event::envelope::ResultEnvelope;
@@ -174,18 +175,6 @@ pub struct Task<'a> {
     pub human_operator: Option<&'a str>,
 }
 
-impl Task<'_> {
-    fn is_active(&self) -> bool {
-        matches!(self.state, "open" | "working" | "input-required")
-    }
-    fn blocks_agent(&self) -> bool {
-        matches!(
-            self.task_type,
-            "request" | "blocker" | "clarification" | "human-input" | "escalation"
-        ) && self.blocking
-    }
-}
-
 /// A cross-lane dependency ticket as it concerns this wave (§3.11).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -250,7 +239,7 @@ pub struct BlockingEdge {
 /// One agent's state (§10.8 `logicalAgents`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LogicalAgent {
+pub struct LogicalAgent<'a> {
     /// Agent id.
     pub agent_id: String,
     /// `working`, `needs-rerun`, `closed`, `satisfied`, `blocked`, `planned`.
@@ -262,7 +251,7 @@ pub struct LogicalAgent {
     /// `evaluating`, `passed`, `blocked`, `failed` or `pending`.
     pub closure_state: &'static str,
     /// Tasks it owns or is assigned.
-    pub task_ids: Vec<String>,
+    pub task_ids: Vec<&'a str>,
     /// Selected by a rerun request or relaunch plan.
     pub selected_for_rerun: bool,
     /// Selected by the running attempt.
@@ -331,7 +320,7 @@ pub struct WaveStatus<'a> {
     /// What stops the wave.
     pub blocking_edge: Option<BlockingEdge>,
     /// Per-agent state.
-    pub logical_agents: Vec<LogicalAgent>,
+    pub logical_agents: Vec<LogicalAgent<'a>>,
     /// Task source records, in task order.
     task_records: Vec<&'a CoordRecord>,
     feedback_by_id: HashMap<String, usize>,
@@ -357,6 +346,9 @@ pub struct WaveStatus<'a> {
     pub signals: Option<SignalBlock>,
     /// The last recorded signal snapshot of each signal entity.
     recorded_signals: &'a BTreeMap<String, Map<String, Value>>,
+    /// The signal tasks, gathered in the reduction's pass over the tasks when the signals are
+    /// to be built ([`reduce_for`]); taken by [`WaveStatus::sync_signals`].
+    signal_tasks: Option<Vec<signals::SignalTask<'a>>>,
     now_ms: i64,
 }
 
@@ -398,64 +390,34 @@ impl<'a> WaveStatus<'a> {
     /// open, working or waiting for input) are carried: no signal reads any other. Only the
     /// first task of the wave and of each agent carries its title (signals read no other).
     pub fn signal_inputs(&self, state_dir: &str) -> signals::SignalInputs<'_> {
-        // Agents (and, as "", the wave) whose first task is already taken.
-        let mut covered: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        let tasks = self
-            .task_records
+        let tasks = match &self.signal_tasks {
+            Some(tasks) => tasks.clone(),
+            None => self.walk_signal_tasks(),
+        };
+        self.signal_inputs_with(tasks, state_dir)
+    }
+
+    /// The signal tasks of this status, read from its task records.
+    fn walk_signal_tasks(&self) -> Vec<signals::SignalTask<'a>> {
+        let mut firsts = FirstTasks::default();
+        self.task_records
             .iter()
-            .filter(|r| {
-                matches!(
-                    r.kind,
-                    Kind::Request
-                        | Kind::Blocker
-                        | Kind::ClarificationRequest
-                        | Kind::HumanFeedback
-                        | Kind::HumanEscalation
-                ) && matches!(
-                    r.status,
-                    Status::Open | Status::Acknowledged | Status::InProgress
-                )
-            })
-            // An answered feedback request resolves its task.
-            .filter(|r| {
-                self.feedback_by_id
+            .filter_map(|&r| {
+                let fb = self
+                    .feedback_by_id
                     .get(&*r.id)
-                    .and_then(|i| self.feedback_requests.get(*i))
-                    .is_none_or(|f| f.status != "answered")
+                    .and_then(|i| self.feedback_requests.get(*i));
+                signal_task(&task_core(r, fb), r, fb, &mut firsts)
             })
-            // The fields `task_of` gives these records, without its deadlines and timing. A
-            // signal shows the title of the first task of the wave and of each agent only, so
-            // later tasks carry none.
-            .map(|r| {
-                let owner = (!r.agent_id.is_empty()).then_some(&*r.agent_id);
-                let assignee = r.first_agent_target();
-                let mut first = covered.is_empty();
-                for id in [owner, assignee].into_iter().flatten() {
-                    first |= covered.insert(id);
-                }
-                covered.insert("");
-                signals::SignalTask {
-                    task_id: Cow::Borrowed(&*r.id),
-                    task_type: Cow::Borrowed(task_type_of(r.kind)),
-                    state: Cow::Borrowed(match r.status {
-                        Status::Open if r.kind == Kind::HumanFeedback => "input-required",
-                        Status::Open => "open",
-                        _ => "working",
-                    }),
-                    title: Cow::Borrowed(if !first {
-                        ""
-                    } else if r.summary.is_empty() && r.detail.is_empty() {
-                        "Untitled task"
-                    } else if r.summary.is_empty() {
-                        &r.detail
-                    } else {
-                        &r.summary
-                    }),
-                    owner_agent_id: owner.map(Cow::Borrowed),
-                    assignee_agent_id: assignee.map(Cow::Borrowed),
-                }
-            })
-            .collect();
+            .collect()
+    }
+
+    /// The signal inputs of this status with the given signal tasks.
+    fn signal_inputs_with<'s>(
+        &'s self,
+        tasks: Vec<signals::SignalTask<'s>>,
+        state_dir: &str,
+    ) -> signals::SignalInputs<'s> {
         signals::SignalInputs {
             lane: self.lane.to_owned(),
             wave: self.wave,
@@ -507,21 +469,27 @@ impl<'a> WaveStatus<'a> {
     /// snapshots (the `wave_signal` / `agent_signal` events of the control plane) at the
     /// status's time, with each agent's acknowledgement from `ack`. Records nothing: a
     /// snapshot whose comparable part changed shows the version and `changedAt` it will be
-    /// recorded with, and is returned in [`SignalSync::changed`].
+    /// recorded with, and is returned (as [`SignalSync::changed`] lists it; the snapshot is the
+    /// block's).
     pub fn sync_signals(
         &mut self,
         state_dir: &str,
         ack: impl FnMut(&str) -> Option<SignalAck>,
-    ) -> SignalSync {
-        let inputs = self.signal_inputs(state_dir);
-        let sync = signals::sync(
+    ) -> Vec<ChangedSignal> {
+        let tasks = match self.signal_tasks.take() {
+            Some(tasks) => tasks,
+            None => self.walk_signal_tasks(),
+        };
+        let inputs = self.signal_inputs_with(tasks, state_dir);
+        let SignalSync { block, changed } = signals::sync(
             &inputs,
             self.recorded_signals,
             ack,
             &Stamp(self.now_ms).text(),
         );
-        self.signals = Some(sync.block.clone());
-        sync
+        drop(inputs);
+        self.signals = Some(block);
+        changed
     }
 }
 
@@ -633,7 +601,34 @@ fn is_taskable(kind: Kind) -> bool {
     )
 }
 
-fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64) -> Task<'a> {
+/// The fields of a task that the reduction's single pass reads, borrowed from the record
+/// alone: [`task_of`] builds the rest around them.
+#[derive(Debug, Clone, Copy)]
+struct TaskCore<'a> {
+    task_id: &'a str,
+    task_type: &'static str,
+    state: &'static str,
+    title: &'a str,
+    owner_agent_id: Option<&'a str>,
+    assignee_agent_id: Option<&'a str>,
+    /// `blocksWave` (§3.4).
+    blocking: bool,
+}
+
+impl TaskCore<'_> {
+    fn is_active(&self) -> bool {
+        matches!(self.state, "open" | "working" | "input-required")
+    }
+
+    fn blocks_agent(&self) -> bool {
+        matches!(
+            self.task_type,
+            "request" | "blocker" | "clarification" | "human-input" | "escalation"
+        ) && self.blocking
+    }
+}
+
+fn task_core<'a>(r: &'a CoordRecord, fb: Option<&FeedbackRequest>) -> TaskCore<'a> {
     let answered = fb.is_some_and(|f| f.status == "answered");
     let state: &'static str = if answered {
         "resolved"
@@ -647,8 +642,87 @@ fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64)
             Status::Superseded => "superseded",
         }
     };
-    let timing = record_timing(r, TimingOptions::at(now_ms));
-    let blocking = timing.blocking;
+    TaskCore {
+        task_id: &r.id,
+        task_type: task_type_of(r.kind),
+        state,
+        title: if r.summary.is_empty() && r.detail.is_empty() {
+            "Untitled task"
+        } else if r.summary.is_empty() {
+            &r.detail
+        } else {
+            &r.summary
+        },
+        owner_agent_id: (!r.agent_id.is_empty()).then_some(&*r.agent_id),
+        assignee_agent_id: r.first_agent_target(),
+        blocking: r.blocks_wave(),
+    }
+}
+
+/// Which agents (and, as "", the wave) have had their first signal task: a few ids, so a list.
+#[derive(Debug, Default)]
+struct FirstTasks<'a> {
+    covered: Vec<&'a str>,
+}
+
+impl<'a> FirstTasks<'a> {
+    /// Whether a task of these agents is the first of the wave or of one of them.
+    fn first(&mut self, owner: Option<&'a str>, assignee: Option<&'a str>) -> bool {
+        let mut first = self.covered.is_empty();
+        if first {
+            self.covered.push("");
+        }
+        for id in [owner, assignee].into_iter().flatten() {
+            if !self.covered.contains(&id) {
+                self.covered.push(id);
+                first = true;
+            }
+        }
+        first
+    }
+}
+
+/// The task as signals read it, when it is actionable (a request, blocker, clarification,
+/// human input or escalation that is open, working or waiting for input; an answered feedback
+/// request resolves its task): the fields `task_of` gives, without deadlines and timing. Only
+/// the first task of the wave and of each agent carries its title (signals read no other).
+fn signal_task<'a>(
+    t: &TaskCore<'a>,
+    r: &CoordRecord,
+    fb: Option<&FeedbackRequest>,
+    firsts: &mut FirstTasks<'a>,
+) -> Option<signals::SignalTask<'a>> {
+    let actionable = matches!(
+        r.kind,
+        Kind::Request
+            | Kind::Blocker
+            | Kind::ClarificationRequest
+            | Kind::HumanFeedback
+            | Kind::HumanEscalation
+    ) && matches!(
+        r.status,
+        Status::Open | Status::Acknowledged | Status::InProgress
+    ) && fb.is_none_or(|f| f.status != "answered");
+    if !actionable {
+        return None;
+    }
+    let first = firsts.first(t.owner_agent_id, t.assignee_agent_id);
+    Some(signals::SignalTask {
+        task_id: t.task_id,
+        task_type: t.task_type,
+        state: t.state,
+        title: if first { t.title } else { "" },
+        owner_agent_id: t.owner_agent_id,
+        assignee_agent_id: t.assignee_agent_id,
+    })
+}
+
+fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64) -> Task<'a> {
+    let core = task_core(r, fb);
+    let state = core.state;
+    // The flags read the record's times only when it blocks the wave and waits for an
+    // acknowledgement or a clarification.
+    let timing = record_timing_flags(r, TimingOptions::at(now_ms));
     let tracked = timing.ack_tracked;
     let linked = timing.clarification_linked;
     let base = if r.created_at.is_empty() {
@@ -660,23 +734,19 @@ fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64)
     let non_empty = |s: &'a str| (!s.is_empty()).then_some(s);
     let text_or = |a: &'a str, b: &'a str| if a.is_empty() { b } else { a };
     Task {
-        task_id: &r.id,
-        source_record_id: Some(&r.id),
-        task_type: task_type_of(r.kind),
+        task_id: core.task_id,
+        source_record_id: Some(core.task_id),
+        task_type: core.task_type,
         state,
-        title: if r.summary.is_empty() && r.detail.is_empty() {
-            "Untitled task"
-        } else {
-            text_or(&r.summary, &r.detail)
-        },
+        title: core.title,
         detail: text_or(&r.detail, &r.summary),
         priority: r.priority.as_str(),
-        owner_agent_id: non_empty(&r.agent_id),
-        assignee_agent_id: r.first_agent_target(),
+        owner_agent_id: core.owner_agent_id,
+        assignee_agent_id: core.assignee_agent_id,
         lease_owner_agent_id: matches!(r.status, Status::Acknowledged | Status::InProgress)
-            .then(|| r.first_agent_target())
+            .then_some(core.assignee_agent_id)
             .flatten(),
-        blocking,
+        blocking: core.blocking,
         blocker_severity: r.blocker_severity.as_str(),
         needs_human: r.kind == Kind::HumanFeedback
             || fb.is_some_and(|f| f.status == "pending")
@@ -685,9 +755,9 @@ fn task_of<'a>(r: &'a CoordRecord, fb: Option<&'a FeedbackRequest>, now_ms: i64)
         evidence_refs: &r.artifact_refs,
         blocker_reason: (r.kind == Kind::Blocker).then(|| text_or(&r.detail, &r.summary)),
         retry_reason: (r.kind == Kind::Request).then(|| text_or(&r.detail, &r.summary)),
-        supersedes: (r.status == Status::Superseded).then_some(&*r.id),
+        supersedes: (r.status == Status::Superseded).then_some(core.task_id),
         clarification_id: if r.kind == Kind::ClarificationRequest {
-            Some(&r.id)
+            Some(core.task_id)
         } else {
             r.clarification_condition()
         },
@@ -925,7 +995,7 @@ fn outcome(agent: &str, inputs: &WaveInputs<'_>) -> Outcome {
     }
 }
 
-fn who<'t>(t: &Task<'t>) -> Option<&'t str> {
+fn who<'t>(t: &TaskCore<'t>) -> Option<&'t str> {
     t.assignee_agent_id.or(t.owner_agent_id)
 }
 
@@ -950,7 +1020,7 @@ struct EdgeFirsts {
 
 impl EdgeFirsts {
     /// Notes the task if it is the first of its kind to block.
-    fn offer(&mut self, t: &Task<'_>) {
+    fn offer(&mut self, t: &TaskCore<'_>) {
         let open_or_working = t.blocking && matches!(t.state, "open" | "working");
         let (slot, kind, agent) = if t.state == "input-required" && t.blocking {
             (&mut self.human_input, "human-input", who(t))
@@ -1044,7 +1114,7 @@ fn blocking_edge(
 }
 
 /// Whether a task is the agent's: it owns it or is its assignee.
-fn concerns(t: &Task<'_>, agent: &str) -> bool {
+fn concerns(t: &TaskCore<'_>, agent: &str) -> bool {
     t.owner_agent_id == Some(agent) || t.assignee_agent_id == Some(agent)
 }
 
@@ -1055,7 +1125,7 @@ fn assignment_concerns(a: &Assignment, agent: &str) -> bool {
 
 /// Reduces a wave's canonical inputs into its status.
 pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
-    reduce_for(inputs, None)
+    reduce_with(inputs, None, false)
 }
 
 /// Reduces a wave's canonical inputs into its status as one agent sees it (§12.5 `control
@@ -1065,37 +1135,58 @@ pub fn reduce<'a>(inputs: &WaveInputs<'a>) -> WaveStatus<'a> {
 /// for or was given, the inbound dependencies assigned to it, its proof bundles and its own
 /// logical agent; its blocking edge and next timer come from those alone, without the
 /// running attempt's scoping. The phase and closure eligibility stay the wave's.
+///
+/// The tasks its signals read are gathered in the same pass, for [`WaveStatus::sync_signals`].
 pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveStatus<'a> {
+    reduce_with(inputs, agent, true)
+}
+
+/// [`reduce_for`], gathering the signal tasks when `signal_tasks` is set.
+fn reduce_with<'a>(
+    inputs: &WaveInputs<'a>,
+    agent: Option<&'a str>,
+    signal_tasks: bool,
+) -> WaveStatus<'a> {
     let roster = inputs.roster;
-    let latest: Vec<&CoordRecord> = inputs.coordination.iter().collect();
-    let feedback = feedback_requests(&latest, inputs.control, roster);
+    // One pass over the records: the tasks (taskable, non-seed), the feedback requests, the
+    // requests that block the wave and the `resolved-by-policy` records.
+    let mut task_records: Vec<&CoordRecord> = Vec::new();
+    let mut asked: Vec<&CoordRecord> = Vec::new();
+    let mut requests: Vec<&CoordRecord> = Vec::new();
+    let mut policies: Vec<&CoordRecord> = Vec::new();
+    for r in inputs.coordination {
+        match r.kind {
+            Kind::ResolvedByPolicy => policies.push(r),
+            // Only a request that blocks the wave can give a blocking helper assignment, and
+            // the status reads no other.
+            Kind::Request if r.blocks_wave() => requests.push(r),
+            Kind::HumanFeedback => asked.push(r),
+            _ => {}
+        }
+        if is_taskable(r.kind) && !is_launcher_seed_request(r) {
+            task_records.push(r);
+        }
+    }
+    let feedback = feedback_requests(&asked, inputs.control, roster);
     let feedback_by_id: HashMap<String, usize> = feedback
         .iter()
         .enumerate()
         .map(|(i, f)| (f.id.clone(), i))
         .collect();
 
-    // Tasks: taskable, non-seed latest records, stably ordered by createdAt text.
-    let mut task_records: Vec<&CoordRecord> = latest
-        .iter()
-        .copied()
-        .filter(|r| is_taskable(r.kind) && !is_launcher_seed_request(*r))
-        .collect();
+    // Tasks, stably ordered by createdAt text.
     task_records.sort_by(|a, b| a.created_at.cmp(&b.created_at));
 
-    let capability_targets = latest
+    // Only `capability:` targets read the routing ledger: it is built when a target that is
+    // resolved here names a capability.
+    let capability_targets = requests
         .iter()
         .copied()
         .chain(inputs.dependencies)
         .any(|r| r.targets.iter().any(|t| t.contains("capability:")));
     let routing = Routing::of(roster, &task_records, capability_targets);
-    let policies: Vec<&CoordRecord> = latest
-        .iter()
-        .copied()
-        .filter(|r| r.kind == Kind::ResolvedByPolicy)
-        .collect();
     let all_assignments = request_assignments(
-        latest.iter().copied().filter(|r| r.kind == Kind::Request),
+        requests,
         &policies,
         &routing.agents,
         &routing.ledger,
@@ -1150,22 +1241,26 @@ pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveSt
         .unwrap_or_default();
     let scoped = !attempt_sel.is_empty();
     let in_sel = |id: Option<&str>| id.is_some_and(|id| attempt_sel.contains(&id));
-    let agent_index: HashMap<&str, usize> = roster
+    let agent_index: HashMap<&str, usize, foldhash::fast::RandomState> = roster
         .agents
         .iter()
         .enumerate()
         .map(|(i, a)| (a.id.as_str(), i))
         .collect();
-    let mut per_agent: Vec<AgentTasks<'_>> = vec![AgentTasks::default(); roster.agents.len()];
+    let mut per_agent: Vec<AgentTasks<'a>> = vec![AgentTasks::default(); roster.agents.len()];
     let mut any_blocking_task = false;
     // The first task of each edge kind: for the wave (scoped to the running attempt's agents
     // when one runs) and for the agent the view is for.
     let mut wave_firsts = EdgeFirsts::default();
     let mut agent_firsts = EdgeFirsts::default();
-    let mut next: Option<(Stamp, NextTimer)> = None;
-    let mut shown_records: Vec<&CoordRecord> = Vec::with_capacity(task_records.len());
-    for r in &task_records {
-        let t = task_of(r, fb_of(r), now_ms);
+    let mut next: Option<(Stamp, &'static str, TaskCore<'a>)> = None;
+    let mut signal_tasks: Option<Vec<signals::SignalTask<'a>>> = signal_tasks.then(Vec::new);
+    let mut firsts = FirstTasks::default();
+    // The whole wave's view shows every task.
+    let mut shown_records: Vec<&'a CoordRecord> = Vec::new();
+    for &r in &task_records {
+        let fb = fb_of(r);
+        let t = task_core(r, fb);
         let active_blocker = t.blocks_agent() && t.is_active();
         any_blocking_task |= active_blocker;
         let mut seen = [usize::MAX; 2];
@@ -1190,36 +1285,48 @@ pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveSt
         if !scoped || in_sel(t.owner_agent_id) || in_sel(t.assignee_agent_id) {
             wave_firsts.offer(&t);
         }
-        let shown = agent.is_none_or(|a| concerns(&t, a));
-        if !shown {
-            continue;
-        }
-        shown_records.push(r);
-        if agent.is_some() {
+        if let Some(a) = agent {
+            if !concerns(&t, a) {
+                continue;
+            }
+            shown_records.push(r);
             agent_firsts.offer(&t);
         }
+        if let Some(tasks) = signal_tasks.as_mut()
+            && let Some(task) = signal_task(&t, r, fb, &mut firsts)
+        {
+            tasks.push(task);
+        }
         if t.blocking {
+            // Only a blocking task has deadlines.
+            let full = task_of(r, fb, now_ms);
             for (kind, at) in [
-                ("ack", t.ack_deadline_at),
-                ("resolve", t.resolve_deadline_at),
+                ("ack", full.ack_deadline_at),
+                ("resolve", full.resolve_deadline_at),
             ] {
                 if let Some(at) = at
-                    && next.as_ref().is_none_or(|(b, _)| at < *b)
+                    && next.as_ref().is_none_or(|(b, _, _)| at < *b)
                 {
-                    next = Some((
-                        at,
-                        NextTimer {
-                            kind,
-                            task_id: t.task_id.to_owned(),
-                            at: at.text(),
-                            title: t.title.to_owned(),
-                            assignee_agent_id: t.assignee_agent_id.map(str::to_owned),
-                        },
-                    ));
+                    next = Some((at, kind, t));
                 }
             }
         }
     }
+    if agent.is_none() {
+        shown_records = task_records;
+    }
+    let next = next.map(|(at, kind, t)| {
+        (
+            at,
+            NextTimer {
+                kind,
+                task_id: t.task_id.to_owned(),
+                at: at.text(),
+                title: t.title.to_owned(),
+                assignee_agent_id: t.assignee_agent_id.map(str::to_owned),
+            },
+        )
+    });
 
     let no_open_blockers = !any_blocking_task
         && !all_assignments.iter().any(|a| a.blocking)
@@ -1266,9 +1373,9 @@ pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveSt
     };
 
     // Logical agents.
-    let logical_agents: Vec<LogicalAgent> = outcomes
+    let logical_agents: Vec<LogicalAgent<'a>> = outcomes
         .iter()
-        .zip(&per_agent)
+        .zip(per_agent)
         .filter(|((a, _), _)| agent.is_none_or(|id| a.id == id))
         .map(|((roster_agent, out), tasks)| {
             logical_agent(
@@ -1373,6 +1480,7 @@ pub fn reduce_for<'a>(inputs: &WaveInputs<'a>, agent: Option<&'a str>) -> WaveSt
         },
         signals: None,
         recorded_signals: &control.signals,
+        signal_tasks,
         now_ms,
     }
 }
@@ -1386,16 +1494,16 @@ struct AgentTasks<'a> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn logical_agent(
+fn logical_agent<'a>(
     agent: &RosterAgent,
     out: Outcome,
     selection: &Selection,
-    tasks: &AgentTasks<'_>,
+    tasks: AgentTasks<'a>,
     assignments: &[Assignment],
     deps: &[Dependency<'_>],
     roster: &Roster,
     control: &ControlState,
-) -> LogicalAgent {
+) -> LogicalAgent<'a> {
     let id = agent.id.as_str();
     let selected = selection.agent_ids.iter().any(|s| s == id);
     let by_attempt = selection.source == "active-attempt" && selected;
@@ -1472,7 +1580,7 @@ fn logical_agent(
         reason: reason.filter(|r| !r.is_empty()),
         execution_state,
         closure_state,
-        task_ids: tasks.task_ids.iter().map(|t| (*t).to_owned()).collect(),
+        task_ids: tasks.task_ids,
         selected_for_rerun: selected && selection.source != "active-attempt",
         selected_for_active_attempt: by_attempt,
         active_proof_bundle_ids: control
@@ -1573,6 +1681,62 @@ mod tests {
         );
         let assignments = reduce_lines(&[ASK]);
         assert_eq!(assignments[0].assigned_agent_id.as_deref(), Some("A2"));
+    }
+
+    #[test]
+    fn signal_tasks_gathered_in_the_pass_are_those_read_from_the_tasks() {
+        let kinds = [
+            "request",
+            "blocker",
+            "clarification-request",
+            "human-feedback",
+            "human-escalation",
+            "evidence",
+        ];
+        let statuses = [
+            "open",
+            "acknowledged",
+            "in_progress",
+            "resolved",
+            "cancelled",
+        ];
+        let records: Vec<CoordRecord> = (0..120)
+            .map(|i| {
+                rec(&format!(
+                    r#"{{"id":"t-{i}","kind":"{}","lane":"main","agentId":"{}","source":"agent","status":"{}","targets":{},"summary":"{}","detail":"d{i}","createdAt":"2026-01-01T00:00:{:02}.000Z"}}"#,
+                    kinds[i % kinds.len()],
+                    ["A1", "A2", "A0", "A3"][i % 4],
+                    statuses[i % statuses.len()],
+                    ["[]", r#"["agent:A3"]"#, r#"["agent:A9","agent:A1"]"#][i % 3],
+                    ["", "s"][i % 2],
+                    (i * 7) % 60,
+                ))
+            })
+            .collect();
+        let roster = roster();
+        let control = ControlState::default();
+        let inputs = WaveInputs {
+            lane: "main",
+            wave: 0,
+            roster: &roster,
+            coordination: &records,
+            dependencies: &[],
+            control: &control,
+            envelopes: &[],
+            now_ms: 1_767_230_000_000,
+        };
+        for agent in [None, Some("A1"), Some("A3")] {
+            let walked = reduce_with(&inputs, agent, false);
+            let gathered = reduce_with(&inputs, agent, true);
+            let (walked, gathered) = (
+                walked.signal_inputs("s").tasks,
+                gathered.signal_inputs("s").tasks,
+            );
+            assert!(!walked.is_empty());
+            assert_eq!(walked, gathered, "{agent:?}");
+            // Only the first task of the wave and of each agent has a title.
+            assert!(walked.iter().filter(|t| !t.title.is_empty()).count() < walked.len());
+        }
     }
 
     #[test]
