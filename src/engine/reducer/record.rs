@@ -983,16 +983,17 @@ impl CoordFold {
             .collect();
         let id_of = |i: u32| slots.get(i as usize).map_or(&b""[..], |s| arena.get(s.id));
         order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id_of(a.1).cmp(id_of(b.1))));
-        let mut slots: Vec<Option<Slot>> = slots.into_iter().map(Some).collect();
+        let mut slots = slots;
         let mut meta = Vec::with_capacity(order.len());
         let mut records = Vec::with_capacity(order.len());
         let mut places = Vec::new();
-        for (winner, (_, i)) in order.into_iter().enumerate() {
-            let Some(slot) = slots.get_mut(i as usize).and_then(Option::take) else {
+        for (_, i) in order {
+            let Some(slot) = slots.get_mut(i as usize) else {
                 continue;
             };
+            let winner = records.len();
             let position = slot.latest.position();
-            let record = match slot.record {
+            let record = match slot.record.take() {
                 Some(r) => {
                     let mut r = *r;
                     r.created_at = arena.text(slot.created_at).into();
