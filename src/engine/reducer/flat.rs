@@ -91,6 +91,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A string at the cursor (on its opening quote), borrowed when it has no escapes.
+    #[inline]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let start = self.i;
@@ -132,6 +133,7 @@ impl<'a> Parser<'a> {
     }
 
     /// An object key: a string without escapes.
+    #[inline]
     fn key(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let start = self.i;
@@ -144,6 +146,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A known text field: a string or `null`.
+    #[inline]
     fn text(&mut self) -> Option<Option<Text<'a>>> {
         match self.peek()? {
             b'"' => Some(Some(Text(self.string()?))),
@@ -388,6 +391,7 @@ fn field(key: &[u8]) -> Option<Field> {
 }
 
 /// Sets a known field once; a second occurrence is serde's error to report.
+#[inline]
 fn once<T>(slot: &mut Option<T>, seen: &mut u32, bit: u32, value: Option<T>) -> Option<()> {
     if *seen & bit != 0 {
         return None;
