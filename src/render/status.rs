@@ -78,6 +78,26 @@ struct Tail<'s, 'a> {
     signals: Option<&'s SignalBlock>,
 }
 
+impl<'s, 'a> Tail<'s, 'a> {
+    /// The tail of `status`.
+    fn of(status: &'s WaveStatus<'a>) -> Self {
+        Tail {
+            dependencies: &status.dependencies,
+            proof_bundles: &status.proof_bundles,
+            feedback_requests: &status.feedback_requests,
+            selection_source: status.selection_source,
+            rerun_request: status.rerun_request,
+            relaunch_plan: None,
+            forwarded_closure_gaps: [],
+            supervisor: None,
+            next_timer: &status.next_timer,
+            active_attempt: status.active_attempt,
+            closure_eligibility: &status.closure_eligibility,
+            signals: status.signals.as_ref(),
+        }
+    }
+}
+
 /// Tasks per piece (about 70 KB of output).
 const TASK_CHUNK: usize = 64;
 
@@ -302,20 +322,7 @@ fn render(status: &WaveStatus<'_>, piece: Piece, buf: &mut Vec<u8>) {
             }
         }
         Piece::Tail => {
-            let tail = Tail {
-                dependencies: &status.dependencies,
-                proof_bundles: &status.proof_bundles,
-                feedback_requests: &status.feedback_requests,
-                selection_source: status.selection_source,
-                rerun_request: status.rerun_request,
-                relaunch_plan: None,
-                forwarded_closure_gaps: [],
-                supervisor: None,
-                next_timer: &status.next_timer,
-                active_attempt: status.active_attempt,
-                closure_eligibility: &status.closure_eligibility,
-                signals: status.signals.as_ref(),
-            };
+            let tail = Tail::of(status);
             // `{\n  …}`: continue the open object.
             let start = buf.len();
             pretty_at(buf, &tail, 0);
@@ -868,20 +875,7 @@ mod tests {
             logical_agents: &status.logical_agents,
             tasks: status.tasks_view(),
             helper_assignments: &status.helper_assignments,
-            tail: Tail {
-                dependencies: &status.dependencies,
-                proof_bundles: &status.proof_bundles,
-                feedback_requests: &status.feedback_requests,
-                selection_source: status.selection_source,
-                rerun_request: status.rerun_request,
-                relaunch_plan: None,
-                forwarded_closure_gaps: [],
-                supervisor: None,
-                next_timer: &status.next_timer,
-                active_attempt: status.active_attempt,
-                closure_eligibility: &status.closure_eligibility,
-                signals: status.signals.as_ref(),
-            },
+            tail: Tail::of(status),
         };
         format!(
             "{}\n",

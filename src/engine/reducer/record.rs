@@ -348,11 +348,7 @@ impl CoordRecord {
         now: &str,
         interner: &mut Interner,
     ) -> Result<Self, RecordError> {
-        let raw = match super::flat::parse(line) {
-            Some(raw) => raw,
-            None => Self::parse_general(line)?,
-        };
-        Self::from_raw(raw, Created::Own(now), interner)
+        Self::from_raw(Self::parse(line)?, Created::Own(now), interner)
     }
 
     /// Parses a winning line of the fold, whose id's first `createdAt` is `created` (empty when
@@ -363,11 +359,15 @@ impl CoordRecord {
         created: &str,
         interner: &mut Interner,
     ) -> Result<Self, RecordError> {
-        let raw = match super::flat::parse(line) {
-            Some(raw) => raw,
-            None => Self::parse_general(line)?,
-        };
-        Self::from_raw(raw, Created::First(created), interner)
+        Self::from_raw(Self::parse(line)?, Created::First(created), interner)
+    }
+
+    /// The flat parser, or serde for what it leaves.
+    fn parse(line: &str) -> Result<Raw<'_>, RecordError> {
+        match super::flat::parse(line) {
+            Some(raw) => Ok(raw),
+            None => Self::parse_general(line),
+        }
     }
 
     /// The general parser (serde), which decides every line the flat parser leaves to it.
