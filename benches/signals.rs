@@ -33,16 +33,8 @@ fn sync_signals(bencher: divan::Bencher, n: usize) {
         .collect();
     let roster = Roster::scan_wave_markdown(&md, RoleIds::default());
     let control = ControlState::default();
-    let inputs = WaveInputs {
-        lane: "main",
-        wave: 0,
-        roster: &roster,
-        coordination: &records,
-        dependencies: &[],
-        control: &control,
-        envelopes: &[],
-        now_ms: 1_795_000_000_000,
-    };
+    let inputs =
+        WaveInputs::from_records(("main", 0), &roster, &records, &control, 1_795_000_000_000);
     let state = reducer::reduce(&inputs);
     let recorded = std::collections::BTreeMap::new();
     bencher.bench(|| {

@@ -52,16 +52,8 @@ fn reduce_and_render(bencher: divan::Bencher, n: usize) {
     let roster = roster();
     let control = ControlState::default();
     bencher.bench(|| {
-        let inputs = WaveInputs {
-            lane: "main",
-            wave: 0,
-            roster: &roster,
-            coordination: &records,
-            dependencies: &[],
-            control: &control,
-            envelopes: &[],
-            now_ms: 1_795_000_000_000,
-        };
+        let inputs =
+            WaveInputs::from_records(("main", 0), &roster, &records, &control, 1_795_000_000_000);
         let state = reducer::reduce(&inputs);
         let mut out = Vec::with_capacity(1 << 20);
         render::status::write_json(&state, &mut out).map(|()| out.len())

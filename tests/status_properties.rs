@@ -69,16 +69,8 @@ fn status(lines: &[(String, Position)], events: &[String]) -> String {
     }
     let control = log.materialize();
     let roster = roster();
-    let inputs = WaveInputs {
-        lane: "main",
-        wave: 0,
-        roster: &roster,
-        coordination: &records,
-        dependencies: &[],
-        control: &control,
-        envelopes: &[],
-        now_ms: 1_767_230_000_000,
-    };
+    let inputs =
+        WaveInputs::from_records(("main", 0), &roster, &records, &control, 1_767_230_000_000);
     render::status::to_json_string(&reducer::reduce(&inputs))
 }
 

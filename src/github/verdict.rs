@@ -604,16 +604,8 @@ mod tests {
                 .collect(),
             ..Roster::default()
         };
-        let inputs = WaveInputs {
-            lane: "main",
-            wave: 1,
-            roster: &roster,
-            coordination: &records,
-            dependencies: &[],
-            control: &control,
-            envelopes: &[],
-            now_ms: 1_767_230_000_000,
-        };
+        let inputs =
+            WaveInputs::from_records(("main", 1), &roster, &records, &control, 1_767_230_000_000);
         let status = reduce(&inputs);
         from_engine(&EngineView {
             status: &status,

@@ -953,16 +953,8 @@ mod tests {
         let md = "## Agent A0: a\n## Agent A1: b\n## Agent A2: c\n## Agent A9: d\n";
         let roster = Roster::scan_wave_markdown(md, RoleIds::default());
         let control = ControlState::default();
-        let inputs = WaveInputs {
-            lane: "main",
-            wave: 0,
-            roster: &roster,
-            coordination: &records,
-            dependencies: &[],
-            control: &control,
-            envelopes: &[],
-            now_ms: 1_767_230_000_000,
-        };
+        let inputs =
+            WaveInputs::from_records(("main", 0), &roster, &records, &control, 1_767_230_000_000);
         let mut whole = String::new();
         for agent in [None, Some("A1"), Some("A9")] {
             let mut status = reducer::reduce_for(&inputs, agent);
@@ -1032,16 +1024,8 @@ mod tests {
         let md = "## Agent A0: a\n## Agent A1: b\n## Agent A9: d\n";
         let roster = Roster::scan_wave_markdown(md, RoleIds::default());
         let control = ControlState::default();
-        let inputs = WaveInputs {
-            lane: "main",
-            wave: 0,
-            roster: &roster,
-            coordination: &records,
-            dependencies: &[],
-            control: &control,
-            envelopes: &[],
-            now_ms: 1_767_230_000_000,
-        };
+        let inputs =
+            WaveInputs::from_records(("main", 0), &roster, &records, &control, 1_767_230_000_000);
         let status = reducer::reduce(&inputs);
         let chunks = Chunks {
             tasks: 8,
@@ -1100,16 +1084,8 @@ mod tests {
         let records = records(300);
         let roster = Roster::scan_wave_markdown("## Agent A1: b\n", RoleIds::default());
         let control = ControlState::default();
-        let inputs = WaveInputs {
-            lane: "main",
-            wave: 0,
-            roster: &roster,
-            coordination: &records,
-            dependencies: &[],
-            control: &control,
-            envelopes: &[],
-            now_ms: 1_767_230_000_000,
-        };
+        let inputs =
+            WaveInputs::from_records(("main", 0), &roster, &records, &control, 1_767_230_000_000);
         let status = reducer::reduce(&inputs);
         for left in [0, 10, 5000] {
             let chunks = Chunks {

@@ -85,6 +85,29 @@ pub struct WaveInputs<'a> {
     pub now_ms: i64,
 }
 
+impl<'a> WaveInputs<'a> {
+    /// The inputs of wave `wave` of `lane` from its coordination records and control plane
+    /// alone: no dependency tickets, no result envelopes.
+    pub fn from_records(
+        (lane, wave): (&'a str, u64),
+        roster: &'a Roster,
+        coordination: &'a [CoordRecord],
+        control: &'a ControlState,
+        now_ms: i64,
+    ) -> Self {
+        WaveInputs {
+            lane,
+            wave,
+            roster,
+            coordination,
+            dependencies: &[],
+            control,
+            envelopes: &[],
+            now_ms,
+        }
+    }
+}
+
 /// A feedback request (human input) as the status lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -1652,16 +1675,8 @@ mod tests {
         let records: Vec<CoordRecord> = lines.iter().map(|l| rec(l)).collect();
         let roster = roster();
         let control = ControlState::default();
-        let inputs = WaveInputs {
-            lane: "main",
-            wave: 0,
-            roster: &roster,
-            coordination: &records,
-            dependencies: &[],
-            control: &control,
-            envelopes: &[],
-            now_ms: 1_767_230_000_000,
-        };
+        let inputs =
+            WaveInputs::from_records(("main", 0), &roster, &records, &control, 1_767_230_000_000);
         let status = reduce(&inputs);
         status.helper_assignments
     }
@@ -1715,16 +1730,8 @@ mod tests {
             .collect();
         let roster = roster();
         let control = ControlState::default();
-        let inputs = WaveInputs {
-            lane: "main",
-            wave: 0,
-            roster: &roster,
-            coordination: &records,
-            dependencies: &[],
-            control: &control,
-            envelopes: &[],
-            now_ms: 1_767_230_000_000,
-        };
+        let inputs =
+            WaveInputs::from_records(("main", 0), &roster, &records, &control, 1_767_230_000_000);
         for agent in [None, Some("A1"), Some("A3")] {
             let walked = reduce_with(&inputs, agent, false);
             let gathered = reduce_with(&inputs, agent, true);
