@@ -500,21 +500,10 @@ fn signal_inputs<'s>(
             .blocking_edge
             .as_ref()
             .filter(|_| !completed)
-            .map(|b| signals::SignalEdge {
-                kind: b.kind.to_owned(),
-                id: b.id.clone(),
-                agent_id: b.agent_id.clone(),
-                detail: b.detail.clone(),
-            }),
+            .map(reducer::BlockingEdge::signal_edge),
         active_attempt: status.active_attempt.map(|a| a.attempt_number),
-        active_selected: status
-            .active_attempt
-            .map(|a| a.selected_agent_ids.clone())
-            .unwrap_or_default(),
-        rerun_selected: status
-            .rerun_request
-            .map(|r| r.selected_agent_ids.clone())
-            .unwrap_or_default(),
+        active_selected: status.active_selected(),
+        rerun_selected: status.rerun_selected(),
         selection_source: status.selection_source.to_owned(),
         tasks: status
             .tasks()

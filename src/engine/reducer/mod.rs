@@ -259,6 +259,18 @@ pub struct BlockingEdge {
     pub detail: String,
 }
 
+impl BlockingEdge {
+    /// The edge as the signal snapshots carry it.
+    pub fn signal_edge(&self) -> signals::SignalEdge {
+        signals::SignalEdge {
+            kind: self.kind.to_owned(),
+            id: self.id.clone(),
+            agent_id: self.agent_id.clone(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
 /// One agent's state (§10.8 `logicalAgents`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -435,6 +447,20 @@ impl<'a> WaveStatus<'a> {
             .collect()
     }
 
+    /// The agents the active attempt selected (none without an active attempt).
+    pub fn active_selected(&self) -> Vec<String> {
+        self.active_attempt
+            .map(|a| a.selected_agent_ids.clone())
+            .unwrap_or_default()
+    }
+
+    /// The agents the active rerun request selected (none without one).
+    pub fn rerun_selected(&self) -> Vec<String> {
+        self.rerun_request
+            .map(|r| r.selected_agent_ids.clone())
+            .unwrap_or_default()
+    }
+
     /// The signal inputs of this status with the given signal tasks.
     fn signal_inputs_with<'s>(
         &'s self,
@@ -445,21 +471,10 @@ impl<'a> WaveStatus<'a> {
             lane: self.lane.to_owned(),
             wave: self.wave,
             phase: self.phase.to_owned(),
-            blocking: self.blocking_edge.as_ref().map(|b| signals::SignalEdge {
-                kind: b.kind.to_owned(),
-                id: b.id.clone(),
-                agent_id: b.agent_id.clone(),
-                detail: b.detail.clone(),
-            }),
+            blocking: self.blocking_edge.as_ref().map(BlockingEdge::signal_edge),
             active_attempt: self.active_attempt.map(|a| a.attempt_number),
-            active_selected: self
-                .active_attempt
-                .map(|a| a.selected_agent_ids.clone())
-                .unwrap_or_default(),
-            rerun_selected: self
-                .rerun_request
-                .map(|r| r.selected_agent_ids.clone())
-                .unwrap_or_default(),
+            active_selected: self.active_selected(),
+            rerun_selected: self.rerun_selected(),
             selection_source: self.selection_source.to_owned(),
             tasks,
             feedback: self
