@@ -343,6 +343,48 @@ pub fn canonical_timestamp_millis(text: &[u8]) -> Option<i64> {
     canonical_millis(text)
 }
 
+/// [`canonical_timestamp_millis`] for a run of times that mostly share their minute, as a log's
+/// lines do: the last canonical time's `YYYY-MM-DDTHH:MM` and its milliseconds are kept, so a
+/// time in the same minute costs only its seconds and milliseconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MinuteCache {
+    /// The minute's text, or zeros before the first canonical time.
+    minute: [u8; 16],
+    /// Milliseconds of the minute's start.
+    base: i64,
+}
+
+impl MinuteCache {
+    /// [`canonical_timestamp_millis`] of `text`.
+    pub fn millis(&mut self, text: &[u8]) -> Option<i64> {
+        let (minute, rest) = text.split_first_chunk::<16>()?;
+        let tail = seconds_and_millis(rest)?;
+        if self.minute != [0; 16] && *minute == self.minute {
+            return Some(self.base + tail);
+        }
+        let ms = canonical_millis(text)?;
+        self.minute = *minute;
+        self.base = ms - tail;
+        Some(ms)
+    }
+}
+
+/// Milliseconds of the `:SS.mmmZ` that ends a canonical time; `None` for any other form.
+fn seconds_and_millis(rest: &[u8]) -> Option<i64> {
+    let &[b':', s1, s0, b'.', m2, m1, m0, b'Z'] = rest else {
+        return None;
+    };
+    let mut value = 0i64;
+    for c in [s1, s0, m2, m1, m0] {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(c - b'0');
+    }
+    // Seconds above 59 are not canonical.
+    (value < 60_000).then_some(value)
+}
+
 /// Fast path for the form every writer produces, `YYYY-MM-DDTHH:MM:SS.mmmZ`; anything else
 /// (other precisions, offsets, out-of-range fields) returns `None` and takes the general parser.
 fn canonical_millis(b: &[u8]) -> Option<i64> {
@@ -1348,6 +1390,46 @@ mod tests {
             Some(1_767_225_600_000)
         );
         assert_eq!(timestamp_millis("2026-01-01"), Some(1_767_225_600_000));
+    }
+
+    proptest::proptest! {
+        /// A run of times through one cache reads each as the fast path alone does, whatever
+        /// minutes, seconds and damage follow each other.
+        #[test]
+        fn the_minute_cache_agrees_with_the_fast_path(
+            times in proptest::collection::vec(
+                ("20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]", "[0-9]{2}", "[0-9]{3}", "Z|z|\\+|", 0u8..4),
+                1..40,
+            ),
+        ) {
+            let mut cache = MinuteCache::default();
+            let mut last_minute = String::new();
+            for (minute, seconds, millis, zone, reuse) in times {
+                // Now and then, stay in the previous minute, as a log's lines do.
+                let minute = if reuse > 0 && !last_minute.is_empty() { last_minute.clone() } else { minute };
+                let text = format!("{minute}:{seconds}.{millis}{zone}");
+                proptest::prop_assert_eq!(cache.millis(text.as_bytes()), canonical_millis(text.as_bytes()), "{}", text);
+                last_minute = minute;
+            }
+        }
+    }
+
+    #[test]
+    fn the_minute_cache_never_reuses_a_minute_it_did_not_read() {
+        let mut cache = MinuteCache::default();
+        let zeros = [0u8; 24];
+        assert_eq!(cache.millis(&zeros), None);
+        assert_eq!(
+            cache.millis(b"2026-11-22T01:00:59.999Z"),
+            canonical_millis(b"2026-11-22T01:00:59.999Z")
+        );
+        assert_eq!(cache.millis(b"2026-11-22T01:00:60.000Z"), None);
+        assert_eq!(cache.millis(b"2026-11-22T01:00:0a.000Z"), None);
+        assert_eq!(
+            cache.millis(b"2026-11-22T01:00:01.000Z"),
+            canonical_millis(b"2026-11-22T01:00:01.000Z")
+        );
+        assert_eq!(cache.millis(b"2023-02-29T00:00:00.000Z"), None);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::engine::coordination;
 use crate::event::coordination::{
-    BlockerSeverity, Kind, Priority, Status, default_severity, timestamp_millis,
+    BlockerSeverity, Kind, MinuteCache, Priority, Status, default_severity, timestamp_millis,
 };
 
 /// A coordination record, normalized, with the fields the reducer reads.
@@ -680,6 +680,8 @@ pub struct CoordFold {
     rejected: Vec<Rejected>,
     /// Ids whose every line is parsed in full in pass one ([`CoordFold::with_suspects`]).
     suspects: FastSet<Box<[u8]>>,
+    /// The minute of the last time read (lines in a row mostly share it).
+    minutes: MinuteCache,
 }
 
 /// Where a winning line is: its writer (rank), byte offset and sequence number (line number
@@ -755,8 +757,8 @@ fn trimmed(text: &[u8]) -> Option<&[u8]> {
 }
 
 /// [`millis`] of a time given as bytes; `None` when they are not UTF-8.
-fn millis_of(text: &[u8]) -> Option<i64> {
-    match crate::event::coordination::canonical_timestamp_millis(text) {
+fn millis_of(text: &[u8], minutes: &mut MinuteCache) -> Option<i64> {
+    match minutes.millis(text) {
         Some(ms) => Some(ms),
         None => std::str::from_utf8(text).ok().map(millis),
     }
@@ -802,7 +804,7 @@ impl CoordFold {
             && let Some(updated) = updated_at.map_or(Some(&b""[..]), trimmed)
         {
             let updated = if updated.is_empty() { created } else { updated };
-            if let Some(updated) = millis_of(updated)
+            if let Some(updated) = millis_of(updated, &mut self.minutes)
                 && self.offer(id, updated, created, position, offset, None)
             {
                 return;

@@ -12,12 +12,12 @@
 //! The scan reads bytes and returns bytes: nothing is checked to be UTF-8 (a line that wins is
 //! checked by the full parse; the fold checks an id or a time when it keeps one).
 //!
-//! Most lines are flat: one object whose values are strings, scalars and arrays of them. For a
-//! line with no `{` after its first byte the three keys are found by substring search
-//! ([`flat_keys`]): in such a line every `"id":"` that does not follow a backslash is a
-//! top-level key, whatever comes before it. Both times are found in one search for `At":"`.
-//! Anything else (nested objects, spacing around the
-//! colon, a key missing) goes through the structural scan.
+//! Most lines are flat: one object whose values are strings, scalars and arrays of them. When
+//! no `{` follows the first byte before the three values end, the keys are found by substring
+//! search ([`flat_keys`]): there every `"id":"` that does not follow a backslash is a top-level
+//! key, whatever comes before it. A line in the canonical form has its id at a known place,
+//! and both times are found in one search for `At":"`. Anything else (a nested object before
+//! the keys, spacing around the colon, a key missing) goes through the structural scan.
 
 use std::sync::LazyLock;
 
@@ -131,17 +131,51 @@ fn flat_value(b: &[u8], at: usize, quote: usize) -> Option<&[u8]> {
     b.get(quote + 1..end - 1)
 }
 
+/// How the runtime and upstream begin every line: the id's key comes second, after the
+/// record version.
+const CANONICAL_HEAD: &[u8] = br#"{"recordVersion":1,"id":""#;
+
 /// The three keys of a flat line (see the module docs), or `None` to leave the line to the
 /// structural scan.
+///
+/// Only the part of the line up to the last of the three values is checked for a `{`: a nested
+/// object after them cannot hold the first occurrence of a top-level key.
 fn flat_keys(b: &[u8]) -> Option<LineKeys<'_>> {
-    if b.first() != Some(&b'{') || memchr::memchr(b'{', b.get(1..)?).is_some() {
+    if b.first() != Some(&b'{') {
         return None;
     }
     let [id_finder, at_finder] = &*FINDERS;
-    let id_at = id_finder.find(b)?;
+    // A line in the canonical form has its id at a known place; any other is searched.
+    let id_at = if b.starts_with(CANONICAL_HEAD) {
+        CANONICAL_HEAD.len() - 6
+    } else {
+        id_finder.find(b)?
+    };
     let id = flat_value(b, id_at, id_at + 5)?;
-    // The first `"updatedAt":"` and the first `"createdAt":"`: each is an `At":"` with its
-    // name before it.
+    let (created, updated) = times(b, at_finder)?;
+    let end = [id, created, updated]
+        .iter()
+        .map(|v| v.as_ptr() as usize + v.len() - b.as_ptr() as usize)
+        .max()
+        .unwrap_or(0);
+    if memchr::memchr(b'{', b.get(1..end)?).is_some() {
+        return None;
+    }
+    Some(LineKeys {
+        id: Some(id),
+        updated_at: Some(updated),
+        created_at: Some(created),
+    })
+}
+
+/// The first `"createdAt":"` and the first `"updatedAt":"` of a flat line: each is an `At":"`
+/// with its name before it. In the canonical form the first `At":"` is `createdAt`'s and
+/// `updatedAt` follows its value at once, so one search finds both.
+fn times<'b>(b: &'b [u8], at_finder: &Finder<'_>) -> Option<(&'b [u8], &'b [u8])> {
+    let first = at_finder.find(b)?;
+    if let Some(found) = adjacent_times(b, first) {
+        return found;
+    }
     let (mut updated, mut created) = (None, None);
     for end in at_finder.find_iter(b) {
         let Some(start) = end.checked_sub(8) else {
@@ -159,11 +193,28 @@ fn flat_keys(b: &[u8]) -> Option<LineKeys<'_>> {
             }
         }
     }
-    Some(LineKeys {
-        id: Some(id),
-        updated_at: Some(updated?),
-        created_at: Some(created?),
-    })
+    Some((created?, updated?))
+}
+
+/// The canonical case of [`times`], given the first `At":"` at `first`: `createdAt` there and
+/// `updatedAt` right after its value. `None` when the line is not so; `Some(None)` when it is
+/// but a value holds an escape.
+fn adjacent_times(b: &[u8], first: usize) -> Option<Option<(&[u8], &[u8])>> {
+    const UPDATED_NEXT: &[u8] = br#","updatedAt":""#;
+    let start = first.checked_sub(8)?;
+    if b.get(start..first) != Some(br#""created"#) {
+        return None;
+    }
+    let Some(created) = flat_value(b, start, first + 4) else {
+        return Some(None);
+    };
+    // Just past the value's closing quote.
+    let after = first + 4 + created.len() + 2;
+    if b.get(after..after + UPDATED_NEXT.len()) != Some(UPDATED_NEXT) {
+        return None;
+    }
+    let key = after + 1;
+    Some(flat_value(b, key, key + UPDATED_NEXT.len() - 2).map(|updated| (created, updated)))
 }
 
 /// Scans one line given as bytes. See the module docs.
@@ -364,10 +415,30 @@ mod tests {
                 ),
                 0..8,
             ),
+            canonical in proptest::option::of(("[a-z0-9\"\\\\-]{0,6}", "[0-9T:.Z\"-]{0,6}", "[0-9T:.Z\"-]{0,6}", 0usize..8)),
         ) {
             let mut object = serde_json::Map::new();
-            for (key, value) in fields {
-                object.insert(key.to_owned(), value);
+            // Now and then, the canonical form: the record version and the id first, and the
+            // two times side by side.
+            if let Some((id, _, _, _)) = &canonical {
+                object.insert("recordVersion".to_owned(), 1.into());
+                object.insert("id".to_owned(), id.as_str().into());
+            }
+            let times_at = canonical.as_ref().map(|c| c.3.min(fields.len()));
+            for (i, (key, value)) in fields.into_iter().enumerate() {
+                if times_at == Some(i)
+                    && let Some((_, created, updated, _)) = &canonical
+                {
+                    object.insert("createdAt".to_owned(), created.as_str().into());
+                    object.insert("updatedAt".to_owned(), updated.as_str().into());
+                }
+                if !object.contains_key(key) {
+                    object.insert(key.to_owned(), value);
+                }
+            }
+            if let Some((_, created, updated, _)) = &canonical {
+                object.entry("createdAt").or_insert(created.as_str().into());
+                object.entry("updatedAt").or_insert(updated.as_str().into());
             }
             let line = serde_json::Value::Object(object).to_string();
             let expected = reference(&line);
@@ -379,9 +450,10 @@ mod tests {
             if let Some(found) = flat {
                 prop_assert_eq!(Some(found), expected, "flat: {}", line);
             }
+            let ends = |v: Option<&[u8]>| v.map_or(usize::MAX, |v| v.as_ptr() as usize + v.len() - line.as_ptr() as usize);
             if let Some(keys) = expected
                 && keys.id.is_some() && keys.updated_at.is_some() && keys.created_at.is_some()
-                && !line[1..].contains('{')
+                && !line[1..ends(keys.id).max(ends(keys.updated_at)).max(ends(keys.created_at))].contains('{')
             {
                 prop_assert_eq!(flat, Some(keys), "flat line left to the structural scan: {}", line);
             }
@@ -399,7 +471,24 @@ mod tests {
                 created_at: Some(&b"c"[..])
             })
         );
-        // A nested object, spacing, an escaped value: the structural scan decides.
+        // The canonical form is read at known places.
+        let canonical = br#"{"recordVersion":1,"id":"rec-1","kind":"x","createdAt":"c","updatedAt":"u","detail":""}"#;
+        let first = memchr::memmem::find(canonical, br#"At":""#).unwrap_or_default();
+        assert_eq!(
+            adjacent_times(canonical, first),
+            Some(Some((&b"c"[..], &b"u"[..])))
+        );
+        // A nested object after the three values does not matter.
+        let nested_after = br#"{"recordVersion":1,"id":"rec-1","createdAt":"c","updatedAt":"u","meta":{"id":"n","updatedAt":"x"}}"#;
+        assert_eq!(
+            flat_keys(nested_after),
+            Some(LineKeys {
+                id: Some(&b"rec-1"[..]),
+                updated_at: Some(&b"u"[..]),
+                created_at: Some(&b"c"[..])
+            })
+        );
+        // A nested object before them, spacing, an escaped value: the structural scan decides.
         for other in [
             &br#"{"meta":{"id":"n"},"id":"a","updatedAt":"u","createdAt":"c"}"#[..],
             br#"{"id": "a","updatedAt":"u","createdAt":"c"}"#,
