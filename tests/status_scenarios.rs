@@ -378,15 +378,38 @@ fn a_malformed_line_is_reported_with_file_and_line_and_skipped() {
 
 #[test]
 fn an_invalid_latest_line_leaves_the_previous_version_of_its_record_in_force() {
+    invalid_latest_lines_after(0);
+}
+
+/// The same over a log large enough to be read in parts on several threads, the bad lines in
+/// the last part: their line numbers are still those of the file.
+#[test]
+fn in_a_large_log_bad_lines_are_reported_at_their_line_in_the_file() {
+    invalid_latest_lines_after(12_000);
+}
+
+/// Appends `padding` valid records of other ids, then the bad versions, and checks the status
+/// and the lines reported.
+fn invalid_latest_lines_after(padding: usize) {
     let repo = materialize("clarification-open");
     let log = repo
         .path()
         .join(".tmp/main-wave-launcher/coordination/wave-0.jsonl");
     let mut text = std::fs::read_to_string(&log).expect("log");
+    let lines_before = text.lines().count();
+    let first = text.lines().next().expect("first line").to_owned();
+    for n in 0..padding {
+        let filler = first
+            .replace("clar-a1-format", &format!("pad-{n}"))
+            .replace("\"status\":\"open\"", "\"status\":\"resolved\"");
+        text.push_str(&filler);
+        text.push_str(&" ".repeat(n % 7));
+        text.push('\n');
+    }
+    assert!(padding == 0 || text.len() > 5 << 20, "{}", text.len());
     // A later version of the open clarification that is not a valid record: its keys read
     // fine, its status does not. Then a torn fragment of another update, cut mid-string
     // after its keys.
-    let first = text.lines().next().expect("first line").to_owned();
     text.push_str(
         &first
             .replace(
@@ -424,9 +447,18 @@ fn an_invalid_latest_line_leaves_the_previous_version_of_its_record_in_force() {
         .expect("run wave");
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("coordination/wave-0.jsonl:3:"), "{stderr}");
-    assert!(stderr.contains("coordination/wave-0.jsonl:4:"), "{stderr}");
-    assert!(stderr.contains("coordination/wave-0.jsonl:5:"), "{stderr}");
+    let reported: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("coordination/wave-0.jsonl:"))
+        .collect();
+    let bad = lines_before + padding;
+    for (i, line) in reported.iter().enumerate() {
+        assert!(
+            line.contains(&format!("coordination/wave-0.jsonl:{}:", bad + 1 + i)),
+            "{stderr}"
+        );
+    }
+    assert_eq!(reported.len(), 3, "{stderr}");
     let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     // The clarification is still open and still blocks: bad lines never close it.
     assert_eq!(v["blockingEdge"]["kind"], "clarification", "{v:#}");

@@ -32,8 +32,8 @@ use crate::exit::Code;
 use crate::render;
 use crate::settings::Settings;
 use crate::store::{
-    self, EventStore, LegacyUpstream, LinePlace, ParallelByteVisitor, Problem, RawBytes, RawLine,
-    StoreError, StreamId,
+    self, EventStore, LegacyUpstream, LineNumbers, LinePlace, ParallelByteVisitor, Problem,
+    RawBytes, RawLine, StoreError, StreamId,
 };
 
 /// Arguments of `wave control`.
@@ -308,6 +308,8 @@ struct ScanPart {
     fold: CoordFold,
     /// File name per writer rank, for messages.
     files: Vec<(u32, String)>,
+    /// Ranks of the writers whose positions are line numbers (legacy upstream logs).
+    numbered: Vec<u32>,
 }
 
 /// Folds a coordination-format stream (coordination log or dependency tickets) into its latest
@@ -365,8 +367,11 @@ fn fold_stream(
         .map(|_| ScanPart {
             fold: CoordFold::with_suspects(suspects.iter().cloned()),
             files: Vec::new(),
+            numbered: Vec::new(),
         })
         .collect();
+    // Lines of a part after a file's first are numbered provisionally until the scan ends.
+    let mut numbers = LineNumbers::default();
     let mut problems = {
         let mut visitors: Vec<Box<ParallelByteVisitor<'_>>> = parts
             .iter_mut()
@@ -374,6 +379,9 @@ fn fold_stream(
                 let visitor: Box<ParallelByteVisitor<'_>> = Box::new(move |line: &RawBytes<'_>| {
                     let writer = rank(line.writer);
                     let position = if line.legacy {
+                        if !part.numbered.contains(&writer) {
+                            part.numbered.push(writer);
+                        }
                         legacy_position(line.line, writer)
                     } else {
                         position_of(&line.to_line()?, writer)?
@@ -392,17 +400,28 @@ fn fold_stream(
         let mut refs: Vec<&mut ParallelByteVisitor<'_>> =
             visitors.iter_mut().map(|v| &mut **v).collect();
         store
-            .scan_parallel(stream, &mut refs)
+            .scan_parallel(stream, &mut refs, &mut numbers)
             .map_err(store_error)?
     };
     let mut fold = CoordFold::with_suspects(suspects);
     let mut files: HashMap<u32, String> = HashMap::new();
+    let mut numbered: Vec<u32> = Vec::new();
     for part in parts {
         fold.merge(part.fold);
         for (writer, file) in part.files {
             files.entry(writer).or_insert(file);
         }
+        numbered.extend(part.numbered);
     }
+    // The fold compares line numbers only within a writer, where provisional ones keep the
+    // file's order; the winners' places need the real ones.
+    fold.renumber(|writer, seq| {
+        if numbered.contains(&writer) {
+            numbers.real(seq)
+        } else {
+            seq
+        }
+    });
     let mut winners = fold.winners();
     if winners.needs_lines() {
         let places: Vec<LinePlace<'_>> = winners

@@ -20,7 +20,7 @@ use super::files::{
 };
 use super::line::{check_records, encode_appended, last_seq_in_tail};
 use super::{
-    Appended, ByteVisitor, EventStore, LinePlace, LineVisitor, ParallelByteVisitor,
+    Appended, ByteVisitor, EventStore, LineNumbers, LinePlace, LineVisitor, ParallelByteVisitor,
     ParallelVisitor, Problem, PutOutcome, Record, ResultKey, StoreError, StreamId, validate_name,
     validate_writer,
 };
@@ -225,8 +225,9 @@ impl EventStore for DirStore {
         &self,
         stream: &StreamId,
         visitors: &mut [&mut ParallelByteVisitor<'_>],
+        numbers: &mut LineNumbers,
     ) -> Result<Vec<Problem>, StoreError> {
-        scan_files_parallel(&self.log_files(stream)?, visitors)
+        scan_files_parallel(&self.log_files(stream)?, visitors, numbers)
     }
 
     fn visit_at(

@@ -29,7 +29,8 @@ impl LogFile {
         File::open(&self.path).map_err(StoreError::io("open", &self.path))
     }
 
-    /// Visits `[start, end)`, whose first line is line `lines_before + 1`.
+    /// Visits `[start, end)`, whose first line is line `lines_before + 1`; returns the number
+    /// of lines.
     fn scan(
         &self,
         start: u64,
@@ -37,7 +38,7 @@ impl LogFile {
         lines_before: u64,
         visitor: &mut LineVisitor<'_>,
         problems: &mut Vec<Problem>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         let mut file = self.open()?;
         let shown = self.path.display().to_string();
         let source = Source {
@@ -72,11 +73,12 @@ impl LogFile {
             legacy: self.legacy,
         };
         scan_line_bytes(file.take(self.len), &source, 0, 0, visitor, problems)
+            .map(drop)
             .map_err(StoreError::io("read", &self.path))
     }
 
     /// Visits the bytes of every line in `[start, end)`, unchecked; the range's first line is
-    /// line `lines_before + 1`.
+    /// line `lines_before + 1`. Returns the number of lines.
     fn scan_bytes_range(
         &self,
         start: u64,
@@ -84,7 +86,7 @@ impl LogFile {
         lines_before: u64,
         visitor: &mut ByteVisitor<'_>,
         problems: &mut Vec<Problem>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         let mut file = self.open()?;
         let shown = self.path.display().to_string();
         let source = Source {
@@ -265,31 +267,96 @@ pub(crate) fn visit_files_parallel(
     in_parallel(
         files,
         visitors,
+        Numbering::Counted,
         |file, (start, end), before, visitor, found| file.scan(start, end, before, visitor, found),
     )
 }
 
-/// Like [`visit_files_parallel`], handing lines over as unchecked bytes.
+/// Like [`visit_files_parallel`], handing lines over as unchecked bytes. Lines of a range after
+/// a file's first get provisional numbers from `numbers` (see [`LineNumbers`]).
 pub(crate) fn scan_files_parallel(
     files: &[LogFile],
     visitors: &mut [&mut ParallelByteVisitor<'_>],
+    numbers: &mut LineNumbers,
 ) -> Result<Vec<Problem>, StoreError> {
     in_parallel(
         files,
         visitors,
+        Numbering::Provisional(numbers),
         |file, (start, end), before, visitor, found| {
             file.scan_bytes_range(start, end, before, visitor, found)
         },
     )
 }
 
+/// Line numbers of a parallel byte scan ([`super::EventStore::scan_parallel`]).
+///
+/// A range of a file other than its first is read at the same time as the ranges before it,
+/// before anything has counted their lines, so its lines are handed out provisional numbers:
+/// above [`LineNumbers::PROVISIONAL`], and still in file order within each file (a later range
+/// of a file gets higher numbers). When the scan has counted every range, [`LineNumbers::real`]
+/// turns a provisional number into the line's number in its file. Problems the scan reports
+/// already carry real numbers.
+#[derive(Debug, Clone, Default)]
+pub struct LineNumbers {
+    /// `(provisional, real)` numbers of the line before each range, by provisional number.
+    ranges: Vec<(u64, u64)>,
+    /// The next range's provisional number (0 before the first).
+    next: u64,
+}
+
+impl LineNumbers {
+    /// Provisional numbers are above this one; real ones are not (a file with this many lines
+    /// would hold exabytes).
+    pub const PROVISIONAL: u64 = 1 << 62;
+
+    /// Numbers set aside for one range: more lines than a range of any real file has.
+    const STRIDE: u64 = 1 << 40;
+
+    /// Sets aside numbers for a range: its lines are numbered from the returned one plus 1.
+    /// `None` once they run out (after millions of ranges): the range is then counted first.
+    fn reserve(&mut self) -> Option<u64> {
+        let base = self.next.max(Self::PROVISIONAL);
+        self.next = base.checked_add(Self::STRIDE)?;
+        Some(base)
+    }
+
+    /// Records that the range numbered from `provisional` starts after line `real`.
+    fn settle(&mut self, provisional: u64, real: u64) {
+        self.ranges.push((provisional, real));
+    }
+
+    /// The real number of a line the scan numbered `line`.
+    pub fn real(&self, line: u64) -> u64 {
+        if line <= Self::PROVISIONAL {
+            return line;
+        }
+        let i = self.ranges.partition_point(|&(p, _)| p < line);
+        match i.checked_sub(1).and_then(|i| self.ranges.get(i)) {
+            Some(&(p, r)) if line - p <= Self::STRIDE => line - p + r,
+            _ => line,
+        }
+    }
+}
+
+/// How [`in_parallel`] numbers the lines of a range after a file's first.
+enum Numbering<'n> {
+    /// Count the lines before each range first, so visitors see real numbers.
+    Counted,
+    /// Hand out provisional numbers and settle them after the read.
+    Provisional(&'n mut LineNumbers),
+}
+
 /// Cuts each file into one range per visitor (files under [`MIN_SPLIT`] stay whole) and runs
 /// `read(file, range, lines before it, visitor, problems)` on every range at once, one thread
-/// per range. Problems come back sorted by file and line.
+/// per range; `read` returns the number of lines of its range. Problems come back sorted by
+/// file and line, with real line numbers.
 fn in_parallel<V: ?Sized + Send>(
     files: &[LogFile],
     visitors: &mut [&mut V],
-    read: impl Fn(&LogFile, (u64, u64), u64, &mut V, &mut Vec<Problem>) -> Result<(), StoreError> + Sync,
+    mut numbering: Numbering<'_>,
+    read: impl Fn(&LogFile, (u64, u64), u64, &mut V, &mut Vec<Problem>) -> Result<u64, StoreError>
+    + Sync,
 ) -> Result<Vec<Problem>, StoreError> {
     let mut problems = Vec::new();
     for file in files {
@@ -307,46 +374,26 @@ fn in_parallel<V: ?Sized + Send>(
         }
         let bounds = range_bounds(file, parts)?;
         let ranges: Vec<(u64, u64)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-        // Line numbers are absolute (upstream lines are numbered by them), so count the
-        // newlines of every range but the last first, on the same threads.
-        // Each counted range is itself cut into one piece per thread, so the count takes a
-        // share of the time of reading the range.
-        let counted = ranges.get(..ranges.len() - 1).unwrap_or_default();
-        let pieces: Vec<(usize, u64, u64)> = counted
-            .iter()
-            .enumerate()
-            .flat_map(|(i, &(start, end))| {
-                let step = (end - start).div_ceil(parts as u64).max(1);
-                (start..end)
-                    .step_by(usize::try_from(step).unwrap_or(usize::MAX))
-                    .map(move |from| (i, from, (from + step).min(end)))
-            })
-            .collect();
-        let counts = run_on_threads(&pieces, |(_, start, end)| {
-            count_newlines(file, *start, *end)
-        })?;
-        let mut per_range = vec![0u64; counted.len()];
-        for ((i, _, _), count) in pieces.iter().zip(counts) {
-            if let Some(total) = per_range.get_mut(*i) {
-                *total += count;
-            }
-        }
-        let mut lines_before = Vec::with_capacity(ranges.len());
-        let mut total = 0u64;
-        lines_before.push(0);
-        for count in per_range {
-            total += count;
-            lines_before.push(total);
-        }
+        let provisional: Option<Vec<u64>> = match &mut numbering {
+            Numbering::Provisional(numbers) => std::iter::once(Some(0))
+                .chain(ranges.iter().skip(1).map(|_| numbers.reserve()))
+                .collect(),
+            Numbering::Counted => None,
+        };
+        let lines_before = match &provisional {
+            Some(bases) => bases.clone(),
+            None => count_lines_before(file, &ranges, parts)?,
+        };
         let read = &read;
-        let found = std::thread::scope(|scope| {
+        let mut found = std::thread::scope(|scope| {
             let handles: Vec<_> = visitors
                 .iter_mut()
                 .zip(ranges.iter().zip(&lines_before))
                 .map(|(visitor, (range, before))| {
                     scope.spawn(move || {
                         let mut found = Vec::new();
-                        read(file, *range, *before, &mut **visitor, &mut found).map(|()| found)
+                        read(file, *range, *before, &mut **visitor, &mut found)
+                            .map(|lines| (lines, found))
                     })
                 })
                 .collect();
@@ -358,10 +405,64 @@ fn in_parallel<V: ?Sized + Send>(
                 })
                 .collect::<Result<Vec<_>, StoreError>>()
         })?;
-        problems.extend(found.into_iter().flatten());
+        if let (Some(bases), Numbering::Provisional(numbers)) = (&provisional, &mut numbering) {
+            let mut real = 0u64;
+            for (base, (lines, _)) in bases.iter().zip(&found) {
+                if *base > 0 {
+                    numbers.settle(*base, real);
+                }
+                real += lines;
+            }
+            for (_, range_problems) in &mut found {
+                for problem in range_problems {
+                    problem.line = numbers.real(problem.line);
+                }
+            }
+        }
+        problems.extend(found.into_iter().flat_map(|(_, found)| found));
     }
     problems.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
     Ok(problems)
+}
+
+/// The number of lines before each of `ranges` (consecutive, from the file's start), counted
+/// on `threads` threads: each counted range is itself cut into one piece per thread, so the
+/// count takes a share of the time of reading the range.
+fn count_lines_before(
+    file: &LogFile,
+    ranges: &[(u64, u64)],
+    threads: usize,
+) -> Result<Vec<u64>, StoreError> {
+    let counted = ranges
+        .get(..ranges.len().saturating_sub(1))
+        .unwrap_or_default();
+    let pieces: Vec<(usize, u64, u64)> = counted
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &(start, end))| {
+            let step = (end - start).div_ceil(threads as u64).max(1);
+            (start..end)
+                .step_by(usize::try_from(step).unwrap_or(usize::MAX))
+                .map(move |from| (i, from, (from + step).min(end)))
+        })
+        .collect();
+    let counts = run_on_threads(&pieces, |(_, start, end)| {
+        count_newlines(file, *start, *end)
+    })?;
+    let mut per_range = vec![0u64; counted.len()];
+    for ((i, _, _), count) in pieces.iter().zip(counts) {
+        if let Some(total) = per_range.get_mut(*i) {
+            *total += count;
+        }
+    }
+    let mut lines_before = Vec::with_capacity(ranges.len());
+    let mut total = 0u64;
+    lines_before.push(0);
+    for count in per_range {
+        total += count;
+        lines_before.push(total);
+    }
+    Ok(lines_before)
 }
 
 /// Runs `work` on each item on its own scoped thread and collects the results in order.
@@ -445,6 +546,7 @@ fn count_newlines(file: &LogFile, start: u64, end: u64) -> Result<u64, StoreErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::RawBytes;
 
     fn log(text: &[u8]) -> (tempfile::TempDir, LogFile) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -537,5 +639,104 @@ mod tests {
             },
         ];
         assert_eq!(read_back(&file, &odd), (Vec::new(), 0));
+    }
+
+    #[test]
+    fn a_parallel_scan_numbers_lines_provisionally_and_settles_them() {
+        // Over the split size, with blank lines, a line that is not UTF-8 and a torn end, so
+        // line numbers and line counts differ.
+        let mut text = Vec::new();
+        let mut n = 0u64;
+        while text.len() < (MIN_SPLIT as usize) * 2 {
+            n += 1;
+            match n % 1000 {
+                7 => text.extend_from_slice(b"\n"),
+                500 => text.extend_from_slice(b"\xff\n"),
+                _ => text.extend_from_slice(format!("{{\"n\":{n}}}\n").as_bytes()),
+            }
+        }
+        text.extend_from_slice(b"{\"torn\":");
+        let (_dir, file) = log(&text);
+        let mut sequential = Vec::new();
+        let expected_problems = scan_files(std::slice::from_ref(&file), &mut |l| {
+            if l.bytes.first() == Some(&0xff) {
+                return Err("bad".into());
+            }
+            sequential.push((l.line, l.offset));
+            Ok(())
+        })
+        .expect("scans");
+        let parts: Vec<std::sync::Mutex<Vec<(u64, u64)>>> =
+            (0..3).map(|_| std::sync::Mutex::new(Vec::new())).collect();
+        let mut visitors: Vec<Box<ParallelByteVisitor<'_>>> = parts
+            .iter()
+            .map(|part| {
+                let visitor: Box<ParallelByteVisitor<'_>> = Box::new(move |l: &RawBytes<'_>| {
+                    if l.bytes.first() == Some(&0xff) {
+                        return Err("bad".into());
+                    }
+                    part.lock().expect("lock").push((l.line, l.offset));
+                    Ok(())
+                });
+                visitor
+            })
+            .collect();
+        let mut refs: Vec<&mut ParallelByteVisitor<'_>> =
+            visitors.iter_mut().map(|v| &mut **v).collect();
+        let mut numbers = LineNumbers::default();
+        let problems = scan_files_parallel(std::slice::from_ref(&file), &mut refs, &mut numbers)
+            .expect("scans");
+        drop(refs);
+        drop(visitors);
+        let handed: Vec<Vec<(u64, u64)>> = parts
+            .into_iter()
+            .map(|p| p.into_inner().expect("lock"))
+            .collect();
+        // The first part has real numbers, the others provisional ones, rising within the file.
+        assert!(handed.iter().all(|p| !p.is_empty()));
+        assert!(
+            handed[0]
+                .iter()
+                .all(|&(line, _)| line < LineNumbers::PROVISIONAL)
+        );
+        assert!(
+            handed[1..]
+                .iter()
+                .flatten()
+                .all(|&(line, _)| line > LineNumbers::PROVISIONAL)
+        );
+        let all: Vec<(u64, u64)> = handed.iter().flatten().copied().collect();
+        assert!(all.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
+        // Settled, they are the sequential scan's; problems already carry real numbers.
+        let settled: Vec<(u64, u64)> = all.iter().map(|&(l, o)| (numbers.real(l), o)).collect();
+        assert_eq!(settled, sequential);
+        let lines = |p: &[Problem]| p.iter().map(|p| p.line).collect::<Vec<_>>();
+        assert_eq!(lines(&problems), lines(&expected_problems));
+        assert!(problems.len() > 100, "{}", problems.len());
+    }
+
+    #[test]
+    fn real_line_numbers_leave_real_ones_alone() {
+        let mut numbers = LineNumbers::default();
+        let a = numbers.reserve().expect("numbers");
+        let b = numbers.reserve().expect("numbers");
+        assert!(a >= LineNumbers::PROVISIONAL && b > a);
+        numbers.settle(a, 100);
+        numbers.settle(b, 250);
+        assert_eq!(numbers.real(7), 7);
+        assert_eq!(
+            numbers.real(LineNumbers::PROVISIONAL),
+            LineNumbers::PROVISIONAL
+        );
+        assert_eq!(numbers.real(a + 1), 101);
+        assert_eq!(numbers.real(b + 3), 253);
+        // A number no range handed out stays as it is.
+        assert_eq!(
+            numbers.real(b + LineNumbers::STRIDE + 1),
+            b + LineNumbers::STRIDE + 1
+        );
+        // Once the numbers run out, a range is counted instead.
+        numbers.next = u64::MAX - 1;
+        assert_eq!(numbers.reserve(), None);
     }
 }

@@ -22,8 +22,9 @@ use super::files::{
     LogFile, scan_files, scan_files_parallel, visit_files, visit_files_at, visit_files_parallel,
 };
 use super::{
-    Appended, ByteVisitor, EventStore, LEGACY_WRITER, LinePlace, LineVisitor, ParallelByteVisitor,
-    ParallelVisitor, Problem, PutOutcome, Record, ResultKey, StoreError, StreamId, validate_name,
+    Appended, ByteVisitor, EventStore, LEGACY_WRITER, LineNumbers, LinePlace, LineVisitor,
+    ParallelByteVisitor, ParallelVisitor, Problem, PutOutcome, Record, ResultKey, StoreError,
+    StreamId, validate_name,
 };
 
 /// Upstream's default state root, relative to the repository root.
@@ -129,8 +130,9 @@ impl LegacyUpstream {
         &self,
         stream: &StreamId,
         visitors: &mut [&mut ParallelByteVisitor<'_>],
+        numbers: &mut LineNumbers,
     ) -> Result<Vec<Problem>, StoreError> {
-        scan_files_parallel(&self.log_files(stream)?, visitors)
+        scan_files_parallel(&self.log_files(stream)?, visitors, numbers)
     }
 
     /// Visits the lines of the stream's upstream log at the given places.
@@ -334,9 +336,10 @@ impl EventStore for WithLegacy {
         &self,
         stream: &StreamId,
         visitors: &mut [&mut ParallelByteVisitor<'_>],
+        numbers: &mut LineNumbers,
     ) -> Result<Vec<Problem>, StoreError> {
-        let mut problems = self.inner.scan_parallel(stream, visitors)?;
-        problems.extend(self.legacy.scan_parallel(stream, visitors)?);
+        let mut problems = self.inner.scan_parallel(stream, visitors, numbers)?;
+        problems.extend(self.legacy.scan_parallel(stream, visitors, numbers)?);
         Ok(problems)
     }
 

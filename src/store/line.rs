@@ -369,10 +369,12 @@ pub(crate) fn scan_lines<R: Read>(
             visit_line(bytes, complete, line, offset, source, visitor, problems);
         },
     )
+    .map(drop)
 }
 
 /// Like [`scan_lines`] without checking that lines are UTF-8: the visitor gets each line's
-/// bytes. `first_offset` is the file offset of the reader's first byte.
+/// bytes. `first_offset` is the file offset of the reader's first byte. Returns the number of
+/// lines.
 pub(crate) fn scan_line_bytes<R: Read>(
     reader: R,
     source: &Source<'_>,
@@ -380,7 +382,7 @@ pub(crate) fn scan_line_bytes<R: Read>(
     lines_before: u64,
     visitor: &mut ByteVisitor<'_>,
     problems: &mut Vec<Problem>,
-) -> std::io::Result<()> {
+) -> std::io::Result<u64> {
     split_lines(
         reader,
         first_offset,
@@ -395,13 +397,14 @@ pub(crate) fn scan_line_bytes<R: Read>(
 pub(crate) type EachLine<'f> = dyn FnMut(&[u8], bool, u64, u64) + 'f;
 
 /// Splits a reader into lines in one reused buffer, calling `each(bytes, complete, line
-/// number, offset)` for every line (with its newline when it has one).
+/// number, offset)` for every line (with its newline when it has one). Returns the number of
+/// lines.
 pub(crate) fn split_lines<R: Read>(
     mut reader: R,
     first_offset: u64,
     lines_before: u64,
     each: &mut EachLine<'_>,
-) -> std::io::Result<()> {
+) -> std::io::Result<u64> {
     let mut buf = vec![0u8; SCAN_BUFFER];
     // `buf[..filled]` holds unread bytes, starting at file offset `buf_offset`;
     // `buf[..searched]` is known to hold no newline.
@@ -420,9 +423,10 @@ pub(crate) fn split_lines<R: Read>(
         };
         if n == 0 {
             if let Some(rest) = buf.get(..filled).filter(|rest| !rest.is_empty()) {
-                each(rest, false, line_no + 1, buf_offset);
+                line_no += 1;
+                each(rest, false, line_no, buf_offset);
             }
-            return Ok(());
+            return Ok(line_no - lines_before);
         }
         filled += n;
         let data = buf.get(..filled).unwrap_or_default();

@@ -40,6 +40,7 @@ use std::fmt;
 
 pub use dir::{DirStore, FORMAT_FILE, STORE_FORMAT};
 pub use error::StoreError;
+pub use files::LineNumbers;
 pub use git::GitBranchStore;
 pub use legacy::{LegacyUpstream, WithLegacy};
 pub use line::{Envelope, RawBytes, RawLine, StoredRecord};
@@ -329,14 +330,18 @@ pub trait EventStore: Send + Sync + fmt::Debug {
 
     /// Like [`EventStore::scan`], with one visitor per thread, sharing lines out as
     /// [`EventStore::visit_parallel`] does (each line exactly once, lines of one part in
-    /// order, line numbers and offsets those of the whole file). Problems come back sorted by
-    /// file and line.
+    /// order, offsets those of the whole file). Problems come back sorted by file and line.
     ///
-    /// The default scans sequentially with the first visitor.
+    /// Nothing counts the lines ahead of a part before it is read, so the lines of a part
+    /// after a file's first are handed out provisional numbers, in file order within each
+    /// file; `numbers` turns them into real ones once this returns ([`LineNumbers::real`]).
+    ///
+    /// The default scans sequentially with the first visitor, with real numbers.
     fn scan_parallel(
         &self,
         stream: &StreamId,
         visitors: &mut [&mut ParallelByteVisitor<'_>],
+        _numbers: &mut LineNumbers,
     ) -> Result<Vec<Problem>, StoreError> {
         match visitors.first_mut() {
             Some(visitor) => self.scan(stream, &mut **visitor),
@@ -433,8 +438,9 @@ macro_rules! forward_event_store {
                 &self,
                 stream: &StreamId,
                 visitors: &mut [&mut ParallelByteVisitor<'_>],
+                numbers: &mut LineNumbers,
             ) -> Result<Vec<Problem>, StoreError> {
-                (**self).scan_parallel(stream, visitors)
+                (**self).scan_parallel(stream, visitors, numbers)
             }
             fn visit_at(
                 &self,

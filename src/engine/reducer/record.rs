@@ -960,6 +960,19 @@ impl CoordFold {
         }
     }
 
+    /// Replaces every sequence number the fold holds (its lines' and its rejected lines') with
+    /// `real(writer, seq)`, which must keep the order of each writer's numbers: a parallel
+    /// scan hands out provisional line numbers and settles them afterwards.
+    pub fn renumber(&mut self, real: impl Fn(u32, u64) -> u64) {
+        for slot in &mut self.slots {
+            slot.latest.seq = real(slot.latest.writer, slot.latest.seq);
+            slot.first.seq = real(slot.first.writer, slot.first.seq);
+        }
+        for rejected in &mut self.rejected {
+            rejected.position.seq = real(rejected.position.writer, rejected.position.seq);
+        }
+    }
+
     /// Number of distinct ids.
     pub fn len(&self) -> usize {
         self.slots.len()
