@@ -12,6 +12,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -296,12 +297,16 @@ fn report(problems: &[Problem]) {
     }
 }
 
-/// Threads reading a large log: pass one scans one part of the file on each, pass two parses
-/// one share of the winning lines on each (the first on the calling thread).
+/// Threads reading a large log: in pass one each folds the parts of the file it takes, in
+/// pass two each parses the shares of the winning lines it takes (one on the calling thread).
 const READ_THREADS: usize = 2;
 
 /// Winning records parsed on a reading thread before they are handed over together.
 const FILL_BATCH: usize = 256;
+
+/// Shares of pass two per reading thread: enough that a thread slowed down by the machine
+/// leaves its share to the others.
+const SHARES_PER_THREAD: usize = 4;
 
 /// What one reading thread of pass one folds.
 struct ScanPart {
@@ -435,12 +440,18 @@ fn fold_stream(
                 })
             })
             .collect();
-        // Pass two: the winning lines, in consecutive shares (so problems stay in file
-        // order), each parsed on its own thread and stored in batches.
+        // Pass two: the winning lines, in consecutive shares, each parsed on whichever thread
+        // takes it next (so a thread the machine slows down takes fewer) and stored in
+        // batches; problems are put back in share order, which is file order.
         let (lookup, sink) = winners.split();
         let sink = Mutex::new(sink);
-        let share = places.len().div_ceil(READ_THREADS).max(1);
-        let parse_share = |mine: &[LinePlace<'_>]| {
+        let share = places
+            .len()
+            .div_ceil(READ_THREADS * SHARES_PER_THREAD)
+            .max(1);
+        let shares: Vec<&[LinePlace<'_>]> = places.chunks(share).collect();
+        let next = AtomicUsize::new(0);
+        let parse_shares = || -> Result<Vec<(usize, Vec<Problem>)>, StoreError> {
             let mut interner = Interner::default();
             let mut batch = Vec::with_capacity(FILL_BATCH);
             let fill = |batch: &mut Vec<_>| {
@@ -449,38 +460,46 @@ fn fold_stream(
                     sink.fill(parsed);
                 }
             };
-            let problems = store.visit_at(stream, mine, &mut |line| {
-                let writer = rank(line.writer);
-                let Some(winner) = lookup.winner_at(writer, line.offset) else {
-                    return Ok(());
+            let mut found = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(mine) = shares.get(i) else {
+                    break;
                 };
-                let position = position_of(line, writer)?;
-                batch.push(lookup.parse(winner, line.text, position, &mut interner));
-                if batch.len() == FILL_BATCH {
-                    fill(&mut batch);
-                }
-                Ok(())
-            });
+                let problems = store.visit_at(stream, mine, &mut |line| {
+                    let writer = rank(line.writer);
+                    let Some(winner) = lookup.winner_at(writer, line.offset) else {
+                        return Ok(());
+                    };
+                    let position = position_of(line, writer)?;
+                    batch.push(lookup.parse(winner, line.text, position, &mut interner));
+                    if batch.len() == FILL_BATCH {
+                        fill(&mut batch);
+                    }
+                    Ok(())
+                })?;
+                found.push((i, problems));
+            }
             fill(&mut batch);
-            problems
+            Ok(found)
         };
-        // The first share is parsed on this thread, the others each on a thread of its own.
-        let mut shares = places.chunks(share);
-        let first = shares.next().unwrap_or_default();
+        // This thread takes shares too, besides the others each on a thread of its own.
         let found = std::thread::scope(|scope| {
-            let parse_share = &parse_share;
-            let handles: Vec<_> = shares
-                .map(|mine| scope.spawn(move || parse_share(mine)))
+            let parse_shares = &parse_shares;
+            let handles: Vec<_> = (1..READ_THREADS)
+                .map(|_| scope.spawn(parse_shares))
                 .collect();
-            std::iter::once(parse_share(first))
+            std::iter::once(parse_shares())
                 .chain(handles.into_iter().map(|h| {
                     h.join()
                         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
                 }))
-                .collect::<Result<Vec<Vec<Problem>>, StoreError>>()
+                .collect::<Result<Vec<_>, StoreError>>()
         })
         .map_err(store_error)?;
-        problems.extend(found.concat());
+        let mut found: Vec<(usize, Vec<Problem>)> = found.into_iter().flatten().collect();
+        found.sort_by_key(|(i, _)| *i);
+        problems.extend(found.into_iter().flat_map(|(_, found)| found));
     }
     Ok(StreamFold {
         winners,

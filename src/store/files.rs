@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::line::{Source, scan_line_bytes, split_lines, visit_line};
 use super::{
@@ -11,6 +12,13 @@ use super::{
 
 /// Files smaller than this are read by one thread: splitting would cost more than it saves.
 const MIN_SPLIT: u64 = 4 << 20;
+
+/// Ranges per visitor when a file is cut for a byte scan: enough that a thread slowed down by
+/// the machine leaves its share to the others.
+const RANGES_PER_VISITOR: usize = 4;
+
+/// A range of a byte scan is at least this long.
+const MIN_RANGE: u64 = 1 << 20;
 
 /// Bytes read at a time while looking for the newline that ends a range.
 const PROBE: usize = 64 * 1024;
@@ -347,10 +355,16 @@ enum Numbering<'n> {
     Provisional(&'n mut LineNumbers),
 }
 
-/// Cuts each file into one range per visitor (files under [`MIN_SPLIT`] stay whole) and runs
-/// `read(file, range, lines before it, visitor, problems)` on every range at once, one thread
-/// per range; `read` returns the number of lines of its range. Problems come back sorted by
-/// file and line, with real line numbers.
+/// Cuts each file at line boundaries into ranges (files under [`MIN_SPLIT`] stay whole) and
+/// runs `read(file, range, lines before it, visitor, problems)` on them, one thread per
+/// visitor, each thread taking the next range nobody has taken, so a thread that gets less of
+/// the machine takes fewer ranges. `read` returns the number of lines of its range. A visitor
+/// sees its ranges in file order. Problems come back sorted by file and line, with real line
+/// numbers.
+///
+/// With provisional numbering a file is cut into [`RANGES_PER_VISITOR`] ranges per visitor;
+/// counted numbering needs the lines before every range counted first, so it cuts one per
+/// visitor.
 fn in_parallel<V: ?Sized + Send>(
     files: &[LogFile],
     visitors: &mut [&mut V],
@@ -360,7 +374,7 @@ fn in_parallel<V: ?Sized + Send>(
 ) -> Result<Vec<Problem>, StoreError> {
     let mut problems = Vec::new();
     for file in files {
-        let parts = if file.len < MIN_SPLIT {
+        let threads = if file.len < MIN_SPLIT {
             1
         } else {
             visitors.len()
@@ -368,11 +382,17 @@ fn in_parallel<V: ?Sized + Send>(
         let Some((first, _)) = visitors.split_first_mut() else {
             return Ok(problems);
         };
-        if parts <= 1 {
+        if threads <= 1 {
             read(file, (0, file.len), 0, *first, &mut problems)?;
             continue;
         }
-        let bounds = range_bounds(file, parts)?;
+        let cuts = match numbering {
+            Numbering::Provisional(_) => (threads * RANGES_PER_VISITOR)
+                .min(usize::try_from(file.len / MIN_RANGE).unwrap_or(usize::MAX))
+                .max(threads),
+            Numbering::Counted => threads,
+        };
+        let bounds = range_bounds(file, cuts)?;
         let ranges: Vec<(u64, u64)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
         let provisional: Option<Vec<u64>> = match &mut numbering {
             Numbering::Provisional(numbers) => std::iter::once(Some(0))
@@ -382,18 +402,28 @@ fn in_parallel<V: ?Sized + Send>(
         };
         let lines_before = match &provisional {
             Some(bases) => bases.clone(),
-            None => count_lines_before(file, &ranges, parts)?,
+            None => count_lines_before(file, &ranges, threads)?,
         };
         let read = &read;
-        let mut found = std::thread::scope(|scope| {
+        let next = AtomicUsize::new(0);
+        let (ranges, lines_before, next) = (&ranges, &lines_before, &next);
+        let done = std::thread::scope(|scope| {
             let handles: Vec<_> = visitors
                 .iter_mut()
-                .zip(ranges.iter().zip(&lines_before))
-                .map(|(visitor, (range, before))| {
+                .map(|visitor| {
                     scope.spawn(move || {
                         let mut found = Vec::new();
-                        read(file, *range, *before, &mut **visitor, &mut found)
-                            .map(|lines| (lines, found))
+                        let mut counted = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let (Some(range), Some(before)) = (ranges.get(i), lines_before.get(i))
+                            else {
+                                break;
+                            };
+                            let lines = read(file, *range, *before, &mut **visitor, &mut found)?;
+                            counted.push((i, lines));
+                        }
+                        Ok((counted, found))
                     })
                 })
                 .collect();
@@ -405,21 +435,26 @@ fn in_parallel<V: ?Sized + Send>(
                 })
                 .collect::<Result<Vec<_>, StoreError>>()
         })?;
-        if let (Some(bases), Numbering::Provisional(numbers)) = (&provisional, &mut numbering) {
-            let mut real = 0u64;
-            for (base, (lines, _)) in bases.iter().zip(&found) {
-                if *base > 0 {
-                    numbers.settle(*base, real);
-                }
-                real += lines;
-            }
-            for (_, range_problems) in &mut found {
-                for problem in range_problems {
-                    problem.line = numbers.real(problem.line);
-                }
+        let mut lines = vec![0u64; ranges.len()];
+        for &(i, n) in done.iter().flat_map(|(counted, _)| counted) {
+            if let Some(slot) = lines.get_mut(i) {
+                *slot = n;
             }
         }
-        problems.extend(found.into_iter().flat_map(|(_, found)| found));
+        let mut found: Vec<Problem> = done.into_iter().flat_map(|(_, found)| found).collect();
+        if let (Some(bases), Numbering::Provisional(numbers)) = (&provisional, &mut numbering) {
+            let mut real = 0u64;
+            for (i, (base, n)) in bases.iter().zip(&lines).enumerate() {
+                if i > 0 {
+                    numbers.settle(*base, real);
+                }
+                real += n;
+            }
+            for problem in &mut found {
+                problem.line = numbers.real(problem.line);
+            }
+        }
+        problems.extend(found);
     }
     problems.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
     Ok(problems)
@@ -692,21 +727,16 @@ mod tests {
             .into_iter()
             .map(|p| p.into_inner().expect("lock"))
             .collect();
-        // The first part has real numbers, the others provisional ones, rising within the file.
-        assert!(handed.iter().all(|p| !p.is_empty()));
-        assert!(
-            handed[0]
-                .iter()
-                .all(|&(line, _)| line < LineNumbers::PROVISIONAL)
-        );
-        assert!(
-            handed[1..]
-                .iter()
-                .flatten()
-                .all(|&(line, _)| line > LineNumbers::PROVISIONAL)
-        );
-        let all: Vec<(u64, u64)> = handed.iter().flatten().copied().collect();
-        assert!(all.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
+        // Each visitor sees its lines in file order. The first range has real numbers, the
+        // others provisional ones, rising within the file.
+        for mine in &handed {
+            assert!(mine.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
+        }
+        let mut all: Vec<(u64, u64)> = handed.iter().flatten().copied().collect();
+        all.sort_by_key(|&(_, offset)| offset);
+        assert!(all.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(all.first().map(|f| f.0), Some(1));
+        assert!(all.last().is_some_and(|l| l.0 > LineNumbers::PROVISIONAL));
         // Settled, they are the sequential scan's; problems already carry real numbers.
         let settled: Vec<(u64, u64)> = all.iter().map(|&(l, o)| (numbers.real(l), o)).collect();
         assert_eq!(settled, sequential);
