@@ -468,19 +468,44 @@ enum Created<'a> {
 
 /// Shared copies of the few distinct lanes, authors and sources of a log.
 #[derive(Debug, Clone, Default)]
-pub struct Interner(HashSet<Arc<str>, foldhash::fast::RandomState>);
+pub struct Interner {
+    set: HashSet<Arc<str>, foldhash::fast::RandomState>,
+    /// The last lane and the last source taken, which a log repeats from record to record.
+    last: [Option<Arc<str>>; 2],
+}
+
+/// The fields whose last value [`Interner`] keeps at hand.
+#[derive(Debug, Clone, Copy)]
+enum Repeated {
+    Lane = 0,
+    Source = 1,
+}
 
 impl Interner {
     /// The shared copy of `text`, made on first sight.
     pub fn get(&mut self, text: &str) -> Arc<str> {
-        match self.0.get(text) {
+        match self.set.get(text) {
             Some(shared) => Arc::clone(shared),
             None => {
                 let shared: Arc<str> = text.into();
-                self.0.insert(Arc::clone(&shared));
+                self.set.insert(Arc::clone(&shared));
                 shared
             }
         }
+    }
+
+    /// [`Interner::get`] for a field whose value usually repeats the last record's.
+    fn get_repeated(&mut self, field: Repeated, text: &str) -> Arc<str> {
+        if let Some(Some(shared)) = self.last.get(field as usize)
+            && **shared == *text
+        {
+            return Arc::clone(shared);
+        }
+        let shared = self.get(text);
+        if let Some(slot) = self.last.get_mut(field as usize) {
+            *slot = Some(Arc::clone(&shared));
+        }
+        shared
     }
 }
 
@@ -615,7 +640,7 @@ impl CoordRecord {
         Ok(CoordRecord {
             id: id.into(),
             kind,
-            lane: interner.get(lane),
+            lane: interner.get_repeated(Repeated::Lane, lane),
             wave,
             agent_id: interner.get(agent_id),
             targets: items(&raw.targets),
@@ -630,7 +655,7 @@ impl CoordRecord {
             updated_at,
             summary: owned(&raw.summary),
             detail: owned(&raw.detail),
-            source: interner.get(source),
+            source: interner.get_repeated(Repeated::Source, source),
             requester_lane: owned(&raw.requester_lane),
             owner_lane: owned(&raw.owner_lane),
             requester_wave: raw.requester_wave.and_then(|w| w.0),
