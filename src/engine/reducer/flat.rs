@@ -168,6 +168,11 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let start = self.i;
+        // The empty string, frequent in records (empty lanes, conditions, ids), costs no call.
+        if self.peek()? == b'"' {
+            self.i += 1;
+            return Some(Cow::Borrowed(""));
+        }
         let (text, end) = match plain(self.text, start)? {
             Ok((body, end)) => (Cow::Borrowed(body), end),
             Err(at) => escaped(self.text, start, at)?,
@@ -182,6 +187,10 @@ impl<'a> Parser<'a> {
     fn skip_string(&mut self) -> Option<()> {
         if self.peek()? != b'"' {
             return None;
+        }
+        if self.b.get(self.i + 1) == Some(&b'"') {
+            self.i += 2;
+            return Some(());
         }
         let end = self.next_special(self.i + 1)?;
         if self.b.get(end) == Some(&b'"') {
