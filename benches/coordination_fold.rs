@@ -1,7 +1,11 @@
 //! Reading and folding a large coordination log: 200,000 lines over 50,000 ids, the shape of
-//! `gen-coordination-log.py` (parse + normalize + incremental fold, and the fold alone).
+//! `gen-coordination-log.py` (parse + normalize + incremental fold, and the fold alone), and
+//! the second pass of `control status`: parsing the 50,000 winning lines into the reducer's
+//! records.
 
 use wave_runner::engine::coordination::{CoordinationFold, materialize};
+use wave_runner::engine::reducer::CoordRecord;
+use wave_runner::engine::reducer::record::Interner;
 use wave_runner::event::coordination::{CoordinationRecord, RecordDefaults, parse_line};
 
 fn main() {
@@ -114,4 +118,20 @@ fn batch_materialize_200k(bencher: divan::Bencher) {
     bencher
         .with_inputs(|| records.clone())
         .bench_values(materialize);
+}
+
+/// Pass two of `control status`: the flat parser and the building of each record, over 50,000
+/// lines of distinct ids (the winners of the 200,000-line log).
+#[divan::bench(sample_count = 10)]
+fn winning_lines_50k(bencher: divan::Bencher) {
+    let text = log(50_000, 50_000);
+    bencher.bench(|| {
+        let mut interner = Interner::default();
+        divan::black_box(&text)
+            .lines()
+            .filter_map(|l| {
+                CoordRecord::from_line_created(l, "2026-11-22T01:00:00.000Z", &mut interner).ok()
+            })
+            .collect::<Vec<_>>()
+    });
 }

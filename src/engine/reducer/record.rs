@@ -18,6 +18,7 @@ type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
 
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use serde::Deserialize;
 
 use crate::engine::coordination;
@@ -26,10 +27,14 @@ use crate::event::coordination::{
 };
 
 /// A coordination record, normalized, with the fields the reducer reads.
+///
+/// Text of up to 24 bytes (ids, wire timestamps, lanes of tickets) is held inline, and lists of
+/// none or one item take no allocation: a usual record allocates for its summary and detail
+/// only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoordRecord {
     /// Record id.
-    pub id: Box<str>,
+    pub id: CompactString,
     /// Kind.
     pub kind: Kind,
     /// Lane.
@@ -49,31 +54,104 @@ pub struct CoordRecord {
     /// Blocker severity.
     pub blocker_severity: BlockerSeverity,
     /// Artifact references.
-    pub artifact_refs: Box<[Box<str>]>,
+    pub artifact_refs: TextList,
     /// Ids it depends on.
-    pub depends_on: Box<[Box<str>]>,
+    pub depends_on: TextList,
     /// Closure condition (`clarification:<id>`, `required=true`, …).
-    pub closure_condition: Box<str>,
+    pub closure_condition: CompactString,
     /// Creation time (from the id's first record).
-    pub created_at: Box<str>,
+    pub created_at: CompactString,
     /// Last update time.
-    pub updated_at: Box<str>,
+    pub updated_at: CompactString,
     /// Summary.
-    pub summary: Box<str>,
+    pub summary: CompactString,
     /// Detail.
-    pub detail: Box<str>,
+    pub detail: CompactString,
     /// Source (`launcher`, `agent`, `feedback`, …).
     pub source: Arc<str>,
     /// Requesting lane (dependency tickets).
-    pub requester_lane: Box<str>,
+    pub requester_lane: CompactString,
     /// Owning lane (dependency tickets).
-    pub owner_lane: Box<str>,
+    pub owner_lane: CompactString,
     /// Requesting wave (dependency tickets).
     pub requester_wave: Option<u64>,
     /// Owning wave (dependency tickets).
     pub owner_wave: Option<u64>,
     /// Whether the ticket is required.
     pub required: bool,
+}
+
+/// A record's list of texts (artifact references, dependencies), read as a slice. A list of
+/// none or one item, the usual one, takes no allocation beyond its item's.
+#[derive(Clone, Default)]
+pub struct TextList(Items);
+
+/// [`TextList`]'s storage: a list of two or more items is boxed, never a shorter one.
+#[derive(Clone, Default)]
+enum Items {
+    #[default]
+    Empty,
+    One(Box<str>),
+    Many(Box<[Box<str>]>),
+}
+
+impl TextList {
+    /// A list of one item.
+    pub fn one(item: impl Into<Box<str>>) -> Self {
+        TextList(Items::One(item.into()))
+    }
+}
+
+impl std::ops::Deref for TextList {
+    type Target = [Box<str>];
+    fn deref(&self) -> &[Box<str>] {
+        match &self.0 {
+            Items::Empty => &[],
+            Items::One(item) => std::slice::from_ref(item),
+            Items::Many(items) => items,
+        }
+    }
+}
+
+impl From<Vec<Box<str>>> for TextList {
+    fn from(mut items: Vec<Box<str>>) -> Self {
+        TextList(match items.len() {
+            0 => Items::Empty,
+            1 => items.pop().map_or(Items::Empty, Items::One),
+            _ => Items::Many(items.into_boxed_slice()),
+        })
+    }
+}
+
+impl<T: Into<Box<str>>> FromIterator<T> for TextList {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        iter.into_iter()
+            .map(Into::into)
+            .collect::<Vec<Box<str>>>()
+            .into()
+    }
+}
+
+impl PartialEq for TextList {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for TextList {}
+
+impl std::fmt::Debug for TextList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> IntoIterator for &'a TextList {
+    type Item = &'a Box<str>;
+    type IntoIter = std::slice::Iter<'a, Box<str>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
 }
 
 /// Why a coordination line was rejected.
@@ -213,6 +291,51 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
+/// A list field of the wire struct, its first item apart, so that the usual list of none or
+/// one item is read without an allocation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Texts<'a> {
+    first: Option<Text<'a>>,
+    rest: Vec<Text<'a>>,
+}
+
+impl<'a> Texts<'a> {
+    /// Appends an item.
+    pub(super) fn push(&mut self, item: Text<'a>) {
+        match self.first {
+            None => self.first = Some(item),
+            Some(_) => self.rest.push(item),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Text<'a>> {
+        self.first.iter().chain(&self.rest)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Texts<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Texts<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of strings")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Texts::default();
+                while let Some(item) = seq.next_element::<Text<'a>>()? {
+                    out.push(item);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
 #[derive(Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Raw<'a> {
@@ -227,7 +350,7 @@ pub(super) struct Raw<'a> {
     #[serde(borrow, default)]
     pub(super) agent_id: Option<Text<'a>>,
     #[serde(borrow, default)]
-    pub(super) targets: Option<Vec<Text<'a>>>,
+    pub(super) targets: Option<Texts<'a>>,
     #[serde(borrow, default)]
     pub(super) status: Option<Text<'a>>,
     #[serde(borrow, default)]
@@ -237,9 +360,9 @@ pub(super) struct Raw<'a> {
     #[serde(borrow, default)]
     pub(super) blocker_severity: Option<Text<'a>>,
     #[serde(borrow, default)]
-    pub(super) artifact_refs: Option<Vec<Text<'a>>>,
+    pub(super) artifact_refs: Option<Texts<'a>>,
     #[serde(borrow, default)]
-    pub(super) depends_on: Option<Vec<Text<'a>>>,
+    pub(super) depends_on: Option<Texts<'a>>,
     #[serde(borrow, default)]
     pub(super) closure_condition: Option<Text<'a>>,
     #[serde(borrow, default)]
@@ -280,9 +403,12 @@ fn text<'r>(value: &'r Option<Text<'_>>) -> &'r str {
     value.as_ref().map_or("", |t| trim(&t.0))
 }
 
-/// A field's trimmed text as an owned box (one allocation, none when empty).
-fn boxed(value: &Option<Text<'_>>) -> Box<str> {
-    text(value).into()
+/// A field's trimmed text, owned (held inline up to 24 bytes).
+fn owned(value: &Option<Text<'_>>) -> CompactString {
+    match text(value) {
+        "" => CompactString::const_new(""),
+        t => CompactString::new(t),
+    }
 }
 
 /// Parses a closed set of lower-case spellings, accepting any case.
@@ -296,17 +422,39 @@ fn parse_any_case<T>(value: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
     })
 }
 
-fn list(values: Option<Vec<Text<'_>>>) -> Box<[Box<str>]> {
-    let values = values.unwrap_or_default();
+/// A list field's items, trimmed, without blanks and repeats.
+fn items(values: &Option<Texts<'_>>) -> Box<[Box<str>]> {
+    let Some(values) = values else {
+        return Box::default();
+    };
+    if values.rest.is_empty() {
+        return match values.first.as_ref().map(|t| trim(&t.0)) {
+            None | Some("") => Box::default(),
+            Some(t) => Box::new([Box::<str>::from(t)]),
+        };
+    }
     // Sized for every value, so the usual list (no blanks, no repeats) is boxed in place.
-    let mut out: Vec<Box<str>> = Vec::with_capacity(values.len());
-    for v in values {
+    let mut out: Vec<Box<str>> = Vec::with_capacity(values.rest.len() + 1);
+    for v in values.iter() {
         let t = trim(&v.0);
         if !t.is_empty() && !out.iter().any(|o| &**o == t) {
             out.push(t.into());
         }
     }
     out.into_boxed_slice()
+}
+
+/// [`items`] as a [`TextList`], without a list allocation for none or one item.
+fn list(values: &Option<Texts<'_>>) -> TextList {
+    match values {
+        Some(Texts { first, rest }) if rest.is_empty() => {
+            match first.as_ref().map(|t| trim(&t.0)) {
+                None | Some("") => TextList::default(),
+                Some(t) => TextList::one(t),
+            }
+        }
+        _ => Vec::from(items(values)).into(),
+    }
 }
 
 /// Where a parsed record's `createdAt` comes from.
@@ -320,19 +468,44 @@ enum Created<'a> {
 
 /// Shared copies of the few distinct lanes, authors and sources of a log.
 #[derive(Debug, Clone, Default)]
-pub struct Interner(HashSet<Arc<str>, foldhash::fast::RandomState>);
+pub struct Interner {
+    set: HashSet<Arc<str>, foldhash::fast::RandomState>,
+    /// The last lane and the last source taken, which a log repeats from record to record.
+    last: [Option<Arc<str>>; 2],
+}
+
+/// The fields whose last value [`Interner`] keeps at hand.
+#[derive(Debug, Clone, Copy)]
+enum Repeated {
+    Lane = 0,
+    Source = 1,
+}
 
 impl Interner {
     /// The shared copy of `text`, made on first sight.
     pub fn get(&mut self, text: &str) -> Arc<str> {
-        match self.0.get(text) {
+        match self.set.get(text) {
             Some(shared) => Arc::clone(shared),
             None => {
                 let shared: Arc<str> = text.into();
-                self.0.insert(Arc::clone(&shared));
+                self.set.insert(Arc::clone(&shared));
                 shared
             }
         }
+    }
+
+    /// [`Interner::get`] for a field whose value usually repeats the last record's.
+    fn get_repeated(&mut self, field: Repeated, text: &str) -> Arc<str> {
+        if let Some(Some(shared)) = self.last.get(field as usize)
+            && **shared == *text
+        {
+            return Arc::clone(shared);
+        }
+        let shared = self.get(text);
+        if let Some(slot) = self.last.get_mut(field as usize) {
+            *slot = Some(Arc::clone(&shared));
+        }
+        shared
     }
 }
 
@@ -348,7 +521,7 @@ impl CoordRecord {
         now: &str,
         interner: &mut Interner,
     ) -> Result<Self, RecordError> {
-        Self::from_raw(Self::parse(line)?, Created::Own(now), interner)
+        Self::from_parsed(line, Created::Own(now), interner)
     }
 
     /// Parses a winning line of the fold, whose id's first `createdAt` is `created` (empty when
@@ -359,15 +532,20 @@ impl CoordRecord {
         created: &str,
         interner: &mut Interner,
     ) -> Result<Self, RecordError> {
-        Self::from_raw(Self::parse(line)?, Created::First(created), interner)
+        Self::from_parsed(line, Created::First(created), interner)
     }
 
-    /// The flat parser, or serde for what it leaves.
-    fn parse(line: &str) -> Result<Raw<'_>, RecordError> {
-        match super::flat::parse(line) {
-            Some(raw) => Ok(raw),
-            None => Self::parse_general(line),
-        }
+    /// Parses with the flat parser, or serde for what it leaves, and builds the record.
+    fn from_parsed(
+        line: &str,
+        created: Created<'_>,
+        interner: &mut Interner,
+    ) -> Result<Self, RecordError> {
+        let raw = match super::flat::parse(line) {
+            Some(raw) => raw,
+            None => Self::parse_general(line)?,
+        };
+        Self::from_raw(&raw, created, interner)
     }
 
     /// The general parser (serde), which decides every line the flat parser leaves to it.
@@ -381,14 +559,14 @@ impl CoordRecord {
     /// flat fast path: the reference the fast path is tested against.
     pub fn from_line_general(line: &str, now: &str) -> Result<Self, RecordError> {
         Self::from_raw(
-            Self::parse_general(line)?,
+            &Self::parse_general(line)?,
             Created::Own(now),
             &mut Interner::default(),
         )
     }
 
     fn from_raw(
-        raw: Raw<'_>,
+        raw: &Raw<'_>,
         created: Created<'_>,
         interner: &mut Interner,
     ) -> Result<Self, RecordError> {
@@ -435,12 +613,12 @@ impl CoordRecord {
             id => id,
         };
         let own_created = text(&raw.created_at);
-        let (created_at, updated_at): (Box<str>, Box<str>) = match created {
+        let (created_at, updated_at) = match created {
             Created::Own(now) => {
-                let created_at: Box<str> = match own_created {
-                    "" => now.into(),
-                    c => c.into(),
-                };
+                let created_at = CompactString::new(match own_created {
+                    "" => now,
+                    c => c,
+                });
                 let updated_at = match text(&raw.updated_at) {
                     "" => created_at.clone(),
                     u => u.into(),
@@ -462,24 +640,24 @@ impl CoordRecord {
         Ok(CoordRecord {
             id: id.into(),
             kind,
-            lane: interner.get(lane),
+            lane: interner.get_repeated(Repeated::Lane, lane),
             wave,
             agent_id: interner.get(agent_id),
-            targets: list(raw.targets),
+            targets: items(&raw.targets),
             status,
             priority,
             blocking,
             blocker_severity,
-            artifact_refs: list(raw.artifact_refs),
-            depends_on: list(raw.depends_on),
-            closure_condition: boxed(&raw.closure_condition),
+            artifact_refs: list(&raw.artifact_refs),
+            depends_on: list(&raw.depends_on),
+            closure_condition: owned(&raw.closure_condition),
             created_at,
             updated_at,
-            summary: boxed(&raw.summary),
-            detail: boxed(&raw.detail),
-            source: interner.get(source),
-            requester_lane: boxed(&raw.requester_lane),
-            owner_lane: boxed(&raw.owner_lane),
+            summary: owned(&raw.summary),
+            detail: owned(&raw.detail),
+            source: interner.get_repeated(Repeated::Source, source),
+            requester_lane: owned(&raw.requester_lane),
+            owner_lane: owned(&raw.owner_lane),
             requester_wave: raw.requester_wave.and_then(|w| w.0),
             owner_wave: raw.owner_wave.and_then(|w| w.0),
             required: raw.required.and_then(|b| b.0).unwrap_or(false),
@@ -1213,6 +1391,29 @@ impl Winners {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_lists_and_texts_are_held_in_place() {
+        assert!(size_of::<TextList>() <= 24, "{}", size_of::<TextList>());
+        let r = rec(
+            r#"{"id":"x","kind":"request","lane":"main","agentId":"A1","artifactRefs":[" a ","","a"],"dependsOn":["b"," c","b","c "],"createdAt":"2026-11-22T01:00:00.000Z"}"#,
+        );
+        let refs: Vec<&str> = r.artifact_refs.iter().map(|t| &**t).collect();
+        assert_eq!(refs, ["a"]);
+        let deps: Vec<&str> = r.depends_on.iter().map(|t| &**t).collect();
+        assert_eq!(deps, ["b", "c"]);
+        assert!(!r.id.is_heap_allocated() && !r.created_at.is_heap_allocated());
+        assert_eq!(
+            TextList::one("a"),
+            TextList::from(vec![Box::<str>::from("a")])
+        );
+        assert_eq!(TextList::default(), TextList::from(Vec::new()));
+        assert_eq!(
+            ["a", "b"].into_iter().collect::<TextList>().len(),
+            2,
+            "a list of two"
+        );
+    }
 
     #[test]
     fn trimming_agrees_with_the_standard_library() {
