@@ -427,7 +427,8 @@ fn fold_stream(
             seq
         }
     });
-    let mut winners = fold.winners();
+    let buffer = record_buffer(fold.len());
+    let mut winners = fold.winners_in(buffer);
     if winners.needs_lines() {
         let places: Vec<LinePlace<'_>> = winners
             .lines_needed()
@@ -646,6 +647,34 @@ fn status(settings: &Settings, args: StatusArgs) -> Result<Code, CliError> {
     std::mem::forget(state);
     std::mem::forget(coordination);
     Ok(Code::OK)
+}
+
+/// An empty buffer for `n` records. Filling it is most of the time between the two passes,
+/// spent on page faults, so a large one is asked to be backed by huge pages (on Linux, where
+/// they are given on request): one fault per 2 MiB instead of per 4 KiB.
+fn record_buffer(n: usize) -> Vec<Option<CoordRecord>> {
+    let buffer: Vec<Option<CoordRecord>> = Vec::with_capacity(n);
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = buffer.as_ptr() as usize;
+        let bytes = buffer.capacity() * size_of::<Option<CoordRecord>>();
+        let first = start.next_multiple_of(HUGE);
+        let last = (start + bytes) / HUGE * HUGE;
+        if last > first {
+            // SAFETY: the range lies within the buffer's own allocation, which nothing else
+            // uses; the advice only chooses the page size the kernel backs it with and never
+            // changes its contents. An error (no huge pages) is ignored: pages stay small.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_HUGEPAGE,
+                );
+            }
+        }
+    }
+    buffer
 }
 
 /// Returns the memory the read freed (the fold's tables, the parse buffers) to the system, so

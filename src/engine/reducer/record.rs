@@ -1163,6 +1163,15 @@ impl CoordFold {
 
     /// Ends pass one: the winners in upstream's final order `(updatedAt, id)`.
     pub fn winners(self) -> Winners {
+        let records = Vec::with_capacity(self.len());
+        self.winners_in(records)
+    }
+
+    /// [`CoordFold::winners`], with the winners' records kept in `records` (emptied first), a
+    /// buffer the caller may have prepared for [`CoordFold::len`] of them.
+    pub fn winners_in(self, mut records: Vec<Option<CoordRecord>>) -> Winners {
+        records.clear();
+        records.reserve(self.len());
         let CoordFold {
             slots,
             arena,
@@ -1178,7 +1187,6 @@ impl CoordFold {
         order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id_of(a.1).cmp(id_of(b.1))));
         let mut slots = slots;
         let mut meta = Vec::with_capacity(order.len());
-        let mut records = Vec::with_capacity(order.len());
         let mut places = Vec::new();
         for (_, i) in order {
             let Some(slot) = slots.get_mut(i as usize) else {
@@ -1583,5 +1591,33 @@ mod tests {
         assert!(records.is_empty());
         let positions: Vec<_> = rejected.iter().map(|r| r.position.seq).collect();
         assert_eq!(positions, [3, 4]);
+    }
+
+    #[test]
+    fn winners_in_a_used_buffer_are_the_winners() {
+        let lines = [
+            r#"{"id":"b","kind":"claim","lane":"m","agentId":"A","createdAt":"2026-01-01T00:00:02.000Z"}"#,
+            r#"{"id":"a","kind":"claim","lane":"m","agentId":"A","createdAt":"2026-01-01T00:00:01.000Z"}"#,
+            r#"{"id":"a","kind":"claim","lane":"m","agentId":"B","createdAt":"2026-01-01T00:00:03.000Z"}"#,
+        ];
+        let fold = || {
+            let mut fold = CoordFold::new();
+            for (n, line) in (1..).zip(lines) {
+                fold.push_line(line, Position::line(n));
+            }
+            fold
+        };
+        let read = |mut winners: Winners| {
+            for place in winners.lines_needed().to_vec() {
+                let line = lines[usize::try_from(place.seq).unwrap_or(0) - 1];
+                winners.attach(line, Position::line(place.seq));
+            }
+            winners.finish("now")
+        };
+        let used = vec![None, Some(rec(lines[0])), None, Some(rec(lines[1]))];
+        let expected = read(fold().winners());
+        assert_eq!(expected.0.len(), 2);
+        assert_eq!(read(fold().winners_in(used)), expected);
+        assert_eq!(read(fold().winners_in(Vec::new())), expected);
     }
 }
