@@ -21,7 +21,7 @@ use super::CliError;
 use super::coord::{WaveSel, append, default_id, normalize};
 use super::output;
 use crate::engine::control::ControlLog;
-use crate::engine::reducer::record::Interner;
+use crate::engine::reducer::record::{Interner, TextList};
 use crate::engine::reducer::{
     self, CoordFold, CoordRecord, Position, RoleIds, Roster, WaveInputs, Winners,
 };
@@ -950,7 +950,7 @@ fn task_act(settings: &Settings, a: TaskActArgs) -> Result<Code, CliError> {
                         .hint("pick an agent id from `wave control status`"),
                 );
             }
-            next.targets = vec![format!("agent:{to}").into_boxed_str()].into_boxed_slice();
+            next.targets = TextList::one(format!("agent:{to}"));
             next.status = Status::Open;
         }
         TaskAction::Escalate => {

@@ -44,7 +44,7 @@ pub struct CoordRecord {
     /// Author.
     pub agent_id: Arc<str>,
     /// Targets (`agent:<id>`, `capability:<cap>`, bare ids).
-    pub targets: Box<[Box<str>]>,
+    pub targets: TextList,
     /// Status.
     pub status: Status,
     /// Priority.
@@ -643,7 +643,7 @@ impl CoordRecord {
             lane: interner.get_repeated(Repeated::Lane, lane),
             wave,
             agent_id: interner.get(agent_id),
-            targets: items(&raw.targets),
+            targets: list(&raw.targets),
             status,
             priority,
             blocking,
