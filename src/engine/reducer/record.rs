@@ -1040,13 +1040,8 @@ impl CoordFold {
             seq: position.seq,
         };
         let hash = std::hash::BuildHasher::hash_one(&self.hasher, id);
-        let (slots, arena) = (&self.slots, &self.arena);
-        let found = self.table.find(hash, |&i| {
-            slots
-                .get(i as usize)
-                .is_some_and(|s| s.hash == hash && arena.get(s.id) == id)
-        });
-        match found.and_then(|&i| self.slots.get_mut(i as usize)) {
+        let found = self.find(hash, id);
+        match found.and_then(|i| self.slots.get_mut(i)) {
             Some(slot) => {
                 if key < slot.first {
                     if std::str::from_utf8(created_at).is_err() {
@@ -1062,15 +1057,12 @@ impl CoordFold {
                 }
             }
             None => {
-                let Ok(index) = u32::try_from(self.slots.len()) else {
-                    return true;
-                };
                 if std::str::from_utf8(id).is_err() || std::str::from_utf8(created_at).is_err() {
                     return false;
                 }
                 let id = self.arena.push(id);
                 let created_at = self.arena.push(created_at);
-                self.slots.push(Slot {
+                self.add(Slot {
                     hash,
                     id,
                     latest: key,
@@ -1079,12 +1071,36 @@ impl CoordFold {
                     created_at,
                     record,
                 });
-                let slots = &self.slots;
-                self.table.insert_unique(hash, index, |&i| {
-                    slots.get(i as usize).map_or(0, |s| s.hash)
-                });
             }
         }
+        true
+    }
+
+    /// The slot of `id`, whose hash is `hash`, if the fold has one.
+    #[inline]
+    fn find(&self, hash: u64, id: &[u8]) -> Option<usize> {
+        let (slots, arena) = (&self.slots, &self.arena);
+        self.table
+            .find(hash, |&i| {
+                slots
+                    .get(i as usize)
+                    .is_some_and(|s| s.hash == hash && arena.get(s.id) == id)
+            })
+            .map(|&i| i as usize)
+    }
+
+    /// Adds the slot of a new id; false, adding nothing, once there are more ids than a slot
+    /// number counts (a log far beyond what a wave writes).
+    fn add(&mut self, slot: Slot) -> bool {
+        let Ok(index) = u32::try_from(self.slots.len()) else {
+            return false;
+        };
+        let hash = slot.hash;
+        self.slots.push(slot);
+        let slots = &self.slots;
+        self.table.insert_unique(hash, index, |&i| {
+            slots.get(i as usize).map_or(0, |s| s.hash)
+        });
         true
     }
 
@@ -1099,13 +1115,8 @@ impl CoordFold {
         for slot in other.slots {
             let id = other.arena.get(slot.id);
             let hash = std::hash::BuildHasher::hash_one(&self.hasher, id);
-            let (slots, arena) = (&self.slots, &self.arena);
-            let found = self.table.find(hash, |&i| {
-                slots
-                    .get(i as usize)
-                    .is_some_and(|s| s.hash == hash && arena.get(s.id) == id)
-            });
-            match found.and_then(|&i| self.slots.get_mut(i as usize)) {
+            let found = self.find(hash, id);
+            match found.and_then(|i| self.slots.get_mut(i)) {
                 Some(mine) => {
                     if slot.first < mine.first {
                         mine.first = slot.first;
@@ -1118,21 +1129,16 @@ impl CoordFold {
                     }
                 }
                 None => {
-                    let Ok(index) = u32::try_from(self.slots.len()) else {
-                        return;
-                    };
                     let id = self.arena.push(id);
                     let created_at = self.arena.push(other.arena.get(slot.created_at));
-                    self.slots.push(Slot {
+                    if !self.add(Slot {
                         hash,
                         id,
                         created_at,
                         ..slot
-                    });
-                    let slots = &self.slots;
-                    self.table.insert_unique(hash, index, |&i| {
-                        slots.get(i as usize).map_or(0, |s| s.hash)
-                    });
+                    }) {
+                        return;
+                    }
                 }
             }
         }
