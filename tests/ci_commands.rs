@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{control_counts, copy_tree, wave_bin};
+use common::{assert_exit, control_counts, copy_tree, wave_bin};
 use gitserver::GitServer;
 use serde_json::Value;
 
@@ -182,12 +182,7 @@ fn a_fanned_out_wave_closes_over_the_state_branch_and_reruns_never_duplicate() {
     assert_eq!(json(&rerun)["ran"], false);
 
     let (close, c) = job.run("close", &["close", "--wave", "1"]);
-    assert_eq!(
-        code(&close),
-        0,
-        "{}",
-        String::from_utf8_lossy(&close.stderr)
-    );
+    assert_exit(&close, 0);
     assert_eq!(c["verdict"], "success");
     assert_eq!(c["closure-state"], "passed");
     assert_eq!(c["next-attempt"], "false");
@@ -248,12 +243,7 @@ fn an_agent_failing_its_proof_is_the_only_one_the_next_attempt_runs() {
     let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
     run_agents(&job, &matrix_agents(&o["matrix"]));
     let (close, c) = job.run("close", &["close", "--wave", "1"]);
-    assert_eq!(
-        code(&close),
-        43,
-        "{}",
-        String::from_utf8_lossy(&close.stderr)
-    );
+    assert_exit(&close, 43);
     assert_eq!(c["next-attempt"], "true");
     assert_eq!(c["next-attempt-number"], "2");
     assert_eq!(c["retry-targets"], "A1");
@@ -273,12 +263,7 @@ fn an_agent_failing_its_proof_is_the_only_one_the_next_attempt_runs() {
     assert!(String::from_utf8_lossy(&not_sel.stderr).contains("does not run `A2`"));
     run_agents(&job, &["A1".to_owned()]);
     let (close2, c2) = job.run("close", &["close", "--wave", "1"]);
-    assert_eq!(
-        code(&close2),
-        0,
-        "{}",
-        String::from_utf8_lossy(&close2.stderr)
-    );
+    assert_exit(&close2, 0);
     assert_eq!(c2["verdict"], "success");
     assert_eq!(c2["attempt"], "2");
 }
@@ -295,12 +280,7 @@ fn spent_attempts_end_the_wave_with_a_failure_and_leave_nothing_to_plan() {
     let (_, o) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
     run_agents(&job, &matrix_agents(&o["matrix"]));
     let (close, c) = job.run("close", &["close", "--wave", "1", retries[0], retries[1]]);
-    assert_eq!(
-        code(&close),
-        1,
-        "{}",
-        String::from_utf8_lossy(&close.stderr)
-    );
+    assert_exit(&close, 1);
     assert_eq!(c["next-attempt"], "false");
     assert_eq!(c["verdict"], "failure");
     assert_eq!(c["closure-state"], "failed");
@@ -327,12 +307,7 @@ fn reruns_never_run_more_attempts_than_the_budget() {
     let (_, o) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
     run_agents(&job, &matrix_agents(&o["matrix"]));
     let (close, c) = job.run("close", &["close", "--wave", "1", retries[0], retries[1]]);
-    assert_eq!(
-        code(&close),
-        1,
-        "{}",
-        String::from_utf8_lossy(&close.stderr)
-    );
+    assert_exit(&close, 1);
     assert_eq!(c["next-attempt"], "false");
     // A GitHub re-run of the workflow is another run attempt of the same jobs: it plans nothing.
     job.env.push(("GITHUB_RUN_ATTEMPT".into(), "2".into()));
@@ -380,12 +355,7 @@ fn reruns_never_run_more_attempts_than_the_budget() {
         Value::Null
     );
     let (again, c) = job.run("close", &["close", "--wave", "1", retries[0], retries[1]]);
-    assert_eq!(
-        code(&again),
-        1,
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    assert_exit(&again, 1);
     assert_eq!(c["attempt"], "1");
     assert_eq!(c["verdict"], "failure");
     assert_eq!(c["next-attempt"], "false");
@@ -403,12 +373,7 @@ fn a_rerun_after_the_wave_closed_starts_a_fresh_budget() {
     let (_, o) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
     run_agents(&job, &matrix_agents(&o["matrix"]));
     let (close, c) = job.run("close", &["close", "--wave", "1", retries[0], retries[1]]);
-    assert_eq!(
-        code(&close),
-        0,
-        "{}",
-        String::from_utf8_lossy(&close.stderr)
-    );
+    assert_exit(&close, 0);
     assert_eq!(c["verdict"], "success");
     let req = operator(
         dir.path(),
@@ -548,12 +513,7 @@ fn design_agents_are_planned_apart_so_they_run_first() {
     run_agents(&job, &["D1".to_owned()]);
     run_agents(&job, &matrix_agents(&o["matrix"]));
     let (close, c) = job.run("close", &["close", "--wave", "1"]);
-    assert_eq!(
-        code(&close),
-        0,
-        "{}",
-        String::from_utf8_lossy(&close.stderr)
-    );
+    assert_exit(&close, 0);
     assert_eq!(c["verdict"], "success");
 }
 
@@ -707,12 +667,7 @@ fn an_active_rerun_request_chooses_the_next_attempt_and_is_applied_when_it_close
     let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
     run_agents(&job, &matrix_agents(&o["matrix"]));
     let (close, c) = job.run("close", &["close", "--wave", "1"]);
-    assert_eq!(
-        code(&close),
-        0,
-        "{}",
-        String::from_utf8_lossy(&close.stderr)
-    );
+    assert_exit(&close, 0);
     assert_eq!(c["verdict"], "success");
     // Closed: nothing left to plan, until someone asks for a rerun.
     let (_, idle) = job.run("plan", &["plan", "--wave", "1"]);
@@ -757,12 +712,7 @@ fn an_active_rerun_request_chooses_the_next_attempt_and_is_applied_when_it_close
         "applied only when the attempt closes"
     );
     let (close2, c2) = job.run("close", &["close", "--wave", "1"]);
-    assert_eq!(
-        code(&close2),
-        0,
-        "{}",
-        String::from_utf8_lossy(&close2.stderr)
-    );
+    assert_exit(&close2, 0);
     assert_eq!(c2["verdict"], "success");
     assert_eq!(c2["attempt"], "2");
     assert_eq!(active(dir.path()), Value::Null, "the request is applied");
@@ -860,20 +810,10 @@ fn an_agent_whose_executor_failed_runs_on_its_fallback_in_the_next_attempt() {
     assert_eq!(code(&plan), 0, "{}", String::from_utf8_lossy(&plan.stderr));
     assert_eq!(matrix_agents(&p["matrix"]), ["A1"]);
     let (agent, a) = run("agents", &["agent", "--wave", "2", "--agent", "A1"]);
-    assert_eq!(
-        code(&agent),
-        0,
-        "{}",
-        String::from_utf8_lossy(&agent.stderr)
-    );
+    assert_exit(&agent, 0);
     assert_eq!(a["state"], "failed");
     let (close, c) = run("close", &["close", "--wave", "2"]);
-    assert_eq!(
-        code(&close),
-        43,
-        "{}",
-        String::from_utf8_lossy(&close.stderr)
-    );
+    assert_exit(&close, 43);
     assert_eq!(c["next-attempt"], "true");
     assert!(c["retry-targets"].split(",").any(|t| t == "A1"), "{c:?}");
 
@@ -889,12 +829,7 @@ fn an_agent_whose_executor_failed_runs_on_its_fallback_in_the_next_attempt() {
     );
     assert_eq!(a2["state"], "completed", "{stderr}");
     let (close2, c2) = run("close", &["close", "--wave", "2"]);
-    assert_eq!(
-        code(&close2),
-        0,
-        "{}",
-        String::from_utf8_lossy(&close2.stderr)
-    );
+    assert_exit(&close2, 0);
     assert_eq!(c2["verdict"], "success");
 
     let control = std::fs::read_dir(root.join(".wave/state/main/wave-2/control"))

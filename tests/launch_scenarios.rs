@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{copy_tree, wave_bin};
+use common::{assert_exit, copy_tree, wave_bin};
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
@@ -121,12 +121,7 @@ fn upstream_scaffolded_wave_zero_closes_with_the_local_executor() {
         ],
         &[],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Verdict: wave 0 closed."), "{text}");
     let st = status(root, "0");
@@ -193,12 +188,7 @@ fn every_agent_meeting_its_contract_closes_the_wave_including_a_security_reviewe
         ],
         &[],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let report = json(&out);
     let w = &report["waves"][0];
     assert_eq!(w["attempts"], 1);
@@ -241,12 +231,7 @@ fn a_missing_proof_marker_fails_the_implementation_gate_and_the_retry_reruns_onl
         ],
         &[("WAVE_TEST_MODE", "noproof")],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let report = json(&out);
     assert_eq!(report["waves"][0]["attempts"], 2);
     // Attempt 1 stopped at the implementation gate: no steward ran.
@@ -278,12 +263,7 @@ fn cont_qa_concerns_end_the_run_with_exit_42() {
         &["launch", "--wave", "1", "--force-executor", &forced],
         &[("WAVE_TEST_MODE", "concerns")],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(42),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 42);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("cont-qa-concerns"), "{text}");
 }
@@ -313,12 +293,7 @@ fn an_open_targeted_request_blocks_until_it_is_resolved() {
             args.extend(["--status", s]);
         }
         let out = wave(root, &args, &[]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_exit(&out, 0);
     };
     post(None);
     let out = wave(
@@ -355,12 +330,7 @@ fn an_open_targeted_request_blocks_until_it_is_resolved() {
         &["launch", "--wave", "1", "--force-executor", "local"],
         &[],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert_eq!(status(root, "1")["closureState"], "passed");
     // Attempt numbers continue across launches (envelopes are immutable).
     assert!(
@@ -469,12 +439,7 @@ fn a_clarification_is_routed_rerouted_and_escalated_on_an_injected_clock_then_an
         ],
         &[("WAVE_NOW", "2030-01-01T00:13:00Z")],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let now = "2030-01-01T00:13:30Z";
     for r in ["clar-1", "route-clar-1-2"] {
         assert_eq!(record_status(root, r, now), "resolved", "{r}");
@@ -523,12 +488,7 @@ fn a_hanging_agent_and_its_children_are_killed_then_the_fallback_executor_runs()
         ],
     );
     assert!(start.elapsed() < Duration::from_secs(60));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let report = json(&out);
     assert_eq!(report["waves"][0]["attempts"], 2);
     assert_eq!(launched(&report, 1)[0], "A1");
@@ -601,12 +561,7 @@ fn command_agents_get_the_wave_environment_without_write_tokens() {
             ("GITHUB_TOKEN", "secret-2"),
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let log = std::fs::read_to_string(root.join(".tmp/main-wave-launcher/logs/wave-1-a1.log"))
         .or_else(|_| {
             std::fs::read_to_string(
@@ -725,12 +680,7 @@ fn a_rerun_request_attempt_counts_toward_the_launch_budget() {
         )
     };
     let first = launch(root);
-    assert_eq!(
-        first.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    assert_exit(&first, 1);
     assert_eq!(json(&first)["waves"][0]["attempts"], 1);
     let req = wave(
         root,
@@ -739,19 +689,9 @@ fn a_rerun_request_attempt_counts_toward_the_launch_budget() {
         ],
         &[],
     );
-    assert_eq!(
-        req.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&req.stderr)
-    );
+    assert_exit(&req, 0);
     let out = launch(root);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 1);
     let report = json(&out);
     assert_eq!(
         report["waves"][0]["attempts"], 1,
@@ -777,12 +717,7 @@ fn a_rerun_request_reruns_only_its_agents_then_is_applied() {
         ],
         &[],
     );
-    assert_eq!(
-        req.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&req.stderr)
-    );
+    assert_exit(&req, 0);
     let got = json(&wave(
         root,
         &["control", "rerun", "get", "--wave", "1"],
@@ -802,12 +737,7 @@ fn a_rerun_request_reruns_only_its_agents_then_is_applied() {
         ],
         &[],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let report = json(&out);
     assert_eq!(launched(&report, 0), ["A2", "A7", "A8", "A9", "A0"]);
     assert_eq!(
@@ -945,12 +875,7 @@ fn an_agent_cli_refused_by_a_rate_limit_is_tried_again_within_the_attempt() {
             ("WAVE_TEST_COUNTER", counter.to_str().unwrap()),
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let report = json(&out);
     // One attempt: the retry happened inside A1's run, on codex, not through a fallback.
     assert_eq!(report["waves"][0]["attempts"], 1);
@@ -1000,12 +925,7 @@ fn a_fallback_that_would_break_the_runtime_mix_targets_blocks_the_retry() {
             ("WAVE_TEST_PIDFILE", pidfile.to_str().unwrap()),
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(43),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 43);
     let report = json(&out);
     let w = &report["waves"][0];
     assert_eq!(w["attempts"], 1);

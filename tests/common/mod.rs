@@ -113,3 +113,14 @@ pub fn control_counts(
     }
     counts
 }
+
+/// Asserts that a finished `wave` run exited with `code`, showing its stderr when it did not.
+#[track_caller]
+pub fn assert_exit(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
