@@ -61,6 +61,14 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
+    /// The `plan` job for wave 1 (with `extra` flags), then the agents its matrix names.
+    fn plan_and_run_agents(&self, extra: &[&str]) {
+        let mut args = vec!["plan", "--wave", "1"];
+        args.extend_from_slice(extra);
+        let (_, o) = self.run("plan", &args);
+        run_agents(self, &matrix_agents(&o["matrix"]));
+    }
+
     fn run(&self, job: &str, args: &[&str]) -> (Output, BTreeMap<String, String>) {
         let outputs = tempfile::NamedTempFile::new().unwrap();
         let mut c = Command::new(wave_bin());
@@ -144,7 +152,7 @@ fn run_agents(job: &Job<'_>, agents: &[String]) {
             .collect();
         for h in handles {
             let (out, o) = h.join().unwrap();
-            assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+            assert_exit(&out, 0);
             assert_eq!(json(&out)["ran"], true);
             assert_eq!(o.get("state").map(String::as_str), Some("completed"));
         }
@@ -162,7 +170,7 @@ fn a_fanned_out_wave_closes_over_the_state_branch_and_reruns_never_duplicate() {
     };
 
     let (out, o) = job.run("plan", &["plan", "--wave", "1"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_exit(&out, 0);
     assert_eq!(o["attempt"], "1");
     assert_eq!(o["has-work"], "true");
     let agents = matrix_agents(&o["matrix"]);
@@ -240,8 +248,7 @@ fn an_agent_failing_its_proof_is_the_only_one_the_next_attempt_runs() {
         store: None,
         env: vec![("WAVE_TEST_MODE".into(), "noproof".into())],
     };
-    let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
-    run_agents(&job, &matrix_agents(&o["matrix"]));
+    job.plan_and_run_agents(&[]);
     let (close, c) = job.run("close", &["close", "--wave", "1"]);
     assert_exit(&close, 43);
     assert_eq!(c["next-attempt"], "true");
@@ -277,8 +284,7 @@ fn spent_attempts_end_the_wave_with_a_failure_and_leave_nothing_to_plan() {
         env: vec![("WAVE_TEST_MODE".into(), "noproof".into())],
     };
     let retries = ["--max-retries-per-wave", "0"];
-    let (_, o) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
-    run_agents(&job, &matrix_agents(&o["matrix"]));
+    job.plan_and_run_agents(&[retries[0], retries[1]]);
     let (close, c) = job.run("close", &["close", "--wave", "1", retries[0], retries[1]]);
     assert_exit(&close, 1);
     assert_eq!(c["next-attempt"], "false");
@@ -304,8 +310,7 @@ fn reruns_never_run_more_attempts_than_the_budget() {
         env: vec![("WAVE_TEST_MODE".into(), "noproof".into())],
     };
     let retries = ["--max-retries-per-wave", "0"];
-    let (_, o) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
-    run_agents(&job, &matrix_agents(&o["matrix"]));
+    job.plan_and_run_agents(&[retries[0], retries[1]]);
     let (close, c) = job.run("close", &["close", "--wave", "1", retries[0], retries[1]]);
     assert_exit(&close, 1);
     assert_eq!(c["next-attempt"], "false");
@@ -321,19 +326,14 @@ fn reruns_never_run_more_attempts_than_the_budget() {
             "control", "rerun", "request", "--wave", "1", "--agent", "A1", "--id", "rr-9",
         ],
     );
-    assert_eq!(
-        req.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&req.stderr)
-    );
+    assert_exit(&req, 0);
     let (dry, _) = job.run(
         "plan",
         &["plan", "--wave", "1", "--dry-run", retries[0], retries[1]],
     );
     assert_eq!(json(&dry)["hasWork"], false);
     let (plan, p) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
-    assert_eq!(code(&plan), 0, "{}", String::from_utf8_lossy(&plan.stderr));
+    assert_exit(&plan, 0);
     assert_eq!(p["has-work"], "false");
     let reason = json(&plan)["reason"].as_str().unwrap().to_owned();
     assert!(
@@ -341,7 +341,7 @@ fn reruns_never_run_more_attempts_than_the_budget() {
         "{reason}"
     );
     let (a1, _) = job.run("agents", &["agent", "--wave", "1", "--agent", "A1"]);
-    assert_eq!(code(&a1), 0, "{}", String::from_utf8_lossy(&a1.stderr));
+    assert_exit(&a1, 0);
     let a1 = json(&a1);
     assert_eq!(
         (a1["ran"].as_bool(), a1["attempt"].as_u64()),
@@ -370,8 +370,7 @@ fn a_rerun_after_the_wave_closed_starts_a_fresh_budget() {
         env: Vec::new(),
     };
     let retries = ["--max-retries-per-wave", "0"];
-    let (_, o) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
-    run_agents(&job, &matrix_agents(&o["matrix"]));
+    job.plan_and_run_agents(&[retries[0], retries[1]]);
     let (close, c) = job.run("close", &["close", "--wave", "1", retries[0], retries[1]]);
     assert_exit(&close, 0);
     assert_eq!(c["verdict"], "success");
@@ -381,14 +380,9 @@ fn a_rerun_after_the_wave_closed_starts_a_fresh_budget() {
             "control", "rerun", "request", "--wave", "1", "--agent", "A2", "--id", "rr-2",
         ],
     );
-    assert_eq!(
-        req.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&req.stderr)
-    );
+    assert_exit(&req, 0);
     let (plan, p) = job.run("plan", &["plan", "--wave", "1", retries[0], retries[1]]);
-    assert_eq!(code(&plan), 0, "{}", String::from_utf8_lossy(&plan.stderr));
+    assert_exit(&plan, 0);
     assert_eq!(
         (p["has-work"].as_str(), p["attempt"].as_str()),
         ("true", "2")
@@ -421,8 +415,7 @@ fn the_close_job_reads_deploy_risks_from_the_recorded_log_tails() {
         store: None,
         env: vec![("WAVE_TEST_MODE".into(), "deploy".into())],
     };
-    let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
-    run_agents(&job, &matrix_agents(&o["matrix"]));
+    job.plan_and_run_agents(&[]);
     // The close job runs on another machine: none of the agents' log files (nor the projections
     // built from them) are there.
     let mut dirs = vec![dir.path().to_path_buf()];
@@ -506,7 +499,7 @@ fn design_agents_are_planned_apart_so_they_run_first() {
         env: Vec::new(),
     };
     let (out, o) = job.run("plan", &["plan", "--wave", "1"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_exit(&out, 0);
     assert_eq!(matrix_agents(&o["design-matrix"]), ["D1"]);
     assert_eq!(o["has-design"], "true");
     assert_eq!(matrix_agents(&o["matrix"]), ["A1", "A2"]);
@@ -590,8 +583,7 @@ fn close_outputs_the_verdict_the_check_run_shows_in_every_outcome() {
     };
     let dir = scenario_repo();
     let job = reporting_job(dir.path(), &github, "");
-    let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
-    run_agents(&job, &matrix_agents(&o["matrix"]));
+    job.plan_and_run_agents(&[]);
     assert_one_verdict(&job, &github, &[], "success", "passed");
 
     // a retrying attempt: in progress, then failure once no attempt is left
@@ -600,8 +592,7 @@ fn close_outputs_the_verdict_the_check_run_shows_in_every_outcome() {
     };
     let dir = scenario_repo();
     let job = reporting_job(dir.path(), &github, "noproof");
-    let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
-    run_agents(&job, &matrix_agents(&o["matrix"]));
+    job.plan_and_run_agents(&[]);
     assert_one_verdict(&job, &github, &[], "in_progress", "running");
     let no_retry = ["--max-retries-per-wave", "0"];
     assert_one_verdict(&job, &github, &no_retry, "failure", "failed");
@@ -639,8 +630,7 @@ fn close_outputs_the_verdict_the_check_run_shows_in_every_outcome() {
         "{}",
         String::from_utf8_lossy(&post.stderr)
     );
-    let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
-    run_agents(&job, &matrix_agents(&o["matrix"]));
+    job.plan_and_run_agents(&[]);
     assert_one_verdict(&job, &github, &[], "action_required", "awaiting-human");
 }
 
@@ -664,8 +654,7 @@ fn an_active_rerun_request_chooses_the_next_attempt_and_is_applied_when_it_close
         store: None,
         env: Vec::new(),
     };
-    let (_, o) = job.run("plan", &["plan", "--wave", "1"]);
-    run_agents(&job, &matrix_agents(&o["matrix"]));
+    job.plan_and_run_agents(&[]);
     let (close, c) = job.run("close", &["close", "--wave", "1"]);
     assert_exit(&close, 0);
     assert_eq!(c["verdict"], "success");
@@ -678,16 +667,11 @@ fn an_active_rerun_request_chooses_the_next_attempt_and_is_applied_when_it_close
             "control", "rerun", "request", "--wave", "1", "--agent", "A2", "--id", "rr-1",
         ],
     );
-    assert_eq!(
-        req.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&req.stderr)
-    );
+    assert_exit(&req, 0);
     let (dry, _) = job.run("plan", &["plan", "--wave", "1", "--dry-run"]);
     assert_eq!(json(&dry)["hasWork"], true);
     let (plan, p) = job.run("plan", &["plan", "--wave", "1"]);
-    assert_eq!(code(&plan), 0, "{}", String::from_utf8_lossy(&plan.stderr));
+    assert_exit(&plan, 0);
     assert_eq!(p["attempt"], "2");
     assert_eq!(matrix_agents(&p["matrix"]), ["A2"]);
     assert!(json(&plan)["reason"].as_str().unwrap().contains("rr-1"));
@@ -807,7 +791,7 @@ fn an_agent_whose_executor_failed_runs_on_its_fallback_in_the_next_attempt() {
     let run = |job: &str, args: &[&str]| unforced(root, job, args, &path);
 
     let (plan, p) = run("plan", &["plan", "--wave", "2"]);
-    assert_eq!(code(&plan), 0, "{}", String::from_utf8_lossy(&plan.stderr));
+    assert_exit(&plan, 0);
     assert_eq!(matrix_agents(&p["matrix"]), ["A1"]);
     let (agent, a) = run("agents", &["agent", "--wave", "2", "--agent", "A1"]);
     assert_exit(&agent, 0);
